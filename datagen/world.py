@@ -181,9 +181,7 @@ class DNNProfile:
         if self.semantic_accuracy is not None:
             sa = _check_number("semantic_accuracy", self.semantic_accuracy, owner)
             if not 0 <= sa <= 1:
-                raise ScenarioError(
-                    f"semantic_accuracy must be in [0, 1]{_where(owner)}, got {sa}"
-                )
+                raise ScenarioError(f"semantic_accuracy must be in [0, 1]{_where(owner)}, got {sa}")
         if self.semantic_macs_fraction is not None:
             _check_positive("semantic_macs_fraction", self.semantic_macs_fraction, owner)
 
@@ -243,7 +241,7 @@ class Fragment:
 
 @dataclass(frozen=True)
 class MMPP2:
-    """A two-state Markov-modulated Poisson process that keeps the service's mean rate.
+    r"""A two-state Markov-modulated Poisson process that keeps the service's mean rate.
 
     In the high state requests arrive at ``peak_factor * lambda``; the process spends a
     fraction ``high_fraction`` of the time there, in exponential sojourns of mean
@@ -251,8 +249,8 @@ class MMPP2:
     ``lambda``:
 
     .. math::
-        \\lambda_{low} = \\lambda \\frac{1 - p\\,\\phi}{1 - p}, \\qquad
-        \\bar d_{low} = \\bar d_{high}\\,\\frac{1-p}{p}
+        \lambda_{low} = \lambda \frac{1 - p\,\phi}{1 - p}, \qquad
+        \bar d_{low} = \bar d_{high}\,\frac{1-p}{p}
 
     Args:
         peak_factor: Ratio of the high-state rate to the mean rate, ``phi >= 1``.
@@ -511,7 +509,9 @@ class Placement:
 
     def __post_init__(self) -> None:
         if not isinstance(self.devices, Mapping):
-            raise ScenarioError(f"placement must map service name -> device names, got {self.devices!r}")
+            raise ScenarioError(
+                f"placement must map service name -> device names, got {self.devices!r}"
+            )
         clean: dict[str, tuple[str, ...]] = {}
         for svc, devs in self.devices.items():
             _check_name("service name", svc, "placement")
@@ -701,8 +701,7 @@ class Scenario:
         return {
             "devices": [_device_to_dict(d) for d in self.devices],
             "links": [
-                {"a": x.a, "b": x.b, "bandwidth": x.bandwidth, "delay": x.delay}
-                for x in self.links
+                {"a": x.a, "b": x.b, "bandwidth": x.bandwidth, "delay": x.delay} for x in self.links
             ],
             "services": [_service_to_dict(s) for s in self.services],
             "placement": {k: list(v) for k, v in self.placement.devices.items()},
@@ -734,7 +733,9 @@ class Scenario:
             ScenarioError: If the text is not valid JSON or not a valid scenario.
         """
         text: str
-        if isinstance(source, Path) or (isinstance(source, str) and not source.lstrip().startswith("{")):
+        if isinstance(source, Path) or (
+            isinstance(source, str) and not source.lstrip().startswith("{")
+        ):
             path = Path(source)
             try:
                 text = path.read_text()
