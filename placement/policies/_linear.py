@@ -1,0 +1,116 @@
+"""Ridge-regression sufficient statistics per (key, arm), shared by LinUCB and Thompson.
+
+Private helper: one :class:`LinearArms` holds, for every key and arm, the regularised Gram
+matrix and the reward-weighted context sum, with optional discounting or a sliding window for
+non-stationary rewards.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["LinearArms", "check_linear_fields"]
+
+
+def check_linear_fields(
+    l2_lambda: float, discount: float, window: int | None, fit_intercept: bool
+) -> None:
+    """Validate the fields shared by the linear policies.
+
+    Raises:
+        ValueError: Naming the field, its value and the valid range.
+    """
+    if not (isinstance(l2_lambda, (int, float)) and np.isfinite(l2_lambda) and l2_lambda > 0):
+        raise ValueError(f"l2_lambda must be a finite number > 0, got {l2_lambda!r}")
+    if not (isinstance(discount, (int, float)) and 0 < discount <= 1):
+        raise ValueError(f"discount must be in (0, 1] (1 = no discounting), got {discount!r}")
+    bad_window = isinstance(window, bool) or not isinstance(window, int) or window < 1
+    if window is not None and bad_window:
+        raise ValueError(f"window must be None or an integer >= 1, got {window!r}")
+    if window is not None and discount != 1:
+        raise ValueError(
+            f"use either discount (got {discount}) or window (got {window}), not both; "
+            "set discount=1.0 or window=None"
+        )
+    if not isinstance(fit_intercept, bool):
+        raise ValueError(f"fit_intercept must be a bool, got {fit_intercept!r}")
+
+
+@dataclass
+class _ArmStats:
+    gram: np.ndarray  # A = lambda I + sum x x^T   (d, d)
+    xy: np.ndarray  # b = sum r x                  (d,)
+    history: deque[tuple[np.ndarray, float]] | None = None
+
+
+class LinearArms:
+    r"""Per-(key, arm) ridge statistics.
+
+    .. math::
+        A_a \leftarrow \gamma A_a + (1-\gamma)\lambda I + \mathbb{1}[a = a_t]\, x_t x_t^\top,
+        \qquad b_a \leftarrow \gamma b_a + \mathbb{1}[a = a_t]\, r_t x_t,
+        \qquad \hat\theta_a = A_a^{-1} b_a
+
+    starting from :math:`A_a = \lambda I`, :math:`b_a = 0`.
+    With ``discount`` :math:`\gamma < 1` every observation of a key discounts the statistics
+    of all arms of that key (D-LinUCB, Russac et al., NeurIPS 2019); with ``window`` W only
+    the last W observations of each (key, arm) are kept (SW-LinUCB).
+
+    Args:
+        n_arms: Number of arms.
+        dim: Feature dimension (after the intercept column, if any).
+        l2_lambda: Ridge penalty :math:`\lambda > 0`.
+        discount: :math:`\gamma \in (0, 1]`.
+        window: Sliding window length, or ``None``.
+    """
+
+    def __init__(
+        self, n_arms: int, dim: int, l2_lambda: float, discount: float, window: int | None
+    ) -> None:
+        self.n_arms = n_arms
+        self.dim = dim
+        self.l2_lambda = float(l2_lambda)
+        self.discount = float(discount)
+        self.window = window
+        self.stats: dict[Hashable, list[_ArmStats]] = {}
+
+    def _new(self) -> _ArmStats:
+        hist = deque(maxlen=self.window) if self.window is not None else None
+        return _ArmStats(self.l2_lambda * np.eye(self.dim), np.zeros(self.dim), hist)
+
+    def arms_of(self, key: Hashable) -> list[_ArmStats]:
+        """Statistics of every arm of ``key`` (the prior for an unseen key)."""
+        if key not in self.stats:
+            self.stats[key] = [self._new() for _ in range(self.n_arms)]
+        return self.stats[key]
+
+    def add(self, key: Hashable, arm: int, x: np.ndarray, reward: float) -> None:
+        """Add one observation ``(x, reward)`` of ``arm`` under ``key``."""
+        arms = self.arms_of(key)
+        if self.discount < 1:
+            g, lam = self.discount, self.l2_lambda
+            for s in arms:
+                s.gram *= g
+                s.gram += (1 - g) * lam * np.eye(self.dim)
+                s.xy *= g
+        s = arms[arm]
+        if s.history is not None:
+            s.history.append((x.copy(), float(reward)))
+            xs = np.array([h[0] for h in s.history])
+            rs = np.array([h[1] for h in s.history])
+            s.gram = self.l2_lambda * np.eye(self.dim) + xs.T @ xs
+            s.xy = xs.T @ rs
+        else:
+            s.gram += np.outer(x, x)
+            s.xy += reward * x
+
+    def posterior(self, key: Hashable) -> tuple[np.ndarray, np.ndarray]:
+        """Return ``(theta, A_inv)``: shapes ``(n_arms, d)`` and ``(n_arms, d, d)``."""
+        arms = self.arms_of(key)
+        a_inv = np.stack([np.linalg.inv(s.gram) for s in arms])
+        theta = np.einsum("aij,aj->ai", a_inv, np.stack([s.xy for s in arms]))
+        return theta, a_inv

@@ -1,0 +1,190 @@
+"""Non-learning baselines of the SplitPlace paper: layer-only, semantic-only and random."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from placement.policies.base import ARMS, SplitPolicy
+
+__all__ = [
+    "FixedArmConfig",
+    "FixedArmPolicy",
+    "LayerOnlyPolicy",
+    "RandomConfig",
+    "RandomPolicy",
+    "SemanticOnlyPolicy",
+]
+
+
+@dataclass(frozen=True)
+class FixedArmConfig:
+    """Config of :class:`FixedArmPolicy`.
+
+    Args:
+        arm: The arm always played, ``"layer"`` or ``"semantic"`` (default: ``"layer"``).
+    """
+
+    arm: str = "layer"
+
+    def validate(self) -> FixedArmConfig:
+        """Check the arm name; return ``self``.
+
+        Raises:
+            ValueError: If ``arm`` is not one of :data:`~placement.policies.base.ARMS`.
+        """
+        if self.arm not in ARMS:
+            raise ValueError(f"arm must be one of {ARMS}, got {self.arm!r}")
+        return self
+
+
+class FixedArmPolicy(SplitPolicy):
+    """Always play the same arm; :meth:`update` only counts.
+
+    :meth:`predict_expectations` returns the selection probabilities (1 for the fixed arm,
+    0 for the other): the policy holds no reward estimates, and needs no data.
+
+    Args:
+        config: The arm (default: ``FixedArmConfig()``).
+        rng: Unused; accepted for a uniform constructor (default: ``None``).
+        seed: Unused (default: ``None``).
+        **overrides: Fields of :class:`FixedArmConfig` to override.
+    """
+
+    name = "fixed"
+    context_type = "slack"
+    requires_fit = False
+
+    def __init__(
+        self,
+        config: FixedArmConfig | None = None,
+        *,
+        rng: np.random.Generator | None = None,
+        seed: int | None = None,
+        **overrides: Any,
+    ) -> None:
+        base = config if config is not None else FixedArmConfig()
+        if not isinstance(base, FixedArmConfig):
+            raise ValueError(f"config must be a FixedArmConfig, got {type(base).__name__}")
+        self.config = replace(base, **overrides).validate()
+        super().__init__(rng=rng, seed=seed)
+
+    @property
+    def arm_index(self) -> int:
+        """Index of the fixed arm."""
+        return self.arms.index(self.config.arm)
+
+    def _select(self, x: np.ndarray, keys: list[Hashable], *, explore: bool) -> np.ndarray:
+        return np.full(x.shape[0], self.arm_index, dtype=np.int64)
+
+    def _update(
+        self,
+        x: np.ndarray,
+        arms: np.ndarray,
+        rewards: np.ndarray,
+        keys: list[Hashable],
+        response_times: np.ndarray | None,
+    ) -> None:
+        return None
+
+    def _expectations(self, x: np.ndarray, keys: list[Hashable]) -> np.ndarray:
+        out = np.zeros((x.shape[0], self.n_arms))
+        out[:, self.arm_index] = 1.0
+        return out
+
+
+class LayerOnlyPolicy(FixedArmPolicy):
+    """Always the layer split (the paper's ``LayerOnly`` decider)."""
+
+    name = "layer_only"
+
+    def __init__(
+        self, *, rng: np.random.Generator | None = None, seed: int | None = None
+    ) -> None:
+        super().__init__(FixedArmConfig(arm="layer"), rng=rng, seed=seed)
+
+
+class SemanticOnlyPolicy(FixedArmPolicy):
+    """Always the semantic split (the paper's ``SemanticOnly`` decider)."""
+
+    name = "semantic_only"
+
+    def __init__(
+        self, *, rng: np.random.Generator | None = None, seed: int | None = None
+    ) -> None:
+        super().__init__(FixedArmConfig(arm="semantic"), rng=rng, seed=seed)
+
+
+@dataclass(frozen=True)
+class RandomConfig:
+    """Config of :class:`RandomPolicy`.
+
+    Args:
+        p_semantic: Probability of choosing the semantic split (default: ``0.5``).
+    """
+
+    p_semantic: float = 0.5
+
+    def validate(self) -> RandomConfig:
+        """Check the probability; return ``self``.
+
+        Raises:
+            ValueError: If ``p_semantic`` is not in [0, 1].
+        """
+        p = self.p_semantic
+        if not (isinstance(p, (int, float)) and 0 <= p <= 1):
+            raise ValueError(f"p_semantic must be in [0, 1], got {p!r}")
+        return self
+
+
+class RandomPolicy(SplitPolicy):
+    """Choose the semantic split with probability ``p_semantic`` (the paper's random decider).
+
+    One ``rng.random()`` draw per row, in :meth:`select` and :meth:`predict` alike (a random
+    decider has no greedy mode). :meth:`predict_expectations` returns the selection
+    probabilities ``[1 - p, p]``.
+
+    Args:
+        config: The probability (default: ``RandomConfig()``).
+        rng: Random generator (default: ``None``).
+        seed: Seed used when ``rng`` is ``None`` (default: ``None`` = ``0``).
+        **overrides: Fields of :class:`RandomConfig` to override.
+    """
+
+    name = "random"
+    context_type = "slack"
+    requires_fit = False
+
+    def __init__(
+        self,
+        config: RandomConfig | None = None,
+        *,
+        rng: np.random.Generator | None = None,
+        seed: int | None = None,
+        **overrides: Any,
+    ) -> None:
+        base = config if config is not None else RandomConfig()
+        if not isinstance(base, RandomConfig):
+            raise ValueError(f"config must be a RandomConfig, got {type(base).__name__}")
+        self.config = replace(base, **overrides).validate()
+        super().__init__(rng=rng, seed=seed)
+
+    def _select(self, x: np.ndarray, keys: list[Hashable], *, explore: bool) -> np.ndarray:
+        return (self.rng.random(x.shape[0]) < self.config.p_semantic).astype(np.int64)
+
+    def _update(
+        self,
+        x: np.ndarray,
+        arms: np.ndarray,
+        rewards: np.ndarray,
+        keys: list[Hashable],
+        response_times: np.ndarray | None,
+    ) -> None:
+        return None
+
+    def _expectations(self, x: np.ndarray, keys: list[Hashable]) -> np.ndarray:
+        p = self.config.p_semantic
+        return np.tile([1.0 - p, p], (x.shape[0], 1))
