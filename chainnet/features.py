@@ -1,0 +1,412 @@
+r"""Dimensionless, time-scale-free features and analytic priors for the ChainNet graph.
+
+Everything here is vectorised numpy over the flat arrays of many scenarios at once
+(:class:`ScenarioArrays`, produced by :mod:`chainnet.builder`); nothing loops over nodes.
+
+Notation, per fragment :math:`f` of service :math:`c` placed on device :math:`d`:
+
+.. math::
+    S_f = \frac{\text{macs}_f}{v_d (1 - r_d)}, \qquad
+    \rho_d = \frac{1}{c_d}\sum_{f \to d} \lambda_c S_f, \qquad
+    T_c = \max_{\text{branch } b \in c} \sum_{f \in b} S_f
+
+with :math:`v_d` the speed, :math:`r_d` the ``reserved_share`` (it lowers the effective speed in
+every feature), :math:`c_d` the number of servers and :math:`T_c` the critical-path no-queue
+compute time of service :math:`c` (the time scale used to turn predicted ratios into seconds).
+Every time is divided by another time of the same scenario (:math:`T_c`, the SLA, a mean service
+time) and every rate is multiplied by a time, so multiplying every time of a scenario by a
+constant leaves every feature unchanged.
+
+Analytic priors (a one-step thinned-flow decomposition):
+
+1. Device loss by MacGregor Smith, :math:`L_d = P_{MGS}(\rho_d, s^2_d, K_d)` with the mixed SCV
+   :math:`s^2_d = E[S^2]/E[S]^2 - 1` of the fragments it hosts (weights :math:`\lambda_c`).
+2. Each fragment's upstream survival :math:`u_f = \prod_{g \prec f} (1 - L_{d(g)})` along its
+   branch thins its arrival rate to :math:`\lambda_c u_f`; the loads and losses are computed again
+   with the thinned rates (:math:`\tilde\rho_d`, :math:`\tilde L_d`).
+3. Service throughput ratio prior :math:`\prod_{f \in c}(1-\tilde L_{d(f)})` (fork-join: losing one
+   branch loses the request). Mean latency prior: per branch the sum of :math:`S_f`, the device
+   waiting time and the transfer time, maximised over branches; the response-time ratio prior is
+   :math:`T_c` over it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from chainnet.queueing import mg1k_loss_mgs
+from chainnet.schema import DEVICE, FEATURES, FRAGMENT, LINK, PRIORS, SERVICE
+
+__all__ = ["ScenarioArrays", "GraphStructure", "GraphFeatures", "compute_structure",
+           "compute_features", "mm1k_wait_ratio"]
+
+_EPS = 1e-12
+#: Waiting times are capped at this many mean service times (an overloaded infinite-room link
+#: has an unbounded queue; a cap keeps features and priors finite).
+_WAIT_CAP = 1e3
+
+
+@dataclass
+class ScenarioArrays:
+    """Flat per-entity arrays of a list of scenarios (global indices, SI units).
+
+    Fragments are listed service by service, in each service's fragment order. Device, service
+    and link indices are global over the whole list (offset by the earlier scenarios).
+
+    Shapes:
+        devices ``[D]``, services ``[S]``, fragments ``[F]``, links ``[E]``.
+    """
+
+    num_graphs: int
+    device_graph: np.ndarray
+    device_speed: np.ndarray  # effective speed (MAC/s), reserved share already removed
+    device_capacity: np.ndarray
+    device_servers: np.ndarray
+    device_reserved: np.ndarray
+    service_graph: np.ndarray
+    service_rate: np.ndarray  # requests/s
+    service_sla: np.ndarray  # s, may be inf
+    service_scv: np.ndarray
+    service_peak: np.ndarray  # MMPP peak factor (1 = Poisson)
+    service_high_fraction: np.ndarray  # MMPP high-state time fraction (0 = Poisson)
+    service_high_duration: np.ndarray  # s, MMPP mean high sojourn (0 = Poisson)
+    service_num_branches: np.ndarray
+    service_source: np.ndarray  # global device index or -1
+    service_input_bytes: np.ndarray
+    fragment_service: np.ndarray
+    fragment_device: np.ndarray
+    fragment_macs: np.ndarray
+    fragment_output_bytes: np.ndarray
+    fragment_branch: np.ndarray
+    link_graph: np.ndarray
+    link_a: np.ndarray
+    link_b: np.ndarray
+    link_bandwidth: np.ndarray  # bytes/s
+    link_delay: np.ndarray  # s
+
+
+@dataclass
+class GraphStructure:
+    """Path structure and transfers derived from :class:`ScenarioArrays`.
+
+    Attributes:
+        fragment_path: Global path (branch) id of each fragment ``[F]``.
+        fragment_pos: Position of each fragment along its path ``[F]``.
+        path_length: Number of fragments of each path ``[P]``.
+        path_service: Service of each path ``[P]``.
+        next_src: Source fragments of ``fragment -> next fragment`` edges ``[N]``.
+        next_dst: Destination fragments of those edges ``[N]``.
+        fragment_in_link: Link carrying the fragment's input, or ``-1`` ``[F]``.
+        fragment_in_bytes: Bytes of the fragment's input (previous output or service input) ``[F]``.
+    """
+
+    fragment_path: np.ndarray
+    fragment_pos: np.ndarray
+    path_length: np.ndarray
+    path_service: np.ndarray
+    next_src: np.ndarray
+    next_dst: np.ndarray
+    fragment_in_link: np.ndarray
+    fragment_in_bytes: np.ndarray
+
+
+@dataclass
+class GraphFeatures:
+    """Feature matrices (columns as :data:`chainnet.schema.FEATURES`) and priors.
+
+    Attributes:
+        x: Node type -> float64 array ``[N_type, num_features(type)]``.
+        prior: ``service`` and ``device`` -> float64 array of :data:`chainnet.schema.PRIORS`.
+        service_time_scale: Critical-path no-queue compute time :math:`T_c` (s) ``[S]``.
+    """
+
+    x: dict[str, np.ndarray]
+    prior: dict[str, np.ndarray]
+    service_time_scale: np.ndarray
+
+
+def compute_structure(a: ScenarioArrays) -> GraphStructure:
+    """Derive paths, positions, ``next`` edges and link transfers, vectorised.
+
+    Args:
+        a: The flat arrays.
+
+    Returns:
+        The :class:`GraphStructure`.
+    """
+    num_frag = a.fragment_service.shape[0]
+    path_offset = np.concatenate(([0], np.cumsum(a.service_num_branches)[:-1])).astype(np.int64)
+    num_paths = int(a.service_num_branches.sum())
+    path = path_offset[a.fragment_service] + a.fragment_branch
+    order = np.argsort(path, kind="stable")
+    sorted_path = path[order]
+    path_length = np.bincount(path, minlength=num_paths).astype(np.int64)
+    path_start = np.concatenate(([0], np.cumsum(path_length)[:-1]))
+    pos = np.empty(num_frag, dtype=np.int64)
+    pos[order] = np.arange(num_frag) - path_start[sorted_path]
+    path_service = np.repeat(np.arange(a.service_rate.shape[0]), a.service_num_branches)
+
+    # previous fragment along the path (in sorted order it is the preceding entry)
+    has_prev_sorted = np.zeros(num_frag, dtype=bool)
+    has_prev_sorted[1:] = sorted_path[1:] == sorted_path[:-1]
+    prev = np.full(num_frag, -1, dtype=np.int64)
+    prev[order[has_prev_sorted]] = order[np.flatnonzero(has_prev_sorted) - 1]
+    has_prev = prev >= 0
+    next_src = prev[has_prev]
+    next_dst = np.flatnonzero(has_prev)
+
+    src_dev = np.where(has_prev, a.fragment_device[np.maximum(prev, 0)],
+                       a.service_source[a.fragment_service])
+    in_bytes = np.where(has_prev, a.fragment_output_bytes[np.maximum(prev, 0)],
+                        a.service_input_bytes[a.fragment_service]).astype(np.float64)
+    in_link = np.full(num_frag, -1, dtype=np.int64)
+    if a.link_a.shape[0] > 0:
+        num_dev = np.int64(a.device_speed.shape[0])
+        lo, hi = np.minimum(a.link_a, a.link_b), np.maximum(a.link_a, a.link_b)
+        keys = lo * num_dev + hi
+        key_order = np.argsort(keys)
+        sorted_keys = keys[key_order]
+        moves = (src_dev >= 0) & (src_dev != a.fragment_device)
+        q = (np.minimum(src_dev, a.fragment_device) * num_dev
+             + np.maximum(src_dev, a.fragment_device))
+        hit = np.clip(np.searchsorted(sorted_keys, q), 0, len(sorted_keys) - 1)
+        found = moves & (sorted_keys[hit] == q)
+        in_link = np.where(found, key_order[hit], -1)
+    return GraphStructure(
+        fragment_path=path,
+        fragment_pos=pos,
+        path_length=path_length,
+        path_service=path_service,
+        next_src=next_src,
+        next_dst=next_dst,
+        fragment_in_link=in_link,
+        fragment_in_bytes=in_bytes,
+    )
+
+
+def mm1k_wait_ratio(rho: np.ndarray, K: np.ndarray) -> np.ndarray:
+    r"""Mean M/M/1/K waiting time in units of the mean service time, vectorised and stable.
+
+    .. math::
+        \frac{W}{E[S]} = \frac{N}{1 - P_0} - 1, \quad
+        N(\rho) = \frac{\rho}{1-\rho} - \frac{(K+1)\rho^{K+1}}{1-\rho^{K+1}}, \quad
+        P_0 = \frac{1-\rho}{1-\rho^{K+1}}
+
+    evaluated through :math:`1/\rho` when :math:`\rho > 1` (:math:`N(\rho) = K - N(1/\rho)`,
+    :math:`P_0(\rho) = P_K(1/\rho)`) and through the limits :math:`N = K/2`,
+    :math:`P_0 = 1/(K+1)` near :math:`\rho = 1`.
+
+    Args:
+        rho: Offered load per server, ``>= 0``.
+        K: Capacity (the job in service included), ``>= 1``.
+
+    Returns:
+        The ratio, ``>= 0``, same shape as the broadcast inputs.
+    """
+    rho = np.maximum(np.asarray(rho, dtype=np.float64), 1e-9)
+    K = np.asarray(K, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        r = np.where(rho > 1.0, 1.0 / rho, rho)
+        rk1 = r ** (K + 1.0)
+        n_r = r / (1.0 - r) - (K + 1.0) * rk1 / (1.0 - rk1)
+        p0_r = (1.0 - r) / (1.0 - rk1)
+        pk_r = p0_r * r**K
+        near = np.abs(r - 1.0) < 1e-6
+        n_r = np.where(near, K / 2.0, n_r)
+        p0_r = np.where(near, 1.0 / (K + 1.0), p0_r)
+        pk_r = np.where(near, 1.0 / (K + 1.0), pk_r)
+        n = np.where(rho > 1.0, K - n_r, n_r)
+        p0 = np.where(rho > 1.0, pk_r, p0_r)
+        wait = n / np.maximum(1.0 - p0, _EPS) - 1.0
+    return np.clip(np.nan_to_num(wait, nan=0.0), 0.0, _WAIT_CAP)
+
+
+def _segment_max(values: np.ndarray, index: np.ndarray, size: int) -> np.ndarray:
+    out = np.zeros(size, dtype=np.float64)
+    np.maximum.at(out, index, values)
+    return out
+
+
+def _exclusive_path_sum(values: np.ndarray, s: GraphStructure) -> np.ndarray:
+    """Sum of ``values`` over the fragments before each fragment on its path."""
+    order = np.lexsort((s.fragment_pos, s.fragment_path))
+    csum = np.cumsum(values[order])
+    start = np.concatenate(([0], np.cumsum(s.path_length)[:-1]))
+    start_sum = np.where(start > 0, csum[np.maximum(start - 1, 0)], 0.0)
+    incl = np.empty_like(values)
+    incl[order] = csum - start_sum[s.fragment_path[order]]
+    return incl - values
+
+
+def _mixed_scv(weight: np.ndarray, time: np.ndarray, scv: np.ndarray, index: np.ndarray,
+               size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and SCV of a mixture of service times per station (weights = rates)."""
+    w = np.bincount(index, weight, minlength=size)
+    m1 = np.bincount(index, weight * time, minlength=size)
+    m2 = np.bincount(index, weight * time**2 * (1.0 + scv), minlength=size)
+    safe = np.where(w > 0, w, 1.0)
+    mean = m1 / safe
+    scv_mix = np.where(mean > 0, (m2 / safe) / np.where(mean > 0, mean, 1.0) ** 2 - 1.0, 0.0)
+    return mean, np.maximum(scv_mix, 0.0)
+
+
+def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
+    """Compute every feature and prior of :mod:`chainnet.schema`, vectorised.
+
+    Args:
+        a: The flat arrays.
+        s: Their structure from :func:`compute_structure`.
+
+    Returns:
+        The :class:`GraphFeatures` (float64).
+    """
+    num_dev, num_svc = a.device_speed.shape[0], a.service_rate.shape[0]
+    num_link = a.link_bandwidth.shape[0]
+    num_paths = s.path_length.shape[0]
+    svc, dev = a.fragment_service, a.fragment_device
+    lam = a.service_rate[svc]
+    scv = a.service_scv[svc]
+    sla = a.service_sla
+    sla_finite = np.isfinite(sla)
+    inv_sla = np.where(sla_finite, 1.0 / np.where(sla_finite, sla, 1.0), 0.0)
+    servers = a.device_servers.astype(np.float64)
+    cap = a.device_capacity.astype(np.float64)
+
+    # -- compute times and time scale ----------------------------------------------------------
+    stime = a.fragment_macs / a.device_speed[dev]
+    path_compute = np.bincount(s.fragment_path, stime, minlength=num_paths)
+    t_svc = _segment_max(path_compute, s.path_service, num_svc)
+    total_compute = np.bincount(svc, stime, minlength=num_svc)
+
+    # -- devices: loads, mixed SCV, MGS loss, one thinning step -------------------------------
+    load_f = lam * stime
+    dev_load_raw = np.bincount(dev, load_f, minlength=num_dev)
+    rho = dev_load_raw / servers
+    dev_mean, scv_mix = _mixed_scv(lam, stime, scv, dev, num_dev)
+    loss = np.asarray(mg1k_loss_mgs(rho, scv_mix, cap), dtype=np.float64)
+    log_keep = np.log(np.clip(1.0 - loss, _EPS, 1.0))
+    upstream = np.exp(_exclusive_path_sum(log_keep[dev], s))
+    lam_thin = lam * upstream
+    rho_thin = np.bincount(dev, lam_thin * stime, minlength=num_dev) / servers
+    loss_thin = np.asarray(mg1k_loss_mgs(rho_thin, scv_mix, cap), dtype=np.float64)
+    log_keep_thin = np.log(np.clip(1.0 - loss_thin, _EPS, 1.0))
+    upstream_thin = np.exp(_exclusive_path_sum(log_keep_thin[dev], s))
+    util_prior = np.clip(rho_thin * (1.0 - loss_thin), 0.0, 1.0)
+    # multi-server stations are folded into one server of c-fold speed, hence the 1/c
+    wait_ratio = mm1k_wait_ratio(rho_thin, cap) * (1.0 + scv_mix) / 2.0 / servers
+    dev_wait = wait_ratio * dev_mean  # s
+
+    # -- links: transfers of fragment inputs --------------------------------------------------
+    has_link = s.fragment_in_link >= 0
+    link_idx = np.where(has_link, s.fragment_in_link, 0)
+    if num_link > 0:
+        tx_serv = np.where(has_link, s.fragment_in_bytes / a.link_bandwidth[link_idx], 0.0)
+        tx_delay = np.where(has_link, a.link_delay[link_idx], 0.0)
+        lidx = s.fragment_in_link[has_link]
+        lam_l = lam_thin[has_link]  # the input reaches the link once upstream stations kept it
+        link_load = np.bincount(lidx, lam_l * tx_serv[has_link], minlength=num_link)
+        link_mean, link_scv = _mixed_scv(lam_l, tx_serv[has_link], np.zeros_like(lam_l), lidx,
+                                         num_link)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            link_wait_ratio = np.where(
+                link_load < 1.0,
+                link_load * (1.0 + link_scv) / (2.0 * np.maximum(1.0 - link_load, _EPS)),
+                _WAIT_CAP,
+            )
+        link_wait_ratio = np.minimum(link_wait_ratio, _WAIT_CAP)
+        link_wait = link_wait_ratio * link_mean
+        denom = a.link_delay + link_mean
+        delay_share = np.where(denom > 0, a.link_delay / np.where(denom > 0, denom, 1.0), 0.0)
+        link_count = np.bincount(lidx, minlength=num_link).astype(np.float64)
+        tx_time = tx_serv + tx_delay + np.where(has_link, link_wait[link_idx], 0.0)
+    else:
+        link_load = link_wait_ratio = delay_share = link_count = np.zeros(0)
+        tx_time = np.zeros_like(stime)
+
+    # -- latency and throughput priors ---------------------------------------------------------
+    frag_latency = stime + dev_wait[dev] + tx_time
+    path_latency = np.bincount(s.fragment_path, frag_latency, minlength=num_paths)
+    svc_latency = _segment_max(path_latency, s.path_service, num_svc)
+    tput_prior = np.exp(np.bincount(svc, log_keep_thin[dev], minlength=num_svc))
+    respt_prior = np.clip(t_svc / svc_latency, 0.0, 1.0)
+    path_tx = np.bincount(s.fragment_path, tx_time, minlength=num_paths)
+    svc_tx = _segment_max(path_tx, s.path_service, num_svc)
+    max_host_load = _segment_max(rho_thin[dev], svc, num_svc)
+
+    # -- assemble ------------------------------------------------------------------------------
+    t_f = t_svc[svc]
+    last = s.fragment_pos == s.path_length[s.fragment_path] - 1
+    plen = s.path_length[s.fragment_path]
+    frag_cols = {
+        "offered_load": load_f / servers[dev],
+        "load_share": load_f / np.maximum(dev_load_raw[dev], _EPS),
+        "compute_share": stime / t_f,
+        "compute_over_sla": stime * inv_sla[svc],
+        "transfer_share": tx_time / t_f,
+        "transfer_over_sla": tx_time * inv_sla[svc],
+        "has_transfer": has_link.astype(np.float64),
+        "position_fraction": np.where(plen > 1, s.fragment_pos / np.maximum(plen - 1, 1), 0.0),
+        "is_first": (s.fragment_pos == 0).astype(np.float64),
+        "is_last": last.astype(np.float64),
+        "upstream_survival": upstream_thin,
+        "scv": scv,
+        "host_loss": loss_thin[dev],
+        "wait_share": dev_wait[dev] / t_f,
+    }
+    num_frag_dev = np.bincount(dev, minlength=num_dev).astype(np.float64)
+    pair = np.unique(svc.astype(np.int64) * num_dev + dev)
+    num_svc_dev = np.bincount(pair % max(num_dev, 1), minlength=num_dev).astype(np.float64)
+    dev_cols = {
+        "load": rho,
+        "load_thinned": rho_thin,
+        "inv_capacity": 1.0 / cap,
+        "servers": servers,
+        "scv_mix": scv_mix,
+        "loss_mgs": loss,
+        "loss_thinned": loss_thin,
+        "utilization_prior": util_prior,
+        "wait_ratio": wait_ratio,
+        "num_fragments": num_frag_dev,
+        "num_services": num_svc_dev,
+        "reserved_share": a.device_reserved.astype(np.float64),
+    }
+    nb = a.service_num_branches.astype(np.float64)
+    svc_cols = {
+        "num_branches": nb,
+        "inv_num_branches": 1.0 / nb,
+        "num_fragments": np.bincount(svc, minlength=num_svc).astype(np.float64),
+        "sla_is_inf": (~sla_finite).astype(np.float64),
+        "critical_time_over_sla": t_svc * inv_sla,
+        "total_compute_share": total_compute / t_svc,
+        "transfer_share": svc_tx / t_svc,
+        "offered_load": a.service_rate * t_svc,
+        "scv": a.service_scv,
+        "mmpp_peak_factor": a.service_peak,
+        "mmpp_high_fraction": a.service_high_fraction,
+        "mmpp_duration_x_rate": a.service_high_duration * a.service_rate,
+        "tput_prior": tput_prior,
+        "respt_prior": respt_prior,
+        "latency_prior_over_sla": svc_latency * inv_sla,
+        "max_host_load": max_host_load,
+    }
+    link_cols = {
+        "load": link_load,
+        "wait_ratio": link_wait_ratio,
+        "delay_share": delay_share,
+        "num_transfers": link_count,
+    }
+    cols = {SERVICE: svc_cols, FRAGMENT: frag_cols, DEVICE: dev_cols, LINK: link_cols}
+    sizes = {SERVICE: num_svc, FRAGMENT: stime.shape[0], DEVICE: num_dev, LINK: num_link}
+    x = {
+        nt: np.stack([np.broadcast_to(cols[nt][name], (sizes[nt],)) for name in FEATURES[nt]],
+                     axis=1).reshape(sizes[nt], len(FEATURES[nt]))
+        for nt in FEATURES
+    }
+    prior_cols = {
+        SERVICE: {"tput_ratio": tput_prior, "respt_ratio": respt_prior},
+        DEVICE: {"utilization": util_prior, "drop_prob": loss_thin},
+    }
+    prior = {nt: np.stack([prior_cols[nt][n] for n in PRIORS[nt]], axis=1) for nt in PRIORS}
+    return GraphFeatures(x=x, prior=prior, service_time_scale=t_svc)
