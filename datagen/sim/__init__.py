@@ -1,0 +1,38 @@
+"""The discrete-event simulator: the ground truth of the project.
+
+``simulate(scenario, ...)`` runs one of two engines with one contract (DESIGN.md section 4):
+``"fast"`` (a numba event loop, the default) and ``"simpy"`` (the readable reference). Both
+replay the same pre-drawn variates and return identical results for the same seed.
+"""
+
+from datagen.sim.distributions import (
+    ArrivalProcess,
+    Deterministic,
+    Exponential,
+    Gamma,
+    MMPP2Arrivals,
+    PoissonArrivals,
+    ServiceFactor,
+    service_factor,
+)
+from datagen.sim.metrics import SERVICE_COLUMNS, STATION_COLUMNS
+from datagen.sim.records import JobRecord
+from datagen.sim.result import SimResult
+from datagen.sim.runner import ENGINES, simulate
+
+__all__ = [
+    "simulate",
+    "SimResult",
+    "JobRecord",
+    "ENGINES",
+    "SERVICE_COLUMNS",
+    "STATION_COLUMNS",
+    "ServiceFactor",
+    "Deterministic",
+    "Exponential",
+    "Gamma",
+    "service_factor",
+    "ArrivalProcess",
+    "PoissonArrivals",
+    "MMPP2Arrivals",
+]
