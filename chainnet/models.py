@@ -1,0 +1,368 @@
+r"""ChainNet and its GCN, GAT and MLP baselines: same input (a ChainNet heterograph), same output.
+
+Every model owns a :class:`~chainnet.nn.FeatureNormalizer` (fit it on training graphs with
+``model.normalizer.fit(loader)``) and ends in :class:`~chainnet.nn.PerformanceHeads`, and its
+``forward(data)`` returns the dict
+
+- ``tput_ratio`` ``[S]`` in (0, 1), ``respt_ratio`` ``[S]`` in (0, 1), ``p95_ratio`` ``[S]``
+  (p95 latency / mean latency, ``>= 1``),
+- ``utilization`` ``[D]`` and ``drop_prob`` ``[D]`` (auxiliary, per device),
+
+indexed like ``data['service']`` and ``data['device']``. Models are pure: no device choice,
+no file I/O, no loop over graphs in ``forward``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch_geometric.data import HeteroData
+from torch_geometric.nn import GATConv, GCNConv
+from torch_geometric.utils import scatter
+
+from chainnet.nn import (
+    BranchJoin,
+    DeviceAttention,
+    FeatureNormalizer,
+    MeanGRUUpdate,
+    PathGRU,
+    PerformanceHeads,
+)
+from chainnet.schema import (
+    DEVICE,
+    EDGE_TYPES,
+    FEATURES,
+    FRAGMENT,
+    FRAGMENT_PART_OF_SERVICE,
+    FRAGMENT_RUNS_ON_DEVICE,
+    FRAGMENT_SENDS_OVER_LINK,
+    LINK,
+    LINK_CARRIES_FRAGMENT,
+    NODE_TYPES,
+    SERVICE,
+)
+from chainnet.typing import TensorDict
+
+__all__ = ["ChainNet", "GCNBaseline", "GATBaseline", "MLPBaseline", "MODEL_CLASSES"]
+
+
+def _encoder(in_channels: int, hidden: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(in_channels, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
+
+
+def _reset(module: nn.Module) -> None:
+    # a layer with its own reset_parameters owns its children's init (e.g. zeroed last layers)
+    for child in module.children():
+        if isinstance(child, FeatureNormalizer):
+            continue
+        if hasattr(child, "reset_parameters"):
+            child.reset_parameters()
+        else:
+            _reset(child)
+
+
+def _owner(data: HeteroData, edge_type: tuple[str, str, str], num_src: int) -> Tensor:
+    """Destination of the single outgoing ``edge_type`` edge of every source node."""
+    ei = data[edge_type].edge_index
+    out = torch.zeros(num_src, dtype=torch.long, device=ei.device)
+    return out.index_copy(0, ei[0], ei[1])
+
+
+class _Base(nn.Module):
+    """Common plumbing: encoders, normaliser, heads and ``init_kwargs`` for checkpoints."""
+
+    def __init__(self, hidden_channels: int, use_priors: bool) -> None:
+        super().__init__()
+        if hidden_channels < 1:
+            raise ValueError(f"hidden_channels must be >= 1, got {hidden_channels}")
+        self.hidden_channels = hidden_channels
+        self.use_priors = use_priors
+        self.normalizer = FeatureNormalizer()
+        self.encoders = nn.ModuleDict(
+            {nt: _encoder(len(FEATURES[nt]), hidden_channels) for nt in NODE_TYPES}
+        )
+
+    @property
+    def init_kwargs(self) -> dict[str, Any]:
+        """Constructor arguments, stored in checkpoints."""
+        raise NotImplementedError
+
+    def reset_parameters(self) -> None:
+        """Re-initialise every learnable layer (the fitted normaliser is kept)."""
+        _reset(self)
+
+    def _encode(self, data: HeteroData) -> TensorDict:
+        x = self.normalizer({nt: data[nt].x for nt in NODE_TYPES})
+        return {nt: self.encoders[nt](x[nt]) for nt in NODE_TYPES}
+
+
+class ChainNet(_Base):
+    r"""The ChainNet GNN: path GRUs, fragment updates and device attention, iterated.
+
+    With states :math:`\mathbf h_c` (service), :math:`\mathbf h_f` (fragment),
+    :math:`\mathbf h_d` (device), :math:`\mathbf h_\ell` (link) initialised by per-type MLP
+    encoders of the normalised features, each of the :math:`T` iterations does:
+
+    .. math::
+        \mathbf o_f, \mathbf h_p &= \mathrm{PathGRU}\big([\mathbf h_f \| \mathbf h_{d(f)}],\,
+            \mathbf h^{0}_p = \mathbf h_{c(p)}\big) \\
+        \mathbf h_f &\leftarrow \mathrm{GRUCell}\big([\mathbf o_f \| \mathbf h_{d(f)} \|
+            \bar{\mathbf h}_{\ell \to f}],\, \mathbf h_f\big) \\
+        \mathbf h_d &\leftarrow \mathrm{GRUCell}\big(\mathrm{Att}(\{\mathbf h_f: f \to d\},
+            \mathbf h_d),\, \mathbf h_d\big) \\
+        \mathbf h_\ell &\leftarrow \mathrm{GRUCell}\big(\operatorname{mean}_{f \to \ell}
+            \mathbf W \mathbf h_f,\, \mathbf h_\ell\big) \\
+        \mathbf h_c &\leftarrow \mathrm{GRUCell}\big(\mathrm{BranchJoin}(\{\mathbf h_p:
+            p \in c\}),\, \mathbf h_c\big)
+
+    where a path :math:`p` is a branch of a service (one per layer split, one per branch of a
+    semantic split) and :math:`\bar{\mathbf h}_{\ell \to f}` is the state of the link carrying
+    the fragment's input (zero when there is none). The readout concatenates
+    :math:`\mathbf h_c` with the last :math:`\mathrm{BranchJoin}` output and feeds
+    :class:`~chainnet.nn.PerformanceHeads`.
+
+    Args:
+        hidden_channels: State size of every node type (default: ``32``).
+        num_iterations: Number :math:`T` of message-passing iterations (default: ``3``).
+        heads: Attention heads of the device update (default: ``1``).
+        use_priors: Heads correct the analytic priors (default: ``True``).
+
+    Shapes:
+        - **input:** a (batched) ChainNet ``HeteroData`` (see :mod:`chainnet.schema`)
+        - **output:** dict, ``[S]`` service heads and ``[D]`` device heads
+    """
+
+    def __init__(
+        self,
+        hidden_channels: int = 32,
+        num_iterations: int = 3,
+        heads: int = 1,
+        use_priors: bool = True,
+    ) -> None:
+        super().__init__(hidden_channels, use_priors)
+        if num_iterations < 1:
+            raise ValueError(f"num_iterations must be >= 1, got {num_iterations}")
+        H = hidden_channels
+        self.num_iterations = num_iterations
+        self.heads = heads
+        self.path_gru = PathGRU(2 * H, H)
+        self.fragment_cell = nn.GRUCell(3 * H, H)
+        self.device_attention = DeviceAttention(H, H, H, heads=heads)
+        self.device_cell = nn.GRUCell(H, H)
+        self.link_update = MeanGRUUpdate(H, H)
+        self.branch_join = BranchJoin(H, H)
+        self.service_cell = nn.GRUCell(H, H)
+        self.readout = PerformanceHeads(2 * H, H, H, use_priors=use_priors)
+        self.reset_parameters()
+
+    @property
+    def init_kwargs(self) -> dict[str, Any]:
+        """Constructor arguments, stored in checkpoints."""
+        return {
+            "hidden_channels": self.hidden_channels,
+            "num_iterations": self.num_iterations,
+            "heads": self.heads,
+            "use_priors": self.use_priors,
+        }
+
+    def forward(self, data: HeteroData) -> TensorDict:
+        """Predict the bounded performance ratios of every service and device."""
+        h = self._encode(data)
+        h_s, h_f, h_d, h_l = h[SERVICE], h[FRAGMENT], h[DEVICE], h[LINK]
+        num_s, num_f, num_l = h_s.size(0), h_f.size(0), h_l.size(0)
+        path_batch, path_pos = data[FRAGMENT].path_batch, data[FRAGMENT].path_pos
+        num_paths = int(path_batch.max()) + 1 if num_f > 0 else 0
+        host = _owner(data, FRAGMENT_RUNS_ON_DEVICE, num_f)
+        frag_service = _owner(data, FRAGMENT_PART_OF_SERVICE, num_f)
+        path_service = scatter(frag_service, path_batch, dim=0, dim_size=num_paths, reduce="max")
+        runs_on = data[FRAGMENT_RUNS_ON_DEVICE].edge_index
+        sends_over = data[FRAGMENT_SENDS_OVER_LINK].edge_index
+        carries = data[LINK_CARRIES_FRAGMENT].edge_index
+        joined = h_s.new_zeros(num_s, self.hidden_channels)
+        for _ in range(self.num_iterations):
+            h_host = h_d[host]
+            o_f, h_p = self.path_gru(
+                torch.cat([h_f, h_host], dim=-1), path_batch, path_pos, h_s[path_service]
+            )
+            link_msg = scatter(h_l[carries[0]], carries[1], dim=0, dim_size=num_f,
+                               reduce="mean")
+            h_f = self.fragment_cell(torch.cat([o_f, h_host, link_msg], dim=-1), h_f)
+            h_d = self.device_cell(self.device_attention(h_f, h_d, runs_on), h_d)
+            if num_l > 0:
+                h_l = self.link_update(h_f, h_l, sends_over)
+            joined = self.branch_join(h_p, path_service, num_s)
+            h_s = self.service_cell(joined, h_s)
+        return self.readout(
+            torch.cat([h_s, joined], dim=-1), h_d, data[SERVICE].prior, data[DEVICE].prior
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"{self.__class__.__name__}(hidden_channels={self.hidden_channels}, "
+            f"num_iterations={self.num_iterations}, heads={self.heads}, "
+            f"use_priors={self.use_priors})"
+        )
+
+
+class _Homogeneous(_Base):
+    """Flatten the heterograph into one node set and run a stack of homogeneous convs."""
+
+    def __init__(self, hidden_channels: int, num_layers: int, use_priors: bool) -> None:
+        super().__init__(hidden_channels, use_priors)
+        if num_layers < 1:
+            raise ValueError(f"num_layers must be >= 1, got {num_layers}")
+        self.num_layers = num_layers
+        self.readout = PerformanceHeads(hidden_channels, hidden_channels, hidden_channels,
+                                        use_priors=use_priors)
+
+    def _conv(self, x: Tensor, edge_index: Tensor, layer: int) -> Tensor:
+        raise NotImplementedError
+
+    def forward(self, data: HeteroData) -> TensorDict:
+        """Predict the bounded performance ratios of every service and device."""
+        h = self._encode(data)
+        sizes = [h[nt].size(0) for nt in NODE_TYPES]
+        offset = dict(zip(NODE_TYPES, torch.tensor([0, *sizes[:-1]]).cumsum(0).tolist()))
+        edges = []
+        for src, rel, dst in EDGE_TYPES:
+            ei = data[src, rel, dst].edge_index
+            shift = torch.tensor([[offset[src]], [offset[dst]]], device=ei.device)
+            edges.append(ei + shift)
+        edge_index = torch.cat(edges, dim=1)
+        x = torch.cat([h[nt] for nt in NODE_TYPES], dim=0)
+        for layer in range(self.num_layers):
+            x = x + torch.relu(self._conv(x, edge_index, layer))
+        out = dict(zip(NODE_TYPES, torch.split(x, sizes)))
+        return self.readout(out[SERVICE], out[DEVICE], data[SERVICE].prior, data[DEVICE].prior)
+
+
+class GCNBaseline(_Homogeneous):
+    r"""GCN baseline on the flattened heterograph (node types share one GCN).
+
+    .. math::
+        \mathbf X^{(k+1)} = \mathbf X^{(k)} + \operatorname{ReLU}\big(\hat{\mathbf D}^{-1/2}
+        \hat{\mathbf A}\hat{\mathbf D}^{-1/2}\mathbf X^{(k)}\mathbf W^{(k)}\big)
+
+    Args:
+        hidden_channels: State size (default: ``32``).
+        num_layers: Number of GCN layers (default: ``4``).
+        use_priors: Heads correct the analytic priors (default: ``True``).
+
+    Shapes:
+        - **input:** a (batched) ChainNet ``HeteroData``
+        - **output:** dict, ``[S]`` service heads and ``[D]`` device heads
+    """
+
+    def __init__(self, hidden_channels: int = 32, num_layers: int = 4,
+                 use_priors: bool = True) -> None:
+        super().__init__(hidden_channels, num_layers, use_priors)
+        self.convs = nn.ModuleList(
+            [GCNConv(hidden_channels, hidden_channels) for _ in range(num_layers)]
+        )
+        self.reset_parameters()
+
+    @property
+    def init_kwargs(self) -> dict[str, Any]:
+        """Constructor arguments, stored in checkpoints."""
+        return {"hidden_channels": self.hidden_channels, "num_layers": self.num_layers,
+                "use_priors": self.use_priors}
+
+    def _conv(self, x: Tensor, edge_index: Tensor, layer: int) -> Tensor:
+        return self.convs[layer](x, edge_index)
+
+
+class GATBaseline(_Homogeneous):
+    r"""GAT baseline on the flattened heterograph.
+
+    .. math::
+        \mathbf x_i^{(k+1)} = \mathbf x_i^{(k)} + \operatorname{ReLU}\Big(\big\|_{h=1}^{H}
+        \sum_{j \in \mathcal N(i) \cup \{i\}} \alpha^h_{ij}\mathbf W^h \mathbf x^{(k)}_j\Big)
+
+    Args:
+        hidden_channels: State size, divisible by ``heads`` (default: ``32``).
+        num_layers: Number of GAT layers (default: ``4``).
+        heads: Attention heads, concatenated (default: ``4``).
+        use_priors: Heads correct the analytic priors (default: ``True``).
+
+    Shapes:
+        - **input:** a (batched) ChainNet ``HeteroData``
+        - **output:** dict, ``[S]`` service heads and ``[D]`` device heads
+    """
+
+    def __init__(self, hidden_channels: int = 32, num_layers: int = 4, heads: int = 4,
+                 use_priors: bool = True) -> None:
+        if heads < 1 or hidden_channels % heads != 0:
+            raise ValueError(
+                f"hidden_channels must be a multiple of heads, got hidden_channels="
+                f"{hidden_channels}, heads={heads}"
+            )
+        super().__init__(hidden_channels, num_layers, use_priors)
+        self.heads = heads
+        self.convs = nn.ModuleList(
+            [GATConv(hidden_channels, hidden_channels // heads, heads=heads)
+             for _ in range(num_layers)]
+        )
+        self.reset_parameters()
+
+    @property
+    def init_kwargs(self) -> dict[str, Any]:
+        """Constructor arguments, stored in checkpoints."""
+        return {"hidden_channels": self.hidden_channels, "num_layers": self.num_layers,
+                "heads": self.heads, "use_priors": self.use_priors}
+
+    def _conv(self, x: Tensor, edge_index: Tensor, layer: int) -> Tensor:
+        return self.convs[layer](x, edge_index)
+
+
+class MLPBaseline(_Base):
+    r"""Per-node MLP baseline without message passing.
+
+    A service sees its own features and the means of its fragments' and their hosts'
+    encodings; a device sees only its own features:
+
+    .. math::
+        \mathbf h_c = \mathrm{MLP}\big([\mathbf e_c \,\|\, \operatorname{mean}_{f \in c}
+        \mathbf e_f \,\|\, \operatorname{mean}_{f \in c} \mathbf e_{d(f)}]\big), \qquad
+        \mathbf h_d = \mathrm{MLP}(\mathbf e_d)
+
+    Args:
+        hidden_channels: Hidden size (default: ``32``).
+        use_priors: Heads correct the analytic priors (default: ``True``).
+
+    Shapes:
+        - **input:** a (batched) ChainNet ``HeteroData``
+        - **output:** dict, ``[S]`` service heads and ``[D]`` device heads
+    """
+
+    def __init__(self, hidden_channels: int = 32, use_priors: bool = True) -> None:
+        super().__init__(hidden_channels, use_priors)
+        H = hidden_channels
+        self.service_mlp = nn.Sequential(nn.Linear(3 * H, H), nn.ReLU(), nn.Linear(H, H))
+        self.device_mlp = nn.Sequential(nn.Linear(H, H), nn.ReLU(), nn.Linear(H, H))
+        self.readout = PerformanceHeads(H, H, H, use_priors=use_priors)
+        self.reset_parameters()
+
+    @property
+    def init_kwargs(self) -> dict[str, Any]:
+        """Constructor arguments, stored in checkpoints."""
+        return {"hidden_channels": self.hidden_channels, "use_priors": self.use_priors}
+
+    def forward(self, data: HeteroData) -> TensorDict:
+        """Predict the bounded performance ratios of every service and device."""
+        h = self._encode(data)
+        num_s, num_f = h[SERVICE].size(0), h[FRAGMENT].size(0)
+        host = _owner(data, FRAGMENT_RUNS_ON_DEVICE, num_f)
+        svc = _owner(data, FRAGMENT_PART_OF_SERVICE, num_f)
+        frag_mean = scatter(h[FRAGMENT], svc, dim=0, dim_size=num_s, reduce="mean")
+        host_mean = scatter(h[DEVICE][host], svc, dim=0, dim_size=num_s, reduce="mean")
+        h_s = self.service_mlp(torch.cat([h[SERVICE], frag_mean, host_mean], dim=-1))
+        h_d = self.device_mlp(h[DEVICE])
+        return self.readout(h_s, h_d, data[SERVICE].prior, data[DEVICE].prior)
+
+
+#: Model classes by name, as stored in checkpoints.
+MODEL_CLASSES: dict[str, type[nn.Module]] = {
+    cls.__name__: cls for cls in (ChainNet, GCNBaseline, GATBaseline, MLPBaseline)
+}
