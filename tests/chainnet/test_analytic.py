@@ -1,0 +1,200 @@
+import math
+
+import numpy as np
+import pytest
+
+from chainnet.analytic import DEVICE_COLUMNS, PREDICT_COLUMNS, AnalyticSurrogate
+from chainnet.queueing import mg1k_exact, mm1k, mmck
+from datagen.world import Device, Fragment, Link, Placement, Scenario, Service
+
+
+def single(lam, mean, K, scv=1.0, c=1, speed=1e9, reserved=0.0):
+    d = Device("d", speed=speed, capacity=K, servers=c, reserved_share=reserved)
+    s = Service("s", (Fragment("f", macs=mean * speed),), arrival_rate=lam, scv=scv)
+    return Scenario((d,), (s,), Placement({"s": ("d",)}))
+
+
+def tandem(rate=2.0, scale=1.0, order=(0, 1, 2)):
+    devs = [
+        Device("a", speed=4e9 * scale, capacity=4),
+        Device("b", speed=3e9 * scale, capacity=3, servers=2),
+        Device("c", speed=2e9 * scale, capacity=6),
+    ]
+    links = (Link("a", "b", bandwidth=1e6 * scale, delay=0.01 / scale),)
+    s1 = Service(
+        "s1",
+        (Fragment("f0", 1e9, output_bytes=100_000), Fragment("f1", 2e9)),
+        arrival_rate=rate * scale,
+        scv=0.5,
+        source="c",
+        input_bytes=50_000,
+    )
+    s2 = Service(
+        "s2",
+        (Fragment("g0", 5e8), Fragment("g1", 5e8, branch=1), Fragment("g2", 1e9, branch=1)),
+        arrival_rate=rate * scale,
+        split="semantic",
+        scv=1.0,
+    )
+    pl = Placement({"s1": ("a", "b"), "s2": ("c", "a", "b")})
+    return Scenario(tuple(devs[i] for i in order), (s1, s2), pl, links)
+
+
+@pytest.mark.parametrize(
+    ("lam", "mu", "K"), [(2, 3, 5), (0.5, 1, 1), (1, 1, 4), (9, 10, 10), (4, 2, 3)]
+)
+def test_exact_for_single_mm1k(lam, mu, K):
+    ref = mm1k(lam, mu, K)
+    got = AnalyticSurrogate().predict([single(lam, 1 / mu, K)]).iloc[0]
+    assert got["loss_ratio"] == pytest.approx(ref.loss, abs=1e-10)
+    assert got["throughput"] == pytest.approx(ref.throughput, rel=1e-10)
+    assert got["latency_mean"] == pytest.approx(ref.response_time, rel=1e-9)
+    assert got["tput_ratio"] == pytest.approx(1 - ref.loss, abs=1e-10)
+    assert got["respt_ratio"] == pytest.approx((1 / mu) / ref.response_time, rel=1e-9)
+    dev = AnalyticSurrogate().predict_devices(single(lam, 1 / mu, K)).iloc[0]
+    assert dev["utilization"] == pytest.approx(ref.utilization, rel=1e-9)
+    assert dev["mean_present"] == pytest.approx(ref.mean_number, rel=1e-9)
+    assert dev["loss_ratio"] == pytest.approx(ref.loss, abs=1e-10)
+
+
+def test_exact_for_single_mmck():
+    ref = mmck(3.0, 1.0, 2, 5)
+    got = AnalyticSurrogate().predict(single(3.0, 1.0, 5, c=2)).iloc[0]
+    assert got["loss_ratio"] == pytest.approx(ref.loss, abs=1e-10)
+    assert got["latency_mean"] == pytest.approx(ref.response_time, rel=1e-9)
+
+
+@pytest.mark.parametrize("scv", [0.0, 0.5, 0.3, 2.0])
+def test_exact_for_single_mg1k(scv):
+    ref = mg1k_exact(0.8 / 0.1, 5, mean=0.1, scv=scv, kind="gamma" if scv else "deterministic")
+    got = AnalyticSurrogate().predict(single(8.0, 0.1, 5, scv=scv)).iloc[0]
+    assert got["loss_ratio"] == pytest.approx(ref.loss, abs=1e-10)
+    assert got["latency_mean"] == pytest.approx(ref.response_time, rel=1e-9)
+
+
+def test_p95_exponential_limit():
+    # M/M/1 with ample room: sojourn is exponential with mean 1/(mu - lam)
+    got = AnalyticSurrogate().predict(single(0.5, 1.0, 300)).iloc[0]
+    assert got["latency_mean"] == pytest.approx(2.0, rel=1e-9)
+    assert got["latency_p95"] == pytest.approx(2.0 * math.log(20), rel=1e-6)
+    # no queueing at all for deterministic service at tiny load
+    got = AnalyticSurrogate().predict(single(1e-6, 1.0, 5, scv=0.0)).iloc[0]
+    assert got["latency_p95"] == pytest.approx(1.0, rel=5e-3)
+
+
+def test_columns_and_rows():
+    df = AnalyticSurrogate().predict([tandem(), single(1, 0.5, 3)])
+    assert tuple(df.columns) == PREDICT_COLUMNS
+    assert df[["scenario", "service"]].values.tolist() == [[0, "s1"], [0, "s2"], [1, "s"]]
+    assert np.all((df.tput_ratio > 0) & (df.tput_ratio <= 1))
+    assert np.all((df.respt_ratio > 0) & (df.respt_ratio <= 1))
+    assert np.all(df.latency_p95 >= df.latency_mean * 0.999)
+    assert np.allclose(df.loss_ratio + df.tput_ratio, 1.0)
+    dev = AnalyticSurrogate().predict_devices([tandem()])
+    assert tuple(dev.columns) == DEVICE_COLUMNS and len(dev) == 3
+    assert np.all((dev.utilization >= 0) & (dev.utilization <= 1))
+
+
+def test_empty_and_errors():
+    df = AnalyticSurrogate().predict([])
+    assert list(df.columns) == list(PREDICT_COLUMNS) and len(df) == 0
+    with pytest.raises(ValueError, match="must be a datagen.Scenario"):
+        AnalyticSurrogate().predict(["nope"])
+    with pytest.raises(ValueError, match="max_iter"):
+        AnalyticSurrogate(max_iter=0)
+    with pytest.raises(ValueError, match="quantile"):
+        AnalyticSurrogate(quantile=1.5)
+
+
+def test_time_scale_invariance():
+    a = AnalyticSurrogate().predict(tandem(scale=1.0))
+    b = AnalyticSurrogate().predict(tandem(scale=7.0))
+    for col in ("tput_ratio", "respt_ratio", "loss_ratio"):
+        assert np.allclose(a[col], b[col], rtol=1e-8, atol=1e-12)
+    assert np.allclose(a.latency_mean, 7.0 * b.latency_mean, rtol=1e-8)
+    assert np.allclose(a.latency_p95, 7.0 * b.latency_p95, rtol=1e-6)
+
+
+def test_device_order_invariance():
+    a = AnalyticSurrogate().predict(tandem(order=(0, 1, 2)))
+    b = AnalyticSurrogate().predict(tandem(order=(2, 0, 1)))
+    cols = ["throughput", "loss_ratio", "latency_mean", "latency_p95"]
+    assert np.allclose(a[cols].values, b[cols].values, rtol=1e-9)
+
+
+def test_batch_equals_one_by_one():
+    scns = [tandem(rate=r) for r in (0.5, 2.0, 8.0)] + [single(2, 0.3, 4, scv=0.5)]
+    batch = AnalyticSurrogate().predict(scns)
+    for i, s in enumerate(scns):
+        one = AnalyticSurrogate().predict(s)
+        rows = batch[batch.scenario == i]
+        assert np.allclose(rows.latency_mean.values, one.latency_mean.values, rtol=1e-8)
+        assert np.allclose(rows.tput_ratio.values, one.tput_ratio.values, rtol=1e-8)
+
+
+def test_load_monotone():
+    rates = [0.2, 1.0, 3.0, 10.0]
+    df = AnalyticSurrogate().predict([tandem(rate=r) for r in rates])
+    for svc in ("s1", "s2"):
+        sub = df[df.service == svc]
+        assert np.all(np.diff(sub.loss_ratio.values) > 0)
+        assert np.all(np.diff(sub.respt_ratio.values) < 0)
+
+
+def test_reserved_share_slows_device():
+    free = AnalyticSurrogate().predict(single(2, 0.3, 4)).iloc[0]
+    busy = AnalyticSurrogate().predict(single(2, 0.3, 4, reserved=0.5)).iloc[0]
+    ref = mm1k(2, 1 / 0.6, 4)
+    assert busy.loss_ratio == pytest.approx(ref.loss, abs=1e-10)
+    assert busy.loss_ratio > free.loss_ratio
+
+
+def test_fork_join_identical_branches():
+    devs = (Device("x", speed=1e9, capacity=4), Device("y", speed=1e9, capacity=4))
+    svc = Service(
+        "s",
+        (Fragment("a", 5e8), Fragment("b", 5e8, branch=1)),
+        arrival_rate=1.0,
+        split="semantic",
+        scv=1.0,
+    )
+    scn = Scenario(devs, (svc,), Placement({"s": ("x", "y")}))
+    got = AnalyticSurrogate().predict(scn).iloc[0]
+    ref = mm1k(1.0, 2.0, 4)
+    assert got.tput_ratio == pytest.approx((1 - ref.loss) ** 2, rel=1e-10)
+    assert got.latency_mean == pytest.approx(ref.response_time, rel=1e-9)
+    one = AnalyticSurrogate().predict(single(1.0, 0.5, 4)).iloc[0]
+    assert got.latency_p95 > one.latency_p95
+
+
+def test_link_pollaczek_khinchine():
+    devs = (Device("src", speed=1e9, capacity=1), Device("d", speed=1e9, capacity=50))
+    link = Link("src", "d", bandwidth=1e6, delay=0.02)
+    svc = Service(
+        "s", (Fragment("f", 1e7),), arrival_rate=5.0, scv=1.0, source="src", input_bytes=100_000
+    )
+    scn = Scenario(devs, (svc,), Placement({"s": ("d",)}), (link,))
+    got = AnalyticSurrogate().predict(scn).iloc[0]
+    t = 0.1  # 1e5 bytes at 1e6 B/s
+    rho = 5.0 * t
+    link_time = t + 5.0 * t**2 / (2 * (1 - rho)) + 0.02
+    ref = mm1k(5.0, 100.0, 50)
+    assert got.latency_mean == pytest.approx(link_time + ref.response_time, rel=1e-9)
+    assert got.respt_ratio == pytest.approx((t + 0.02 + 0.01) / got.latency_mean, rel=1e-9)
+    # an overloaded link has unbounded latency but loses nothing
+    scn2 = scn.replace(services=(svc.__class__(**{**svc.__dict__, "arrival_rate": 20.0}),))
+    got2 = AnalyticSurrogate().predict(scn2).iloc[0]
+    assert math.isinf(got2.latency_mean) and got2.respt_ratio == 0.0
+
+
+def test_thinning_two_visits_same_device():
+    # two fragments of one service on one device: the second visit is thinned by the first
+    d = Device("d", speed=1e9, capacity=3)
+    svc = Service("s", (Fragment("a", 1e8), Fragment("b", 1e8)), arrival_rate=4.0, scv=1.0)
+    scn = Scenario((d,), (svc,), Placement({"s": ("d", "d")}))
+    dev = AnalyticSurrogate().predict_devices(scn).iloc[0]
+    got = AnalyticSurrogate().predict(scn).iloc[0]
+    L = dev.loss_ratio
+    assert dev.arrival_rate == pytest.approx(4.0 * (1 + (1 - L)), rel=1e-8)
+    assert L == pytest.approx(mm1k(dev.arrival_rate, 10.0, 3).loss, abs=1e-9)
+    assert got.tput_ratio == pytest.approx((1 - L) ** 2, rel=1e-9)
