@@ -15,7 +15,6 @@ from datagen.layers import (
     pool_out_size,
 )
 
-
 # ---- oracles (specs/analytical.md section 2.6, Q1) -------------------------------------------
 
 
@@ -43,7 +42,13 @@ def test_qpart_mlp_weights_equal_macs():
 
 @pytest.mark.parametrize(
     ("size", "kernel", "stride", "padding", "expected"),
-    [(224, 7, 2, 3, 112), (112, 3, 2, 1, 56), (32, 3, 1, 1, 32), (28, 3, 1, 0, 26), (7, 1, 1, 0, 7)],
+    [
+        (224, 7, 2, 3, 112),
+        (112, 3, 2, 1, 56),
+        (32, 3, 1, 1, 32),
+        (28, 3, 1, 0, 26),
+        (7, 1, 1, 0, 7),
+    ],
 )
 def test_conv_out_size(size, kernel, stride, padding, expected):
     assert conv_out_size(size, kernel, stride, padding) == expected
@@ -61,7 +66,11 @@ def test_conv_params_and_bias():
 
 
 def test_depthwise_is_grouped_conv():
-    assert depthwise_conv2d_macs(32, 3, 56) == conv2d_macs(32, 32, 3, 56, groups=32) == 32 * 9 * 56 * 56
+    assert (
+        depthwise_conv2d_macs(32, 3, 56)
+        == conv2d_macs(32, 32, 3, 56, groups=32)
+        == 32 * 9 * 56 * 56
+    )
     assert depthwise_conv2d_params(32, 3) == 288
     assert depthwise_conv2d_params(32, 3, bias=True) == 320
 
@@ -107,8 +116,12 @@ def test_bad_pair():
 
 
 @given(
-    st.integers(1, 64), st.integers(1, 64), st.integers(1, 7), st.integers(1, 7),
-    st.integers(1, 32), st.integers(1, 32),
+    st.integers(1, 64),
+    st.integers(1, 64),
+    st.integers(1, 7),
+    st.integers(1, 7),
+    st.integers(1, 32),
+    st.integers(1, 32),
 )
 def test_conv_macs_factorise(c_in, c_out, kh, kw, h, w):
     macs = conv2d_macs(c_in, c_out, (kh, kw), (h, w))
@@ -129,7 +142,11 @@ def test_macs_divide_by_groups(cg_in, cg_out, groups, size):
 
 def test_params_match_torch():
     torch = pytest.importorskip("torch")
-    for c_in, c_out, k, g, bias in [(3, 16, 3, 1, True), (32, 32, 3, 32, False), (8, 12, 5, 4, True)]:
+    for c_in, c_out, k, g, bias in [
+        (3, 16, 3, 1, True),
+        (32, 32, 3, 32, False),
+        (8, 12, 5, 4, True),
+    ]:
         conv = torch.nn.Conv2d(c_in, c_out, k, groups=g, bias=bias)
         assert sum(p.numel() for p in conv.parameters()) == conv2d_params(c_in, c_out, k, g, bias)
     assert sum(p.numel() for p in torch.nn.BatchNorm2d(24).parameters()) == batchnorm_params(24)

@@ -12,8 +12,15 @@ from datagen.world import DNNProfile
 from datagen.zoo import get_profile, list_profiles
 
 NAMES = [
-    "mobilenet_v2", "qpart_mlp", "resnet18", "resnet34", "resnet50", "splitplace_cifar100",
-    "splitplace_fashionmnist", "splitplace_mnist", "vgg16",
+    "mobilenet_v2",
+    "qpart_mlp",
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "splitplace_cifar100",
+    "splitplace_fashionmnist",
+    "splitplace_mnist",
+    "vgg16",
 ]
 
 
@@ -37,8 +44,13 @@ def test_every_profile_builds(name):
 
 @pytest.mark.parametrize(
     ("name", "gmac", "mparams"),
-    [("resnet50", 4.1, 25.6), ("mobilenet_v2", 0.30, 3.5), ("vgg16", 15.5, 138.0),
-     ("resnet18", 1.8, 11.7), ("resnet34", 3.6, 21.8)],
+    [
+        ("resnet50", 4.1, 25.6),
+        ("mobilenet_v2", 0.30, 3.5),
+        ("vgg16", 15.5, 138.0),
+        ("resnet18", 1.8, 11.7),
+        ("resnet34", 3.6, 21.8),
+    ],
 )
 def test_published_totals_within_3_percent(name, gmac, mparams):
     p = get_profile(name)
@@ -48,8 +60,13 @@ def test_published_totals_within_3_percent(name, gmac, mparams):
 
 @pytest.mark.parametrize(
     ("name", "params"),
-    [("resnet18", 11_689_512), ("resnet34", 21_797_672), ("resnet50", 25_557_032),
-     ("vgg16", 138_357_544), ("mobilenet_v2", 3_504_872)],
+    [
+        ("resnet18", 11_689_512),
+        ("resnet34", 21_797_672),
+        ("resnet50", 25_557_032),
+        ("vgg16", 138_357_544),
+        ("mobilenet_v2", 3_504_872),
+    ],
 )
 def test_parameter_counts_equal_torchvision(name, params):
     assert get_profile(name).total_params == params
@@ -69,7 +86,12 @@ def test_residual_nets_are_listed_by_block():
     assert len(names) == 2 + 16 + 2
     assert len(get_profile("mobilenet_v2")) == 1 + 17 + 1 + 2
     assert {layer.kind for layer in get_profile("resnet18").layers} == {
-        "conv", "maxpool", "basic", "avgpool", "linear"}
+        "conv",
+        "maxpool",
+        "basic",
+        "avgpool",
+        "linear",
+    }
 
 
 def test_output_elements_follow_shapes():
@@ -96,7 +118,8 @@ def test_bytes_per_elem_option():
 
 
 @pytest.mark.parametrize(
-    ("res", "mmacs", "acc"), [(32, 7.94, 0.7957), (28, 7.45, 0.7329), (24, 6.71, 0.5938), (20, 6.35, 0.4493)]
+    ("res", "mmacs", "acc"),
+    [(32, 7.94, 0.7957), (28, 7.45, 0.7329), (24, 6.71, 0.5938), (20, 6.35, 0.4493)],
 )
 def test_mobilenet_v2_cifar10_matches_orric_table(res, mmacs, acc):
     p = get_profile("mobilenet_v2", dataset="cifar10", resolution=res)
@@ -113,7 +136,10 @@ def test_resnet50_cifar10_matches_orric_table(res, mmacs):
 
 
 def test_orric_macs_ordering_and_default_resolution():
-    macs = [get_profile("mobilenet_v2", dataset="cifar10", resolution=r).total_macs for r in (20, 24, 28, 32)]
+    macs = [
+        get_profile("mobilenet_v2", dataset="cifar10", resolution=r).total_macs
+        for r in (20, 24, 28, 32)
+    ]
     assert macs == sorted(macs)
     assert get_profile("mobilenet_v2", dataset="cifar10").name.endswith("_32")
 
@@ -140,8 +166,11 @@ def test_qpart_mlp_matches_spec_q3():
 
 @pytest.mark.parametrize(
     ("name", "acc", "sem"),
-    [("splitplace_mnist", 0.975, 0.957), ("splitplace_fashionmnist", 0.957, 0.917),
-     ("splitplace_cifar100", 0.980, 0.940)],
+    [
+        ("splitplace_mnist", 0.975, 0.957),
+        ("splitplace_fashionmnist", 0.957, 0.917),
+        ("splitplace_cifar100", 0.980, 0.940),
+    ],
 )
 def test_splitplace_profiles(name, acc, sem):
     p = get_profile(name)
@@ -161,12 +190,16 @@ def test_splitplace_mnist_is_the_classic_pytorch_example():
 
 
 def test_unknown_name_lists_known():
-    with pytest.raises(ValueError, match=r"unknown DNN profile 'alexnet'; known profiles: \['mobilenet_v2'"):
+    with pytest.raises(
+        ValueError, match=r"unknown DNN profile 'alexnet'; known profiles: \['mobilenet_v2'"
+    ):
         get_profile("alexnet")
 
 
 def test_unknown_option():
-    with pytest.raises(ValueError, match=r"unknown option\(s\) \['depth'\] for profile 'resnet50'; accepted"):
+    with pytest.raises(
+        ValueError, match=r"unknown option\(s\) \['depth'\] for profile 'resnet50'; accepted"
+    ):
         get_profile("resnet50", depth=3)
     with pytest.raises(ValueError, match="accepted: \\['bytes_per_elem'\\]"):
         get_profile("qpart_mlp", resolution=32)
@@ -174,11 +207,13 @@ def test_unknown_option():
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
-    [({"resolution": 0}, "resolution must be a positive integer"),
-     ({"num_classes": 2.5}, "num_classes must be a positive integer"),
-     ({"fold_bn": 1}, "fold_bn must be True or False"),
-     ({"dataset": "svhn"}, "dataset must be 'imagenet' or 'cifar10'"),
-     ({"dataset": "cifar10", "resolution": 64}, r"resolution must be one of \[20, 24, 28, 32\]")],
+    [
+        ({"resolution": 0}, "resolution must be a positive integer"),
+        ({"num_classes": 2.5}, "num_classes must be a positive integer"),
+        ({"fold_bn": 1}, "fold_bn must be True or False"),
+        ({"dataset": "svhn"}, "dataset must be 'imagenet' or 'cifar10'"),
+        ({"dataset": "cifar10", "resolution": 64}, r"resolution must be one of \[20, 24, 28, 32\]"),
+    ],
 )
 def test_bad_option_values(kwargs, match):
     with pytest.raises(ValueError, match=match):
