@@ -8,11 +8,14 @@ Notation, per fragment :math:`f` of service :math:`c` placed on device :math:`d`
 .. math::
     S_f = \frac{\text{macs}_f}{v_d (1 - r_d)}, \qquad
     \rho_d = \frac{1}{c_d}\sum_{f \to d} \lambda_c S_f, \qquad
-    T_c = \max_{\text{branch } b \in c} \sum_{f \in b} S_f
+    T_c = \max_{\text{branch } b \in c} \sum_{f \in b} \big(S_f + t^{tx}_f + \delta_f\big)
 
 with :math:`v_d` the speed, :math:`r_d` the ``reserved_share`` (it lowers the effective speed in
-every feature), :math:`c_d` the number of servers and :math:`T_c` the critical-path no-queue
-compute time of service :math:`c` (the time scale used to turn predicted ratios into seconds).
+every feature) and :math:`c_d` the number of servers. :math:`T_c`, the time scale used to turn
+predicted ratios into seconds, is the simulator's no-queue latency :math:`R^0_c`
+(:mod:`datagen.sim.compiled`): the largest over branches of the sum of compute times, link
+transfer times (bytes / bandwidth) and propagation delays, so that
+``respt_ratio`` :math:`= T_c / \bar R_c` as in the simulator.
 Every time is divided by another time of the same scenario (:math:`T_c`, the SLA, a mean service
 time) and every rate is multiplied by a time, so multiplying every time of a scenario by a
 constant leaves every feature unchanged.
@@ -119,7 +122,7 @@ class GraphFeatures:
     Attributes:
         x: Node type -> float64 array ``[N_type, num_features(type)]``.
         prior: ``service`` and ``device`` -> float64 array of :data:`chainnet.schema.PRIORS`.
-        service_time_scale: Critical-path no-queue compute time :math:`T_c` (s) ``[S]``.
+        service_time_scale: No-queue latency :math:`T_c` of each service (s) ``[S]``.
     """
 
     x: dict[str, np.ndarray]
@@ -274,10 +277,17 @@ def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
     servers = a.device_servers.astype(np.float64)
     cap = a.device_capacity.astype(np.float64)
 
-    # -- compute times and time scale ----------------------------------------------------------
+    # -- compute and transfer times, nominal (no-queue) latency -------------------------------
     stime = a.fragment_macs / a.device_speed[dev]
-    path_compute = np.bincount(s.fragment_path, stime, minlength=num_paths)
-    t_svc = _segment_max(path_compute, s.path_service, num_svc)
+    has_link = s.fragment_in_link >= 0
+    link_idx = np.where(has_link, s.fragment_in_link, 0)
+    if num_link > 0:
+        tx_serv = np.where(has_link, s.fragment_in_bytes / a.link_bandwidth[link_idx], 0.0)
+        tx_delay = np.where(has_link, a.link_delay[link_idx], 0.0)
+    else:
+        tx_serv = tx_delay = np.zeros_like(stime)
+    path_nominal = np.bincount(s.fragment_path, stime + tx_serv + tx_delay, minlength=num_paths)
+    t_svc = _segment_max(path_nominal, s.path_service, num_svc)
     total_compute = np.bincount(svc, stime, minlength=num_svc)
 
     # -- devices: loads, mixed SCV, MGS loss, one thinning step -------------------------------
@@ -298,16 +308,13 @@ def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
     wait_ratio = mm1k_wait_ratio(rho_thin, cap) * (1.0 + scv_mix) / 2.0 / servers
     dev_wait = wait_ratio * dev_mean  # s
 
-    # -- links: transfers of fragment inputs --------------------------------------------------
-    has_link = s.fragment_in_link >= 0
-    link_idx = np.where(has_link, s.fragment_in_link, 0)
+    # -- links: FCFS stations with infinite room, visited by transfers of > 0 bytes ------------
     if num_link > 0:
-        tx_serv = np.where(has_link, s.fragment_in_bytes / a.link_bandwidth[link_idx], 0.0)
-        tx_delay = np.where(has_link, a.link_delay[link_idx], 0.0)
-        lidx = s.fragment_in_link[has_link]
-        lam_l = lam_thin[has_link]  # the input reaches the link once upstream stations kept it
-        link_load = np.bincount(lidx, lam_l * tx_serv[has_link], minlength=num_link)
-        link_mean, link_scv = _mixed_scv(lam_l, tx_serv[has_link], np.zeros_like(lam_l), lidx,
+        visits = has_link & (s.fragment_in_bytes > 0)
+        lidx = s.fragment_in_link[visits]
+        lam_l = lam_thin[visits]  # the input reaches the link once upstream stations kept it
+        link_load = np.bincount(lidx, lam_l * tx_serv[visits], minlength=num_link)
+        link_mean, link_scv = _mixed_scv(lam_l, tx_serv[visits], np.zeros_like(lam_l), lidx,
                                          num_link)
         with np.errstate(divide="ignore", invalid="ignore"):
             link_wait_ratio = np.where(
@@ -320,7 +327,7 @@ def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
         denom = a.link_delay + link_mean
         delay_share = np.where(denom > 0, a.link_delay / np.where(denom > 0, denom, 1.0), 0.0)
         link_count = np.bincount(lidx, minlength=num_link).astype(np.float64)
-        tx_time = tx_serv + tx_delay + np.where(has_link, link_wait[link_idx], 0.0)
+        tx_time = tx_serv + tx_delay + np.where(visits, link_wait[link_idx], 0.0)
     else:
         link_load = link_wait_ratio = delay_share = link_count = np.zeros(0)
         tx_time = np.zeros_like(stime)

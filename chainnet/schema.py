@@ -20,8 +20,9 @@ Besides ``x`` (the features of :data:`FEATURES`) each node store holds:
 
 - ``service.prior`` / ``device.prior``: analytic priors of :data:`PRIORS` (raw, never
   normalised), which the physics-informed heads correct;
-- ``service.arrival_rate`` (requests/s) and ``service.time_scale`` (s, the critical-path sum of
-  the mean no-queue service times): used only to convert predicted ratios back to seconds.
+- ``service.arrival_rate`` (requests/s) and ``service.time_scale`` (s, the no-queue latency
+  :math:`R^0_c` of the simulator: the slowest branch's sum of compute, transfer and delay
+  times): used only to convert predicted ratios back to seconds.
 """
 
 from __future__ import annotations

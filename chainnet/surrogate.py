@@ -1,0 +1,258 @@
+r"""The learned surrogate: a trained ChainNet-family model behind the ``predict`` interface.
+
+A checkpoint is ``torch.save`` of a plain dict (no Lightning, no pickled classes)::
+
+    {"format": "edgechain.surrogate", "schema_version": int, "model_class": str,
+     "model_kwargs": dict, "state_dict": dict, "normalizer": dict, "metadata": dict}
+
+Predicted ratios become seconds and requests/s in ONE place, :func:`ratios_to_metrics`:
+
+.. math::
+    X = \hat y_{tput}\,\lambda, \qquad \text{loss} = 1 - \hat y_{tput}, \qquad
+    \bar R = \frac{T_c}{\hat y_{respt}}, \qquad R_{95} = \hat y_{p95}\,\bar R
+
+with :math:`T_c` the no-queue latency of the service (slowest branch; compute, transfers, delays)
+(``data['service'].time_scale``, see :mod:`chainnet.features`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor, nn
+from torch_geometric.data import HeteroData
+
+from chainnet.builder import build_batch
+from chainnet.models import MODEL_CLASSES
+from chainnet.schema import SCHEMA_VERSION, SERVICE
+from chainnet.typing import TensorDict
+from datagen.world import Scenario
+
+__all__ = [
+    "CheckpointError",
+    "Surrogate",
+    "ratios_to_metrics",
+    "DEFAULT_CHECKPOINT",
+    "PREDICTION_COLUMNS",
+    "CHECKPOINT_FORMAT",
+]
+
+#: The packaged default checkpoint (trained and shipped by the training issue).
+DEFAULT_CHECKPOINT: Path = Path(__file__).resolve().parent / "checkpoints" / "default.pt"
+#: Columns of :meth:`Surrogate.predict`, the agreed predictor interface.
+PREDICTION_COLUMNS: tuple[str, ...] = (
+    "scenario",
+    "service",
+    "throughput",
+    "loss_ratio",
+    "latency_mean",
+    "latency_p95",
+    "tput_ratio",
+    "respt_ratio",
+)
+CHECKPOINT_FORMAT = "edgechain.surrogate"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint is missing, malformed or does not match this code's schema."""
+
+
+def ratios_to_metrics(out: Mapping[str, Tensor], data: HeteroData) -> dict[str, np.ndarray]:
+    """Convert predicted ratios of every service into throughput, loss and latency.
+
+    Args:
+        out: Model output with ``tput_ratio``, ``respt_ratio`` and ``p95_ratio`` ``[S]``.
+        data: The graph the output belongs to (for ``arrival_rate`` and ``time_scale``).
+
+    Returns:
+        ``throughput`` (requests/s), ``loss_ratio``, ``latency_mean`` (s), ``latency_p95``
+        (s), ``tput_ratio`` and ``respt_ratio``, each a float64 array ``[S]``.
+    """
+    tput = out["tput_ratio"].detach().to("cpu", torch.float64)
+    respt = out["respt_ratio"].detach().to("cpu", torch.float64)
+    p95 = out["p95_ratio"].detach().to("cpu", torch.float64)
+    rate = data[SERVICE].arrival_rate.to("cpu", torch.float64)
+    scale = data[SERVICE].time_scale.to("cpu", torch.float64)
+    latency = scale / respt.clamp_min(1e-12)
+    return {
+        "throughput": (tput * rate).numpy(),
+        "loss_ratio": (1.0 - tput).numpy(),
+        "latency_mean": latency.numpy(),
+        "latency_p95": (p95 * latency).numpy(),
+        "tput_ratio": tput.numpy(),
+        "respt_ratio": respt.numpy(),
+    }
+
+
+class Surrogate:
+    """A trained model (with its fitted normaliser) that predicts scenario performance.
+
+    Args:
+        model: A model of :data:`chainnet.models.MODEL_CLASSES` whose ``normalizer`` is fitted.
+        metadata: Free-form information saved with the checkpoint (training data, metrics)
+            (default: ``None``).
+        batch_size: Scenarios per batched graph in :meth:`predict` (default: ``1000``).
+
+    Raises:
+        ValueError: If ``model`` is not a known model class or ``batch_size < 1``.
+    """
+
+    def __init__(
+        self, model: nn.Module, metadata: Mapping[str, Any] | None = None,
+        batch_size: int = 1000,
+    ) -> None:
+        if type(model).__name__ not in MODEL_CLASSES:
+            raise ValueError(
+                f"model must be one of {sorted(MODEL_CLASSES)}, got {type(model).__name__}"
+            )
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        self.model = model.eval()
+        self.metadata: dict[str, Any] = dict(metadata or {})
+        self.batch_size = batch_size
+
+    # -- persistence ---------------------------------------------------------------------------
+
+    def to_checkpoint(self) -> dict[str, Any]:
+        """Return the plain checkpoint dict (see the module docstring)."""
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "schema_version": SCHEMA_VERSION,
+            "model_class": type(self.model).__name__,
+            "model_kwargs": dict(self.model.init_kwargs),  # type: ignore[operator]
+            "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
+            "normalizer": self.model.normalizer.stats(),  # type: ignore[operator]
+            "metadata": self.metadata,
+        }
+
+    def save(self, path: str | Path) -> Path:
+        """Write the checkpoint to ``path`` (parent folders are created) and return it."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(self.to_checkpoint(), path)
+        return path
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: Mapping[str, Any], *, source: str = "checkpoint",
+                        batch_size: int = 1000) -> Surrogate:
+        """Rebuild a surrogate from a checkpoint dict.
+
+        Raises:
+            CheckpointError: If the dict is malformed, its schema version differs from
+                :data:`chainnet.schema.SCHEMA_VERSION`, or its weights do not fit the model.
+        """
+        if not isinstance(ckpt, Mapping) or ckpt.get("format") != CHECKPOINT_FORMAT:
+            raise CheckpointError(
+                f"{source} is not an edgechain surrogate checkpoint (expected a dict with "
+                f"format={CHECKPOINT_FORMAT!r}); save one with Surrogate(model).save(path)"
+            )
+        version = ckpt.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise CheckpointError(
+                f"{source} was saved with graph schema_version {version!r} but this code uses "
+                f"schema_version {SCHEMA_VERSION}; retrain the model on graphs of the current "
+                f"schema, or use the edgechain version that wrote the checkpoint"
+            )
+        name = ckpt.get("model_class")
+        if name not in MODEL_CLASSES:
+            raise CheckpointError(
+                f"{source} names model_class {name!r}; known classes: {sorted(MODEL_CLASSES)}"
+            )
+        kwargs = dict(ckpt.get("model_kwargs", {}))
+        try:
+            model = MODEL_CLASSES[name](**kwargs)
+            model.load_state_dict(ckpt["state_dict"])
+        except (TypeError, KeyError, RuntimeError) as exc:
+            raise CheckpointError(
+                f"{source} does not fit model {name}({kwargs}): {exc}"
+            ) from exc
+        return cls(model, metadata=ckpt.get("metadata"), batch_size=batch_size)
+
+    @classmethod
+    def load(cls, path: str | Path, *, batch_size: int = 1000) -> Surrogate:
+        """Load a checkpoint written by :meth:`save` (CPU tensors, no Lightning needed).
+
+        Raises:
+            FileNotFoundError: If ``path`` does not exist.
+            CheckpointError: If the file is not a matching surrogate checkpoint.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"surrogate checkpoint {str(path)!r} does not exist")
+        try:
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # noqa: BLE001 - any unpickling failure means a bad file
+            raise CheckpointError(
+                f"cannot read surrogate checkpoint {str(path)!r}: {exc}"
+            ) from exc
+        return cls.from_checkpoint(ckpt, source=f"checkpoint {str(path)!r}",
+                                   batch_size=batch_size)
+
+    @classmethod
+    def default(cls) -> Surrogate:
+        """Load the packaged checkpoint ``chainnet/checkpoints/default.pt``.
+
+        Raises:
+            FileNotFoundError: If it has not been trained yet, with how to make it.
+        """
+        if not DEFAULT_CHECKPOINT.is_file():
+            raise FileNotFoundError(
+                f"the packaged surrogate checkpoint {str(DEFAULT_CHECKPOINT)!r} does not exist "
+                f"yet: train a model with the training package (LightningCLI, e.g. "
+                f"`python -m training.cli fit --config training/configs/base.yaml`), then "
+                f"export it with `chainnet.Surrogate(model).save({str(DEFAULT_CHECKPOINT)!r})`; "
+                f"meanwhile use chainnet.AnalyticSurrogate()"
+            )
+        return cls.load(DEFAULT_CHECKPOINT)
+
+    # -- prediction ----------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def predict_tensors(self, data: HeteroData) -> TensorDict:
+        """Run the model in eval mode on a (batched) graph and return its output dict."""
+        self.model.eval()
+        return self.model(data)
+
+    def predict(self, scenarios: Sequence[Scenario], batch_size: int | None = None
+                ) -> pd.DataFrame:
+        """Predict per-service performance of many scenarios.
+
+        Args:
+            scenarios: The scenarios.
+            batch_size: Scenarios per batched graph (default: the instance's ``batch_size``).
+
+        Returns:
+            One row per (scenario index, service), columns :data:`PREDICTION_COLUMNS`;
+            throughput in requests/s, latencies in s.
+
+        Raises:
+            ValueError: If ``batch_size < 1`` or a scenario is not a ``Scenario``.
+        """
+        if isinstance(scenarios, Scenario):
+            scenarios = [scenarios]
+        bs = self.batch_size if batch_size is None else batch_size
+        if bs < 1:
+            raise ValueError(f"batch_size must be >= 1, got {bs}")
+        parts: list[dict[str, np.ndarray]] = []
+        for start in range(0, len(scenarios), bs):
+            chunk = scenarios[start:start + bs]
+            data = build_batch(chunk)
+            metrics = ratios_to_metrics(self.predict_tensors(data), data)
+            metrics["scenario"] = data[SERVICE].batch.numpy() + start
+            parts.append(metrics)
+        if not parts:
+            dtypes = {"scenario": np.int64, "service": object}
+            return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, np.float64))
+                                 for c in PREDICTION_COLUMNS})
+        cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        cols["service"] = np.array([s.name for sc in scenarios for s in sc.services],
+                                   dtype=object)
+        return pd.DataFrame({c: cols[c] for c in PREDICTION_COLUMNS})
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({self.model!r}, batch_size={self.batch_size})"
