@@ -1,0 +1,72 @@
+"""What the placer returns: split types, a validated scenario, predicted and simulated metrics."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from datagen.world import Placement, Scenario
+
+__all__ = ["Decision"]
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A placement decision.
+
+    Attributes:
+        splits: Split type of every new service (``{name: "layer" | "semantic"}``).
+        scenario: The chosen deployment (new and running services), validated and ready for
+            :func:`datagen.sim.simulate`.
+        predicted: Predicted metrics of the chosen deployment, one row per service (indexed by
+            service name): ``throughput``, ``loss_ratio``, ``latency_mean``, ``latency_p95``...
+        candidates: One row per verified candidate (``rank`` = order by predicted objective):
+            ``predicted_objective``, ``simulated_objective`` (NaN when not simulated),
+            ``chosen`` and ``placement`` (JSON of the new services' placement).
+        simulated: Simulated metrics of the top candidates, one row per (``rank``, service),
+            or ``None`` when verification was off or the simulator is missing.
+        objective: Predicted objective of the chosen deployment.
+        simulated_objective: Its simulated objective, or ``None``.
+        stats: Search statistics: ``evaluations``, ``predictor_calls``, ``wall_time`` (s)...
+        predictor: Description of the predictor used (e.g. ``"AnalyticSurrogate(...)"``).
+        predictor_fallback: Why the default learned surrogate was replaced by the analytic one
+            (``None`` when it was not).
+        split_context: Per new service: the allowed splits, predicted latency per split, the
+            context given to the split policy and the arm chosen.
+        method: Name of the method that produced the decision (``"placer"``, ``"greedy"``...).
+    """
+
+    splits: dict[str, str]
+    scenario: Scenario
+    predicted: pd.DataFrame
+    candidates: pd.DataFrame
+    simulated: pd.DataFrame | None = None
+    objective: float = float("nan")
+    simulated_objective: float | None = None
+    stats: dict[str, Any] = field(default_factory=dict)
+    predictor: str = ""
+    predictor_fallback: str | None = None
+    split_context: pd.DataFrame | None = None
+    method: str = "placer"
+
+    @property
+    def placement(self) -> Placement:
+        """The placement of every service (new and running)."""
+        return self.scenario.placement
+
+    def devices_of(self, service: str) -> tuple[str, ...]:
+        """Device of each fragment of a service."""
+        return self.scenario.placement[service]
+
+    def summary(self) -> str:
+        """A short human-readable summary."""
+        lines = [f"{self.method}: objective {self.objective:.4g} (predicted)"]
+        if self.simulated_objective is not None:
+            lines[0] += f", {self.simulated_objective:.4g} (simulated)"
+        for name, split in self.splits.items():
+            lines.append(f"  {name} [{split}] -> {', '.join(self.scenario.placement[name])}")
+        if self.predictor_fallback:
+            lines.append(f"  predictor fallback: {self.predictor_fallback}")
+        return "\n".join(lines)

@@ -1,0 +1,496 @@
+"""The placement API: split types from a policy, placements from a search, checked by simulation.
+
+:class:`Placer` turns a :class:`~placement.request.PlacementRequest` into a
+:class:`~placement.decision.Decision` in four steps:
+
+1. memory check: a request that cannot fit raises an
+   :class:`~placement.candidates.InfeasibleRequestError` naming the shortfall;
+2. split types: for every new service allowing both, the split policy picks one from a context
+   built with the predicted latency of each split (one batched prediction);
+3. placement search: the search method (default :class:`~placement.search.LocalSearch`) scores
+   batches of memory-feasible candidates with the predictor and the objective;
+4. verification: the ``verify_top_k`` best candidates are simulated with
+   :func:`datagen.sim.simulate` and re-ranked on the simulated objective.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from datagen.world import SPLIT_TYPES, Scenario
+from placement.candidates import CandidateSpace, check_fit
+from placement.decision import Decision
+from placement.objective import Objective, metrics_frame
+from placement.request import PlacementRequest, RequestError
+from placement.search.base import SearchMethod, SearchResult
+from placement.search.local import LocalSearch
+
+__all__ = ["Placer", "default_predictor", "verify_candidates", "make_decision"]
+
+log = logging.getLogger(__name__)
+
+#: Stand-in for an infinite SLA in the split policies' contexts (s).
+_NO_SLA = 1e9
+
+
+def default_predictor() -> tuple[Any, str | None]:
+    """The packaged learned surrogate, or the analytic one when none is packaged.
+
+    Returns:
+        ``(predictor, fallback_reason)``; the reason is ``None`` when the learned surrogate
+        loaded.
+    """
+    try:
+        import chainnet
+
+        return chainnet.Surrogate.default(), None  # type: ignore[attr-defined]
+    except Exception as exc:  # noqa: BLE001 - any failure to load means: fall back
+        from chainnet.analytic import AnalyticSurrogate
+
+        reason = (
+            f"chainnet.Surrogate.default() failed ({type(exc).__name__}: {exc}); using "
+            "chainnet.AnalyticSurrogate() instead"
+        )
+        log.warning(reason)
+        warnings.warn(reason, RuntimeWarning, stacklevel=3)
+        return AnalyticSurrogate(), reason
+
+
+def _default_policy(seed: int) -> Any:
+    try:
+        from placement.policies import make_policy
+    except ImportError:  # pragma: no cover - the policies package ships with placement
+        return None
+    return make_policy("splitplace", seed=seed)
+
+
+def _per_scenario(frame: pd.DataFrame, n: int) -> list[pd.DataFrame]:
+    out = []
+    for i in range(n):
+        part = frame[frame["scenario"] == i].drop(columns="scenario").set_index("service")
+        out.append(part)
+    return out
+
+
+def verify_candidates(
+    scenarios: Sequence[Scenario],
+    objective: Objective,
+    *,
+    num_requests: int = 5_000,
+    seed: int = 0,
+    **sim_kwargs: Any,
+) -> tuple[np.ndarray, pd.DataFrame] | None:
+    """Simulate candidates and score them with the objective.
+
+    Args:
+        scenarios: The candidates.
+        objective: The cost.
+        num_requests: Requests per simulation (default: ``5_000``).
+        seed: Simulation seed, the same for every candidate (default: ``0``).
+        **sim_kwargs: Further keyword arguments of :func:`datagen.sim.simulate`.
+
+    Returns:
+        ``(simulated objective per candidate, long frame of simulated metrics)``, or
+        ``None`` when :mod:`datagen.sim` is not importable.
+    """
+    try:
+        from datagen.sim import simulate
+    except ImportError as exc:  # pragma: no cover - the simulator ships with datagen
+        warnings.warn(f"cannot verify by simulation: {exc}", RuntimeWarning, stacklevel=2)
+        return None
+    tables = [
+        simulate(sc, num_requests=num_requests, seed=seed, **sim_kwargs).services
+        for sc in scenarios
+    ]
+    frame = metrics_frame(tables)
+    return np.asarray(objective(list(scenarios), frame), dtype=float), frame
+
+
+def make_decision(
+    space: CandidateSpace,
+    ranked: np.ndarray,
+    predictor: Any,
+    objective: Objective,
+    *,
+    verify_top_k: int,
+    verify_requests: int,
+    seed: int,
+    stats: dict[str, Any],
+    method: str,
+    predictor_fallback: str | None = None,
+    split_context: pd.DataFrame | None = None,
+) -> Decision:
+    """Predict, verify and package ranked candidates into a :class:`Decision`.
+
+    Args:
+        space: The candidate space.
+        ranked: Feasible assignments, best predicted first, shape ``(n, F)``.
+        predictor: Predictor for the reported metrics, or ``None`` (metrics then come from
+            the simulation only).
+        objective: The cost.
+        verify_top_k: Candidates to simulate (``0`` = none).
+        verify_requests: Requests per verification simulation.
+        seed: Simulation seed.
+        stats: Search statistics to report (updated in place with verification timings).
+        method: Name of the method.
+        predictor_fallback: Why the analytic predictor replaced the learned one, if it did.
+        split_context: Split-policy context table, if any.
+
+    Returns:
+        The decision: among the simulated candidates the one with the lowest simulated
+        objective (ties: best predicted), else the best predicted.
+    """
+    n = ranked.shape[0]
+    if n == 0:
+        raise RuntimeError("no feasible candidate was scored; this is a bug, please report it")
+    k = min(n, max(1, verify_top_k))
+    scenarios = [space.to_scenario(x) for x in ranked[:k]]
+    if predictor is not None:
+        pframe = predictor.predict(scenarios)
+        stats["predictor_calls"] = stats.get("predictor_calls", 0) + 1
+        pred_obj = np.asarray(objective(scenarios, pframe), dtype=float)
+        per = _per_scenario(pframe, k)
+    else:
+        pred_obj = np.full(k, math.nan)
+        per = [pd.DataFrame() for _ in range(k)]
+    sim_obj = np.full(k, math.nan)
+    simulated: pd.DataFrame | None = None
+    chosen = 0
+    if verify_top_k > 0:
+        t0 = time.perf_counter()
+        res = verify_candidates(scenarios, objective, num_requests=verify_requests, seed=seed)
+        stats["verify_time"] = time.perf_counter() - t0
+        if res is not None:
+            sim_obj, simulated = res
+            simulated = simulated.rename(columns={"scenario": "rank"})
+            # Stable: equal simulated objectives keep the predicted order.
+            chosen = int(np.argsort(sim_obj, kind="stable")[0])
+    new_names = [s.name for s in space.services]
+    cand = pd.DataFrame(
+        {
+            "rank": np.arange(k),
+            "predicted_objective": pred_obj,
+            "simulated_objective": sim_obj,
+            "chosen": np.arange(k) == chosen,
+            "placement": [
+                json.dumps({s: list(sc.placement[s]) for s in new_names}) for sc in scenarios
+            ],
+        }
+    )
+    sim_value = None if math.isnan(sim_obj[chosen]) else float(sim_obj[chosen])
+    predicted = per[chosen]
+    if predictor is None and simulated is not None:
+        predicted = (
+            simulated[simulated["rank"] == chosen].drop(columns="rank").set_index("service")
+        )
+    return Decision(
+        splits={s.name: s.split for s in space.services},
+        scenario=scenarios[chosen],
+        predicted=predicted,
+        candidates=cand,
+        simulated=simulated,
+        objective=float(pred_obj[chosen]),
+        simulated_objective=sim_value,
+        stats=stats,
+        predictor=repr(predictor),
+        predictor_fallback=predictor_fallback,
+        split_context=split_context,
+        method=method,
+    )
+
+
+class Placer:
+    """Surrogate-guided placement of split DNN services, verified by simulation.
+
+    Args:
+        predictor: Any object with ``predict(list_of_scenarios) -> DataFrame`` (default:
+            ``None`` = :meth:`chainnet.Surrogate.default`, or the
+            :class:`chainnet.AnalyticSurrogate` with a warning when no learned surrogate is
+            packaged; :attr:`Decision.predictor_fallback` then says so).
+        split_policy: A split policy object (``select``/``predict``/``update``), a policy name
+            for :func:`placement.policies.make_policy`, or ``None`` = ``"splitplace"``.
+        search: A :class:`~placement.search.SearchMethod` (default: :class:`LocalSearch`).
+        objective: The cost to minimise (default: :class:`Objective`: lost requests/s plus
+            the SLA-miss penalty).
+        verify_top_k: Best candidates simulated and re-ranked (``0`` = no verification)
+            (default: ``3``).
+        seed: Seed of the search and the verification simulations (default: ``0``).
+        verify_requests: Requests per verification simulation (default: ``3_000``).
+        explore: Let the split policy explore (``select``) instead of choosing greedily
+            (``predict``) (default: ``False``).
+
+    Example:
+        >>> decision = Placer(predictor=AnalyticSurrogate()).place(request)  # doctest: +SKIP
+        >>> decision.scenario  # a validated datagen.Scenario  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        predictor: Any = None,
+        split_policy: Any = None,
+        search: SearchMethod | None = None,
+        objective: Objective | None = None,
+        verify_top_k: int = 3,
+        seed: int = 0,
+        verify_requests: int = 3_000,
+        explore: bool = False,
+    ) -> None:
+        if isinstance(verify_top_k, bool) or not isinstance(verify_top_k, int) or verify_top_k < 0:
+            raise ValueError(f"verify_top_k must be an integer >= 0, got {verify_top_k!r}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise ValueError(f"seed must be an integer, got {seed!r}")
+        if verify_requests < 1:
+            raise ValueError(f"verify_requests must be >= 1, got {verify_requests!r}")
+        if predictor is not None and not hasattr(predictor, "predict"):
+            raise ValueError(
+                f"predictor must have a predict(scenarios) method, got {type(predictor).__name__}"
+            )
+        if search is not None and not isinstance(search, SearchMethod):
+            raise ValueError(f"search must be a SearchMethod, got {type(search).__name__}")
+        if objective is not None and not isinstance(objective, Objective):
+            raise ValueError(f"objective must be an Objective, got {type(objective).__name__}")
+        self.predictor_fallback: str | None = None
+        if predictor is None:
+            predictor, self.predictor_fallback = default_predictor()
+        self.predictor = predictor
+        if split_policy is None:
+            split_policy = _default_policy(int(seed))
+        elif isinstance(split_policy, str):
+            from placement.policies import make_policy
+
+            split_policy = make_policy(split_policy, seed=int(seed))
+        self.split_policy = split_policy
+        self.search = search if search is not None else LocalSearch()
+        self.objective = objective if objective is not None else Objective()
+        self.verify_top_k = verify_top_k
+        self.seed = int(seed)
+        self.verify_requests = int(verify_requests)
+        self.explore = bool(explore)
+
+    def __repr__(self) -> str:
+        return (
+            f"Placer(predictor={self.predictor!r}, split_policy={self.split_policy!r}, "
+            f"search={self.search!r}, objective={self.objective!r}, "
+            f"verify_top_k={self.verify_top_k}, seed={self.seed})"
+        )
+
+    # -- the API --------------------------------------------------------------------------------
+
+    def place(
+        self, request: PlacementRequest, splits: Mapping[str, str] | None = None
+    ) -> Decision:
+        """Choose split types and a placement for the new services of a request.
+
+        Args:
+            request: The cluster, new services and running services.
+            splits: Force the split type of some services (``{name: split}``), bypassing the
+                policy (default: ``None``).
+
+        Returns:
+            The decision; its scenario is memory-feasible and validated.
+
+        Raises:
+            RequestError: If ``request`` is not a PlacementRequest, or ``splits`` names an
+                unknown service or a split the service does not allow.
+            InfeasibleRequestError: If some service cannot fit in the free memory.
+        """
+        t0 = time.perf_counter()
+        if not isinstance(request, PlacementRequest):
+            raise RequestError(
+                f"request must be a PlacementRequest, got {type(request).__name__}"
+            )
+        forced = self._check_forced(request, splits)
+        allowed = check_fit(request)
+        for name, split in forced.items():
+            if split not in allowed[name]:
+                check_fit(request, {**{s: allowed[s][0] for s in allowed}, name: split})
+        rng = np.random.default_rng(self.seed)
+        chosen, context = self._choose_splits(request, allowed, forced)
+        space = CandidateSpace(request, chosen)
+        result: SearchResult = self.search.search(
+            space,
+            self.predictor,
+            self.objective,
+            rng=rng,
+            top_k=max(1, self.verify_top_k),
+        )
+        stats = result.stats.as_dict()
+        stats["predictor_calls"] += context.attrs.get("predictor_calls", 0)
+        stats["search"] = type(self.search).__name__
+        decision = make_decision(
+            space,
+            result.assignments,
+            self.predictor,
+            self.objective,
+            verify_top_k=self.verify_top_k,
+            verify_requests=self.verify_requests,
+            seed=self.seed,
+            stats=stats,
+            method="placer",
+            predictor_fallback=self.predictor_fallback,
+            split_context=context,
+        )
+        stats["total_time"] = time.perf_counter() - t0
+        return decision
+
+    # -- split types ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_forced(
+        request: PlacementRequest, splits: Mapping[str, str] | None
+    ) -> dict[str, str]:
+        if splits is None:
+            return {}
+        names = {s.name for s in request.services}
+        out = {}
+        for name, split in splits.items():
+            if name not in names:
+                raise RequestError(
+                    f"splits names unknown service {name!r}; new services: {sorted(names)}"
+                )
+            if split not in request.service(name).splits:
+                raise RequestError(
+                    f"splits[{name!r}] = {split!r} is not allowed; service {name!r} allows "
+                    f"{request.service(name).splits}"
+                )
+            out[name] = split
+        return out
+
+    def _choose_splits(
+        self,
+        request: PlacementRequest,
+        allowed: Mapping[str, tuple[str, ...]],
+        forced: Mapping[str, str],
+    ) -> tuple[dict[str, str], pd.DataFrame]:
+        chosen: dict[str, str] = {}
+        open_: list[str] = []
+        for sr in request.services:
+            if sr.name in forced:
+                chosen[sr.name] = forced[sr.name]
+            elif len(allowed[sr.name]) == 1 or self.split_policy is None:
+                chosen[sr.name] = allowed[sr.name][0]
+            else:
+                open_.append(sr.name)
+        rows: list[dict[str, Any]] = []
+        calls = 0
+        if open_:
+            latency = self._latency_by_split(request, allowed, chosen)
+            calls = 1
+            contexts = np.vstack([self._context(request, name, latency[name]) for name in open_])
+            keys = [request.service(n).profile.name for n in open_]
+            arms = self._select(contexts, keys)
+            for name, arm, ctx in zip(open_, arms, contexts):
+                split = SPLIT_TYPES[int(arm)]
+                if split not in allowed[name]:
+                    split = allowed[name][0]
+                chosen[name] = split
+                rows.append(
+                    {
+                        "service": name,
+                        "allowed": allowed[name],
+                        "latency_layer": latency[name].get("layer", math.inf),
+                        "latency_semantic": latency[name].get("semantic", math.inf),
+                        "context": ctx,
+                        "split": split,
+                    }
+                )
+        for sr in request.services:
+            if sr.name not in open_:
+                rows.append(
+                    {
+                        "service": sr.name,
+                        "allowed": allowed[sr.name],
+                        "latency_layer": math.nan,
+                        "latency_semantic": math.nan,
+                        "context": None,
+                        "split": chosen[sr.name],
+                    }
+                )
+        table = pd.DataFrame(rows).set_index("service")
+        table.attrs["predictor_calls"] = calls
+        ordered = {sr.name: chosen[sr.name] for sr in request.services}
+        return ordered, table
+
+    def _select(self, contexts: np.ndarray, keys: list[str]) -> np.ndarray:
+        policy = self.split_policy
+        if self.explore:
+            return np.asarray(policy.select(contexts, keys=keys))
+        try:
+            return np.asarray(policy.predict(contexts, keys=keys))
+        except ValueError:
+            # An unfitted learned policy cannot be greedy yet: let it choose its own way.
+            return np.asarray(policy.select(contexts, keys=keys))
+
+    def _latency_by_split(
+        self,
+        request: PlacementRequest,
+        allowed: Mapping[str, tuple[str, ...]],
+        fixed: Mapping[str, str],
+    ) -> dict[str, dict[str, float]]:
+        """Predicted mean latency of every open service under each split (one predict call)."""
+        variants: list[tuple[str, CandidateSpace]] = []
+        for split in SPLIT_TYPES:
+            choice = {
+                sr.name: fixed.get(
+                    sr.name, split if split in allowed[sr.name] else allowed[sr.name][0]
+                )
+                for sr in request.services
+            }
+            try:
+                space = CandidateSpace(request, choice)
+                variants.append((split, space))
+            except ValueError:
+                continue
+        scenarios = []
+        kept = []
+        for split, space in variants:
+            try:
+                scenarios.append(space.to_scenario(space.greedy_assignment()))
+                kept.append(split)
+            except ValueError:
+                continue
+        out: dict[str, dict[str, float]] = {sr.name: {} for sr in request.services}
+        if scenarios:
+            frame = self.predictor.predict(scenarios)
+            for i, split in enumerate(kept):
+                part = frame[frame["scenario"] == i].set_index("service")["latency_mean"]
+                for sr in request.services:
+                    if split in allowed[sr.name] and sr.name in part.index:
+                        val = float(part[sr.name])
+                        out[sr.name][split] = val if math.isfinite(val) else math.inf
+        for name in out:
+            for split in SPLIT_TYPES:
+                out[name].setdefault(split, math.inf)
+        return out
+
+    def _context(
+        self, request: PlacementRequest, name: str, latency: Mapping[str, float]
+    ) -> np.ndarray:
+        sr = request.service(name)
+        policy = self.split_policy
+        if getattr(policy, "context_type", "slack") == "sla":
+            return np.array([sr.sla if math.isfinite(sr.sla) else _NO_SLA])
+        from placement.policies.context import build_context, load_features
+
+        running = None
+        if request.running:
+            running = Scenario(
+                devices=request.devices,
+                services=tuple(r.service for r in request.running),
+                placement={r.name: r.devices for r in request.running},
+                links=request.links,
+            )
+        sla = sr.sla
+        if not math.isfinite(sla):
+            finite = [v for v in latency.values() if math.isfinite(v)]
+            sla = _NO_SLA if not finite else max(1.0, 1e3 * max(finite))
+        return build_context(sla, latency, load_features(request.devices, running))

@@ -1,0 +1,253 @@
+"""What a user asks the placer for: the cluster, the services to deploy and the running ones.
+
+A :class:`PlacementRequest` bundles the devices (and optional links) of an edge cluster, the
+new services to deploy (:class:`ServiceRequest`: a DNN profile, an arrival rate, an SLA and the
+split types allowed) and the services already running with fixed placements
+(:class:`RunningService`). Every constructor validates its input and raises a
+:class:`RequestError` (a :class:`ValueError`) naming the field, the value and the fix.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from datagen.world import SPLIT_TYPES, Device, DNNProfile, Link, Scenario, Service
+
+__all__ = [
+    "RequestError",
+    "ServiceRequest",
+    "RunningService",
+    "PlacementRequest",
+]
+
+
+class RequestError(ValueError):
+    """A placement request is invalid; the message names the field, the value and the fix."""
+
+
+def _set(obj: object, name: str, value: Any) -> None:
+    object.__setattr__(obj, name, value)
+
+
+@dataclass(frozen=True)
+class ServiceRequest:
+    """One new DNN inference service to deploy.
+
+    Args:
+        name: Unique service name.
+        profile: The DNN profile to split.
+        arrival_rate: Mean Poisson arrival rate (requests/s), ``> 0``.
+        sla: Deadline of one request (s), ``> 0`` (default: ``inf`` = no deadline).
+        splits: Split types allowed, a non-empty subset of ``("layer", "semantic")``
+            (default: both).
+        k: Number of fragments of a layer split (default: ``None`` = the splitter's default).
+        branches: Number of branches of a semantic split (default: ``None`` = the splitter's
+            default).
+        scv: Squared coefficient of variation of service times, ``>= 0`` (default: ``0.0``).
+    """
+
+    name: str
+    profile: DNNProfile
+    arrival_rate: float
+    sla: float = math.inf
+    splits: tuple[str, ...] = SPLIT_TYPES
+    k: int | None = None
+    branches: int | None = None
+    scv: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise RequestError(f"name must be a non-empty string, got {self.name!r}")
+        owner = f"service request {self.name!r}"
+        if not isinstance(self.profile, DNNProfile):
+            raise RequestError(
+                f"profile must be a datagen.DNNProfile for {owner}, got "
+                f"{type(self.profile).__name__}; use datagen.zoo.get_profile(name)"
+            )
+        rate = self.arrival_rate
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate):
+            raise RequestError(f"arrival_rate must be a finite number for {owner}, got {rate!r}")
+        if rate <= 0:
+            raise RequestError(f"arrival_rate must be > 0 requests/s for {owner}, got {rate!r}")
+        _set(self, "arrival_rate", float(rate))
+        sla = self.sla
+        bad_type = isinstance(sla, bool) or not isinstance(sla, (int, float))
+        if bad_type or math.isnan(sla) or sla <= 0:
+            raise RequestError(f"sla must be a number of seconds > 0 for {owner}, got {sla!r}")
+        _set(self, "sla", float(sla))
+        splits = (self.splits,) if isinstance(self.splits, str) else tuple(self.splits)
+        if not splits:
+            raise RequestError(f"splits must name at least one of {SPLIT_TYPES} for {owner}")
+        bad = [s for s in splits if s not in SPLIT_TYPES]
+        if bad:
+            raise RequestError(f"splits must be a subset of {SPLIT_TYPES} for {owner}, got {bad}")
+        _set(self, "splits", tuple(dict.fromkeys(splits)))
+        for fname in ("k", "branches"):
+            v = getattr(self, fname)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+                raise RequestError(
+                    f"{fname} must be an integer >= 1 or None for {owner}, got {v!r}"
+                )
+        scv = self.scv
+        if isinstance(scv, bool) or not isinstance(scv, (int, float)) or not math.isfinite(scv):
+            raise RequestError(f"scv must be a finite number >= 0 for {owner}, got {scv!r}")
+        if scv < 0:
+            raise RequestError(f"scv must be >= 0 for {owner}, got {scv!r}")
+        _set(self, "scv", float(scv))
+
+
+@dataclass(frozen=True)
+class RunningService:
+    """A service already deployed, with a fixed placement the placer must not change.
+
+    Args:
+        service: The running service.
+        devices: One device name per fragment of ``service``, in order.
+    """
+
+    service: Service
+    devices: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.service, Service):
+            raise RequestError(
+                f"service must be a datagen.Service, got {type(self.service).__name__}"
+            )
+        if isinstance(self.devices, str) or not isinstance(self.devices, Sequence):
+            raise RequestError(
+                f"devices of running service {self.service.name!r} must be a sequence of "
+                f"device names, got {self.devices!r}"
+            )
+        devs = tuple(self.devices)
+        if len(devs) != len(self.service.fragments):
+            raise RequestError(
+                f"devices of running service {self.service.name!r} must name "
+                f"{len(self.service.fragments)} devices (one per fragment), got {len(devs)}"
+            )
+        _set(self, "devices", devs)
+
+    @property
+    def name(self) -> str:
+        """The service name."""
+        return self.service.name
+
+
+def _as_running(items: Iterable[Any]) -> tuple[RunningService, ...]:
+    out: list[RunningService] = []
+    for i, item in enumerate(items):
+        if isinstance(item, RunningService):
+            out.append(item)
+        elif isinstance(item, Scenario):
+            out.extend(RunningService(s, item.placement[s.name]) for s in item.services)
+        elif isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], Service):
+            out.append(RunningService(item[0], tuple(item[1])))
+        else:
+            raise RequestError(
+                f"running[{i}] must be a RunningService, a (Service, devices) pair or a "
+                f"Scenario, got {type(item).__name__}"
+            )
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class PlacementRequest:
+    """The cluster, the services to deploy and the services already running.
+
+    Args:
+        devices: The devices (unique names).
+        links: Optional links between devices (default: ``()`` = instantaneous transfers).
+        services: The new services to deploy (unique names, at least one).
+        running: Services already running with fixed placements: :class:`RunningService`
+            objects, ``(Service, devices)`` pairs or whole :class:`datagen.Scenario` objects
+            (their services and placements are taken) (default: ``()``).
+
+    Raises:
+        RequestError: On an empty device or service list, duplicate names, links or running
+            placements referring to unknown devices, or running services that already exceed
+            a device's memory.
+    """
+
+    devices: tuple[Device, ...]
+    links: tuple[Link, ...] = ()
+    services: tuple[ServiceRequest, ...] = ()
+    running: tuple[RunningService, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        devices = tuple(self.devices)
+        if not devices:
+            raise RequestError("devices must hold at least one datagen.Device, got []")
+        for i, d in enumerate(devices):
+            if not isinstance(d, Device):
+                raise RequestError(f"devices[{i}] must be a datagen.Device, got {d!r}")
+        names = [d.name for d in devices]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise RequestError(f"device names must be unique, got duplicates {dup}")
+        _set(self, "devices", devices)
+        links = tuple(self.links)
+        known = set(names)
+        for i, link in enumerate(links):
+            if not isinstance(link, Link):
+                raise RequestError(f"links[{i}] must be a datagen.Link, got {link!r}")
+            for end in (link.a, link.b):
+                if end not in known:
+                    raise RequestError(
+                        f"link {link.name!r} refers to unknown device {end!r}; known: "
+                        f"{sorted(known)}"
+                    )
+        _set(self, "links", links)
+        services = (
+            (self.services,) if isinstance(self.services, ServiceRequest) else tuple(self.services)
+        )
+        if not services:
+            raise RequestError("services must hold at least one ServiceRequest to deploy, got []")
+        for i, s in enumerate(services):
+            if not isinstance(s, ServiceRequest):
+                raise RequestError(f"services[{i}] must be a ServiceRequest, got {s!r}")
+        _set(self, "services", services)
+        running = _as_running(self.running)
+        _set(self, "running", running)
+        all_names = [s.name for s in services] + [r.name for r in running]
+        dup = sorted({n for n in all_names if all_names.count(n) > 1})
+        if dup:
+            raise RequestError(
+                f"service names must be unique across new and running services, got "
+                f"duplicates {dup}; rename the new service"
+            )
+        used = dict.fromkeys(names, 0.0)
+        for r in running:
+            for frag, dev in zip(r.service.fragments, r.devices):
+                if dev not in known:
+                    raise RequestError(
+                        f"running service {r.name!r} places fragment {frag.name!r} on unknown "
+                        f"device {dev!r}; known: {sorted(known)}"
+                    )
+                used[dev] += frag.weight_bytes
+        for d in devices:
+            if used[d.name] > d.memory:
+                raise RequestError(
+                    f"running services already exceed the memory of device {d.name!r}: "
+                    f"{used[d.name] / 1e6:.3f} MB placed on {d.memory / 1e6:.3f} MB"
+                )
+
+    def free_memory(self) -> dict[str, float]:
+        """Memory left on each device once the running services' weights are placed (bytes)."""
+        free = {d.name: d.memory for d in self.devices}
+        for r in self.running:
+            for frag, dev in zip(r.service.fragments, r.devices):
+                free[dev] -= frag.weight_bytes
+        return free
+
+    def service(self, name: str) -> ServiceRequest:
+        """Return the new service request called ``name``.
+
+        Raises:
+            KeyError: If no new service has that name.
+        """
+        for s in self.services:
+            if s.name == name:
+                return s
+        raise KeyError(name)
