@@ -37,22 +37,24 @@ jetson_nano      1.5e11        2 GiB      1.5     10.0    Jetson Nano 4 GB (128 
                                                           images/s with TensorRT fp16 x 4.1
                                                           GMAC; half the shared 4 GiB; 10 W
                                                           power mode, idle assumed
-jetson_xavier_nx 1.0e12        6 GiB      3.5     15.0    Jetson Xavier NX 8 GB (384 Volta
+jetson_xavier_nx 5.0e11        6 GiB      3.5     15.0    Jetson Xavier NX 8 GB (384 Volta
                                                           cores, 6 TFLOPS fp16 peak = 3 TMAC/s):
-                                                          assumed a third of the fp16 peak at
-                                                          batch 1 (~250 ResNet-50 images/s);
-                                                          8 GiB minus 2 GiB; 15 W mode, idle
-                                                          assumed
-edge_server      3.0e11        64 GiB     100.0   300.0   Assumed: one 16-core AVX-512 server
-                                                          CPU at 2.5 GHz (1.3 TMAC/s fp32 peak)
-                                                          at ~25% efficiency with oneDNN; 128
-                                                          GiB RAM, half for weights; typical
-                                                          1U server power
-cloud_vm         2.0e12        14 GiB     30.0    70.0    Assumed: a GPU VM with one NVIDIA T4
-                                                          (65 TFLOPS fp16 tensor peak, 16 GiB):
-                                                          ~2 ms per ResNet-50 image with
-                                                          TensorRT fp16; 14 GiB of the GPU for
-                                                          weights; T4 board power (70 W TDP)
+                                                          assumed ~120 ResNet-50 images/s at
+                                                          batch 1 with TensorRT fp16 (GPU
+                                                          only); 8 GiB minus 2 GiB; 15 W mode,
+                                                          idle assumed
+edge_server      2.0e12        14 GiB     90.0    160.0   Assumed: an edge server with one
+                                                          NVIDIA T4 (65 TFLOPS fp16 tensor
+                                                          peak, 16 GiB): ~2 ms per ResNet-50
+                                                          image with TensorRT fp16; 14 GiB of
+                                                          the GPU for weights; host idle plus
+                                                          the T4's 70 W TDP when busy
+cloud_vm         1.0e13        36 GiB     60.0    250.0   Assumed: a cloud VM with one NVIDIA
+                                                          A100 40 GB: ~0.4 ms per ResNet-50
+                                                          image at batch 1 with TensorRT fp16;
+                                                          36 GiB of the GPU for weights; A100
+                                                          PCIe board power (idle ~60 W, 250 W
+                                                          TDP); the VM's host is not counted
 ================ ============= ========== ======= ======= =====================================
 
 Aliases: ``"rpi3b+"`` and ``"rpi3b"`` mean ``"rpi3"``; ``"rpi4b"`` means ``"rpi4"``.
@@ -141,31 +143,32 @@ DEVICE_CATALOG: Mapping[str, DeviceSpec] = MappingProxyType(
             DeviceSpec(
                 "jetson_xavier_nx",
                 "NVIDIA Jetson Xavier NX 8 GB, 384 Volta CUDA cores, 6 TFLOPS fp16 peak",
-                1.0e12,
+                5.0e11,
                 6 * _GIB,
                 3.5,
                 15.0,
-                "assumed: a third of the fp16 peak at batch 1 (~250 ResNet-50 images/s); 15 W "
+                "assumed: ~120 ResNet-50 images/s at batch 1 (TensorRT fp16, GPU only); 15 W "
                 "mode; idle assumed",
             ),
             DeviceSpec(
                 "edge_server",
-                "Edge server, one 16-core AVX-512 CPU @ 2.5 GHz, 128 GiB RAM",
-                3.0e11,
-                64 * _GIB,
-                100.0,
-                300.0,
-                "assumed: ~25% of the 1.3 TMAC/s fp32 peak with oneDNN at batch 1; typical 1U "
-                "server power",
+                "Edge server with one NVIDIA T4 GPU (65 TFLOPS fp16 tensor peak, 16 GiB)",
+                2.0e12,
+                14 * _GIB,
+                90.0,
+                160.0,
+                "assumed: ~2 ms per ResNet-50 image with TensorRT fp16; host idle power plus the "
+                "T4's 70 W TDP when busy",
             ),
             DeviceSpec(
                 "cloud_vm",
-                "Cloud GPU VM with one NVIDIA T4 (65 TFLOPS fp16 tensor peak, 16 GiB)",
-                2.0e12,
-                14 * _GIB,
-                30.0,
-                70.0,
-                "assumed: ~2 ms per ResNet-50 image with TensorRT fp16; T4 board power (70 W TDP)",
+                "Cloud VM with one NVIDIA A100 40 GB GPU",
+                1.0e13,
+                36 * _GIB,
+                60.0,
+                250.0,
+                "assumed: ~0.4 ms per ResNet-50 image at batch 1 with TensorRT fp16; A100 PCIe "
+                "board power (idle ~60 W, 250 W TDP)",
             ),
         )
     }
