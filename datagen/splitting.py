@@ -7,7 +7,8 @@ r"""Split a DNN profile into the fragments of a service: layer split or semantic
       \min_{0 = c_0 < c_1 < \dots < c_k = L}\ \max_{i} \sum_{l = c_{i-1}}^{c_i - 1} o_l,
 
   ties broken by the smallest sum of squared fragment MACs (the most even split), then by
-  the earliest cuts. Every fragment must have positive MACs (a fragment of only zero-MAC
+  the latest cuts (so zero-MAC layers such as a batch norm or an activation stay with the
+  layer they follow). Every fragment must have positive MACs (a fragment of only zero-MAC
   layers, e.g. a lone flatten, would take no time and is not a valid
   :class:`~datagen.world.Fragment`). Fragment ``i`` has the MACs and weight bytes of its
   layers and ships the output activation of its last layer.
@@ -119,7 +120,7 @@ def _balanced_bounds(macs: np.ndarray, k: int) -> list[int]:
             seg = prefix[i] - prefix[:i]
             ok = (seg > 0) & (seg <= bottleneck)
             cand = np.where(ok, cost[:i] + seg * seg, inf)
-            l_best = int(np.argmin(cand))
+            l_best = i - 1 - int(np.argmin(cand[::-1]))  # the latest of equal starts
             new[i] = cand[l_best]
             choice[j, i] = l_best
         cost = new

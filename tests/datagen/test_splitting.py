@@ -73,6 +73,13 @@ def test_zero_mac_layers_never_form_a_fragment():
     assert sum(f.macs for f in frags) == 8
 
 
+def test_zero_mac_layers_stay_with_the_layer_they_follow():
+    # conv, bn, relu | conv: the cut goes after the activation
+    frags = layer_split(_profile([5, 0, 0, 3], params=[1, 10, 0, 1]), k=2)
+    assert [f.weight_bytes for f in frags] == [44, 4]
+    assert frags[0].output_bytes == 4 * 3
+
+
 def test_splitplace_layer_split_is_unbalanced_as_published():
     p = get_profile("splitplace_mnist")
     frags = layer_split(p, k=4)
