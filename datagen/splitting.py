@@ -43,6 +43,7 @@ from datagen.world import MMPP2, DNNProfile, Fragment, Service
 __all__ = [
     "DEFAULT_LAYER_FRAGMENTS",
     "SEMANTIC_ACCURACY_RATIO",
+    "balanced_cuts",
     "layer_split",
     "semantic_split",
     "split_accuracy",
@@ -130,6 +131,35 @@ def _balanced_bounds(macs: np.ndarray, k: int) -> list[int]:
     return bounds[::-1]
 
 
+def balanced_cuts(profile: DNNProfile, k: int) -> tuple[int, ...]:
+    """Cut indices of the balanced ``k``-fragment layer split (see the module docstring).
+
+    Args:
+        profile: The DNN profile.
+        k: Number of fragments, in ``1..(layers with MACs > 0)``.
+
+    Returns:
+        ``k - 1`` strictly increasing layer indices where a new fragment starts, such that
+        ``layer_split(profile, cuts=balanced_cuts(profile, k)) == layer_split(profile, k=k)``.
+
+    Raises:
+        ValueError: If ``k`` is out of range or the profile has 0 MACs.
+    """
+    profile = _check_profile(profile)
+    macs = np.array([layer.macs for layer in profile.layers], dtype=np.float64)
+    positive = int((macs > 0).sum())
+    if positive == 0:
+        raise ValueError(f"profile {profile.name!r} has 0 MACs in total; nothing to split")
+    if not _is_int(k) or k < 1:
+        raise ValueError(f"k must be an integer >= 1 (number of fragments), got {k!r}")
+    if k > positive:
+        raise ValueError(
+            f"k must be <= {positive} for profile {profile.name!r} (the number of its layers "
+            f"with MACs > 0; each fragment needs one), got k={k}"
+        )
+    return tuple(_balanced_bounds(macs, int(k))[1:-1])
+
+
 def layer_split(
     profile: DNNProfile, k: int | None = None, cuts: Sequence[int] | None = None
 ) -> tuple[Fragment, ...]:
@@ -178,20 +208,11 @@ def layer_split(
                 f"k={k!r}; pass only one of them"
             )
         return _fragments_from_bounds(profile, [0, *cut_list, n])
-    macs = np.array([layer.macs for layer in profile.layers], dtype=np.float64)
-    positive = int((macs > 0).sum())
-    if positive == 0:
-        raise ValueError(f"profile {profile.name!r} has 0 MACs in total; nothing to split")
     if k is None:
-        k = min(DEFAULT_LAYER_FRAGMENTS, positive)
-    if not _is_int(k) or k < 1:
-        raise ValueError(f"k must be an integer >= 1 (number of fragments), got {k!r}")
-    if k > positive:
-        raise ValueError(
-            f"k must be <= {positive} for profile {profile.name!r} (the number of its layers "
-            f"with MACs > 0; each fragment needs one), got k={k}"
-        )
-    return _fragments_from_bounds(profile, _balanced_bounds(macs, int(k)))
+        positive = sum(1 for layer in profile.layers if layer.macs > 0)
+        k = max(1, min(DEFAULT_LAYER_FRAGMENTS, positive))
+    cuts_found = balanced_cuts(profile, k)
+    return _fragments_from_bounds(profile, [0, *cuts_found, n])
 
 
 def semantic_split(profile: DNNProfile, branches: int = 5) -> tuple[Fragment, ...]:

@@ -9,6 +9,7 @@ from datagen.catalog import get_device
 from datagen.splitting import (
     DEFAULT_LAYER_FRAGMENTS,
     SEMANTIC_ACCURACY_RATIO,
+    balanced_cuts,
     layer_split,
     make_service,
     semantic_split,
@@ -71,6 +72,15 @@ def test_zero_mac_layers_never_form_a_fragment():
     frags = layer_split(p, k=2)
     assert all(f.macs > 0 for f in frags)
     assert sum(f.macs for f in frags) == 8
+
+
+@pytest.mark.parametrize("name", ["resnet50", "vgg16", "mobilenet_v2"])
+def test_balanced_cuts_reproduce_layer_split(name):
+    p = get_profile(name)
+    cuts = balanced_cuts(p, 3)
+    assert len(cuts) == 2 and list(cuts) == sorted(cuts)
+    assert layer_split(p, cuts=cuts) == layer_split(p, k=3)
+    assert balanced_cuts(p, 1) == ()
 
 
 def test_zero_mac_layers_stay_with_the_layer_they_follow():
