@@ -1,0 +1,243 @@
+"""Placement quality benchmark (issue 7 item 6 a-c), measured by simulation.
+
+(a) Small instances (4 devices, 2 services x 3 layer fragments): the default placer's
+    simulated objective vs the optimum of an exhaustive simulation of every memory-feasible
+    placement. Target: within 2% (or 0.005 x total arrival rate, i.e. 0.005 of loss ratio)
+    on >= 90% of instances.
+(b) Medium instances (>= 10 devices, 4-6 services): total lost requests/s of the placer vs
+    the random and greedy baselines (target: >= 30% lower) and vs the same local search
+    driven by the simulator under the same wall-clock budget (target: lower).
+(c) Wall time of ``place()`` on the medium instances, top-3 verification included
+    (target: <= 2 s).
+
+Every placement is scored at the end by an independent simulation (seed ``EVAL_SEED``,
+``--eval-requests`` requests), never by the surrogate. Usage::
+
+    python benchmarks/bench_placement.py --quick
+    python benchmarks/bench_placement.py --predictor analytic --out results.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+from datagen.catalog import get_device
+from datagen.sim import simulate
+from datagen.world import Scenario
+from datagen.zoo import get_profile
+from placement.baselines.classic import GreedyPlacer, RandomPlacer
+from placement.candidates import CandidateSpace, check_fit
+from placement.objective import Objective, metrics_frame
+from placement.placer import Placer
+from placement.request import PlacementRequest, ServiceRequest
+from placement.search import ExhaustiveSearch, LocalSearch, SimulationPredictor
+
+EVAL_SEED = 12_345
+SMALL_KINDS = ["rpi4", "jetson_nano", "jetson_nano", "jetson_xavier_nx"]
+MEDIUM_KINDS = ["rpi4", "rpi4", "jetson_nano", "jetson_nano", "jetson_xavier_nx", "rpi3"]
+PROFILES = ["mobilenet_v2", "resnet18", "resnet34", "resnet50"]
+
+
+def _device(kind: str, name: str, rng: np.random.Generator, mem_scale: float) -> Any:
+    d = get_device(kind, name, capacity=int(rng.integers(2, 9)))
+    speed = d.speed * float(np.exp(rng.uniform(np.log(0.5), np.log(2.0))))
+    return dataclasses.replace(d, speed=speed, memory=mem_scale * float(rng.uniform(0.4, 1.5)))
+
+
+def make_instance(
+    rng: np.random.Generator, n_devices: int, n_services: int, kinds: list[str], k: int | None
+) -> PlacementRequest:
+    """A random feasible request: jittered catalog devices, loads near the cluster capacity."""
+    while True:
+        profiles = [get_profile(str(rng.choice(PROFILES))) for _ in range(n_services)]
+        mem_scale = sum(p.weight_bytes for p in profiles) / max(1, n_devices // 2)
+        devices = [
+            _device(str(rng.choice(kinds)), f"d{i}", rng, mem_scale) for i in range(n_devices)
+        ]
+        capacity = sum(d.effective_speed for d in devices)
+        util = float(rng.uniform(0.3, 0.8))
+        shares = rng.dirichlet(np.full(n_services, 5.0))
+        services = []
+        for i, (p, share) in enumerate(zip(profiles, shares)):
+            rate = util * capacity * share / p.total_macs
+            kk = k if k is not None else int(rng.integers(2, 5))
+            services.append(ServiceRequest(f"s{i}", p, rate, splits=("layer",), k=kk))
+        req = PlacementRequest(devices=devices, services=services)
+        try:
+            check_fit(req)
+            CandidateSpace(req, {s.name: "layer" for s in services}).greedy_assignment()
+        except ValueError:
+            continue
+        return req
+
+
+def evaluate(scenario: Scenario, objective: Objective, n: int) -> tuple[float, float]:
+    """Simulated (objective, total lost requests/s) of a scenario with the evaluation seed."""
+    table = simulate(scenario, num_requests=n, seed=EVAL_SEED).services
+    obj = float(objective([scenario], metrics_frame([table]))[0])
+    lam = np.array([scenario.service(s).arrival_rate for s in table.index])
+    return obj, float(np.sum(lam * table["loss_ratio"].to_numpy()))
+
+
+def make_predictor(name: str) -> tuple[Any, str | None]:
+    if name == "analytic":
+        from chainnet.analytic import AnalyticSurrogate
+
+        return AnalyticSurrogate(), None
+    from placement.placer import default_predictor
+
+    return default_predictor()
+
+
+def part_a(args: argparse.Namespace, predictor: Any) -> dict[str, Any]:
+    rng = np.random.default_rng(args.seed)
+    objective = Objective()
+    rows = []
+    for i in range(args.small):
+        req = make_instance(rng, 4, 2, SMALL_KINDS, k=3)
+        space = CandidateSpace(req, {s.name: "layer" for s in req.services})
+        t0 = time.perf_counter()
+        ex = ExhaustiveSearch(max_candidates=10**6).search(
+            space,
+            SimulationPredictor(num_requests=args.exhaustive_requests, seed=0),
+            objective,
+            rng=np.random.default_rng(0),
+            top_k=1,
+        )
+        t_ex = time.perf_counter() - t0
+        placer = Placer(predictor=predictor, seed=i)
+        dec = placer.place(req)
+        best = space.to_scenario(ex.best)
+        o_opt, l_opt = evaluate(best, objective, args.eval_requests)
+        o_pl, l_pl = evaluate(dec.scenario, objective, args.eval_requests)
+        lam = sum(s.arrival_rate for s in req.services)
+        gap = o_pl - o_opt
+        ok = gap <= max(0.02 * abs(o_opt), 0.005 * lam)
+        rows.append(
+            {
+                "instance": i,
+                "feasible": ex.stats.evaluations,
+                "exhaustive_s": round(t_ex, 2),
+                "opt_obj": o_opt,
+                "placer_obj": o_pl,
+                "rel_gap": gap / o_opt if o_opt > 0 else (0.0 if gap <= 0 else math.inf),
+                "abs_gap_loss_ratio": gap / lam,
+                "ok": bool(ok),
+                "place_s": dec.stats["total_time"],
+            }
+        )
+        print(f"  a[{i}] {rows[-1]}", flush=True)
+    frac = float(np.mean([r["ok"] for r in rows]))
+    return {"instances": rows, "fraction_within": frac, "target": 0.9, "pass": frac >= 0.9}
+
+
+def part_bc(args: argparse.Namespace, predictor: Any) -> dict[str, Any]:
+    rng = np.random.default_rng(args.seed + 1)
+    objective = Objective()
+    rows = []
+    for i in range(args.medium):
+        req = make_instance(
+            rng, int(rng.integers(10, 14)), int(rng.integers(4, 7)), MEDIUM_KINDS, k=None
+        )
+        out: dict[str, Any] = {"instance": i, "devices": len(req.devices)}
+        out["services"] = len(req.services)
+        placer = Placer(predictor=predictor, seed=i)
+        dec = placer.place(req)
+        out["place_s"] = dec.stats["total_time"]
+        budget = dec.stats["wall_time"]
+        sim_search = Placer(
+            predictor=SimulationPredictor(num_requests=args.search_requests, seed=0),
+            search=LocalSearch(max_seconds=budget, max_evaluations=None),
+            seed=i,
+            verify_top_k=0,
+        )
+        sdec = sim_search.place(req)
+        out["sim_search_evals"] = sdec.stats["evaluations"]
+        out["surrogate_evals"] = dec.stats["evaluations"]
+        decisions = {
+            "placer": dec,
+            "sim_search": sdec,
+            "random": RandomPlacer(seed=i, verify_top_k=0).place(req),
+            "greedy": GreedyPlacer(seed=i, verify_top_k=0).place(req),
+        }
+        for name, d in decisions.items():
+            o, lost = evaluate(d.scenario, objective, args.eval_requests)
+            out[f"{name}_lost"] = lost
+            out[f"{name}_obj"] = o
+        rows.append(out)
+        print(f"  b[{i}] {out}", flush=True)
+    methods = ("placer", "sim_search", "random", "greedy")
+    tot = {m: float(sum(r[f"{m}_lost"] for r in rows)) for m in methods}
+    red = {
+        m: (1 - tot["placer"] / tot[m]) if tot[m] > 0 else 0.0 for m in ("random", "greedy")
+    }
+    times = np.array([r["place_s"] for r in rows])
+    return {
+        "instances": rows,
+        "total_lost": tot,
+        "reduction_vs": red,
+        "b_pass_30pct": all(v >= 0.30 for v in red.values()),
+        "b_pass_vs_sim_search": tot["placer"] < tot["sim_search"],
+        "placer_wins_vs_sim_search": int(
+            sum(r["placer_lost"] < r["sim_search_lost"] for r in rows)
+        ),
+        "placer_ties_vs_sim_search": int(
+            sum(r["placer_lost"] == r["sim_search_lost"] for r in rows)
+        ),
+        "place_time_median_s": float(np.median(times)),
+        "place_time_max_s": float(times.max()),
+        "c_pass": bool(times.max() <= 2.0),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="5 small + 5 medium instances")
+    ap.add_argument("--small", type=int, default=30)
+    ap.add_argument("--medium", type=int, default=30)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--predictor", choices=["default", "analytic"], default="default")
+    ap.add_argument("--parts", default="a,b", help="comma list of a, b (b includes c)")
+    ap.add_argument("--exhaustive-requests", type=int, default=2_000)
+    ap.add_argument("--search-requests", type=int, default=2_000)
+    ap.add_argument("--eval-requests", type=int, default=20_000)
+    ap.add_argument("--out", default=None, help="write the results as JSON here")
+    args = ap.parse_args(argv)
+    if args.quick:
+        args.small, args.medium = min(args.small, 5), min(args.medium, 5)
+        args.eval_requests = min(args.eval_requests, 10_000)
+    predictor, fallback = make_predictor(args.predictor)
+    print(f"predictor: {predictor!r}" + (f" (fallback: {fallback})" if fallback else ""))
+    res: dict[str, Any] = {"predictor": repr(predictor), "fallback": fallback, "args": vars(args)}
+    parts = set(args.parts.split(","))
+    if "a" in parts:
+        res["a"] = part_a(args, predictor)
+        print(f"(a) within 2%/0.005 of the exhaustive optimum: {res['a']['fraction_within']:.0%} "
+              f"of {args.small} (target >= 90%)")
+    if "b" in parts:
+        res["b"] = part_bc(args, predictor)
+        b = res["b"]
+        lost = {k: round(v, 4) for k, v in b["total_lost"].items()}
+        print(f"(b) total lost req/s: {json.dumps(lost)}")
+        print(f"(b) reduction vs random {b['reduction_vs']['random']:.1%}, vs greedy "
+              f"{b['reduction_vs']['greedy']:.1%} (target >= 30%); placer < simulator-driven "
+              f"search: {b['b_pass_vs_sim_search']} (wins {b['placer_wins_vs_sim_search']}, "
+              f"ties {b['placer_ties_vs_sim_search']} of {args.medium})")
+        print(f"(c) place() median {b['place_time_median_s']:.2f} s, max "
+              f"{b['place_time_max_s']:.2f} s (target <= 2 s)")
+    if args.out:
+        with open(args.out, "w") as fh:
+            json.dump(res, fh, indent=1, default=str)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
