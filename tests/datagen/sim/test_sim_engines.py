@@ -1,0 +1,147 @@
+"""The fast engine and the SimPy engine walk the same sample path (the main correctness test)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from datagen import MMPP2, Device, Fragment, Link, Placement, Scenario, Service
+from datagen.sim import simulate
+
+SPEEDS = (1.0, 2.0, 4.0, 2.5)  # repeated "nice" values on purpose: they create exact ties
+SCVS = (0.0, 0.0, 0.5, 1.0, 2.0)
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> Scenario:
+    n_dev = draw(st.integers(1, 4))
+    devices = []
+    for i in range(n_dev):
+        cap = draw(st.integers(1, 5))
+        devices.append(
+            Device(
+                f"d{i}",
+                speed=draw(st.sampled_from(SPEEDS)),
+                capacity=cap,
+                servers=draw(st.integers(1, min(cap, 3))),
+            )
+        )
+    names = [d.name for d in devices]
+    links = []
+    for i in range(n_dev):
+        for j in range(i + 1, n_dev):
+            if draw(st.booleans()):
+                links.append(
+                    Link(
+                        names[i],
+                        names[j],
+                        bandwidth=draw(st.sampled_from((200.0, 1000.0, 5000.0))),
+                        delay=draw(st.sampled_from((0.0, 0.05, 0.2))),
+                    )
+                )
+    services = []
+    placement = {}
+    for c in range(draw(st.integers(1, 3))):
+        semantic = draw(st.booleans())
+        nb = draw(st.integers(2, 3)) if semantic else 1
+        frags = []
+        for b in range(nb):
+            for k in range(draw(st.integers(1, 3))):
+                frags.append(
+                    Fragment(
+                        f"b{b}f{k}",
+                        macs=draw(st.sampled_from((0.25, 0.5, 1.0))),
+                        output_bytes=draw(st.sampled_from((0, 100, 400))),
+                        branch=b,
+                    )
+                )
+        mmpp = None
+        if draw(st.booleans()):
+            mmpp = MMPP2(
+                peak_factor=draw(st.sampled_from((1.5, 3.0))),
+                high_fraction=draw(st.sampled_from((0.1, 0.3))),
+                mean_high_duration=draw(st.sampled_from((0.5, 5.0))),
+            )
+        use_source = draw(st.booleans())
+        services.append(
+            Service(
+                f"s{c}",
+                tuple(frags),
+                arrival_rate=draw(st.sampled_from((0.5, 1.0, 2.0, 3.0))),
+                split="semantic" if semantic else "layer",
+                scv=draw(st.sampled_from(SCVS)),
+                mmpp=mmpp,
+                source=draw(st.sampled_from(names)) if use_source else None,
+                input_bytes=draw(st.sampled_from((0, 300))) if use_source else 0,
+            )
+        )
+        placement[f"s{c}"] = tuple(draw(st.sampled_from(names)) for _ in frags)
+    return Scenario(tuple(devices), tuple(services), Placement(placement), tuple(links))
+
+
+def run_both(sc: Scenario, seed: int, n: int = 150):
+    out = []
+    for engine in ("fast", "simpy"):
+        try:
+            out.append(simulate(sc, num_requests=n, seed=seed, engine=engine, keep_records=True))
+        except ValueError as exc:
+            out.append(str(exc))
+    return out
+
+
+def assert_identical(fast, slow) -> None:
+    if isinstance(fast, str) or isinstance(slow, str):
+        assert fast == slow
+        return
+    for name in ("services", "devices", "links"):
+        a, b = getattr(fast, name), getattr(slow, name)
+        pd.testing.assert_frame_equal(a, b, check_exact=False, rtol=1e-9, atol=0.0)
+    for field in ("req_status", "req_end", "req_drop_station", "v_arr", "v_start", "v_end"):
+        assert np.array_equal(getattr(fast.raw, field), getattr(slow.raw, field), equal_nan=True)
+    assert fast.num_events == slow.num_events
+    pd.testing.assert_frame_equal(fast.records, slow.records)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(sc=scenarios(), seed=st.integers(0, 2**16))
+def test_engines_identical_on_random_scenarios(sc: Scenario, seed: int) -> None:
+    fast, slow = run_both(sc, seed)
+    assert_identical(fast, slow)
+
+
+def tie_heavy() -> Scenario:
+    # Deterministic service, equal speeds, a fork whose branches meet on a shared device at
+    # the same instant, and a device re-entered by consecutive fragments.
+    devs = tuple(
+        Device(n, speed=1.0, capacity=2, servers=s) for n, s in (("a", 1), ("b", 2), ("c", 1))
+    )
+    fork = Service(
+        "fork",
+        (
+            Fragment("x0", 0.5, branch=0),
+            Fragment("x1", 0.5, branch=0),
+            Fragment("y0", 0.5, branch=1),
+            Fragment("y1", 0.5, branch=1),
+        ),
+        arrival_rate=1.5,
+        split="semantic",
+        scv=0.0,
+    )
+    chain = Service(
+        "chain", (Fragment("z0", 0.5), Fragment("z1", 0.5)), arrival_rate=1.0, scv=0.0
+    )
+    place = Placement({"fork": ("a", "c", "b", "c"), "chain": ("c", "c")})
+    return Scenario(devs, (fork, chain), place)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_engines_identical_with_exact_ties(seed: int) -> None:
+    fast, slow = run_both(tie_heavy(), seed, n=1500)
+    assert_identical(fast, slow)

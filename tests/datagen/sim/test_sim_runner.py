@@ -1,0 +1,159 @@
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from datagen import MMPP2, Device, Fragment, Link, Placement, Scenario, ScenarioError, Service
+from datagen.sim import SERVICE_COLUMNS, STATION_COLUMNS, SimResult, simulate
+
+
+def single(lam: float = 2.0, mu: float = 3.0, K: int = 5, scv: float = 1.0) -> Scenario:
+    d = Device("d", speed=mu, capacity=K)
+    s = Service("s", (Fragment("f", macs=1.0),), arrival_rate=lam, scv=scv)
+    return Scenario((d,), (s,), Placement({"s": ("d",)}))
+
+
+def mixed() -> Scenario:
+    devs = (
+        Device("a", speed=10.0, capacity=4),
+        Device("b", speed=8.0, capacity=4, servers=2),
+        Device("c", speed=12.0, capacity=3),
+    )
+    s1 = Service(
+        "s1",
+        (Fragment("f0", 1.0, output_bytes=100), Fragment("f1", 1.0)),
+        arrival_rate=3.0,
+        scv=1.0,
+        source="c",
+        input_bytes=200,
+    )
+    s2 = Service(
+        "s2",
+        (Fragment("g0", 1.0, branch=0), Fragment("g1", 1.0, branch=1)),
+        arrival_rate=2.0,
+        split="semantic",
+        scv=0.5,
+        mmpp=MMPP2(2.0, 0.25, 1.0),
+    )
+    place = Placement({"s1": ("a", "b"), "s2": ("b", "c")})
+    links = (Link("a", "b", 2000.0, 0.01), Link("c", "a", 4000.0, 0.0))
+    return Scenario(devs, (s1, s2), place, links)
+
+
+def test_result_frames_have_the_agreed_columns() -> None:
+    res = simulate(mixed(), num_requests=2000, seed=1)
+    assert isinstance(res, SimResult)
+    assert tuple(res.services.columns) == SERVICE_COLUMNS
+    assert list(res.services.index) == ["s1", "s2"]
+    assert tuple(res.devices.columns) == STATION_COLUMNS
+    assert list(res.devices.index) == ["a", "b", "c"]
+    assert list(res.links.index) == ["a-b", "c-a"]
+    assert tuple(res.links.columns) == STATION_COLUMNS
+    assert res.num_events > 0 and res.horizon == pytest.approx(2000 / 2.0)
+    assert res.warmup_time == pytest.approx(0.1 * res.horizon)
+    svc = res.services
+    assert np.all(svc[list(SERVICE_COLUMNS)].notna().to_numpy())
+    assert np.allclose(svc.tput_ratio + svc.loss_ratio, 1.0)
+    assert np.all((svc.respt_ratio > 0) & (svc.respt_ratio <= 1.0 + 1e-12))
+    assert np.all(svc.latency_p50 <= svc.latency_p95)
+    assert np.all(svc.latency_p95 <= svc.latency_p99)
+    assert np.all((res.devices.utilization >= 0) & (res.devices.utilization <= 1 + 1e-12))
+    assert (res.links.drop_rate == 0).all()
+    assert res.records is None and res.raw is None
+    assert "SimResult(engine='fast'" in repr(res)
+
+
+def test_links_absent_gives_empty_frame() -> None:
+    res = simulate(single(), num_requests=500)
+    assert len(res.links) == 0 and tuple(res.links.columns) == STATION_COLUMNS
+
+
+def test_same_seed_same_result_other_seed_differs() -> None:
+    a = simulate(mixed(), num_requests=1000, seed=7)
+    b = simulate(mixed(), num_requests=1000, seed=7)
+    c = simulate(mixed(), num_requests=1000, seed=8)
+    pd.testing.assert_frame_equal(a.services, b.services)
+    assert not a.services.equals(c.services)
+
+
+def test_seed_sequence_accepted() -> None:
+    a = simulate(single(), num_requests=500, seed=np.random.SeedSequence(3))
+    b = simulate(single(), num_requests=500, seed=3)
+    pd.testing.assert_frame_equal(a.services, b.services)
+
+
+def test_records() -> None:
+    res = simulate(mixed(), num_requests=500, seed=2, keep_records=True)
+    rec = res.records
+    assert rec is not None
+    assert list(rec.columns) == [
+        "service", "request", "arrival", "completion", "record_type", "drop_station",
+    ]
+    assert set(rec.record_type.unique()) <= {"served", "dropped"}
+    assert (rec.completion >= rec.arrival).all()
+    dropped = rec[rec.record_type == "dropped"]
+    assert dropped.drop_station.notna().all()
+    assert rec[rec.record_type == "served"].drop_station.isna().all()
+    assert rec.arrival.is_monotonic_increasing
+    # Request numbers within each service follow arrival order.
+    for _, grp in rec.groupby("service", observed=True):
+        assert grp.request.tolist() == list(range(len(grp)))
+
+
+def test_overload_is_legal_and_loses() -> None:
+    res = simulate(single(lam=10.0, mu=2.0, K=3), num_requests=5000, seed=0)
+    loss = res.services.loss_ratio.iloc[0]
+    assert 0.75 < loss < 0.85  # M/M/1/3 at rho = 5: 0.8
+
+
+def test_invalid_scenario_raises_before_simulating() -> None:
+    with pytest.raises(ScenarioError, match="Scenario"):
+        simulate("not a scenario", num_requests=10)  # type: ignore[arg-type]
+    sc = single()
+    object.__setattr__(sc, "placement", Placement({"s": ("ghost",)}))
+    with pytest.raises(ScenarioError, match="unknown device"):
+        simulate(sc)
+
+
+@pytest.mark.parametrize("bad", [0, -5, math.nan, math.inf, "100", True])
+def test_bad_num_requests(bad: object) -> None:
+    with pytest.raises(ValueError, match="num_requests"):
+        simulate(single(), num_requests=bad)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.0, math.nan, math.inf, None])
+def test_bad_warmup(bad: object) -> None:
+    with pytest.raises(ValueError, match="warmup"):
+        simulate(single(), num_requests=100, warmup=bad)  # type: ignore[arg-type]
+
+
+def test_bad_engine_batches_seed_horizon() -> None:
+    with pytest.raises(ValueError, match="engine"):
+        simulate(single(), engine="ciw")
+    with pytest.raises(ValueError, match="batches"):
+        simulate(single(), batches=1)
+    with pytest.raises(ValueError, match="seed"):
+        simulate(single(), seed=-1)
+    with pytest.raises(ValueError, match="seed"):
+        simulate(single(), seed=1.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="horizon"):
+        simulate(single(), horizon=-1.0)
+
+
+def test_run_without_completions_raises_clearly() -> None:
+    # One expected arrival over the horizon: the window is almost surely empty.
+    with pytest.raises(ValueError, match="completed no request"):
+        simulate(single(lam=0.001), num_requests=1, warmup=0.9, seed=0)
+
+
+def test_explicit_horizon() -> None:
+    res = simulate(single(), horizon=300.0, num_requests=1)
+    assert res.horizon == 300.0
+
+
+def test_batch_ci_shrinks_with_length() -> None:
+    short = simulate(single(), num_requests=2000, seed=0).services
+    long = simulate(single(), num_requests=50_000, seed=0).services
+    for col in ("throughput_ci", "loss_ratio_ci", "latency_mean_ci"):
+        assert long[col].iloc[0] < short[col].iloc[0]
