@@ -1,0 +1,76 @@
+import numpy as np
+import pytest
+
+from chainnet.builder import scenarios_to_arrays
+from chainnet.features import compute_features, compute_structure, mm1k_wait_ratio
+from chainnet.queueing import mm1k
+from chainnet.schema import FEATURES
+from datagen.world import Device, Fragment, Placement, Scenario, Service
+
+
+@pytest.mark.parametrize(
+    ("lam", "mu", "K", "R"),
+    [(2, 3, 5, 0.7472353870), (1, 1, 4, 2.5), (4, 2, 3, 1.2142857143), (9, 10, 10, 0.4646600672)],
+)
+def test_mm1k_wait_ratio_matches_textbook(lam, mu, K, R):
+    # W / E[S] = R * mu - 1
+    got = mm1k_wait_ratio(np.array([lam / mu]), np.array([K]))[0]
+    assert got == pytest.approx(R * mu - 1.0, rel=1e-8)
+
+
+def test_mm1k_wait_ratio_is_stable():
+    rho = np.array([0.0, 1e-12, 1 - 1e-9, 1.0, 1 + 1e-9, 50.0, 1e6])
+    w = mm1k_wait_ratio(rho, np.full(7, 50))
+    assert np.all(np.isfinite(w)) and np.all(w >= 0)
+    assert w[0] == pytest.approx(0.0, abs=1e-6)
+    assert w[3] == pytest.approx(50 / 2 / (1 - 1 / 51) - 1, rel=1e-6)
+
+
+def _single_station(scv: float = 1.0) -> Scenario:
+    dev = Device("d", speed=3.0, capacity=5)
+    svc = Service("s", (Fragment("f", 1.0),), arrival_rate=2.0, scv=scv)
+    return Scenario((dev,), (svc,), Placement({"s": ("d",)}))
+
+
+def test_priors_exact_for_single_mm1k_station():
+    a = scenarios_to_arrays([_single_station()])
+    f = compute_features(a, compute_structure(a))
+    exact = mm1k(2.0, 3.0, 5)
+    assert f.prior["service"][0, 0] == pytest.approx(1 - exact.loss, rel=1e-9)
+    assert f.prior["service"][0, 1] == pytest.approx((1 / 3) / exact.response_time, rel=1e-9)
+    assert f.prior["device"][0, 1] == pytest.approx(exact.loss, rel=1e-9)
+    assert f.prior["device"][0, 0] == pytest.approx(exact.utilization, rel=1e-9)
+    assert f.service_time_scale[0] == pytest.approx(1 / 3)
+
+
+def test_feature_columns_and_values():
+    a = scenarios_to_arrays([_single_station(scv=0.5)])
+    f = compute_features(a, compute_structure(a))
+    for nt, names in FEATURES.items():
+        assert f.x[nt].shape[1] == len(names)
+    col = dict(zip(FEATURES["device"], f.x["device"][0]))
+    assert col["load"] == pytest.approx(2 / 3)
+    assert col["inv_capacity"] == pytest.approx(0.2)
+    assert col["scv_mix"] == pytest.approx(0.5)
+    svc = dict(zip(FEATURES["service"], f.x["service"][0]))
+    assert svc["sla_is_inf"] == 1.0 and svc["critical_time_over_sla"] == 0.0
+
+
+def test_reserved_share_lowers_effective_speed():
+    base = _single_station()
+    res = base.replace(devices=(Device("d", speed=3.0, capacity=5, reserved_share=0.5),))
+    fa = [compute_features(a, compute_structure(a))
+          for a in (scenarios_to_arrays([base]), scenarios_to_arrays([res]))]
+    load = FEATURES["device"].index("load")
+    assert fa[1].x["device"][0, load] == pytest.approx(2 * fa[0].x["device"][0, load])
+
+
+def test_structure_of_semantic_split_with_source_and_links(semantic_scenario):
+    a = scenarios_to_arrays([semantic_scenario])
+    s = compute_structure(a)
+    # service "sem" has 2 branches: fragments (g0, g2) on branch 0 and g1 on branch 1
+    assert s.path_length.tolist() == [3, 2, 1]
+    assert s.fragment_pos.tolist() == [0, 1, 2, 0, 0, 1]
+    assert s.path_service.tolist() == [0, 1, 1]
+    # s1: a->b->c with links a-b and b-c, source a; sem: b, c, a (g0 on b, g2 on a; g1 on c)
+    assert s.fragment_in_link.tolist() == [-1, 0, 1, -1, -1, 0]
