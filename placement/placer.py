@@ -33,6 +33,7 @@ from placement.objective import Objective, metrics_frame
 from placement.request import PlacementRequest, RequestError
 from placement.search.base import SearchMethod, SearchResult
 from placement.search.local import LocalSearch
+from placement.search.simulation import capped_horizon
 
 __all__ = ["Placer", "default_predictor", "verify_candidates", "make_decision"]
 
@@ -94,7 +95,8 @@ def verify_candidates(
     Args:
         scenarios: The candidates.
         objective: The cost.
-        num_requests: Requests per simulation (default: ``5_000``).
+        num_requests: Requests per service and simulation; the horizon is
+            :func:`~placement.search.simulation.capped_horizon` (default: ``5_000``).
         seed: Simulation seed, the same for every candidate (default: ``0``).
         **sim_kwargs: Further keyword arguments of :func:`datagen.sim.simulate`.
 
@@ -107,12 +109,35 @@ def verify_candidates(
     except ImportError as exc:  # pragma: no cover - the simulator ships with datagen
         warnings.warn(f"cannot verify by simulation: {exc}", RuntimeWarning, stacklevel=2)
         return None
-    tables = [
-        simulate(sc, num_requests=num_requests, seed=seed, **sim_kwargs).services
-        for sc in scenarios
-    ]
+    tables = []
+    failed = []
+    for i, sc in enumerate(scenarios):
+        kwargs = dict(sim_kwargs)
+        kwargs.setdefault("horizon", capped_horizon(sc, num_requests))
+        try:
+            tables.append(simulate(sc, num_requests=num_requests, seed=seed, **kwargs).services)
+        except ValueError:
+            # A service completed nothing in the window: score the candidate as lost.
+            failed.append(i)
+            tables.append(_all_lost(sc))
     frame = metrics_frame(tables)
-    return np.asarray(objective(list(scenarios), frame), dtype=float), frame
+    values = np.asarray(objective(list(scenarios), frame), dtype=float)
+    values[failed] = math.inf
+    return values, frame
+
+
+def _all_lost(scenario: Scenario) -> pd.DataFrame:
+    names = [s.name for s in scenario.services]
+    return pd.DataFrame(
+        {
+            "arrival_rate": [s.arrival_rate for s in scenario.services],
+            "throughput": 0.0,
+            "loss_ratio": 1.0,
+            "latency_mean": math.nan,
+            "latency_p95": math.nan,
+        },
+        index=pd.Index(names, name="service"),
+    )
 
 
 def make_decision(

@@ -18,7 +18,7 @@ from placement.search.base import (
 from placement.search.exhaustive import ExhaustiveSearch
 from placement.search.local import LocalSearch
 from placement.search.moves import neighbours, random_neighbour
-from placement.search.simulation import PREDICTION_COLUMNS, SimulationPredictor
+from placement.search.simulation import PREDICTION_COLUMNS, SimulationPredictor, capped_horizon
 
 __all__ = [
     "PREDICTION_COLUMNS",
@@ -33,6 +33,7 @@ __all__ = [
     "SearchStats",
     "SimulatedAnnealing",
     "SimulationPredictor",
+    "capped_horizon",
     "make_search",
     "neighbours",
     "random_neighbour",

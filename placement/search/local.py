@@ -25,7 +25,7 @@ class LocalSearch(SearchMethod):
         max_neighbours: Neighbours scored per step (default: ``256``).
         tol: Smallest improvement that counts (objective units) (default: ``1e-9``).
         max_evaluations: Evaluation budget (default: ``4000``).
-        max_seconds: Time budget (s) (default: ``1.0``).
+        max_seconds: Time budget (s) (default: ``0.8``).
     """
 
     name = "local"
@@ -36,7 +36,7 @@ class LocalSearch(SearchMethod):
         max_neighbours: int = 256,
         tol: float = 1e-9,
         max_evaluations: int | None = 4000,
-        max_seconds: float | None = 1.0,
+        max_seconds: float | None = 0.8,
     ) -> None:
         super().__init__(max_evaluations, max_seconds)
         if restarts < 1:

@@ -10,7 +10,7 @@ import pandas as pd
 from datagen.world import Scenario
 from placement.objective import metrics_frame
 
-__all__ = ["SimulationPredictor", "PREDICTION_COLUMNS"]
+__all__ = ["SimulationPredictor", "PREDICTION_COLUMNS", "capped_horizon"]
 
 #: Columns of every predictor's output, after ``scenario`` and ``service``.
 PREDICTION_COLUMNS: tuple[str, ...] = (
@@ -21,6 +21,32 @@ PREDICTION_COLUMNS: tuple[str, ...] = (
     "tput_ratio",
     "respt_ratio",
 )
+
+
+def capped_horizon(scenario: Scenario, num_requests: int, min_requests: int = 200) -> float:
+    r"""A simulation horizon (s) that bounds the total work when arrival rates differ a lot.
+
+    :func:`datagen.sim.simulate` gives the *slowest* service ``num_requests`` arrivals, so a
+    scenario whose rates differ by 100x simulates 100x more requests of the fast ones. This
+    horizon caps the total number of arrivals at ``num_requests`` times the number of
+    services, while the slowest service still gets at least ``min_requests``:
+
+    .. math::
+        H = \min\Big(\frac{n}{\lambda_{min}},\;
+            \max\Big(\frac{n_{min}}{\lambda_{min}}, \frac{n\,S}{\sum_c \lambda_c}\Big)\Big)
+
+    Args:
+        scenario: The scenario.
+        num_requests: Requests per service, ``n``.
+        min_requests: Least arrivals of the slowest service, ``n_min`` (default: ``200``).
+
+    Returns:
+        The horizon (s).
+    """
+    rates = [s.arrival_rate for s in scenario.services]
+    lo = min(rates)
+    cap = num_requests * len(rates) / sum(rates)
+    return min(num_requests / lo, max(min(min_requests, num_requests) / lo, cap))
 
 
 class SimulationPredictor:
@@ -34,6 +60,8 @@ class SimulationPredictor:
         num_requests: Requests simulated per scenario (default: ``5_000``).
         seed: Simulation seed (default: ``0``).
         warmup: Fraction of requests discarded as warm-up (default: ``0.1``).
+        cap_horizon: Bound the total simulated requests with :func:`capped_horizon`
+            (default: ``True``).
         **sim_kwargs: Further keyword arguments of ``simulate`` (e.g. ``engine="simpy"``).
 
     Attributes:
@@ -42,7 +70,12 @@ class SimulationPredictor:
     """
 
     def __init__(
-        self, num_requests: int = 5_000, seed: int = 0, warmup: float = 0.1, **sim_kwargs: Any
+        self,
+        num_requests: int = 5_000,
+        seed: int = 0,
+        warmup: float = 0.1,
+        cap_horizon: bool = True,
+        **sim_kwargs: Any,
     ) -> None:
         if isinstance(num_requests, bool) or not isinstance(num_requests, int) or num_requests < 1:
             raise ValueError(f"num_requests must be an integer >= 1, got {num_requests!r}")
@@ -51,6 +84,7 @@ class SimulationPredictor:
         self.num_requests = num_requests
         self.seed = seed
         self.warmup = warmup
+        self.cap_horizon = bool(cap_horizon)
         self.sim_kwargs = sim_kwargs
         self.calls = 0
         self.simulations = 0
@@ -59,12 +93,15 @@ class SimulationPredictor:
         """``SimResult.services`` of one scenario (indexed by service name)."""
         from datagen.sim import simulate
 
+        kwargs = dict(self.sim_kwargs)
+        if self.cap_horizon and "horizon" not in kwargs:
+            kwargs["horizon"] = capped_horizon(scenario, self.num_requests)
         res = simulate(
             scenario,
             num_requests=self.num_requests,
             warmup=self.warmup,
             seed=self.seed,
-            **self.sim_kwargs,
+            **kwargs,
         )
         self.simulations += 1
         return res.services
