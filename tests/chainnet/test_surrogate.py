@@ -1,0 +1,122 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import chainnet.surrogate as surrogate_module
+from chainnet import ChainNet, CheckpointError, GATBaseline, MLPBaseline, Surrogate, build_batch
+from chainnet.surrogate import PREDICTION_COLUMNS, ratios_to_metrics
+
+
+def _trained_like(model, scenarios):
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for p in model.readout.parameters():
+            p.normal_(0.0, 0.2)
+    model.normalizer.fit(build_batch(scenarios))
+    return model
+
+
+@pytest.fixture
+def scenarios(edge_scenarios, semantic_scenario, chainnet_scenarios):
+    return [*edge_scenarios[:4], semantic_scenario, *chainnet_scenarios[:3]]
+
+
+def test_predict_frame(scenarios):
+    sur = Surrogate(_trained_like(ChainNet(hidden_channels=16), scenarios))
+    df = sur.predict(scenarios)
+    assert isinstance(df, pd.DataFrame)
+    assert tuple(df.columns) == PREDICTION_COLUMNS
+    assert len(df) == sum(len(s.services) for s in scenarios)
+    expected = [(i, s.name) for i, sc in enumerate(scenarios) for s in sc.services]
+    assert list(zip(df["scenario"], df["service"])) == expected
+    rates = np.array([s.arrival_rate for sc in scenarios for s in sc.services])
+    np.testing.assert_allclose(df["throughput"], df["tput_ratio"] * rates, rtol=1e-12)
+    np.testing.assert_allclose(df["loss_ratio"], 1 - df["tput_ratio"], rtol=1e-12)
+    assert (df["latency_p95"] >= df["latency_mean"]).all()
+    assert ((df["respt_ratio"] > 0) & (df["respt_ratio"] <= 1)).all()
+
+
+def test_latency_conversion_uses_no_queue_latency(semantic_scenario):
+    data = build_batch([semantic_scenario])
+    out = {
+        "tput_ratio": torch.tensor([0.5, 1.0]),
+        "respt_ratio": torch.tensor([0.25, 1.0]),
+        "p95_ratio": torch.tensor([2.0, 1.0]),
+    }
+    m = ratios_to_metrics(out, data)
+    scale = data["service"].time_scale.numpy()
+    np.testing.assert_allclose(m["latency_mean"], scale / np.array([0.25, 1.0]))
+    np.testing.assert_allclose(m["latency_p95"], m["latency_mean"] * np.array([2.0, 1.0]))
+    np.testing.assert_allclose(m["throughput"], [1.5, 2.0])
+    # s1 (layer split, source a): f0 on a, 2000 B a->b... the slowest path is the s1 chain
+    f = [1e8 / 1e9, 2e8 / (2e9 * 0.8), 5e7 / 5e8]
+    tx = 1000 / 1e6 + 0.01 + 500 / 1e5
+    assert scale[0] == pytest.approx(sum(f) + tx)
+
+
+def test_batch_size_does_not_change_predictions(scenarios):
+    sur = Surrogate(_trained_like(ChainNet(hidden_channels=16), scenarios))
+    a = sur.predict(scenarios)
+    b = sur.predict(scenarios, batch_size=3)
+    pd.testing.assert_frame_equal(a, b, rtol=1e-5)
+    empty = sur.predict([])
+    assert tuple(empty.columns) == PREDICTION_COLUMNS and len(empty) == 0
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        sur.predict(scenarios, batch_size=0)
+
+
+@pytest.mark.parametrize("cls", [ChainNet, GATBaseline, MLPBaseline])
+def test_save_load_round_trip(tmp_path, scenarios, cls):
+    sur = Surrogate(_trained_like(cls(hidden_channels=8), scenarios), metadata={"note": "t"})
+    path = sur.save(tmp_path / "sub" / "model.pt")
+    ckpt = torch.load(path, weights_only=True)
+    assert set(ckpt) >= {"schema_version", "model_class", "model_kwargs", "state_dict",
+                         "normalizer", "metadata"}
+    again = Surrogate.load(path)
+    assert type(again.model) is cls and again.metadata == {"note": "t"}
+    assert bool(again.model.normalizer.fitted)
+    pd.testing.assert_frame_equal(sur.predict(scenarios), again.predict(scenarios))
+
+
+def test_mismatched_checkpoints_fail_clearly(tmp_path, scenarios):
+    sur = Surrogate(_trained_like(ChainNet(hidden_channels=8), scenarios))
+    ckpt = sur.to_checkpoint()
+    bad = dict(ckpt, schema_version=ckpt["schema_version"] + 1)
+    torch.save(bad, tmp_path / "old.pt")
+    with pytest.raises(CheckpointError, match="schema_version .* retrain"):
+        Surrogate.load(tmp_path / "old.pt")
+    with pytest.raises(CheckpointError, match="model_class 'Nope'"):
+        Surrogate.from_checkpoint(dict(ckpt, model_class="Nope"))
+    with pytest.raises(CheckpointError, match="does not fit model ChainNet"):
+        Surrogate.from_checkpoint(dict(ckpt, model_kwargs={"hidden_channels": 9}))
+    with pytest.raises(CheckpointError, match="not an edgechain surrogate checkpoint"):
+        Surrogate.from_checkpoint({"state_dict": {}})
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="cannot read"):
+        Surrogate.load(tmp_path / "junk.pt")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        Surrogate.load(tmp_path / "missing.pt")
+
+
+def test_default_without_packaged_checkpoint(tmp_path, monkeypatch):
+    monkeypatch.setattr(surrogate_module, "DEFAULT_CHECKPOINT", tmp_path / "default.pt")
+    with pytest.raises(FileNotFoundError, match="train a model"):
+        Surrogate.default()
+
+
+def test_bad_model_and_batch_size():
+    with pytest.raises(ValueError, match="model must be one of"):
+        Surrogate(torch.nn.Linear(2, 2))
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        Surrogate(ChainNet(), batch_size=0)
+
+
+def test_no_lightning_needed():
+    from pathlib import Path
+
+    import chainnet
+
+    for path in Path(chainnet.__file__).parent.rglob("*.py"):
+        text = path.read_text()
+        assert "import lightning" not in text and "from lightning" not in text, path
