@@ -1,0 +1,308 @@
+"""Labelled graphs for training: a cached PyG dataset and a Lightning data module.
+
+Sources are datasets written by ``python -m datagen generate`` (``format="datagen"``) or folders
+in the ChainNet text format (``format="chainnet"``). Each sample becomes one ChainNet heterograph
+(:func:`chainnet.build_graph`) with its labels attached (:func:`attach_targets`); the graphs are
+processed once and cached under ``cache_dir`` (PyG ``InMemoryDataset``), keyed by the source path
+and the graph schema version, so training many models reuses one simulation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as L
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import ConcatDataset, Subset
+from torch_geometric.data import HeteroData, InMemoryDataset
+from torch_geometric.loader import DataLoader
+from tqdm.auto import tqdm
+
+from chainnet import SCHEMA_VERSION, build_graph
+from chainnet.schema import DEVICE, FEATURES, SERVICE, TARGETS
+from datagen.world import Scenario
+
+__all__ = [
+    "FORMATS",
+    "ScenarioGraphDataset",
+    "SimDataModule",
+    "attach_targets",
+    "load_samples",
+]
+
+log = logging.getLogger(__name__)
+
+#: Source formats understood by :func:`load_samples`.
+FORMATS: tuple[str, ...] = ("datagen", "chainnet")
+
+
+def load_samples(
+    source: str | Path, format: str = "datagen"
+) -> list[tuple[Scenario, pd.DataFrame, pd.DataFrame | None]]:
+    """Read ``(scenario, service labels, device labels or None)`` samples from a folder.
+
+    Args:
+        source: A dataset folder (``datagen``) or a ChainNet ``raw`` folder (``chainnet``).
+        format: ``"datagen"`` or ``"chainnet"`` (default: ``"datagen"``).
+
+    Raises:
+        ValueError: If ``format`` is unknown or the folder cannot be read.
+    """
+    if format not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, got {format!r}")
+    if format == "chainnet":
+        from datagen.chainnet_format import read_chainnet
+
+        return [(sc, labels, None) for sc, labels in read_chainnet(source)]
+    from datagen.dataset import load_dataset
+
+    ds = load_dataset(source)
+    devices = {int(k): g for k, g in ds.devices.groupby("sample_id", sort=False)}
+    out = []
+    for sid, (scenario, labels) in zip(ds.sample_ids, ds):
+        dev = devices.get(sid)
+        dev_labels = None if dev is None else dev.drop(columns=["sample_id"]).set_index("device")
+        out.append((scenario, labels, dev_labels))
+    return out
+
+
+def _column(frame: pd.DataFrame | None, names: Sequence[str], key: str) -> np.ndarray:
+    if frame is None or key not in frame.columns:
+        return np.full(len(names), np.nan)
+    return frame[key].reindex(list(names)).to_numpy(dtype=np.float64)
+
+
+def attach_targets(
+    data: HeteroData,
+    scenario: Scenario,
+    labels: pd.DataFrame,
+    device_labels: pd.DataFrame | None = None,
+) -> HeteroData:
+    """Attach simulated labels to a scenario's graph.
+
+    Sets ``data['service'].y`` ``[S, 3]`` (:data:`chainnet.schema.TARGETS`: ``tput_ratio``,
+    ``respt_ratio``, ``p95_ratio = latency_p95 / latency_mean``), ``data['service'].loss_true``,
+    ``latency_true`` (s) and ``p95_true`` (s) ``[S]``, and ``data['device'].y`` ``[D, 2]``
+    (``utilization``, ``drop_prob``). Labels a source lacks (p95 in the ChainNet format, device
+    labels) are NaN and masked out of losses and metrics.
+
+    Args:
+        data: The graph of ``scenario`` (:func:`chainnet.build_graph`).
+        scenario: The scenario.
+        labels: Per-service labels indexed by service name (``SimResult.services`` columns).
+        device_labels: Per-device labels indexed by device name, or ``None``.
+
+    Returns:
+        ``data``, modified in place.
+
+    Raises:
+        ValueError: If a service of the scenario has no label row.
+    """
+    names = [s.name for s in scenario.services]
+    missing = [n for n in names if n not in labels.index]
+    if missing:
+        raise ValueError(f"labels lack services {missing}; labelled services: {list(labels.index)}")
+    tput = _column(labels, names, "tput_ratio")
+    respt = _column(labels, names, "respt_ratio")
+    lat = _column(labels, names, "latency_mean")
+    p95 = _column(labels, names, "latency_p95")
+    loss = _column(labels, names, "loss_ratio")
+    loss = np.where(np.isnan(loss), 1.0 - tput, loss)
+    y = np.stack([tput, respt, p95 / lat], axis=1)
+    assert y.shape[1] == len(TARGETS[SERVICE])
+    data[SERVICE].y = torch.tensor(y, dtype=torch.float32)
+    data[SERVICE].loss_true = torch.tensor(loss, dtype=torch.float32)
+    data[SERVICE].latency_true = torch.tensor(lat, dtype=torch.float64)
+    data[SERVICE].p95_true = torch.tensor(p95, dtype=torch.float64)
+    dev_names = [d.name for d in scenario.devices]
+    dev_y = np.stack(
+        [_column(device_labels, dev_names, "utilization"), _column(device_labels, dev_names,
+                                                                  "drop_prob")],
+        axis=1,
+    )
+    data[DEVICE].y = torch.tensor(dev_y, dtype=torch.float32)
+    return data
+
+
+class ScenarioGraphDataset(InMemoryDataset):
+    """ChainNet graphs with labels of one source folder, processed once and cached.
+
+    Args:
+        source: The source folder (see :func:`load_samples`).
+        cache_dir: Where processed graphs are stored (default: ``"data/processed"``).
+        format: ``"datagen"`` or ``"chainnet"`` (default: ``"datagen"``).
+        transform: Optional PyG transform applied on access (default: ``None``).
+    """
+
+    def __init__(
+        self,
+        source: str | Path,
+        cache_dir: str | Path = "data/processed",
+        format: str = "datagen",
+        transform: Any = None,
+    ) -> None:
+        if format not in FORMATS:
+            raise ValueError(f"format must be one of {FORMATS}, got {format!r}")
+        self.source = Path(source).resolve()
+        if not self.source.exists():
+            raise ValueError(f"source folder {str(self.source)!r} does not exist")
+        self.format = format
+        key = hashlib.sha1(f"{self.source}|{format}|{SCHEMA_VERSION}".encode()).hexdigest()[:12]
+        self._file = f"{self.source.name}-{format}-v{SCHEMA_VERSION}-{key}.pt"
+        super().__init__(str(cache_dir), transform=transform)
+        self.load(self.processed_paths[0], data_cls=HeteroData)
+
+    @property
+    def raw_file_names(self) -> list[str]:
+        return []
+
+    @property
+    def processed_dir(self) -> str:
+        return str(Path(self.root))
+
+    @property
+    def processed_file_names(self) -> list[str]:
+        return [self._file]
+
+    def download(self) -> None:
+        """Nothing to download: sources are local folders."""
+
+    def process(self) -> None:
+        """Build and label one graph per sample, then save the collated list."""
+        samples = load_samples(self.source, self.format)
+        graphs = [
+            attach_targets(build_graph(sc), sc, labels, dev)
+            for sc, labels, dev in tqdm(samples, desc=f"graphs {self.source.name}", leave=False)
+        ]
+        if not graphs:
+            raise ValueError(f"source folder {str(self.source)!r} holds no samples")
+        self.save(graphs, self.processed_paths[0])
+
+
+def _as_list(x: str | Sequence[str] | None) -> list[str]:
+    if x is None:
+        return []
+    return [x] if isinstance(x, (str, Path)) else [str(p) for p in x]
+
+
+class SimDataModule(L.LightningDataModule):
+    """Train/val/test splits of simulated (or ChainNet-format) graphs.
+
+    The training sources are concatenated and split at random into train/val/test with a
+    seeded ``torch.Generator``. Separate ``test`` sources (e.g. the held-out ``large`` regime)
+    replace the random test split.
+
+    Args:
+        train: Source folder(s) to train on.
+        test: Source folder(s) for the test split (default: ``None`` = a random split of
+            ``train``).
+        predict: Source folder(s) for ``predict`` (default: ``None`` = the test split).
+        format: ``"datagen"`` or ``"chainnet"`` for every source (default: ``"datagen"``).
+        cache_dir: Processed-graph cache (default: ``"data/processed"``).
+        batch_size: Graphs per batch (default: ``64``).
+        val_fraction: Share of ``train`` samples for validation (default: ``0.1``).
+        test_fraction: Share for testing when ``test`` is not given (default: ``0.1``).
+        split_seed: Seed of the random split (default: ``0``).
+        num_workers: DataLoader workers (default: ``0``).
+    """
+
+    def __init__(
+        self,
+        train: str | list[str],
+        test: str | list[str] | None = None,
+        predict: str | list[str] | None = None,
+        format: str = "datagen",
+        cache_dir: str = "data/processed",
+        batch_size: int = 64,
+        val_fraction: float = 0.1,
+        test_fraction: float = 0.1,
+        split_seed: int = 0,
+        num_workers: int = 0,
+    ) -> None:
+        super().__init__()
+        if format not in FORMATS:
+            raise ValueError(f"format must be one of {FORMATS}, got {format!r}")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        for name, frac in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+            if not 0 <= frac < 1:
+                raise ValueError(f"{name} must be in [0, 1), got {frac}")
+        if val_fraction + (0 if test else test_fraction) >= 1:
+            raise ValueError(
+                f"val_fraction + test_fraction must be < 1, got {val_fraction} + {test_fraction}"
+            )
+        if not _as_list(train):
+            raise ValueError("train must name at least one source folder")
+        self.save_hyperparameters()
+        self.train_sources = _as_list(train)
+        self.test_sources = _as_list(test)
+        self.predict_sources = _as_list(predict)
+        self.format = format
+        self.cache_dir = cache_dir
+        self.batch_size = batch_size
+        self.val_fraction = val_fraction
+        self.test_fraction = test_fraction
+        self.split_seed = split_seed
+        self.num_workers = num_workers
+        self.train_dataset: Any = None
+        self.val_dataset: Any = None
+        self.test_dataset: Any = None
+        self.predict_dataset: Any = None
+
+    @property
+    def feature_dims(self) -> dict[str, int]:
+        """Feature columns per node type of the graphs this module serves."""
+        return {nt: len(names) for nt, names in FEATURES.items()}
+
+    def _load(self, sources: list[str]) -> Any:
+        parts = [ScenarioGraphDataset(s, self.cache_dir, self.format) for s in sources]
+        return parts[0] if len(parts) == 1 else ConcatDataset(parts)
+
+    def prepare_data(self) -> None:
+        """Process and cache every source once (rank 0 only under DDP)."""
+        for s in self.train_sources + self.test_sources + self.predict_sources:
+            ScenarioGraphDataset(s, self.cache_dir, self.format)
+
+    def setup(self, stage: str | None = None) -> None:
+        """Build the splits; the same ``split_seed`` always gives the same split."""
+        full = self._load(self.train_sources)
+        n = len(full)
+        perm = torch.randperm(n, generator=torch.Generator().manual_seed(self.split_seed))
+        n_val = int(round(self.val_fraction * n))
+        n_test = 0 if self.test_sources else int(round(self.test_fraction * n))
+        self.val_dataset = Subset(full, perm[:n_val].tolist())
+        self.train_dataset = Subset(full, perm[n_val + n_test:].tolist())
+        if self.test_sources:
+            self.test_dataset = self._load(self.test_sources)
+        else:
+            self.test_dataset = Subset(full, perm[n_val:n_val + n_test].tolist())
+        self.predict_dataset = (
+            self._load(self.predict_sources) if self.predict_sources else self.test_dataset
+        )
+
+    def _loader(self, ds: Any, shuffle: bool = False) -> DataLoader:
+        return DataLoader(
+            ds, batch_size=self.batch_size, shuffle=shuffle, num_workers=self.num_workers
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        """Shuffled training batches."""
+        return self._loader(self.train_dataset, shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        """Validation batches."""
+        return self._loader(self.val_dataset)
+
+    def test_dataloader(self) -> DataLoader:
+        """Test batches."""
+        return self._loader(self.test_dataset)
+
+    def predict_dataloader(self) -> DataLoader:
+        """Prediction batches."""
+        return self._loader(self.predict_dataset)

@@ -1,0 +1,210 @@
+r"""The LightningModule that trains any ChainNet-family predictor.
+
+The loss per service :math:`c` (masked where a label is missing) is
+
+.. math::
+    \mathcal L = \overline{\frac{|\hat\tau_c-\tau_c|}{\tau_c+\epsilon}}
+        + \overline{\frac{|\hat r_c-r_c|}{r_c+\epsilon}}
+        + w_\ell\,\overline{\big|\log(\hat\ell_c+\delta)-\log(\ell_c+\delta)\big|}
+        + w_{95}\,\overline{\frac{|\hat q_c-q_c|}{q_c}}
+        + w_{aux}\,\overline{(\hat u_d-u_d)^2 + (\hat p_d-p_d)^2}
+
+with :math:`\tau` = ``tput_ratio``, :math:`r` = ``respt_ratio`` (the two ChainNet ratios, in
+ChainNet's own relative-error form), :math:`\ell = 1-\tau` the loss ratio on a log scale so that
+small losses are learned well (:math:`\delta = 10^{-3}`), :math:`q` the p95/mean latency ratio
+and the auxiliary per-device utilisation :math:`u` and drop probability :math:`p`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import lightning.pytorch as L
+import numpy as np
+import torch
+from lightning.pytorch.cli import OptimizerCallable
+from torch import Tensor, nn
+from torch_geometric.data import HeteroData
+
+from chainnet import Surrogate
+from chainnet.schema import DEVICE, FEATURES, SERVICE
+from chainnet.surrogate import ratios_to_metrics
+from training.metrics import service_errors, summarize
+
+__all__ = ["PerfPredictorModule", "LOSS_EPS"]
+
+#: Offset of the log-loss term (loss ratios below it count as equal).
+LOSS_EPS: float = 1e-3
+_APE_EPS = 1e-5
+
+
+def _masked_mean(x: Tensor) -> Tensor:
+    ok = torch.isfinite(x)
+    return x[ok].mean() if bool(ok.any()) else x.new_zeros(())
+
+
+def _default_optimizer(params: Any) -> torch.optim.Optimizer:
+    return torch.optim.AdamW(params, lr=1e-3, weight_decay=1e-5)
+
+
+class PerfPredictorModule(L.LightningModule):
+    """Train, validate and test a performance predictor (the network is injected).
+
+    Args:
+        predictor: A ChainNet-family ``nn.Module`` (``chainnet.ChainNet``, ``GCNBaseline``, ...).
+        optimizer: Optimizer factory (default: AdamW, lr 1e-3, weight decay 1e-5).
+        loss_weight: Weight :math:`w_\\ell` of the log-loss term (default: ``0.2``).
+        p95_weight: Weight :math:`w_{95}` of the tail-ratio term (default: ``0.2``).
+        aux_weight: Weight :math:`w_{aux}` of the per-device auxiliary terms (default: ``0.5``).
+        feature_dims: Feature columns per node type of the data (linked from the data module);
+            checked against the predictor's schema (default: ``None`` = not checked).
+        export_path: Where to write the :class:`chainnet.Surrogate` checkpoint at the end of
+            ``fit`` (default: ``None`` = ``<log_dir>/surrogate.pt``).
+
+    Raises:
+        ValueError: If a weight is negative or ``feature_dims`` disagrees with the schema.
+    """
+
+    def __init__(
+        self,
+        predictor: nn.Module,
+        optimizer: OptimizerCallable = _default_optimizer,
+        loss_weight: float = 0.2,
+        p95_weight: float = 0.2,
+        aux_weight: float = 0.5,
+        feature_dims: dict[str, int] | None = None,
+        export_path: str | None = None,
+    ) -> None:
+        super().__init__()
+        for name, w in (("loss_weight", loss_weight), ("p95_weight", p95_weight),
+                        ("aux_weight", aux_weight)):
+            if w < 0:
+                raise ValueError(f"{name} must be >= 0, got {w}")
+        if feature_dims is not None:
+            expected = {nt: len(f) for nt, f in FEATURES.items()}
+            if dict(feature_dims) != expected:
+                raise ValueError(
+                    f"feature_dims of the data {dict(feature_dims)} do not match the model's "
+                    f"graph schema {expected}; rebuild the processed cache with this version"
+                )
+        self.save_hyperparameters(ignore=["predictor", "optimizer"])
+        self.predictor = predictor
+        self.optimizer_factory = optimizer
+        self.export_path = export_path
+
+    def forward(self, batch: HeteroData) -> dict[str, Tensor]:
+        """Run the predictor."""
+        return self.predictor(batch)
+
+    # -- loss and metrics ------------------------------------------------------------------------
+
+    def compute_loss(self, out: Mapping[str, Tensor], batch: HeteroData) -> Tensor:
+        """The training objective of the module docstring."""
+        y = batch[SERVICE].y
+        tput, respt, p95 = y[:, 0], y[:, 1], y[:, 2]
+        loss = _masked_mean((out["tput_ratio"] - tput).abs() / (tput + _APE_EPS))
+        loss = loss + _masked_mean((out["respt_ratio"] - respt).abs() / (respt + _APE_EPS))
+        true_loss = batch[SERVICE].loss_true.clamp(0.0, 1.0)
+        pred_loss = (1.0 - out["tput_ratio"]).clamp_min(0.0)
+        log_term = (torch.log(pred_loss + LOSS_EPS) - torch.log(true_loss + LOSS_EPS)).abs()
+        loss = loss + self.hparams.loss_weight * _masked_mean(log_term)
+        loss = loss + self.hparams.p95_weight * _masked_mean((out["p95_ratio"] - p95).abs() / p95)
+        dev = batch[DEVICE].y
+        aux = (out["utilization"] - dev[:, 0]).square() + (out["drop_prob"] - dev[:, 1]).square()
+        return loss + self.hparams.aux_weight * _masked_mean(aux)
+
+    @staticmethod
+    def batch_errors(out: Mapping[str, Tensor], batch: HeteroData) -> Any:
+        """Per-service errors of one batch (:func:`training.metrics.service_errors`)."""
+        pred = ratios_to_metrics(out, batch)
+        svc = batch[SERVICE]
+        counts = torch.bincount(svc.batch)[svc.batch]
+        y = svc.y.detach().cpu().double().numpy()
+        true = {
+            "tput_ratio": y[:, 0],
+            "respt_ratio": y[:, 1],
+            "loss_ratio": svc.loss_true.detach().cpu().double().numpy(),
+            "latency_mean": svc.latency_true.cpu().numpy(),
+            "latency_p95": svc.p95_true.cpu().numpy(),
+            "num_services": counts.cpu().numpy().astype(np.float64),
+        }
+        return service_errors(pred, true)
+
+    def _shared_step(self, batch: HeteroData, stage: str) -> Tensor:
+        out = self(batch)
+        loss = self.compute_loss(out, batch)
+        self.log(f"{stage}/loss", loss, batch_size=batch.num_graphs, sync_dist=True,
+                 prog_bar=stage != "test")
+        if stage != "train":
+            self._log_metrics(out, batch, stage)
+        return loss
+
+    def _log_metrics(self, out: Mapping[str, Tensor], batch: HeteroData, stage: str) -> None:
+        errors = self.batch_errors(out, batch)
+        groups = [("", errors)] + [
+            (f"_ns{int(k)}", g) for k, g in errors.groupby("num_services", sort=True)
+        ]
+        for suffix, g in groups:
+            # means over services, so each batch is weighted by its number of services
+            for key, value in summarize(g).items():
+                if key == "services" or not np.isfinite(value):
+                    continue
+                n = int(g["true_loss"].gt(0.01).sum()) if key == "loss_mae_lossy" else len(g)
+                self.log(f"{stage}/{key}{suffix}", float(value), batch_size=max(n, 1),
+                         sync_dist=True, prog_bar=(key == "combined_mape" and not suffix))
+
+    def training_step(self, batch: HeteroData, batch_idx: int) -> Tensor:
+        """One optimisation step."""
+        return self._shared_step(batch, "train")
+
+    def validation_step(self, batch: HeteroData, batch_idx: int) -> None:
+        """Log validation loss and metrics."""
+        self._shared_step(batch, "val")
+
+    def test_step(self, batch: HeteroData, batch_idx: int) -> None:
+        """Log test loss and metrics."""
+        self._shared_step(batch, "test")
+
+    def predict_step(self, batch: HeteroData, batch_idx: int) -> dict[str, np.ndarray]:
+        """Predicted throughput, loss and latency of every service of the batch."""
+        out = ratios_to_metrics(self(batch), batch)
+        out["scenario"] = batch[SERVICE].batch.cpu().numpy()
+        return out
+
+    # -- set-up and export -------------------------------------------------------------------------
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        """Build the injected optimizer over the predictor's parameters."""
+        return self.optimizer_factory(self.parameters())
+
+    def on_fit_start(self) -> None:
+        """Fit the feature normaliser on the training split (once, before the first step)."""
+        norm = getattr(self.predictor, "normalizer", None)
+        if norm is None or bool(norm.fitted):
+            return
+        loader = self.trainer.datamodule.train_dataloader()  # type: ignore[attr-defined]
+        norm.fit(batch.to(self.device) for batch in loader)
+
+    def on_fit_end(self) -> None:
+        """Export the trained predictor as a :class:`chainnet.Surrogate` checkpoint."""
+        if not self.trainer.is_global_zero:
+            return
+        model = self.predictor
+        best = getattr(self.trainer.checkpoint_callback, "best_model_path", "")
+        if best:
+            state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
+            prefix = "predictor."
+            model.load_state_dict({k[len(prefix):]: v for k, v in state.items()
+                                   if k.startswith(prefix)})
+        path = Path(self.export_path or Path(self.trainer.log_dir or ".") / "surrogate.pt")
+        metadata = {
+            "trained_with": "training.PerfPredictorModule",
+            "best_checkpoint": best,
+            "hparams": {k: v for k, v in self.hparams.items() if k != "feature_dims"},
+            "callback_metrics": {k: float(v) for k, v in self.trainer.callback_metrics.items()},
+        }
+        Surrogate(model.cpu(), metadata=metadata).save(path)
+        model.to(self.device)
+        self.print(f"exported surrogate checkpoint to {path}")
