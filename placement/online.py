@@ -415,8 +415,9 @@ class OnlineExperiment:
                 "placer must be None, a placement function (devices, running, service) -> "
                 f"devices, or an object with place(request); got {type(self.placer).__name__}"
             )
+        self._devices: tuple[Device, ...] = tuple(self.devices)
         self._profiles = tuple(self._resolve(p) for p in self.config.profiles)
-        mean_speed = float(np.mean([d.effective_speed for d in self.devices]))
+        mean_speed = float(np.mean([d.effective_speed for d in self._devices]))
         self._ref_latency = {p.name: p.total_macs / mean_speed for p in self._profiles}
         self.reset()
 
@@ -487,7 +488,7 @@ class OnlineExperiment:
         if self.policy.context_type == "sla":
             context = np.array([sla])
         else:
-            load = load_features(self.devices, running_sc)
+            load = load_features(self._devices, running_sc)
             context = build_context(
                 sla,
                 {a: arms[i].predicted_latency for i, a in enumerate(ARMS)},
@@ -552,7 +553,7 @@ class OnlineExperiment:
         if not self._running:
             return None
         return Scenario(
-            self.devices,  # type: ignore[arg-type]
+            self._devices,
             tuple(r.service for r in self._running),
             Placement({r.service.name: r.devices for r in self._running}),
         )
@@ -569,12 +570,12 @@ class OnlineExperiment:
             scenario, predicted = self._place_with_placer(service, profile, split)
         else:
             place_fn = self.placer if self.placer is not None else greedy_placement
-            devs = place_fn(self.devices, self._running_pairs(), service)
+            devs = place_fn(self._devices, self._running_pairs(), service)
             scenario = None
             if devs is not None:
                 pairs = [*self._running_pairs(), (service, tuple(devs))]
                 scenario = Scenario(
-                    self.devices,  # type: ignore[arg-type]
+                    self._devices,
                     tuple(s for s, _ in pairs),
                     Placement({s.name: d for s, d in pairs}),
                 )
@@ -594,7 +595,7 @@ class OnlineExperiment:
         from placement.request import PlacementRequest, RunningService, ServiceRequest
 
         req = PlacementRequest(
-            devices=tuple(self.devices),  # type: ignore[arg-type]
+            devices=tuple(self._devices),
             services=(
                 ServiceRequest(
                     service.name, profile, service.arrival_rate, service.sla, splits=(split,)

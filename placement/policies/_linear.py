@@ -79,7 +79,9 @@ class LinearArms:
         self.stats: dict[Hashable, list[_ArmStats]] = {}
 
     def _new(self) -> _ArmStats:
-        hist = deque(maxlen=self.window) if self.window is not None else None
+        hist: deque[tuple[np.ndarray, float]] | None = (
+            deque(maxlen=self.window) if self.window is not None else None
+        )
         return _ArmStats(self.l2_lambda * np.eye(self.dim), np.zeros(self.dim), hist)
 
     def arms_of(self, key: Hashable) -> list[_ArmStats]:

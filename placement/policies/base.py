@@ -91,6 +91,9 @@ class SplitPolicy(ABC):
 
     name: str = "base"
     arms: tuple[str, ...] = ARMS
+    #: What the context rows hold: ``"slack"`` (:func:`~placement.policies.build_context`) or
+    #: ``"sla"`` (the deadline, for ``splitplace``).
+    context_type: str = "slack"
     #: Whether predict_expectations needs data (raises NotFittedError before any update).
     requires_fit: bool = True
 

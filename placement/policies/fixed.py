@@ -173,7 +173,8 @@ class RandomPolicy(SplitPolicy):
         super().__init__(rng=rng, seed=seed)
 
     def _select(self, x: np.ndarray, keys: list[Hashable], *, explore: bool) -> np.ndarray:
-        return (self.rng.random(x.shape[0]) < self.config.p_semantic).astype(np.int64)
+        draws = self.rng.random(x.shape[0])
+        return np.asarray(draws < self.config.p_semantic, dtype=np.int64)
 
     def _update(
         self,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Hashable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -75,12 +75,12 @@ class LinearPolicy(SplitPolicy):
         seed: int | None = None,
         **overrides: Any,
     ) -> None:
-        base = config if config is not None else self.config_class()
+        base: Any = config if config is not None else self.config_class()
         if not isinstance(base, self.config_class):
             raise ValueError(
                 f"config must be a {self.config_class.__name__}, got {type(base).__name__}"
             )
-        self.config = replace(base, **overrides).validate()
+        self.config: Any = replace(cast(Any, base), **overrides).validate()
         super().__init__(rng=rng, seed=seed)
 
     def _base_reset(self) -> None:

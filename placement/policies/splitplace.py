@@ -177,7 +177,9 @@ class SplitPlacePolicy(SplitPolicy):
         super()._base_reset()
         self.value_estimates_ = np.zeros((2, self.n_arms))
         self.context_counts_ = np.zeros((2, self.n_arms), dtype=np.int64)
-        self.thresholds_: dict[Hashable, float] = dict(self.config.initial_thresholds)
+        self.thresholds_: dict[Hashable, float] = {
+            k: float(v) for k, v in self.config.initial_thresholds.items()
+        }
         self.epsilon_ = float(self.config.epsilon)
         self.rho_ = float(self.config.rho)
         self.interval_rewards_: list[float] = []
