@@ -33,7 +33,7 @@ from placement.objective import Objective, metrics_frame
 from placement.request import PlacementRequest, RequestError
 from placement.search.base import SearchMethod, SearchResult
 from placement.search.local import LocalSearch
-from placement.search.simulation import capped_horizon
+from placement.search.simulation import all_lost, capped_horizon
 
 __all__ = ["Placer", "default_predictor", "verify_candidates", "make_decision"]
 
@@ -116,28 +116,16 @@ def verify_candidates(
         kwargs.setdefault("horizon", capped_horizon(sc, num_requests))
         try:
             tables.append(simulate(sc, num_requests=num_requests, seed=seed, **kwargs).services)
-        except ValueError:
+        except ValueError as exc:
+            if "completed no request" not in str(exc):
+                raise
             # A service completed nothing in the window: score the candidate as lost.
             failed.append(i)
-            tables.append(_all_lost(sc))
+            tables.append(all_lost(sc))
     frame = metrics_frame(tables)
     values = np.asarray(objective(list(scenarios), frame), dtype=float)
     values[failed] = math.inf
     return values, frame
-
-
-def _all_lost(scenario: Scenario) -> pd.DataFrame:
-    names = [s.name for s in scenario.services]
-    return pd.DataFrame(
-        {
-            "arrival_rate": [s.arrival_rate for s in scenario.services],
-            "throughput": 0.0,
-            "loss_ratio": 1.0,
-            "latency_mean": math.nan,
-            "latency_p95": math.nan,
-        },
-        index=pd.Index(names, name="service"),
-    )
 
 
 def make_decision(

@@ -18,7 +18,12 @@ from placement.search.base import (
 from placement.search.exhaustive import ExhaustiveSearch
 from placement.search.local import LocalSearch
 from placement.search.moves import neighbours, random_neighbour
-from placement.search.simulation import PREDICTION_COLUMNS, SimulationPredictor, capped_horizon
+from placement.search.simulation import (
+    PREDICTION_COLUMNS,
+    SimulationPredictor,
+    all_lost,
+    capped_horizon,
+)
 
 __all__ = [
     "PREDICTION_COLUMNS",
@@ -33,6 +38,7 @@ __all__ = [
     "SearchStats",
     "SimulatedAnnealing",
     "SimulationPredictor",
+    "all_lost",
     "capped_horizon",
     "make_search",
     "neighbours",

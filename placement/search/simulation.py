@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,7 +11,7 @@ import pandas as pd
 from datagen.world import Scenario
 from placement.objective import metrics_frame
 
-__all__ = ["SimulationPredictor", "PREDICTION_COLUMNS", "capped_horizon"]
+__all__ = ["SimulationPredictor", "PREDICTION_COLUMNS", "all_lost", "capped_horizon"]
 
 #: Columns of every predictor's output, after ``scenario`` and ``service``.
 PREDICTION_COLUMNS: tuple[str, ...] = (
@@ -47,6 +48,27 @@ def capped_horizon(scenario: Scenario, num_requests: int, min_requests: int = 20
     lo = min(rates)
     cap = num_requests * len(rates) / sum(rates)
     return min(num_requests / lo, max(min(min_requests, num_requests) / lo, cap))
+
+
+def all_lost(scenario: Scenario) -> pd.DataFrame:
+    """A ``SimResult.services``-like table where every request of every service is lost.
+
+    Used when the simulator completes no request of some service in its measurement window
+    (it raises then): the candidate is scored as losing everything.
+    """
+    names = [s.name for s in scenario.services]
+    return pd.DataFrame(
+        {
+            "arrival_rate": [s.arrival_rate for s in scenario.services],
+            "throughput": 0.0,
+            "loss_ratio": 1.0,
+            "latency_mean": math.nan,
+            "latency_p95": math.nan,
+            "tput_ratio": 0.0,
+            "respt_ratio": math.nan,
+        },
+        index=pd.Index(names, name="service"),
+    )
 
 
 class SimulationPredictor:
@@ -90,20 +112,29 @@ class SimulationPredictor:
         self.simulations = 0
 
     def simulate_services(self, scenario: Scenario) -> pd.DataFrame:
-        """``SimResult.services`` of one scenario (indexed by service name)."""
+        """``SimResult.services`` of one scenario (indexed by service name).
+
+        A run that completes no request of some service (everything lost or stuck behind a
+        very slow device) gives :func:`all_lost` instead of raising.
+        """
         from datagen.sim import simulate
 
         kwargs = dict(self.sim_kwargs)
         if self.cap_horizon and "horizon" not in kwargs:
             kwargs["horizon"] = capped_horizon(scenario, self.num_requests)
-        res = simulate(
-            scenario,
-            num_requests=self.num_requests,
-            warmup=self.warmup,
-            seed=self.seed,
-            **kwargs,
-        )
         self.simulations += 1
+        try:
+            res = simulate(
+                scenario,
+                num_requests=self.num_requests,
+                warmup=self.warmup,
+                seed=self.seed,
+                **kwargs,
+            )
+        except ValueError as exc:
+            if "completed no request" not in str(exc):
+                raise
+            return all_lost(scenario)
         return res.services
 
     def predict(self, scenarios: Sequence[Scenario]) -> pd.DataFrame:

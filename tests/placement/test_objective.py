@@ -1,0 +1,100 @@
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from datagen.world import Device, Fragment, Scenario, Service
+from placement.objective import OBJECTIVE_TERMS, Objective, metrics_frame
+
+
+def _scenario(sla_a=1.0, sla_b=math.inf):
+    devs = (
+        Device("d0", 1e9, idle_power=1.0, busy_power=3.0),
+        Device("d1", 2e9, idle_power=2.0, busy_power=4.0),
+    )
+    a = Service("a", (Fragment("f0", 1e8),), arrival_rate=4.0, sla=sla_a)
+    b = Service("b", (Fragment("f0", 2e8),), arrival_rate=2.0, sla=sla_b)
+    return Scenario(devs, (a, b), {"a": ("d0",), "b": ("d1",)})
+
+
+def _metrics(n=1):
+    rows = []
+    for i in range(n):
+        rows.append(
+            {"scenario": i, "service": "a", "throughput": 3.0, "loss_ratio": 0.25,
+             "latency_mean": 1.2, "latency_p95": 1.5}
+        )
+        rows.append(
+            {"scenario": i, "service": "b", "throughput": 2.0, "loss_ratio": 0.0,
+             "latency_mean": 0.5, "latency_p95": 3.0}
+        )
+    return pd.DataFrame(rows)
+
+
+def test_breakdown_hand_computed():
+    sc = _scenario()
+    terms = Objective().breakdown([sc], _metrics())
+    assert list(terms.columns) == list(OBJECTIVE_TERMS)
+    row = terms.iloc[0]
+    assert row["loss"] == pytest.approx(4.0 * 0.25)  # 1 lost request/s
+    # p95 1.5 s vs SLA 1 s: 50% over -> 0.5 of its 4 requests/s; b has no SLA.
+    assert row["sla"] == pytest.approx(4.0 * 0.5)
+    assert row["latency"] == pytest.approx(3.0 * 1.2 + 2.0 * 0.5)
+    assert row["energy"] == 0.0  # only computed when weighted
+
+
+def test_weights_and_energy():
+    sc = _scenario()
+    obj = Objective(loss_weight=1.0, sla_weight=0.0, latency_weight=0.5, energy_weight=2.0)
+    value = obj([sc], _metrics())[0]
+    # utilisations: d0 = 3 * 1e8 / 1e9 = 0.3, d1 = 2 * 2e8 / 2e9 = 0.2
+    energy = (1.0 + 2.0 * 0.3) + (2.0 + 2.0 * 0.2)
+    assert value == pytest.approx(1.0 + 0.5 * 4.6 + 2.0 * energy)
+
+
+def test_sla_mean_metric_and_saturation():
+    sc = _scenario(sla_a=0.4)
+    t = Objective(sla_metric="mean").breakdown([sc], _metrics()).iloc[0]
+    assert t["sla"] == pytest.approx(4.0 * 1.0)  # 1.2 / 0.4 - 1 = 2, clipped to 1
+
+
+def test_vectorised_over_scenarios_and_nan_latency():
+    scs = [_scenario(), _scenario()]
+    m = _metrics(2)
+    m.loc[(m["scenario"] == 1) & (m["service"] == "a"), ["loss_ratio", "latency_p95"]] = [
+        1.0, np.nan,
+    ]
+    v = Objective()(scs, m)
+    assert v.shape == (2,)
+    assert v[1] == pytest.approx(4.0)  # everything lost, no SLA penalty on a NaN latency
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"loss_weight": -1.0}, "loss_weight must be >= 0"),
+        ({"sla_weight": math.inf}, "sla_weight must be a finite"),
+        ({"loss_weight": 0.0, "sla_weight": 0.0}, "at least one objective weight"),
+        ({"sla_metric": "p99"}, "sla_metric must be"),
+    ],
+)
+def test_invalid_objective(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Objective(**kwargs)
+
+
+def test_missing_columns_and_bad_index():
+    sc = _scenario()
+    with pytest.raises(ValueError, match="lack columns"):
+        Objective()([sc], _metrics().drop(columns="latency_p95"))
+    with pytest.raises(ValueError, match="outside 0..0"):
+        Objective()([sc], _metrics(2))
+
+
+def test_metrics_frame_stacks_tables():
+    t = pd.DataFrame({"loss_ratio": [0.1, 0.2]}, index=pd.Index(["a", "b"], name="service"))
+    f = metrics_frame([t, t])
+    assert list(f["scenario"]) == [0, 0, 1, 1]
+    assert list(f["service"]) == ["a", "b", "a", "b"]
+    assert metrics_frame([]).empty
