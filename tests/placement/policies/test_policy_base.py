@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from placement.policies import (
     ARMS,
@@ -166,3 +168,26 @@ def test_make_policy_registry_and_errors() -> None:
         make_policy("layer_only", arm="semantic")
     with pytest.raises(ValueError, match="alpha must be"):
         make_policy("linucb", alpha=-1.0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    name=st.sampled_from(NAMES),
+    n=st.integers(0, 12),
+    d=st.integers(1, 5),
+    seed=st.integers(0, 2**16),
+    rewards=st.lists(st.floats(-1.0, 2.0), min_size=12, max_size=12),
+)
+def test_shapes_hold_for_any_batch(
+    name: str, n: int, d: int, seed: int, rewards: list[float]
+) -> None:
+    policy = make_policy(name, seed=seed)
+    x = np.random.default_rng(seed).uniform(0.1, 5.0, size=(n, d))
+    keys = [f"app{i % 3}" for i in range(n)]
+    arms = policy.select(x, keys=keys)
+    assert arms.shape == (n,)
+    policy.update(x, arms, rewards[:n], keys=keys, response_times=np.ones(n))
+    assert policy.predict(x, keys=keys).shape == (n,)
+    if policy.is_fitted or not policy.requires_fit:
+        exp = policy.predict_expectations(x, keys=keys)
+        assert exp.shape == (n, 2) and np.all(np.isfinite(exp))
