@@ -61,7 +61,10 @@ def run(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser.add_argument("--checkpoint", default=None)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     args = parser.parse_args(argv)
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
 
     t0 = time.perf_counter()
     scenarios = make_scenarios(args.num_scenarios, args.seed)

@@ -108,8 +108,8 @@ class ChainNet(_Base):
     .. math::
         \mathbf o_f, \mathbf h_p &= \mathrm{PathGRU}\big([\mathbf h_f \| \mathbf h_{d(f)}],\,
             \mathbf h^{0}_p = \mathbf h_{c(p)}\big) \\
-        \mathbf h_f &\leftarrow \mathrm{GRUCell}\big([\mathbf o_f \| \mathbf h_{d(f)} \|
-            \bar{\mathbf h}_{\ell \to f}],\, \mathbf h_f\big) \\
+        \mathbf h_f &\leftarrow \mathrm{GRUCell}\big([\mathbf o_f \| \mathbf h_{d(f)} +
+            \mathbf W_\ell \bar{\mathbf h}_{\ell \to f}],\, \mathbf h_f\big) \\
         \mathbf h_d &\leftarrow \mathrm{GRUCell}\big(\mathrm{Att}(\{\mathbf h_f: f \to d\},
             \mathbf h_d),\, \mathbf h_d\big) \\
         \mathbf h_\ell &\leftarrow \mathrm{GRUCell}\big(\operatorname{mean}_{f \to \ell}
@@ -148,7 +148,8 @@ class ChainNet(_Base):
         self.num_iterations = num_iterations
         self.heads = heads
         self.path_gru = PathGRU(2 * H, H)
-        self.fragment_cell = nn.GRUCell(3 * H, H)
+        self.fragment_cell = nn.GRUCell(2 * H, H)
+        self.link_to_fragment = nn.Linear(H, H, bias=False)
         self.device_attention = DeviceAttention(H, H, H, heads=heads)
         self.device_cell = nn.GRUCell(H, H)
         self.link_update = MeanGRUUpdate(H, H)
@@ -186,9 +187,12 @@ class ChainNet(_Base):
             o_f, h_p = self.path_gru(
                 torch.cat([h_f, h_host], dim=-1), path_batch, path_pos, h_s[path_service]
             )
-            link_msg = scatter(h_l[carries[0]], carries[1], dim=0, dim_size=num_f,
-                               reduce="mean")
-            h_f = self.fragment_cell(torch.cat([o_f, h_host, link_msg], dim=-1), h_f)
+            if carries.size(1) > 0:
+                # links only add to the host context, so link-free batches skip the work
+                link_msg = scatter(h_l[carries[0]], carries[1], dim=0, dim_size=num_f,
+                                   reduce="mean")
+                h_host = h_host + self.link_to_fragment(link_msg)
+            h_f = self.fragment_cell(torch.cat([o_f, h_host], dim=-1), h_f)
             h_d = self.device_cell(self.device_attention(h_f, h_d, runs_on), h_d)
             if num_l > 0:
                 h_l = self.link_update(h_f, h_l, sends_over)
