@@ -128,10 +128,10 @@ def scenarios_to_arrays(scenarios: Sequence[Scenario]) -> ScenarioArrays:
             l_delay.append(link.delay)
         l_graph.extend([g] * len(sc.links))
 
-    def i64(v: list[int]) -> np.ndarray:
+    def i64(v: Sequence[int]) -> np.ndarray:
         return np.asarray(v, dtype=np.int64)
 
-    def f64(v: list[float]) -> np.ndarray:
+    def f64(v: Sequence[float]) -> np.ndarray:
         return np.asarray(v, dtype=np.float64)
 
     return ScenarioArrays(

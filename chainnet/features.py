@@ -309,6 +309,10 @@ def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
     dev_wait = wait_ratio * dev_mean  # s
 
     # -- links: FCFS stations with infinite room, visited by transfers of > 0 bytes ------------
+    link_load: np.ndarray
+    link_wait_ratio: np.ndarray
+    delay_share: np.ndarray
+    link_count: np.ndarray
     if num_link > 0:
         visits = has_link & (s.fragment_in_bytes > 0)
         lidx = s.fragment_in_link[visits]
@@ -329,7 +333,7 @@ def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
         link_count = np.bincount(lidx, minlength=num_link).astype(np.float64)
         tx_time = tx_serv + tx_delay + np.where(visits, link_wait[link_idx], 0.0)
     else:
-        link_load = link_wait_ratio = delay_share = link_count = np.zeros(0)
+        link_load = link_wait_ratio = delay_share = link_count = np.zeros(0, dtype=np.float64)
         tx_time = np.zeros_like(stime)
 
     # -- latency and throughput priors ---------------------------------------------------------

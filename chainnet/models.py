@@ -57,8 +57,9 @@ def _reset(module: nn.Module) -> None:
     for child in module.children():
         if isinstance(child, FeatureNormalizer):
             continue
-        if hasattr(child, "reset_parameters"):
-            child.reset_parameters()
+        reset = getattr(child, "reset_parameters", None)
+        if callable(reset):
+            reset()
         else:
             _reset(child)
 

@@ -120,13 +120,14 @@ class Surrogate:
 
     def to_checkpoint(self) -> dict[str, Any]:
         """Return the plain checkpoint dict (see the module docstring)."""
+        model: Any = self.model
         return {
             "format": CHECKPOINT_FORMAT,
             "schema_version": SCHEMA_VERSION,
             "model_class": type(self.model).__name__,
-            "model_kwargs": dict(self.model.init_kwargs),  # type: ignore[operator]
+            "model_kwargs": dict(model.init_kwargs),
             "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
-            "normalizer": self.model.normalizer.stats(),  # type: ignore[operator]
+            "normalizer": model.normalizer.stats(),
             "metadata": self.metadata,
         }
 

@@ -49,12 +49,17 @@ class FeatureNormalizer(nn.Module):
             self.register_buffer(f"{nt}_std", torch.ones(len(names)))
         self.register_buffer("fitted", torch.tensor(False))
 
+    def _buf(self, name: str) -> Tensor:
+        buf = getattr(self, name)
+        assert isinstance(buf, Tensor)
+        return buf
+
     def reset_parameters(self) -> None:
         """Forget the fitted statistics."""
         for nt in self.features:
-            getattr(self, f"{nt}_mean").zero_()
-            getattr(self, f"{nt}_std").fill_(1.0)
-        self.fitted.fill_(False)
+            self._buf(f"{nt}_mean").zero_()
+            self._buf(f"{nt}_std").fill_(1.0)
+        self._buf("fitted").fill_(False)
 
     @torch.no_grad()
     def fit(self, data: HeteroData | Iterable[HeteroData]) -> FeatureNormalizer:
@@ -70,18 +75,20 @@ class FeatureNormalizer(nn.Module):
             ValueError: If no node of some type carries features.
         """
         graphs = [data] if isinstance(data, HeteroData) else data
-        acc = {nt: [0.0, torch.zeros(len(n), dtype=torch.float64),
-                    torch.zeros(len(n), dtype=torch.float64)] for nt, n in self.features.items()}
+        count = dict.fromkeys(self.features, 0)
+        sum1 = {nt: torch.zeros(len(n), dtype=torch.float64) for nt, n in self.features.items()}
+        sum2 = {nt: torch.zeros(len(n), dtype=torch.float64) for nt, n in self.features.items()}
         for g in graphs:
             for nt in self.features:
                 if nt not in g.node_types or g[nt].num_nodes == 0:
                     continue
                 z = torch.asinh(g[nt].x.to(torch.float64))
-                acc[nt][0] += z.shape[0]
-                acc[nt][1] += z.sum(0)
-                acc[nt][2] += (z * z).sum(0)
-        for nt, (n, s1, s2) in acc.items():
-            mean_buf, std_buf = getattr(self, f"{nt}_mean"), getattr(self, f"{nt}_std")
+                count[nt] += z.shape[0]
+                sum1[nt] += z.sum(0).cpu()
+                sum2[nt] += (z * z).sum(0).cpu()
+        for nt in self.features:
+            n, s1, s2 = count[nt], sum1[nt], sum2[nt]
+            mean_buf, std_buf = self._buf(f"{nt}_mean"), self._buf(f"{nt}_std")
             if n == 0:
                 # a node type absent from the training data (e.g. links) stays un-centred
                 mean_buf.zero_()
@@ -92,13 +99,13 @@ class FeatureNormalizer(nn.Module):
             std = torch.where(std < self.min_std, torch.ones_like(std), std)
             mean_buf.copy_(mean.to(mean_buf.dtype))
             std_buf.copy_(std.to(std_buf.dtype))
-        self.fitted.fill_(True)
+        self._buf("fitted").fill_(True)
         return self
 
     def forward(self, x_dict: Mapping[NodeType, Tensor]) -> TensorDict:
         """Normalise the features of every node type present in ``x_dict``."""
         return {
-            nt: (torch.asinh(x) - getattr(self, f"{nt}_mean")) / getattr(self, f"{nt}_std")
+            nt: (torch.asinh(x) - self._buf(f"{nt}_mean")) / self._buf(f"{nt}_std")
             for nt, x in x_dict.items()
             if nt in self.features
         }
@@ -107,11 +114,11 @@ class FeatureNormalizer(nn.Module):
         """Return the fitted statistics as plain lists (for checkpoints and model cards)."""
         return {
             nt: {
-                "mean": getattr(self, f"{nt}_mean").tolist(),
-                "std": getattr(self, f"{nt}_std").tolist(),
+                "mean": self._buf(f"{nt}_mean").tolist(),
+                "std": self._buf(f"{nt}_std").tolist(),
             }
             for nt in self.features
         }
 
     def __repr__(self) -> str:
-        return f"{self.__class__.__name__}(fitted={bool(self.fitted)})"
+        return f"{self.__class__.__name__}(fitted={bool(self._buf('fitted'))})"
