@@ -1,0 +1,191 @@
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from chainnet.analytic import AnalyticSurrogate
+from datagen.world import Device, DNNProfile, Fragment, LayerProfile, Scenario, Service
+from placement import Decision, Objective, Placer
+from placement.candidates import InfeasibleRequestError
+from placement.request import PlacementRequest, RequestError, RunningService, ServiceRequest
+from placement.search import ExhaustiveSearch, LocalSearch, SimulatedAnnealing
+
+
+def _profile(name, params=250_000, semantic=0.85):
+    layers = tuple(
+        LayerProfile(f"l{i}", "conv", macs=50_000_000, params=params, out_elems=100)
+        for i in range(6)
+    )
+    return DNNProfile(name, layers, accuracy=0.9, semantic_accuracy=semantic)
+
+
+def _request(splits=("layer",), mem=(5e6, 5e6, 8e6), running=(), sla=math.inf):
+    devices = [
+        Device("slow", 1e9, memory=mem[0], capacity=4),
+        Device("mid", 2e9, memory=mem[1], capacity=4),
+        Device("fast", 4e9, memory=mem[2], capacity=4),
+    ]
+    services = [
+        ServiceRequest("a", _profile("pa"), 20.0, sla=sla, k=3, splits=splits),
+        ServiceRequest("b", _profile("pb"), 10.0, sla=sla, k=2, splits=splits),
+    ]
+    return PlacementRequest(devices, services=services, running=running)
+
+
+def _placer(**kw):
+    kw.setdefault("predictor", AnalyticSurrogate())
+    kw.setdefault("verify_requests", 300)
+    kw.setdefault("verify_top_k", 0)
+    kw.setdefault("search", LocalSearch(max_seconds=None, max_evaluations=300))
+    return Placer(**kw)
+
+
+def test_place_returns_a_complete_decision():
+    req = _request()
+    d = _placer(verify_top_k=3).place(req)
+    assert isinstance(d, Decision)
+    assert isinstance(d.scenario, Scenario)
+    d.scenario.validate()
+    assert d.splits == {"a": "layer", "b": "layer"}
+    assert set(d.predicted.index) == {"a", "b"}
+    assert {"throughput", "loss_ratio", "latency_mean", "latency_p95"} <= set(d.predicted.columns)
+    assert len(d.candidates) == 3 and d.candidates["chosen"].sum() == 1
+    assert set(d.simulated["rank"]) == {0, 1, 2}
+    assert d.simulated_objective is not None and math.isfinite(d.simulated_objective)
+    for key in ("evaluations", "predictor_calls", "wall_time", "total_time"):
+        assert key in d.stats
+    assert d.stats["evaluations"] > d.stats["predictor_calls"] >= 1
+    assert d.predictor_fallback is None
+    assert "a [layer]" in d.summary()
+    assert len(d.devices_of("a")) == 3
+
+
+def test_top_k_is_reranked_on_the_simulated_objective():
+    d = _placer(verify_top_k=3).place(_request())
+    cand = d.candidates
+    chosen = cand[cand["chosen"]].iloc[0]
+    assert chosen["simulated_objective"] == cand["simulated_objective"].min()
+    assert d.simulated_objective == pytest.approx(chosen["simulated_objective"])
+    assert d.objective == pytest.approx(chosen["predicted_objective"])
+    assert np.all(np.diff(cand["predicted_objective"].to_numpy()) >= -1e-12)
+
+
+def test_no_verification():
+    d = _placer(verify_top_k=0).place(_request())
+    assert d.simulated is None and d.simulated_objective is None
+    assert len(d.candidates) == 1
+
+
+def test_deterministic_for_a_seed():
+    req = _request(splits=("layer", "semantic"))
+    kw = {"seed": 3, "verify_top_k": 2}
+    a = _placer(search=SimulatedAnnealing(max_steps=30, max_seconds=None), **kw).place(req)
+    b = _placer(search=SimulatedAnnealing(max_steps=30, max_seconds=None), **kw).place(req)
+    assert a.scenario == b.scenario and a.splits == b.splits
+    pd.testing.assert_frame_equal(a.candidates, b.candidates)
+
+
+def test_memory_is_never_violated():
+    # 2 MB fragments; the devices hold at most 2, 2 and 3 of them.
+    req = _request(mem=(4.5e6, 4.5e6, 6.5e6))
+    for search in (LocalSearch(max_evaluations=200, max_seconds=None),
+                   SimulatedAnnealing(max_steps=40, max_seconds=None),
+                   ExhaustiveSearch()):
+        d = _placer(search=search).place(req)
+        used = d.scenario.memory_used()
+        assert all(used[dv.name] <= dv.memory for dv in d.scenario.devices)
+
+
+def test_infeasible_request_names_the_shortfall():
+    req = _request(mem=(1e6, 1e6, 1.5e6))
+    with pytest.raises(InfeasibleRequestError, match=r"service 'a' cannot be placed.*MB"):
+        _placer().place(req)
+
+
+def test_invalid_requests():
+    with pytest.raises(RequestError, match="PlacementRequest"):
+        _placer().place({"devices": []})
+    with pytest.raises(RequestError, match="unknown service 'zz'"):
+        _placer().place(_request(), splits={"zz": "layer"})
+    with pytest.raises(RequestError, match="not allowed"):
+        _placer().place(_request(), splits={"a": "semantic"})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"verify_top_k": -1}, "verify_top_k"),
+        ({"seed": 1.5}, "seed must be an integer"),
+        ({"predictor": object()}, "predict"),
+        ({"search": "local"}, "SearchMethod"),
+        ({"objective": {"loss": 1}}, "Objective"),
+        ({"split_policy": "oracle"}, "unknown policy"),
+    ],
+)
+def test_invalid_placer_arguments(kwargs, match):
+    kwargs.setdefault("predictor", AnalyticSurrogate())
+    with pytest.raises(ValueError, match=match):
+        Placer(**kwargs)
+
+
+def test_split_policy_and_forced_splits():
+    req = _request(splits=("layer", "semantic"))
+    sem = _placer(split_policy="semantic_only").place(req)
+    assert set(sem.splits.values()) == {"semantic"}
+    assert sem.scenario.service("a").split == "semantic"
+    assert {"latency_layer", "latency_semantic", "context"} <= set(sem.split_context.columns)
+    lay = _placer(split_policy="layer_only").place(req)
+    assert set(lay.splits.values()) == {"layer"}
+    forced = _placer(split_policy="semantic_only").place(req, splits={"b": "layer"})
+    assert forced.splits == {"a": "semantic", "b": "layer"}
+
+
+def test_default_policy_is_splitplace_and_learned_policies_work_unfitted():
+    req = _request(splits=("layer", "semantic"), sla=0.5)
+    p = _placer()
+    assert type(p.split_policy).__name__ == "SplitPlacePolicy"
+    assert set(p.place(req).splits.values()) <= {"layer", "semantic"}
+    for name in ("linucb", "thompson", "random"):
+        d = _placer(split_policy=name).place(req)
+        ctx = d.split_context.loc["a", "context"]
+        assert ctx.shape == (4,)  # slack per split + 2 load features
+
+
+def test_running_services_stay_put_and_count():
+    old = Service(
+        "old", (Fragment("f0", 5e7, weight_bytes=1_000_000),), arrival_rate=30.0
+    )
+    req = _request(running=[RunningService(old, ("fast",))])
+    d = _placer().place(req)
+    assert d.scenario.placement["old"] == ("fast",)
+    assert "old" in d.predicted.index
+    assert d.simulated is None
+    assert set(d.splits) == {"a", "b"}
+
+
+def test_objective_weights_change_the_decision_inputs():
+    d = _placer(objective=Objective(latency_weight=1.0)).place(_request())
+    assert d.objective >= 0
+
+
+def test_default_predictor_falls_back_with_a_warning(monkeypatch):
+    import chainnet
+
+    def boom():
+        raise FileNotFoundError("no packaged checkpoint")
+
+    monkeypatch.setattr(chainnet.Surrogate, "default", staticmethod(boom))
+    with pytest.warns(RuntimeWarning, match="AnalyticSurrogate"):
+        p = Placer(verify_top_k=0, search=LocalSearch(max_evaluations=50))
+    assert isinstance(p.predictor, AnalyticSurrogate)
+    d = p.place(_request())
+    assert d.predictor_fallback is not None and "no packaged checkpoint" in d.predictor_fallback
+    assert "fallback" in d.summary()
+
+
+def test_no_warning_with_an_explicit_predictor():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _placer()
