@@ -59,6 +59,8 @@ class CompiledScenario:
         hop_vofs: Offset of a station hop in its request's visit block (``-1`` for delays).
         svc_nvisits: Station hops per request of each service, shape ``(C,)``.
         nominal_latency: No-queueing latency per service (s), shape ``(C,)``.
+        visit_station: Station of each visit slot of a request, service after service.
+        svc_visit_start: Offset of each service's slots in ``visit_station``, shape ``(C+1,)``.
     """
 
     scenario: Scenario
@@ -79,6 +81,8 @@ class CompiledScenario:
     hop_vofs: np.ndarray
     svc_nvisits: np.ndarray
     nominal_latency: np.ndarray
+    visit_station: np.ndarray
+    svc_visit_start: np.ndarray
 
     @property
     def num_stations(self) -> int:
@@ -184,6 +188,7 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
         nominal.append(worst)
 
     i64 = np.int64
+    hs = np.asarray(hop_station, dtype=i64)
     return CompiledScenario(
         scenario=scenario,
         station_names=names,
@@ -197,10 +202,12 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
         svc_npaths=np.asarray(svc_npaths, dtype=i64),
         path_hop_start=np.asarray(path_start, dtype=i64),
         path_hop_end=np.asarray(path_end, dtype=i64),
-        hop_station=np.asarray(hop_station, dtype=i64),
+        hop_station=hs,
         hop_time=np.asarray(hop_time, dtype=np.float64),
         hop_frag=np.asarray(hop_frag, dtype=i64),
         hop_vofs=np.asarray(hop_vofs, dtype=i64),
         svc_nvisits=np.asarray(svc_nvisits, dtype=i64),
         nominal_latency=np.asarray(nominal, dtype=np.float64),
+        visit_station=hs[hs >= 0],
+        svc_visit_start=np.concatenate([[0], np.cumsum(svc_nvisits)]).astype(i64),
     )

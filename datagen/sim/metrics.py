@@ -37,12 +37,13 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from datagen.sim.compiled import CompiledScenario
-from datagen.sim.records import DROPPED, SERVED, RawRecords, visit_stations
+from datagen.sim.records import RawRecords
 from datagen.sim.variates import Variates
 
 __all__ = [
@@ -69,15 +70,40 @@ SERVICE_COLUMNS: tuple[str, ...] = (
 )
 STATION_COLUMNS: tuple[str, ...] = ("utilization", "mean_present", "drop_rate")
 
-_T_CACHE: dict[int, float] = {}
+_T_CACHE: dict[int, np.ndarray] = {}
 
 
-def _t975(dof: int) -> float:
-    q = _T_CACHE.get(dof)
-    if q is None:
-        q = float(stats.t.ppf(0.975, dof))
-        _T_CACHE[dof] = q
-    return q
+def _t975_table(batches: int) -> np.ndarray:
+    """``t_{0.975, n-1}`` for ``n = 0..batches`` (NaN where ``n < 2``)."""
+    tab = _T_CACHE.get(batches)
+    if tab is None:
+        n = np.arange(batches + 1)
+        with np.errstate(invalid="ignore"):
+            tab = np.where(n >= 2, stats.t.ppf(0.975, np.maximum(n - 1, 1)), np.nan)
+        _T_CACHE[batches] = tab
+    return tab
+
+
+@numba.njit(cache=True)
+def _half_widths(values: np.ndarray, t_table: np.ndarray) -> np.ndarray:
+    rows, cols = values.shape
+    out = np.full(rows, np.nan)
+    for i in range(rows):
+        n = 0
+        total = 0.0
+        for j in range(cols):
+            if not np.isnan(values[i, j]):
+                n += 1
+                total += values[i, j]
+        if n < 2:
+            continue
+        mean = total / n
+        ss = 0.0
+        for j in range(cols):
+            if not np.isnan(values[i, j]):
+                ss += (values[i, j] - mean) ** 2
+        out[i] = t_table[n] * math.sqrt(ss / (n - 1)) / math.sqrt(n)
+    return out
 
 
 def batch_half_width(values: np.ndarray) -> np.ndarray:
@@ -89,13 +115,66 @@ def batch_half_width(values: np.ndarray) -> np.ndarray:
     Returns:
         Half-widths, shape ``(rows,)`` (NaN where fewer than 2 batches have data).
     """
-    out = np.full(values.shape[0], np.nan)
-    for i, row in enumerate(values):
-        ok = row[~np.isnan(row)]
-        n = ok.shape[0]
-        if n >= 2:
-            out[i] = _t975(n - 1) * float(np.std(ok, ddof=1)) / math.sqrt(n)
-    return out
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    return _half_widths(values, _t975_table(values.shape[1]))
+
+
+@numba.njit(cache=True)
+def _service_kernel(
+    arr_time: np.ndarray,
+    arr_service: np.ndarray,
+    req_status: np.ndarray,
+    req_end: np.ndarray,
+    w: float,
+    H: float,
+    C: int,
+    B: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    # counts[c] = (arrived, served, dropped); stats[c] = (lat_sum, p50, p95, p99);
+    # batches[c, b] = (arrived, served, dropped, lat_sum).
+    counts = np.zeros((C, 3), dtype=np.int64)
+    lat_sum = np.zeros(C)
+    bat = np.zeros((C, B, 4))
+    T = H - w
+    n = arr_time.shape[0]
+    for r in range(n):
+        t = arr_time[r]
+        if t < w:
+            continue
+        c = arr_service[r]
+        b = int((t - w) / T * B)
+        if b >= B:
+            b = B - 1
+        counts[c, 0] += 1
+        bat[c, b, 0] += 1.0
+        st = req_status[r]
+        if st == 1:
+            lat = req_end[r] - t
+            counts[c, 1] += 1
+            lat_sum[c] += lat
+            bat[c, b, 1] += 1.0
+            bat[c, b, 3] += lat
+        elif st == 2:
+            counts[c, 2] += 1
+            bat[c, b, 2] += 1.0
+    # Latencies grouped by service (counting sort), then percentiles per group.
+    off = np.zeros(C + 1, dtype=np.int64)
+    for c in range(C):
+        off[c + 1] = off[c] + counts[c, 1]
+    fill = off[:-1].copy()
+    lats = np.empty(off[C])
+    for r in range(n):
+        t = arr_time[r]
+        if t >= w and req_status[r] == 1:
+            c = arr_service[r]
+            lats[fill[c]] = req_end[r] - t
+            fill[c] += 1
+    pct = np.full((C, 3), np.nan)
+    qs = np.array([50.0, 95.0, 99.0])
+    for c in range(C):
+        if off[c + 1] > off[c]:
+            pct[c, :] = np.percentile(lats[off[c] : off[c + 1]], qs)
+    return counts, lat_sum, pct, bat, off
 
 
 def service_metrics(
@@ -122,69 +201,91 @@ def service_metrics(
     """
     C = compiled.num_services
     H = variates.horizon
-    T = H - warmup_time
-    in_win = variates.arr_time >= warmup_time
-    svc = variates.arr_service[in_win]
-    status = raw.req_status[in_win]
-    arr = variates.arr_time[in_win]
-    lat_all = raw.req_end[in_win] - arr
-    served = status == SERVED
-    dropped = status == DROPPED
-    n_arr = np.bincount(svc, minlength=C).astype(np.float64)
-    n_done = np.bincount(svc[served], minlength=C).astype(np.float64)
-    n_drop = np.bincount(svc[dropped], minlength=C).astype(np.float64)
+    B = int(batches)
+    counts, lat_sum, pct, bat, _ = _service_kernel(
+        variates.arr_time, variates.arr_service, raw.req_status, raw.req_end,
+        float(warmup_time), float(H), C, B,
+    )
+    n_arr = counts[:, 0].astype(np.float64)
+    n_done = counts[:, 1].astype(np.float64)
+    n_drop = counts[:, 2].astype(np.float64)
     if np.any(n_done == 0):
         bad = [compiled.service_names[c] for c in np.flatnonzero(n_done == 0)]
         raise ValueError(
             f"the run completed no request of service(s) {bad} in the measurement window "
             f"[{warmup_time:.6g}, {H:.6g}] s; increase num_requests (or lower warmup)"
         )
-    lat = lat_all[served]
-    svc_done = svc[served]
-    lat_sum = np.bincount(svc_done, weights=lat, minlength=C)
     lat_mean = lat_sum / n_done
-    p50 = np.empty(C)
-    p95 = np.empty(C)
-    p99 = np.empty(C)
-    order = np.argsort(svc_done, kind="stable")
-    bounds = np.concatenate([[0], np.cumsum(n_done.astype(np.int64))])
-    lat_sorted = lat[order]
-    for c in range(C):
-        q = np.percentile(lat_sorted[bounds[c] : bounds[c + 1]], (50.0, 95.0, 99.0))
-        p50[c], p95[c], p99[c] = q
     tput_ratio = n_done / n_arr
     rates = compiled.rates
-
-    # Batch means over arrival-time slices of the window.
-    B = int(batches)
-    bidx = np.minimum(((arr - warmup_time) / T * B).astype(np.int64), B - 1)
-    key = svc * B + bidx
-    b_arr = np.bincount(key, minlength=C * B).reshape(C, B).astype(np.float64)
-    b_done = np.bincount(key[served], minlength=C * B).reshape(C, B).astype(np.float64)
-    b_drop = np.bincount(key[dropped], minlength=C * B).reshape(C, B).astype(np.float64)
-    b_lat = np.bincount(key[served], weights=lat, minlength=C * B).reshape(C, B)
+    b_arr, b_done, b_drop, b_lat = bat[:, :, 0], bat[:, :, 1], bat[:, :, 2], bat[:, :, 3]
     with np.errstate(invalid="ignore", divide="ignore"):
         b_ratio = np.where(b_arr > 0, b_done / b_arr, np.nan)
         b_loss = np.where(b_arr > 0, b_drop / b_arr, np.nan)
         b_latm = np.where(b_done > 0, b_lat / b_done, np.nan)
-
-    return pd.DataFrame(
-        {
-            "arrival_rate": rates,
-            "throughput": rates * tput_ratio,
-            "loss_ratio": n_drop / n_arr,
-            "latency_mean": lat_mean,
-            "latency_p50": p50,
-            "latency_p95": p95,
-            "latency_p99": p99,
-            "tput_ratio": tput_ratio,
-            "respt_ratio": compiled.nominal_latency / lat_mean,
-            "throughput_ci": rates * batch_half_width(b_ratio),
-            "loss_ratio_ci": batch_half_width(b_loss),
-            "latency_mean_ci": batch_half_width(b_latm),
-        },
-        index=pd.Index(compiled.service_names, name="service"),
+    table = np.column_stack(
+        [
+            rates,
+            rates * tput_ratio,
+            n_drop / n_arr,
+            lat_mean,
+            pct[:, 0],
+            pct[:, 1],
+            pct[:, 2],
+            tput_ratio,
+            compiled.nominal_latency / lat_mean,
+            rates * batch_half_width(b_ratio),
+            batch_half_width(b_loss),
+            batch_half_width(b_latm),
+        ]
     )
+    return pd.DataFrame(
+        table,
+        index=pd.Index(compiled.service_names, name="service"),
+        columns=list(SERVICE_COLUMNS),
+    )
+
+
+@numba.njit(cache=True)
+def _station_kernel(
+    arr_service: np.ndarray,
+    req_visit_base: np.ndarray,
+    visit_station: np.ndarray,
+    svc_visit_start: np.ndarray,
+    v_arr: np.ndarray,
+    v_start: np.ndarray,
+    v_end: np.ndarray,
+    w: float,
+    H: float,
+    S: int,
+) -> np.ndarray:
+    # out[s] = (area under n(t), area under busy(t), drops) over [w, H].
+    out = np.zeros((S, 3))
+    for r in range(arr_service.shape[0]):
+        c = arr_service[r]
+        base = req_visit_base[r]
+        j0 = svc_visit_start[c]
+        for j in range(svc_visit_start[c + 1] - j0):
+            va = v_arr[base + j]
+            if np.isnan(va):
+                continue
+            s = visit_station[j0 + j]
+            vs = v_start[base + j]
+            ve = v_end[base + j]
+            if np.isnan(vs):
+                if va >= w and va <= H:
+                    out[s, 2] += 1.0
+                continue
+            if np.isnan(ve):
+                ve = H
+            hi = ve if ve < H else H
+            lo = va if va > w else w
+            if hi > lo:
+                out[s, 0] += hi - lo
+            lo = vs if vs > w else w
+            if hi > lo:
+                out[s, 1] += hi - lo
+    return out
 
 
 def station_metrics(
@@ -206,34 +307,16 @@ def station_metrics(
     """
     S = compiled.num_stations
     H = variates.horizon
-    w = warmup_time
-    T = H - w
-    st = visit_stations(compiled, variates)
-    reached = ~np.isnan(raw.v_arr)
-    st = st[reached]
-    va = raw.v_arr[reached]
-    vs = raw.v_start[reached]
-    ve = raw.v_end[reached]
-    was_dropped = np.isnan(vs)
-    # Requests still present at the end of the run would have NaN ends; they count until H.
-    ve = np.where(np.isnan(ve), H, ve)
-    present = np.clip(np.minimum(ve, H) - np.maximum(va, w), 0.0, None)
-    present[was_dropped] = 0.0
-    vs_ok = np.where(was_dropped, ve, vs)
-    busy = np.clip(np.minimum(ve, H) - np.maximum(vs_ok, w), 0.0, None)
-    area_n = np.bincount(st, weights=present, minlength=S)
-    area_b = np.bincount(st, weights=busy, minlength=S)
-    drops = np.bincount(st[was_dropped & (va >= w) & (va <= H)], minlength=S)
-    util = area_b / (compiled.st_servers * T)
-    mean_n = area_n / T
-    rate = drops / T
+    T = H - warmup_time
+    acc = _station_kernel(
+        variates.arr_service, variates.req_visit_base, compiled.visit_station,
+        compiled.svc_visit_start, raw.v_arr, raw.v_start, raw.v_end,
+        float(warmup_time), float(H), S,
+    )
+    table = np.column_stack([acc[:, 1] / (compiled.st_servers * T), acc[:, 0] / T, acc[:, 2] / T])
     D = compiled.num_devices
     names = compiled.station_names
-
-    def frame(lo: int, hi: int, label: str) -> pd.DataFrame:
-        return pd.DataFrame(
-            {"utilization": util[lo:hi], "mean_present": mean_n[lo:hi], "drop_rate": rate[lo:hi]},
-            index=pd.Index(names[lo:hi], name=label),
-        )
-
-    return frame(0, D, "device"), frame(D, S, "link")
+    cols = list(STATION_COLUMNS)
+    devices = pd.DataFrame(table[:D], index=pd.Index(names[:D], name="device"), columns=cols)
+    links = pd.DataFrame(table[D:], index=pd.Index(names[D:], name="link"), columns=cols)
+    return devices, links
