@@ -259,6 +259,12 @@ class InferenceNetwork:
                     node_i.append(-1)
                     model_i.append(midx.get(c.model, -1))
                     continue
+                if math.isinf(c.capacity):
+                    raise ValueError(
+                        f"capacity must be finite for non-repository candidate {c.node}/"
+                        f"{c.model} of request type {rt.name!r}; only repository pairs may be "
+                        f"unlimited"
+                    )
                 if c.node not in sizes:
                     raise ValueError(
                         f"candidate node {c.node!r} of request type {rt.name!r} is neither an "
@@ -973,9 +979,11 @@ def ntag(
         ValueError: On mismatched ``T`` or no requests at all.
     """
     g = np.asarray(gains, dtype=float)
-    ra = np.asarray(requests, dtype=float).reshape(len(g), -1) if len(g) else np.zeros((0, 1))
-    if len(g) < 1:
-        raise ValueError("gains must cover T >= 1 slots")
+    if g.ndim != 1 or len(g) < 1:
+        raise ValueError(f"gains must be 1-D and cover T >= 1 slots, got shape {g.shape}")
+    ra = np.asarray(requests, dtype=float)
+    if len(ra) != len(g):
+        raise ValueError(f"requests must cover the same T={len(g)} slots, got {len(ra)}")
     total = float(ra.sum())
     if total <= 0:
         raise ValueError("requests must contain at least one request to normalise by")

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.optimize import minimize
 
 from datagen.world import Device
@@ -174,6 +176,27 @@ def test_o6_beta_and_inequality_variant() -> None:
     h = [0.9, 0.5, 0.2]  # s.h = 2.5 > 2: falls back to the equality projection
     np.testing.assert_allclose(project(h, [1, 2, 3], 2, inequality=True), project(h, [1, 2, 3], 2))
     np.testing.assert_allclose(project([0.1, 0.2], [1, 1], 5), [1, 1])  # b >= |s|_1
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    h=st.lists(st.floats(1e-6, 1e3), min_size=1, max_size=8),
+    seed=st.integers(0, 2**31 - 1),
+    frac=st.floats(0.01, 0.99),
+)
+def test_projection_properties(h: list[float], seed: int, frac: float) -> None:
+    ha = np.array(h)
+    s = np.random.default_rng(seed).uniform(0.5, 5.0, len(h))
+    b = frac * float(s.sum())
+    y = project(ha, s, b)
+    assert np.all(y >= 0) and np.all(y <= 1 + 1e-12)
+    assert float(s @ y) == pytest.approx(b, rel=1e-9)
+    # KKT form y = min(1, beta h) with one beta: uncapped coordinates share y/h
+    free = y < 1 - 1e-9
+    if free.any():
+        beta = y[free] / ha[free]
+        np.testing.assert_allclose(beta, beta[0], rtol=1e-9)
+        assert np.all(beta[0] * ha[~free] >= 1 - 1e-9)
 
 
 def test_projection_errors() -> None:
@@ -349,6 +372,11 @@ def test_invalid_inputs_name_the_field(net: InferenceNetwork) -> None:
         run_infida(net, np.zeros((0, 2)), 0.1, np.random.default_rng(0))
     with pytest.raises(ValueError, match="refresh"):
         run_greedy(net, np.ones((3, 2)), refresh=0)
+    with pytest.raises(ValueError, match="capacity must be finite"):
+        bad = RequestType("inf", (c("v1", "m1", 1.0, INF), c("v3", "m3", 5.0, INF)))
+        InferenceNetwork(("m1", "m3"), {"v1": [1, 3]}, {"v1": 3}, (bad,), repo)
+    with pytest.raises(ValueError, match="same T"):
+        ntag([1.0, 2.0], [R])
     with pytest.raises(ValueError, match="form"):
         gain(net, R, net.empty_allocation(), form="other")  # type: ignore[arg-type]
 
@@ -407,3 +435,20 @@ def test_delivery_scenario_simulates(problem) -> None:  # type: ignore[no-untype
     # the local tiny model answers faster than the cloud across two hops
     local = df.loc["from_e0@e0/tiny", "latency_mean"]
     assert local < 0.5
+
+
+def test_infida_allocation_runs_through_simulator(problem) -> None:  # type: ignore[no-untyped-def]
+    sim = pytest.importorskip("datagen.sim")
+    net = problem.network
+    trace = np.random.default_rng(0).poisson([40, 30], size=(40, 2)).astype(float)
+    # strict rounding keeps every device within its memory, so the scenario validates
+    run = run_infida(net, trace, eta=0.01, rng=np.random.default_rng(1), budget="strict")
+    x = run.allocations[-1]
+    for v in net.nodes:
+        assert float(net.sizes[v] @ x[v]) <= net.budgets[v] + 1e-9
+    greedy = run_greedy(net, trace, refresh=8)
+    assert run.ntag > 0 and greedy.ntag > 0
+    sc = allocation_scenario(problem, x, trace.mean(axis=0))
+    res = sim.simulate(sc, num_requests=3000, seed=1)
+    assert set(res.services.index) == {s.name for s in sc.services}
+    assert np.all(res.services["loss_ratio"] <= 1.0)
