@@ -18,7 +18,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from datagen.world import Device, Scenario, Service
+from datagen.world import Device, Placement, Scenario, Service
 from placement.request import PlacementRequest, ServiceRequest
 
 __all__ = [
@@ -60,19 +60,24 @@ def build_service(request: ServiceRequest, split: str) -> Service:
 def _build_cached(request: ServiceRequest, split: str) -> Service:
     from datagen.splitting import make_service
 
-    kw: dict[str, int] = {}
-    if split == "layer" and request.k is not None:
-        kw["k"] = request.k
     if split == "semantic" and request.branches is not None:
-        kw["branches"] = request.branches
+        return make_service(
+            request.name,
+            request.profile,
+            split,
+            request.arrival_rate,
+            request.sla,
+            branches=request.branches,
+            scv=request.scv,
+        )
     return make_service(
         request.name,
         request.profile,
         split,
         request.arrival_rate,
         request.sla,
+        k=request.k if split == "layer" else None,
         scv=request.scv,
-        **kw,
     )
 
 
@@ -232,13 +237,13 @@ class CandidateSpace:
         return Scenario(
             devices=self.devices,
             services=self.services + self._fixed_services,
-            placement=placement,
+            placement=Placement(placement),
             links=self.request.links,
         )
 
     def assignment_of(self, placement: Mapping[str, Sequence[str]]) -> np.ndarray:
         """Return the assignment of a placement given by device names per new service."""
-        out = []
+        out: list[int] = []
         for svc in self.services:
             out.extend(self.device_index[d] for d in placement[svc.name])
         return np.asarray(out, dtype=np.int64)

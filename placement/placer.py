@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from datagen.world import SPLIT_TYPES, Scenario
+from datagen.world import SPLIT_TYPES, Placement, Scenario
 from placement.candidates import CandidateSpace, check_fit
 from placement.decision import Decision
 from placement.objective import Objective, metrics_frame
@@ -336,7 +336,7 @@ class Placer:
             rng=rng,
             top_k=max(1, self.verify_top_k),
         )
-        stats = result.stats.as_dict()
+        stats: dict[str, Any] = dict(result.stats.as_dict())
         stats["predictor_calls"] += context.attrs.get("predictor_calls", 0)
         stats["search"] = type(self.search).__name__
         decision = make_decision(
@@ -499,7 +499,7 @@ class Placer:
             running = Scenario(
                 devices=request.devices,
                 services=tuple(r.service for r in request.running),
-                placement={r.name: r.devices for r in request.running},
+                placement=Placement({r.name: r.devices for r in request.running}),
                 links=request.links,
             )
         sla = sr.sla
