@@ -105,26 +105,66 @@ def _check_range(
 
 @dataclass(frozen=True)
 class SimulationConfig:
-    """How each sampled scenario is labelled by :func:`datagen.sim.simulate`.
+    r"""How each sampled scenario is labelled by :func:`datagen.sim.simulate`.
+
+    With a precision target set, labelling stops sequentially: after a run of ``n`` requests
+    the standard errors are estimated from the simulator's 95% batch-means half-widths,
+
+    .. math::
+        \widehat{se}_{\text{rel}}(\text{respt}) = \max_c
+            \frac{h(\bar R_c)}{1.96\,\bar R_c}, \qquad
+        \widehat{se}(\text{tput}) = \max_c \frac{h(\text{loss}_c)}{1.96},
+
+    (the relative SE of ``respt_ratio`` equals that of the mean latency ``R``), and if one
+    exceeds its target the scenario is simulated again, with a fresh seed, at
+    :math:`n' = \lceil 1.2\, n \max_i (\widehat{se}_i / \text{target}_i)^2 \rceil`
+    capped at ``max_num_requests``, for at most ``max_rounds`` runs in all.
 
     Args:
-        num_requests: Requests simulated per scenario (all services together)
-            (default: ``20_000``).
+        num_requests: Requests of the slowest service in the first run (default: ``20_000``).
         warmup: Fraction of the run discarded as warm-up, in [0, 1) (default: ``0.1``).
         engine: Simulator engine name (default: ``"fast"``).
+        target_rel_se_respt: Target relative SE of ``respt_ratio``, or ``None`` for a single
+            run (default: ``None``).
+        target_abs_se_tput: Target absolute SE of ``tput_ratio``, or ``None``
+            (default: ``None``).
+        max_num_requests: Cap of ``num_requests`` for the reruns (default: ``200_000``).
+        max_rounds: Most runs per scenario, the first included (default: ``3``).
     """
 
     num_requests: int = 20_000
     warmup: float = 0.1
     engine: str = "fast"
+    target_rel_se_respt: float | None = None
+    target_abs_se_tput: float | None = None
+    max_num_requests: int = 200_000
+    max_rounds: int = 3
 
     def __post_init__(self) -> None:
-        if isinstance(self.num_requests, bool) or not isinstance(self.num_requests, int):
-            raise _err("simulation", "num_requests", self.num_requests, "an integer")
+        for name in ("num_requests", "max_num_requests", "max_rounds"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise _err("simulation", name, value, "an integer")
         if self.num_requests < 10:
             raise _err("simulation", "num_requests", self.num_requests, ">= 10")
+        if self.max_num_requests < self.num_requests:
+            raise _err("simulation", "max_num_requests", self.max_num_requests,
+                       f">= num_requests={self.num_requests}")
+        if self.max_rounds < 1:
+            raise _err("simulation", "max_rounds", self.max_rounds, ">= 1")
         if not 0 <= self.warmup < 1:
             raise _err("simulation", "warmup", self.warmup, "in [0, 1)")
+        for name in ("target_rel_se_respt", "target_abs_se_tput"):
+            value = getattr(self, name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0
+            ):
+                raise _err("simulation", name, value, "a number > 0 or null")
+
+    @property
+    def adaptive(self) -> bool:
+        """Whether a precision target is set (sequential stopping)."""
+        return self.target_rel_se_respt is not None or self.target_abs_se_tput is not None
 
 
 @dataclass(frozen=True)
@@ -371,13 +411,46 @@ def config_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Sampler
             f"unknown keys {bad} in the simulation section of sampler config {source}; known: "
             f"{sorted(sim_known)}"
         )
-    for key in ("profiles", "device_kinds"):
-        if key in kwargs and isinstance(kwargs[key], list):
-            kwargs[key] = tuple(kwargs[key])
+    defaults = cls()
+    for key, value in kwargs.items():
+        kwargs[key] = _coerce(source, key, getattr(defaults, key), value)
+    sim_defaults = SimulationConfig()
+    sim = {k: _coerce(source, f"simulation.{k}", getattr(sim_defaults, k), v)
+           for k, v in sim.items()}
     try:
         return cls(**kwargs, simulation=SimulationConfig(**sim))
     except TypeError as exc:
         raise ValueError(f"invalid sampler config {source}: {exc}") from exc
+
+
+def _coerce(source: str, key: str, default: Any, value: Any) -> Any:
+    """Check ``value`` against the type of the field's default (ints are accepted as floats)."""
+    if isinstance(default, bool) or isinstance(default, str):
+        if not isinstance(value, type(default)):
+            raise ValueError(f"{key} in sampler config {source} must be a "
+                             f"{type(default).__name__}, got {value!r}")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{key} in sampler config {source} must be an integer, got {value!r}")
+        return value
+    if default is None:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ValueError(f"{key} in sampler config {source} must be a number or null, got "
+                             f"{value!r}")
+        return None if value is None else float(value)
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(
+                f"{key} in sampler config {source} must be a number, got {value!r} (write "
+                f"exponents with a sign and a dot, e.g. 1.25e+6, or YAML reads a string)"
+            )
+        return float(value)
+    if isinstance(default, tuple):
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            raise ValueError(f"{key} in sampler config {source} must be a list, got {value!r}")
+        return tuple(value)
+    return value
 
 
 def list_configs() -> list[str]:

@@ -1,0 +1,682 @@
+"""Labelled datasets: sharded, resumable, deterministic generation and loading.
+
+A dataset directory holds ``manifest.json`` and one folder per shard::
+
+    DIR/manifest.json
+    DIR/shard-00000/scenarios.parquet   sample_id, scenario_json, sim_seed, num_requests,
+                                        rounds, se_rel_respt, se_abs_tput
+    DIR/shard-00000/services.parquet    sample_id, service, <SimResult.services columns>
+    DIR/shard-00000/devices.parquet     sample_id, device, <SimResult.devices columns>
+    DIR/shard-00000/links.parquet       sample_id, link, <SimResult.links columns> (may be empty)
+
+Shard ``i`` covers samples ``[i*M, min((i+1)*M, N))``. Its random stream is
+``SeedSequence(seed).spawn(num_shards)[i]`` (``spawn_key = (i,)``) and sample ``k`` of the shard
+uses that sequence's ``k``-th child (``spawn_key = (i, k)``): the scenario is drawn from a
+``Generator`` on it and the simulator seed is the next draw. A shard therefore has the same
+contents whatever the number of workers or the executor. A shard is written to a temporary
+folder and renamed into place (:func:`os.replace`), so a run killed with ``SIGKILL`` never
+leaves a half-written shard; rerunning the same command skips the finished shards.
+
+Label precision
+---------------
+The labels are estimates from one simulation run per scenario. For ``chainnet_like`` the
+target is a relative standard error (SE) of ``respt_ratio`` <= 1% and an absolute SE of
+``tput_ratio`` <= 0.005, at a cost of <= 30 minutes for 50,000 samples on two cores. The SE
+was measured by replications: for a sample of scenarios drawn from the sampler, each is
+simulated ``R`` times with independent seeds at the chosen ``num_requests``; the SE of one
+run is the standard deviation across the ``R`` runs (per service), and we report the mean and
+upper quantiles of the SE over services. ``benchmarks/bench_datagen.py --precision`` repeats
+the measurement; the chosen ``simulation.num_requests`` is stored in
+``datagen/configs/chainnet_like.yaml`` and its figures are in the bench's output.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from datagen.sampling import (
+    SamplerConfig,
+    SimulationConfig,
+    config_from_dict,
+    config_to_dict,
+    load_sampler_config,
+    sample_scenario,
+)
+from datagen.world import Scenario
+
+__all__ = [
+    "DatasetError",
+    "Dataset",
+    "generate",
+    "generate_shard",
+    "load_dataset",
+    "label_scenario",
+    "estimated_se",
+    "SCENARIO_COLUMNS",
+    "shard_name",
+    "shard_seed_sequence",
+    "MANIFEST_NAME",
+    "SHARD_FILES",
+]
+
+log = logging.getLogger(__name__)
+
+MANIFEST_NAME = "manifest.json"
+SHARD_FILES: tuple[str, ...] = (
+    "scenarios.parquet",
+    "services.parquet",
+    "devices.parquet",
+    "links.parquet",
+)
+SCENARIO_COLUMNS: tuple[str, ...] = (
+    "sample_id",
+    "scenario_json",
+    "sim_seed",
+    "num_requests",
+    "rounds",
+    "se_rel_respt",
+    "se_abs_tput",
+)
+_FORMAT = "edgechain-dataset"
+_FORMAT_VERSION = 1
+_TMP_PREFIX = ".tmp-"
+
+
+class DatasetError(ValueError):
+    """A dataset directory is missing, inconsistent or holds corrupt or missing shards."""
+
+
+def shard_name(index: int) -> str:
+    """Folder name of shard ``index``: ``"shard-00000"``."""
+    return f"shard-{index:05d}"
+
+
+def shard_seed_sequence(seed: int, index: int) -> np.random.SeedSequence:
+    """The seed sequence of shard ``index``: equal to ``SeedSequence(seed).spawn(n)[index]``."""
+    return np.random.SeedSequence(seed, spawn_key=(index,))
+
+
+# --------------------------------------------------------------------------------------------
+# Labelling and shard generation (runs in worker processes)
+# --------------------------------------------------------------------------------------------
+
+
+def estimated_se(services: pd.DataFrame) -> tuple[float, float]:
+    """Largest estimated SEs of one run's labels, from its 95% batch-means half-widths.
+
+    Args:
+        services: ``SimResult.services`` of one run.
+
+    Returns:
+        ``(relative SE of respt_ratio, absolute SE of tput_ratio)``, maxima over services
+        (``inf`` where a half-width is undefined).
+    """
+    rel = (services["latency_mean_ci"] / 1.96 / services["latency_mean"]).to_numpy(float)
+    tput = (services["loss_ratio_ci"] / 1.96).to_numpy(float)
+    rel = np.where(np.isfinite(rel), rel, np.inf)
+    tput = np.where(np.isfinite(tput), tput, np.inf)
+    return float(rel.max(initial=0.0)), float(tput.max(initial=0.0))
+
+
+def label_scenario(
+    scenario: Scenario, simulation: SimulationConfig, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, float]]:
+    """Simulate one scenario (sequentially, if a precision target is set).
+
+    Args:
+        scenario: The scenario to label.
+        simulation: Number of requests, warm-up fraction, engine and precision targets.
+        seed: Simulator seed; rerun ``r`` uses ``SeedSequence([seed, r])``.
+
+    Returns:
+        ``(services, devices, links, info)``: the :class:`~datagen.sim.SimResult` tables of
+        the last run, indexed by name, and ``info`` with ``num_requests``, ``rounds``,
+        ``se_rel_respt`` and ``se_abs_tput`` (the estimates of :func:`estimated_se`).
+    """
+    from datagen.sim import simulate
+
+    n = simulation.num_requests
+    t_r = simulation.target_rel_se_respt
+    t_t = simulation.target_abs_se_tput
+    for rnd in range(simulation.max_rounds):
+        run_seed: int | np.random.SeedSequence = (
+            seed if rnd == 0 else np.random.SeedSequence([seed, rnd])
+        )
+        try:
+            res = simulate(scenario, num_requests=n, warmup=simulation.warmup, seed=run_seed,
+                           engine=simulation.engine)
+        except ValueError as exc:
+            # A service with no completion in the window: only a longer run can help.
+            if "no request" not in str(exc) or n >= simulation.max_num_requests:
+                raise
+            n = min(simulation.max_num_requests, 4 * n)
+            continue
+        se_r, se_t = estimated_se(res.services)
+        ratio = max(se_r / t_r if t_r else 0.0, se_t / t_t if t_t else 0.0)
+        last = rnd + 1 == simulation.max_rounds or n >= simulation.max_num_requests
+        if ratio <= 1.0 or last:
+            break
+        n = min(simulation.max_num_requests, int(math.ceil(1.2 * n * ratio**2)))
+    info = {"num_requests": n, "rounds": rnd + 1, "se_rel_respt": se_r, "se_abs_tput": se_t}
+    links = res.links if res.links is not None else pd.DataFrame()
+    return res.services, res.devices, links, info
+
+
+def _stack(tables: list[tuple[int, pd.DataFrame]], key: str) -> pd.DataFrame:
+    """Concatenate per-sample tables into one long table keyed by ``sample_id`` and ``key``."""
+    kept = [(sid, df) for sid, df in tables if df is not None and len(df)]
+    if not kept:
+        return pd.DataFrame(
+            {"sample_id": pd.Series([], dtype="int64"), key: pd.Series([], dtype=str)}
+        )
+    out = pd.concat([df for _, df in kept], ignore_index=True)
+    names = np.concatenate([df.index.astype(str).to_numpy(dtype=object) for _, df in kept])
+    ids = np.repeat(np.array([sid for sid, _ in kept], dtype=np.int64), [len(df) for _, df in kept])
+    out.insert(0, key, names)
+    out.insert(0, "sample_id", ids)
+    return out
+
+
+def generate_shard(
+    out_dir: str,
+    config: dict[str, Any],
+    seed: int,
+    index: int,
+    start: int,
+    stop: int,
+) -> dict[str, Any]:
+    """Draw, simulate and write one shard atomically.
+
+    Args:
+        out_dir: The dataset directory (must be visible to the worker).
+        config: The sampler config as a dict (:func:`~datagen.sampling.config_to_dict`).
+        seed: The dataset seed.
+        index: Shard index.
+        start: First global sample id of the shard.
+        stop: One past the last global sample id.
+
+    Returns:
+        A summary: ``index``, ``num_samples``, row counts and ``seconds``.
+    """
+    t0 = time.perf_counter()
+    cfg = config_from_dict(config, source="manifest")
+    shard_ss = shard_seed_sequence(seed, index)
+    children = shard_ss.spawn(stop - start)
+    scen_rows: list[dict[str, Any]] = []
+    svc_tabs: list[tuple[int, pd.DataFrame]] = []
+    dev_tabs: list[tuple[int, pd.DataFrame]] = []
+    link_tabs: list[tuple[int, pd.DataFrame]] = []
+    for k, child in enumerate(children):
+        sample_id = start + k
+        rng = np.random.default_rng(child)
+        scenario = sample_scenario(cfg, rng)
+        sim_seed = int(rng.integers(0, 2**62))
+        services, devices, links, info = label_scenario(scenario, cfg.simulation, sim_seed)
+        scen_rows.append(
+            {"sample_id": sample_id, "scenario_json": scenario.to_json(), "sim_seed": sim_seed,
+             **info}
+        )
+        svc_tabs.append((sample_id, services))
+        dev_tabs.append((sample_id, devices))
+        link_tabs.append((sample_id, links))
+    tables = {
+        "scenarios.parquet": pd.DataFrame(scen_rows, columns=list(SCENARIO_COLUMNS)),
+        "services.parquet": _stack(svc_tabs, "service"),
+        "devices.parquet": _stack(dev_tabs, "device"),
+        "links.parquet": _stack(link_tabs, "link"),
+    }
+    root = Path(out_dir)
+    final = root / shard_name(index)
+    tmp = root / f"{_TMP_PREFIX}{shard_name(index)}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp.mkdir(parents=True)
+    try:
+        for fname, df in tables.items():
+            df.to_parquet(tmp / fname, index=False)
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return {
+        "index": index,
+        "num_samples": stop - start,
+        "service_rows": len(tables["services.parquet"]),
+        "device_rows": len(tables["devices.parquet"]),
+        "link_rows": len(tables["links.parquet"]),
+        "seconds": time.perf_counter() - t0,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Manifest
+# --------------------------------------------------------------------------------------------
+
+
+def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(f"{_TMP_PREFIX}{path.name}-{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=False))
+    os.replace(tmp, path)
+
+
+def _read_manifest(root: Path) -> dict[str, Any]:
+    path = root / MANIFEST_NAME
+    if not path.is_file():
+        raise DatasetError(
+            f"{str(root)!r} is not a dataset: {MANIFEST_NAME} is missing; create one with "
+            f"`python -m datagen generate --out {root} ...`"
+        )
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DatasetError(f"{path} is corrupt: {exc}") from exc
+    if not isinstance(data, dict) or data.get("format") != _FORMAT:
+        raise DatasetError(f"{path} is not an {_FORMAT} manifest (format key missing or wrong)")
+    return data
+
+
+def _shard_ok(shard_dir: Path, expected_rows: int) -> str | None:
+    """Return ``None`` if the shard looks complete, else the reason it is not."""
+    import pyarrow.parquet as pq
+
+    if not shard_dir.is_dir():
+        return "missing"
+    for fname in SHARD_FILES:
+        f = shard_dir / fname
+        if not f.is_file():
+            return f"{fname} is missing"
+        try:
+            meta = pq.read_metadata(f)
+        except Exception as exc:  # pyarrow raises several types for a damaged file
+            return f"{fname} is unreadable ({type(exc).__name__}: {exc})"
+        if fname == "scenarios.parquet" and meta.num_rows != expected_rows:
+            return f"{fname} has {meta.num_rows} rows, expected {expected_rows}"
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Generation driver
+# --------------------------------------------------------------------------------------------
+
+
+def generate(
+    config: SamplerConfig | str | Path,
+    out: str | Path,
+    num_samples: int,
+    *,
+    seed: int = 0,
+    workers: int = 1,
+    shard_size: int = 1000,
+    executor: str = "process",
+    address: str | None = None,
+    num_requests: int | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Generate (or finish) a labelled dataset in ``out``.
+
+    Args:
+        config: A sampler config, a packaged config name or a YAML path.
+        out: The dataset directory (created if needed).
+        num_samples: Number of scenarios ``N``.
+        seed: Dataset seed (default: ``0``).
+        workers: Parallel worker processes for ``executor="process"``; ``1`` runs in this
+            process (default: ``1``).
+        shard_size: Samples per shard ``M`` (default: ``1000``).
+        executor: ``"process"`` (a local process pool) or ``"dask"`` (default: ``"process"``).
+        address: Dask scheduler address ``HOST:PORT`` for ``executor="dask"``; the workers
+            must see ``out`` at the same path (default: ``None``).
+        num_requests: Override of ``config.simulation.num_requests`` (default: ``None``).
+        progress: Show a tqdm progress bar (default: ``True``).
+
+    Returns:
+        The final manifest (also written to ``out/manifest.json``).
+
+    Raises:
+        ValueError: On bad arguments, or if ``out`` holds a dataset made with other settings.
+        RuntimeError: If a shard fails (the message names it; rerun to retry).
+    """
+    if isinstance(config, (str, Path)):
+        config_source = str(config)
+        cfg = load_sampler_config(config)
+    else:
+        config_source, cfg = "<object>", config
+    if num_requests is not None:
+        from dataclasses import replace
+
+        cfg = replace(cfg, simulation=replace(cfg.simulation, num_requests=num_requests))
+    for name, value, lo in (("num_samples", num_samples, 1), ("workers", workers, 1),
+                            ("shard_size", shard_size, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < lo:
+            raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    if executor not in ("process", "dask"):
+        raise ValueError(f"executor must be 'process' or 'dask', got {executor!r}")
+    if executor == "dask" and not address:
+        raise ValueError("executor='dask' needs address='HOST:PORT' of a Dask scheduler")
+
+    import datagen
+
+    root = Path(out)
+    root.mkdir(parents=True, exist_ok=True)
+    cfg_dict = config_to_dict(cfg)
+    num_shards = -(-num_samples // shard_size)
+    manifest_path = root / MANIFEST_NAME
+    if manifest_path.exists():
+        old = _read_manifest(root)
+        settings: tuple[tuple[str, Any], ...] = (
+            ("config", cfg_dict), ("seed", seed), ("num_samples", num_samples),
+            ("shard_size", shard_size),
+        )
+        for key, value in settings:
+            if old.get(key) != value:
+                raise ValueError(
+                    f"{root} already holds a dataset with {key}={old.get(key)!r}, not {value!r}; "
+                    f"rerun with the original settings to resume, or choose another --out"
+                )
+    for leftover in root.glob(f"{_TMP_PREFIX}*"):
+        # Half-written shards of a killed run: never renamed into place, safe to drop.
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
+
+    shards: list[dict[str, Any]] = []
+    for i in range(num_shards):
+        start, stop = i * shard_size, min((i + 1) * shard_size, num_samples)
+        ss = shard_seed_sequence(seed, i)
+        shards.append({
+            "name": shard_name(i), "index": i, "start": start, "stop": stop,
+            "entropy": str(ss.entropy), "spawn_key": list(ss.spawn_key), "status": "pending",
+        })
+    todo = []
+    for s in shards:
+        reason = _shard_ok(root / s["name"], s["stop"] - s["start"])
+        if reason is None:
+            s["status"] = "done"
+        else:
+            if reason != "missing":
+                log.warning("redoing shard %s: %s", s["name"], reason)
+                shutil.rmtree(root / s["name"], ignore_errors=True)
+            todo.append(s)
+    manifest: dict[str, Any] = {
+        "format": _FORMAT,
+        "format_version": _FORMAT_VERSION,
+        "package_version": datagen.__version__,
+        "config_source": config_source,
+        "config": cfg_dict,
+        "seed": seed,
+        "num_samples": num_samples,
+        "shard_size": shard_size,
+        "num_shards": num_shards,
+        "counts": {},
+        "shards": shards,
+    }
+    if manifest_path.exists():
+        old = _read_manifest(root)
+        old_by_name = {s["name"]: s for s in old.get("shards", [])}
+        for s in shards:
+            prev = old_by_name.get(s["name"], {})
+            if s["status"] == "done":
+                for key in ("service_rows", "device_rows", "link_rows", "seconds"):
+                    if key in prev:
+                        s[key] = prev[key]
+    _update_counts(manifest)
+    _write_json_atomic(manifest_path, manifest)
+
+    def on_done(result: dict[str, Any]) -> None:
+        s = shards[result["index"]]
+        s.update(status="done", service_rows=result["service_rows"],
+                 device_rows=result["device_rows"], link_rows=result["link_rows"],
+                 seconds=round(result["seconds"], 3))
+        _update_counts(manifest)
+        _write_json_atomic(manifest_path, manifest)
+
+    args = [(str(root), cfg_dict, seed, s["index"], s["start"], s["stop"]) for s in todo]
+    done = sum(s["stop"] - s["start"] for s in shards if s["status"] == "done")
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=num_samples, initial=done, unit="sample", disable=not progress,
+               desc=f"generate {cfg.regime}")
+    try:
+        if executor == "dask":
+            _run_dask(args, address or "", on_done, bar)
+        elif workers == 1 or len(args) <= 1:
+            for a in args:
+                on_done(generate_shard(*a))
+                bar.update(a[5] - a[4])
+        else:
+            _run_pool(args, workers, on_done, bar)
+    finally:
+        bar.close()
+    return manifest
+
+
+def _update_counts(manifest: dict[str, Any]) -> None:
+    done = [s for s in manifest["shards"] if s["status"] == "done"]
+    manifest["counts"] = {
+        "shards_done": len(done),
+        "samples_done": sum(s["stop"] - s["start"] for s in done),
+        "service_rows": sum(s.get("service_rows", 0) for s in done),
+        "device_rows": sum(s.get("device_rows", 0) for s in done),
+        "link_rows": sum(s.get("link_rows", 0) for s in done),
+    }
+    manifest["complete"] = len(done) == manifest["num_shards"]
+
+
+def _run_pool(args: list[tuple[Any, ...]], workers: int, on_done: Any, bar: Any) -> None:
+    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(generate_shard, *a): a for a in args}
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            for fut in finished:
+                a = futures[fut]
+                exc = fut.exception()
+                if exc is not None:
+                    for p in pending:
+                        p.cancel()
+                    raise RuntimeError(
+                        f"shard {shard_name(a[3])} failed: {exc!r}; rerun the same command to "
+                        f"retry (finished shards are kept)"
+                    ) from exc
+                on_done(fut.result())
+                bar.update(a[5] - a[4])
+
+
+def _run_dask(args: list[tuple[Any, ...]], address: str, on_done: Any, bar: Any) -> None:
+    try:
+        from dask.distributed import Client, as_completed
+    except ImportError as exc:  # pragma: no cover - dask is an optional dependency
+        raise ValueError(
+            "executor='dask' needs dask.distributed: pip install 'edgechain[cluster]'"
+        ) from exc
+    with Client(address) as client:
+        futures = [
+            client.submit(generate_shard, *a, key=f"{shard_name(a[3])}-{uuid.uuid4().hex[:8]}")
+            for a in args
+        ]
+        by_key = {f.key: a for f, a in zip(futures, args)}
+        for fut in as_completed(futures):
+            a = by_key[fut.key]
+            if fut.status != "finished":
+                error = fut.exception()
+                raise RuntimeError(
+                    f"shard {shard_name(a[3])} failed on the Dask cluster: {error!r}; rerun the "
+                    f"same command to retry (finished shards are kept)"
+                ) from error
+            on_done(fut.result())
+            bar.update(a[5] - a[4])
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Dataset:
+    """A loaded dataset: label tables plus lazily parsed ``(Scenario, labels)`` samples.
+
+    Attributes:
+        root: The dataset directory.
+        manifest: The parsed ``manifest.json``.
+        scenarios: One row per sample: the columns of :data:`SCENARIO_COLUMNS` (scenario JSON,
+            simulator seed, requests simulated, runs and estimated SEs of the labels).
+        services: One row per (sample, service): ``sample_id``, ``service`` and the labels.
+        devices: One row per (sample, device): ``sample_id``, ``device`` and the labels.
+        links: One row per (sample, link) (may be empty).
+        missing_shards: Names of shards not found (only with ``strict=False``).
+        corrupt_shards: ``{name: reason}`` of unreadable shards (only with ``strict=False``).
+    """
+
+    root: Path
+    manifest: dict[str, Any]
+    scenarios: pd.DataFrame
+    services: pd.DataFrame
+    devices: pd.DataFrame
+    links: pd.DataFrame
+    missing_shards: list[str] = field(default_factory=list)
+    corrupt_shards: dict[str, str] = field(default_factory=dict)
+    _samples: list[tuple[Scenario, pd.DataFrame]] | None = field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return len(self.scenarios)
+
+    @property
+    def config(self) -> SamplerConfig:
+        """The sampler config the dataset was generated with."""
+        return config_from_dict(self.manifest["config"], source=f"{self.root}/{MANIFEST_NAME}")
+
+    @property
+    def sample_ids(self) -> list[int]:
+        """Global sample ids, in order."""
+        return [int(x) for x in self.scenarios["sample_id"]]
+
+    def scenario(self, i: int) -> Scenario:
+        """Parse the ``i``-th scenario (position, not sample id)."""
+        return Scenario.from_json(self.scenarios["scenario_json"].iloc[i])
+
+    @property
+    def samples(self) -> list[tuple[Scenario, pd.DataFrame]]:
+        """All samples as ``(Scenario, labels)``; labels are indexed by service name."""
+        if self._samples is None:
+            self._samples = list(self)
+        return self._samples
+
+    def __getitem__(self, i: int) -> tuple[Scenario, pd.DataFrame]:
+        if self._samples is not None:
+            return self._samples[i]
+        sid = int(self.scenarios["sample_id"].iloc[i])
+        labels = self.services[self.services["sample_id"] == sid]
+        return self.scenario(i), _labels_frame(labels)
+
+    def __iter__(self) -> Iterator[tuple[Scenario, pd.DataFrame]]:
+        if self._samples is not None:
+            yield from self._samples
+            return
+        groups = {int(k): g for k, g in self.services.groupby("sample_id", sort=False)}
+        empty = self.services.iloc[0:0]
+        for sid, text in zip(self.scenarios["sample_id"], self.scenarios["scenario_json"]):
+            yield Scenario.from_json(text), _labels_frame(groups.get(int(sid), empty))
+
+
+def _labels_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    out = rows.drop(columns=["sample_id"]).set_index("service")
+    out.index.name = None
+    return out
+
+
+def load_dataset(root: str | Path, *, strict: bool = True) -> Dataset:
+    """Load a dataset written by :func:`generate`.
+
+    Args:
+        root: The dataset directory.
+        strict: Raise if any shard is missing or corrupt; otherwise load the readable shards
+            and list the others in ``missing_shards`` / ``corrupt_shards`` (default: ``True``).
+
+    Returns:
+        The :class:`Dataset`, samples in global ``sample_id`` order.
+
+    Raises:
+        DatasetError: If the manifest is missing or corrupt, or (``strict``) a shard is missing
+            or corrupt; the message names every such shard and the reason.
+    """
+    path = Path(root)
+    manifest = _read_manifest(path)
+    parts: dict[str, list[pd.DataFrame]] = {f: [] for f in SHARD_FILES}
+    missing: list[str] = []
+    corrupt: dict[str, str] = {}
+    for s in manifest.get("shards", []):
+        name = s["name"]
+        shard_dir = path / name
+        if not shard_dir.is_dir():
+            missing.append(name)
+            continue
+        try:
+            tables = {f: pd.read_parquet(shard_dir / f) for f in SHARD_FILES}
+        except Exception as exc:  # pyarrow/OS errors of a damaged shard
+            corrupt[name] = f"{type(exc).__name__}: {exc}"
+            continue
+        expected = s["stop"] - s["start"]
+        ids = tables["scenarios.parquet"].get("sample_id")
+        if ids is None or len(ids) != expected or (
+            expected and (int(ids.min()) != s["start"] or int(ids.max()) != s["stop"] - 1)
+        ):
+            corrupt[name] = (
+                f"scenarios.parquet should hold sample ids {s['start']}..{s['stop'] - 1}"
+            )
+            continue
+        for f, df in tables.items():
+            parts[f].append(df)
+    if (missing or corrupt) and strict:
+        msg = [f"dataset {str(path)!r} is incomplete:"]
+        if missing:
+            msg.append(
+                f"missing shards {missing} (rerun the same `python -m datagen generate` "
+                f"command to finish them)"
+            )
+        if corrupt:
+            msg.append(
+                "corrupt shards "
+                + "; ".join(f"{k}: {v}" for k, v in corrupt.items())
+                + " (delete them and rerun generate)"
+            )
+        raise DatasetError(" ".join(msg))
+
+    def cat(name: str, key: str) -> pd.DataFrame:
+        frames = [df for df in parts[name] if len(df)]
+        if not frames:
+            return pd.DataFrame({"sample_id": pd.Series([], dtype="int64"),
+                                 key: pd.Series([], dtype=str)})
+        return pd.concat(frames, ignore_index=True)
+
+    scen = cat("scenarios.parquet", "scenario_json")
+    if len(scen):
+        scen = scen.sort_values("sample_id", kind="stable").reset_index(drop=True)
+    return Dataset(
+        root=path,
+        manifest=manifest,
+        scenarios=scen,
+        services=cat("services.parquet", "service"),
+        devices=cat("devices.parquet", "device"),
+        links=cat("links.parquet", "link"),
+        missing_shards=missing,
+        corrupt_shards=corrupt,
+    )
+

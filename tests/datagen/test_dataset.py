@@ -1,0 +1,206 @@
+"""Tests of dataset generation (sharding, determinism, resume, executors) and loading."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import datagen
+from datagen.dataset import (
+    MANIFEST_NAME,
+    SCENARIO_COLUMNS,
+    SHARD_FILES,
+    DatasetError,
+    generate,
+    label_scenario,
+    load_dataset,
+    shard_seed_sequence,
+)
+from datagen.sampling import SimulationConfig
+from datagen.world import Device, Fragment, Placement, Scenario, Service
+
+SMALL = {"num_requests": 300, "progress": False}
+
+
+def read_shards(root: Path) -> dict[str, dict[str, pd.DataFrame]]:
+    return {
+        d.name: {f: pd.read_parquet(d / f) for f in SHARD_FILES}
+        for d in sorted(root.glob("shard-*"))
+    }
+
+
+def assert_same_shards(a: Path, b: Path) -> None:
+    sa, sb = read_shards(a), read_shards(b)
+    assert sa.keys() == sb.keys()
+    for name in sa:
+        for f in SHARD_FILES:
+            pd.testing.assert_frame_equal(sa[name][f], sb[name][f])
+
+
+@pytest.fixture(scope="module")
+def small_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("ds") / "serial"
+    generate("chainnet_like", root, 10, seed=3, workers=1, shard_size=4, **SMALL)
+    return root
+
+
+def test_layout_and_manifest(small_dataset: Path) -> None:
+    m = json.loads((small_dataset / MANIFEST_NAME).read_text())
+    assert m["package_version"] == datagen.__version__
+    assert m["seed"] == 3 and m["num_samples"] == 10 and m["num_shards"] == 3
+    assert m["config"]["regime"] == "chainnet_like"
+    assert m["config"]["simulation"]["num_requests"] == 300
+    assert m["complete"] and m["counts"]["samples_done"] == 10
+    assert [s["stop"] - s["start"] for s in m["shards"]] == [4, 4, 2]
+    for s in m["shards"]:
+        ss = shard_seed_sequence(3, s["index"])
+        assert s["entropy"] == str(ss.entropy) and s["spawn_key"] == [s["index"]]
+        assert ss.spawn_key == np.random.SeedSequence(3).spawn(3)[s["index"]].spawn_key
+        assert sorted(p.name for p in (small_dataset / s["name"]).iterdir()) == sorted(SHARD_FILES)
+    assert not list(small_dataset.glob(".tmp-*"))
+
+
+def test_load_dataset(small_dataset: Path) -> None:
+    ds = load_dataset(small_dataset)
+    assert len(ds) == 10 and ds.sample_ids == list(range(10))
+    assert list(ds.scenarios.columns) == list(SCENARIO_COLUMNS)
+    assert len(ds.services) == ds.manifest["counts"]["service_rows"]
+    assert {"sample_id", "device", "utilization", "drop_rate"} <= set(ds.devices.columns)
+    assert ds.config.regime == "chainnet_like"
+    samples = ds.samples
+    assert len(samples) == 10
+    for (sc, labels), (sc2, labels2) in zip(samples, ds):
+        assert isinstance(sc, Scenario) and sc == sc2
+        assert list(labels.index) == [s.name for s in sc.services]
+        assert {"throughput", "tput_ratio", "respt_ratio", "latency_mean"} <= set(labels.columns)
+        pd.testing.assert_frame_equal(labels, labels2)
+    sc3, lab3 = ds[3]
+    assert sc3 == samples[3][0]
+
+
+def test_same_shards_for_any_worker_count(small_dataset: Path, tmp_path: Path) -> None:
+    generate("chainnet_like", tmp_path / "w2", 10, seed=3, workers=2, shard_size=4, **SMALL)
+    assert_same_shards(small_dataset, tmp_path / "w2")
+    generate("chainnet_like", tmp_path / "s4", 10, seed=4, workers=1, shard_size=4, **SMALL)
+    a = pd.read_parquet(tmp_path / "s4" / "shard-00000" / "scenarios.parquet")
+    b = pd.read_parquet(small_dataset / "shard-00000" / "scenarios.parquet")
+    assert not a["scenario_json"].equals(b["scenario_json"])
+
+
+def test_resume_redoes_only_missing_shards(small_dataset: Path, tmp_path: Path) -> None:
+    import shutil
+
+    root = tmp_path / "r"
+    shutil.copytree(small_dataset, root)
+    shutil.rmtree(root / "shard-00001")
+    (root / ".tmp-shard-00001-123-abcd").mkdir()  # left over by a killed run
+    before = (root / "shard-00000" / "services.parquet").stat().st_mtime_ns
+    generate("chainnet_like", root, 10, seed=3, workers=1, shard_size=4, **SMALL)
+    assert (root / "shard-00000" / "services.parquet").stat().st_mtime_ns == before
+    assert not list(root.glob(".tmp-*"))
+    assert_same_shards(small_dataset, root)
+
+
+def test_resume_with_other_settings_is_refused(small_dataset: Path) -> None:
+    with pytest.raises(ValueError, match="already holds a dataset with seed=3, not 5"):
+        generate("chainnet_like", small_dataset, 10, seed=5, shard_size=4, **SMALL)
+
+
+def test_resume_after_sigkill(tmp_path: Path, small_dataset: Path) -> None:
+    root = tmp_path / "k"
+    cmd = [sys.executable, "-m", "datagen", "generate", "--config", "chainnet_like",
+           "--out", str(root), "--num-samples", "10", "--seed", "3", "--shard-size", "4",
+           "--num-requests", "20000", "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not list(root.glob(".tmp-shard-*")):
+            time.sleep(0.01)
+        time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    # Whatever was written, no shard folder is half-written.
+    for d in root.glob("shard-*"):
+        assert sorted(p.name for p in d.iterdir()) == sorted(SHARD_FILES)
+    generate("chainnet_like", root, 10, seed=3, workers=1, shard_size=4, progress=False,
+             num_requests=20000)
+    assert len(load_dataset(root)) == 10
+
+
+def test_missing_and_corrupt_shards_are_named(small_dataset: Path, tmp_path: Path) -> None:
+    import shutil
+
+    root = tmp_path / "c"
+    shutil.copytree(small_dataset, root)
+    shutil.rmtree(root / "shard-00002")
+    (root / "shard-00001" / "services.parquet").write_bytes(b"PAR1 garbage")
+    with pytest.raises(DatasetError, match=r"missing shards \['shard-00002'\].*corrupt shards "
+                                           r"shard-00001"):
+        load_dataset(root)
+    ds = load_dataset(root, strict=False)
+    assert ds.missing_shards == ["shard-00002"] and list(ds.corrupt_shards) == ["shard-00001"]
+    assert ds.sample_ids == [0, 1, 2, 3]
+    with pytest.raises(DatasetError, match="manifest.json is missing"):
+        load_dataset(tmp_path / "nothing")
+    # Resume notices the damaged shard and redoes it.
+    generate("chainnet_like", root, 10, seed=3, workers=1, shard_size=4, **SMALL)
+    assert_same_shards(small_dataset, root)
+
+
+def test_bad_arguments() -> None:
+    with pytest.raises(ValueError, match="num_samples must be an integer >= 1"):
+        generate("chainnet_like", "/tmp/never", 0)
+    with pytest.raises(ValueError, match="executor must be 'process' or 'dask'"):
+        generate("chainnet_like", "/tmp/never", 1, executor="ray")
+    with pytest.raises(ValueError, match="needs address"):
+        generate("chainnet_like", "/tmp/never", 1, executor="dask")
+
+
+def test_dask_executor_matches_process_pool(small_dataset: Path, tmp_path: Path) -> None:
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                  dashboard_address=None) as cluster:
+        generate("chainnet_like", tmp_path / "d", 10, seed=3, shard_size=4, executor="dask",
+                 address=cluster.scheduler_address, **SMALL)
+    assert_same_shards(small_dataset, tmp_path / "d")
+
+
+def test_sequential_stopping_reaches_target() -> None:
+    dev = Device("d1", speed=1.0, capacity=30)
+    svc = Service("s1", (Fragment("f1", 0.9),), arrival_rate=1.0)
+    sc = Scenario((dev,), (svc,), Placement({"s1": ("d1",)}))
+    fixed = SimulationConfig(num_requests=500)
+    _, _, _, info = label_scenario(sc, fixed, seed=1)
+    assert info["rounds"] == 1 and info["num_requests"] == 500
+    sim = SimulationConfig(num_requests=500, target_rel_se_respt=0.01, target_abs_se_tput=0.005,
+                           max_num_requests=400_000, max_rounds=4)
+    _, _, _, info2 = label_scenario(sc, sim, seed=1)
+    assert info2["rounds"] > 1 and info2["num_requests"] > 500
+    assert info2["se_rel_respt"] < info["se_rel_respt"]
+
+
+@pytest.mark.parametrize(("lam", "s", "k"), [(0.5, 1.0, 3), (0.9, 1.0, 5), (1.4, 1.0, 4)])
+def test_single_service_single_device_is_md1k(lam: float, s: float, k: int) -> None:
+    from chainnet.queueing import mg1k_exact
+
+    dev = Device("d1", speed=1.0, capacity=k)
+    svc = Service("s1", (Fragment("f1", s),), arrival_rate=lam)
+    sc = Scenario((dev,), (svc,), Placement({"s1": ("d1",)}))
+    services, devices, _, _ = label_scenario(sc, SimulationConfig(num_requests=40_000), seed=7)
+    row = services.loc["s1"]
+    exact = mg1k_exact(lam, k, mean=s, scv=0.0)
+    assert row["loss_ratio"] == pytest.approx(exact.loss, abs=3 * row["loss_ratio_ci"] + 1e-3)
+    assert row["latency_mean"] == pytest.approx(exact.response_time,
+                                                abs=3 * row["latency_mean_ci"] + 1e-3)
+    assert row["respt_ratio"] == pytest.approx(s / exact.response_time, rel=0.02)
+    assert devices.loc["d1", "utilization"] == pytest.approx(exact.utilization, rel=0.02)
