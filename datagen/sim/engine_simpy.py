@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 import simpy
-from simpy.events import Event
+from simpy.events import Event, EventPriority
 
 from datagen.sim.compiled import CompiledScenario
 from datagen.sim.records import DROPPED, SERVED, RawRecords
@@ -41,7 +41,7 @@ class _Wait(Event):
         # Same as simpy.Timeout, but with our priority instead of NORMAL.
         self._ok = True
         self._value = None
-        env.schedule(self, priority, delay)
+        env.schedule(self, EventPriority(priority), delay)
 
 
 class _Run:

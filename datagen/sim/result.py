@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pandas as pd
 
-from datagen.sim.records import RawRecords
+from datagen.sim.records import JobRecord, RawRecords
 
 __all__ = ["SimResult"]
 
@@ -45,6 +46,24 @@ class SimResult:
     engine: str
     records: pd.DataFrame | None = None
     raw: RawRecords | None = field(default=None, repr=False)
+
+    def job_records(self) -> Iterator[JobRecord]:
+        """Iterate over the per-request records as typed :class:`JobRecord` tuples.
+
+        Raises:
+            ValueError: If the run was made without ``keep_records=True``.
+        """
+        if self.records is None:
+            raise ValueError("records were not kept; call simulate(..., keep_records=True)")
+        for row in self.records.itertuples(index=False):
+            yield JobRecord(
+                service=str(row.service),
+                request=int(row.request),
+                arrival=float(row.arrival),
+                completion=float(row.completion),
+                record_type=str(row.record_type),
+                drop_station=row.drop_station if isinstance(row.drop_station, str) else None,
+            )
 
     def __repr__(self) -> str:
         return (

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from datagen.sim.compiled import compile_scenario
+from datagen.sim.compiled import CompiledScenario, compile_scenario
 from datagen.sim.metrics import service_metrics, station_metrics
 from datagen.sim.records import RawRecords, records_frame
 from datagen.sim.result import SimResult
@@ -70,6 +70,8 @@ def simulate(
     batches: int = 20,
     keep_records: bool = False,
     horizon: float | None = None,
+    target_rel_ci: float | None = None,
+    max_requests: float = 2_000_000,
 ) -> SimResult:
     r"""Simulate a scenario and return its metrics.
 
@@ -95,6 +97,11 @@ def simulate(
         keep_records: Also return per-request records in ``SimResult.records`` and the raw
             arrays in ``SimResult.raw`` (default: ``False``).
         horizon: Explicit horizon in seconds, overriding ``num_requests`` (default: ``None``).
+        target_rel_ci: Sequential stopping: if set, rerun with a longer horizon (same seed, so
+            the sample path is extended) until every service's ``throughput_ci /
+            throughput`` and ``latency_mean_ci / latency_mean`` are at most this value, or
+            ``max_requests`` is reached (default: ``None`` = one run).
+        max_requests: Cap on ``num_requests`` for sequential stopping (default: ``2_000_000``).
 
     Returns:
         A :class:`~datagen.sim.result.SimResult`.
@@ -107,6 +114,37 @@ def simulate(
     _check_inputs(scenario, num_requests, warmup, seed, engine, batches, horizon)
     compiled = compile_scenario(scenario)
     H = float(horizon) if horizon is not None else float(num_requests) / float(compiled.rates.min())
+    if target_rel_ci is None:
+        return _run(compiled, H, warmup, seed, engine, batches, keep_records)
+    if not (isinstance(target_rel_ci, (int, float)) and 0 < target_rel_ci < math.inf):
+        raise ValueError(f"target_rel_ci must be a number > 0, got {target_rel_ci!r}")
+    H_max = float(max_requests) / float(compiled.rates.min())
+    while True:
+        res = _run(compiled, H, warmup, seed, engine, batches, keep_records)
+        svc = res.services
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rel = np.concatenate(
+                [
+                    (svc.throughput_ci / svc.throughput).to_numpy(),
+                    (svc.latency_mean_ci / svc.latency_mean).to_numpy(),
+                ]
+            )
+        worst = float(np.nanmax(np.where(np.isfinite(rel), rel, np.inf), initial=0.0))
+        if worst <= target_rel_ci or H >= H_max:
+            return res
+        # Half-widths shrink like 1/sqrt(length): aim a little beyond the target.
+        H = min(H_max, H * max(2.0, 1.2 * (worst / target_rel_ci) ** 2))
+
+
+def _run(
+    compiled: CompiledScenario,
+    H: float,
+    warmup: float,
+    seed: int | np.random.SeedSequence,
+    engine: str,
+    batches: int,
+    keep_records: bool,
+) -> SimResult:
     variates = draw_variates(compiled, H, seed)
     raw: RawRecords
     if engine == "fast":

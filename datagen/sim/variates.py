@@ -91,11 +91,21 @@ def draw_variates(
         The variates and the global request numbering.
     """
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    children = ss.spawn(compiled.num_services)
+    # The children SeedSequence.spawn would give, built without mutating ``ss`` (spawn counts
+    # its calls), so the same SeedSequence always yields the same variates.
+    children = [
+        np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, c), pool_size=ss.pool_size)
+        for c in range(compiled.num_services)
+    ]
     gaps: list[np.ndarray] = []
     factors: list[np.ndarray] = []
     for c, svc in enumerate(compiled.scenario.services):
-        arr_ss, fac_ss = children[c].spawn(2)
+        arr_ss, fac_ss = (
+            np.random.SeedSequence(
+                children[c].entropy, spawn_key=(*children[c].spawn_key, j), pool_size=ss.pool_size
+            )
+            for j in range(2)
+        )
         g = arrival_process(svc.arrival_rate, svc.mmpp).sample_gaps(
             np.random.default_rng(arr_ss), horizon
         )

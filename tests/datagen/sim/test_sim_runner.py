@@ -157,3 +157,47 @@ def test_batch_ci_shrinks_with_length() -> None:
     long = simulate(single(), num_requests=50_000, seed=0).services
     for col in ("throughput_ci", "loss_ratio_ci", "latency_mean_ci"):
         assert long[col].iloc[0] < short[col].iloc[0]
+
+
+def test_same_seed_sequence_object_twice_is_reproducible() -> None:
+    ss = np.random.SeedSequence(42)
+    a = simulate(single(), num_requests=500, seed=ss)
+    b = simulate(single(), num_requests=500, seed=ss)
+    pd.testing.assert_frame_equal(a.services, b.services)
+
+
+def test_variates_follow_seed_sequence_spawn() -> None:
+    # Service c uses child c of SeedSequence(seed), which spawns (arrivals, factors).
+    from datagen.sim.compiled import compile_scenario
+    from datagen.sim.variates import draw_variates
+
+    comp = compile_scenario(single(lam=2.0))
+    var = draw_variates(comp, 100.0, 9)
+    arr_ss, _ = np.random.SeedSequence(9).spawn(1)[0].spawn(2)
+    expected = np.random.default_rng(arr_ss).exponential(0.5, 5)
+    assert np.array_equal(var.gaps[0][:5], expected)
+
+
+def test_sequential_stopping_reaches_target() -> None:
+    res = simulate(single(), num_requests=1000, seed=0, target_rel_ci=0.02)
+    s = res.services.iloc[0]
+    assert s.throughput_ci / s.throughput <= 0.02
+    assert s.latency_mean_ci / s.latency_mean <= 0.02
+    assert res.horizon > 1000 / 2.0
+    capped = simulate(single(), num_requests=1000, seed=0, target_rel_ci=1e-6, max_requests=4000)
+    assert capped.horizon == pytest.approx(4000 / 2.0)
+    with pytest.raises(ValueError, match="target_rel_ci"):
+        simulate(single(), target_rel_ci=-1.0)
+
+
+def test_job_records() -> None:
+    from datagen.sim import JobRecord
+
+    res = simulate(mixed(), num_requests=200, seed=2, keep_records=True)
+    recs = list(res.job_records())
+    assert len(recs) == len(res.records)
+    assert all(isinstance(r, JobRecord) for r in recs)
+    assert {r.record_type for r in recs} <= {"served", "dropped"}
+    assert all((r.drop_station is None) == (r.record_type == "served") for r in recs)
+    with pytest.raises(ValueError, match="keep_records"):
+        next(simulate(single(), num_requests=100).job_records())

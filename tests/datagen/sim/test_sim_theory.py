@@ -263,3 +263,26 @@ def test_tandem_full_precision() -> None:
     losses = [simulate(sc, num_requests=2_000_000, seed=s).services.loss_ratio.iloc[0]
               for s in range(3)]
     assert float(np.mean(losses)) == pytest.approx(0.0529, rel=0.01)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_fcfs_order_and_server_count(seed: int) -> None:
+    # At every station, service starts follow arrival order (FCFS), and never more than
+    # `servers` requests are in service nor more than K present.
+    sc = shared_scenario()
+    comp = compile_scenario(sc)
+    var = draw_variates(comp, 5_000.0, seed)
+    raw = run_fast(comp, var)
+    st = visit_stations(comp, var)
+    for s, dev in enumerate(sc.devices):
+        m = (st == s) & ~np.isnan(raw.v_start)
+        order = np.lexsort((raw.v_start[m], raw.v_arr[m]))
+        starts = raw.v_start[m][order]
+        assert np.all(np.diff(starts) >= 0)
+        # Sweep the event times: +1 at start, -1 at end (ends first at equal times).
+        for lo, hi, limit in ((raw.v_start[m], raw.v_end[m], dev.servers),
+                              (raw.v_arr[m], raw.v_end[m], dev.capacity)):
+            times = np.concatenate([hi, lo])
+            delta = np.concatenate([-np.ones(hi.size), np.ones(lo.size)])
+            idx = np.lexsort((delta, times))
+            assert np.cumsum(delta[idx]).max() <= limit
