@@ -26,11 +26,15 @@ Analytic priors (a one-step thinned-flow decomposition):
    :math:`s^2_d = E[S^2]/E[S]^2 - 1` of the fragments it hosts (weights :math:`\lambda_c`).
 2. Each fragment's upstream survival :math:`u_f = \prod_{g \prec f} (1 - L_{d(g)})` along its
    branch thins its arrival rate to :math:`\lambda_c u_f`; the loads and losses are computed again
-   with the thinned rates (:math:`\tilde\rho_d`, :math:`\tilde L_d`).
+   with the thinned rates (:math:`\tilde\rho_d`, :math:`\tilde L_d`), a few fixed-point steps.
 3. Service throughput ratio prior :math:`\prod_{f \in c}(1-\tilde L_{d(f)})` (fork-join: losing one
    branch loses the request). Mean latency prior: per branch the sum of :math:`S_f`, the device
    waiting time and the transfer time, maximised over branches; the response-time ratio prior is
    :math:`T_c` over it.
+4. Tail ratio prior: each branch's latency is a gamma law with the branch mean and the sum of
+   its visits' variances (:math:`S_f^2 s^2_c` plus :math:`\bar W^2(2-u)/u` per wait), its
+   quantile from the Wilson-Hilferty formula; a fork-join of :math:`B` branches takes the
+   largest branch quantile at level :math:`0.95^{1/B}`; the prior is that over the mean.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import ndtri
 
 from chainnet.queueing import mg1k_loss_mgs
 from chainnet.schema import DEVICE, FEATURES, FRAGMENT, LINK, PRIORS, SERVICE
@@ -49,6 +54,9 @@ _EPS = 1e-12
 #: Waiting times are capped at this many mean service times (an overloaded infinite-room link
 #: has an unbounded queue; a cap keeps features and priors finite).
 _WAIT_CAP = 1e3
+#: Thinning iterations of the flow fixed point (exact after ``depth`` steps on feed-forward
+#: placements; chainnet_like paths have at most 6 fragments, and later steps change little).
+_THINNING_STEPS = 3
 
 
 @dataclass
@@ -232,15 +240,29 @@ def _segment_max(values: np.ndarray, index: np.ndarray, size: int) -> np.ndarray
     return out
 
 
-def _exclusive_path_sum(values: np.ndarray, s: GraphStructure) -> np.ndarray:
-    """Sum of ``values`` over the fragments before each fragment on its path."""
-    order = np.lexsort((s.fragment_pos, s.fragment_path))
-    csum = np.cumsum(values[order])
-    start = np.concatenate(([0], np.cumsum(s.path_length)[:-1]))
-    start_sum = np.where(start > 0, csum[np.maximum(start - 1, 0)], 0.0)
-    incl = np.empty_like(values)
-    incl[order] = csum - start_sum[s.fragment_path[order]]
-    return incl - values
+class _PathPrefix:
+    """Sums over the fragments before each fragment on its path (sorting done once)."""
+
+    def __init__(self, s: GraphStructure) -> None:
+        self.order = np.lexsort((s.fragment_pos, s.fragment_path))
+        self.start = np.concatenate(([0], np.cumsum(s.path_length)[:-1]))
+        self.path_sorted = s.fragment_path[self.order]
+
+    def exclusive_sum(self, values: np.ndarray) -> np.ndarray:
+        csum = np.cumsum(values[self.order])
+        start_sum = np.where(self.start > 0, csum[np.maximum(self.start - 1, 0)], 0.0)
+        incl = np.empty_like(values)
+        incl[self.order] = csum - start_sum[self.path_sorted]
+        return incl - values
+
+
+def _wait_variance(wait: np.ndarray, util: np.ndarray) -> np.ndarray:
+    r"""Waiting-time variance, an atom at 0 plus an exponential tail (exact for M/M/1).
+
+    .. math:: \mathrm{Var}[W] = \bar W^2 (2 - u) / u
+    """
+    u = np.clip(util, 1e-6, 1.0)
+    return wait**2 * (2.0 - u) / u
 
 
 def _mixed_scv(weight: np.ndarray, time: np.ndarray, scv: np.ndarray, index: np.ndarray,
@@ -296,13 +318,15 @@ def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
     rho = dev_load_raw / servers
     dev_mean, scv_mix = _mixed_scv(lam, stime, scv, dev, num_dev)
     loss = np.asarray(mg1k_loss_mgs(rho, scv_mix, cap), dtype=np.float64)
-    log_keep = np.log(np.clip(1.0 - loss, _EPS, 1.0))
-    upstream = np.exp(_exclusive_path_sum(log_keep[dev], s))
-    lam_thin = lam * upstream
-    rho_thin = np.bincount(dev, lam_thin * stime, minlength=num_dev) / servers
-    loss_thin = np.asarray(mg1k_loss_mgs(rho_thin, scv_mix, cap), dtype=np.float64)
-    log_keep_thin = np.log(np.clip(1.0 - loss_thin, _EPS, 1.0))
-    upstream_thin = np.exp(_exclusive_path_sum(log_keep_thin[dev], s))
+    prefix = _PathPrefix(s)
+    upstream_thin = np.exp(prefix.exclusive_sum(np.log(np.clip(1.0 - loss, _EPS, 1.0))[dev]))
+    for _ in range(_THINNING_STEPS):
+        lam_thin = lam * upstream_thin
+        rho_thin = np.bincount(dev, lam_thin * stime, minlength=num_dev) / servers
+        loss_thin = np.asarray(mg1k_loss_mgs(rho_thin, scv_mix, cap), dtype=np.float64)
+        log_keep_thin = np.log(np.clip(1.0 - loss_thin, _EPS, 1.0))
+        upstream_thin = np.exp(prefix.exclusive_sum(log_keep_thin[dev]))
+    lam_thin = lam * upstream_thin
     util_prior = np.clip(rho_thin * (1.0 - loss_thin), 0.0, 1.0)
     # multi-server stations are folded into one server of c-fold speed, hence the 1/c
     wait_ratio = mm1k_wait_ratio(rho_thin, cap) * (1.0 + scv_mix) / 2.0 / servers
@@ -332,9 +356,10 @@ def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
         delay_share = np.where(denom > 0, a.link_delay / np.where(denom > 0, denom, 1.0), 0.0)
         link_count = np.bincount(lidx, minlength=num_link).astype(np.float64)
         tx_time = tx_serv + tx_delay + np.where(visits, link_wait[link_idx], 0.0)
+        tx_var = np.where(visits, _wait_variance(link_wait, link_load)[link_idx], 0.0)
     else:
         link_load = link_wait_ratio = delay_share = link_count = np.zeros(0, dtype=np.float64)
-        tx_time = np.zeros_like(stime)
+        tx_time = tx_var = np.zeros_like(stime)
 
     # -- latency and throughput priors ---------------------------------------------------------
     frag_latency = stime + dev_wait[dev] + tx_time
@@ -342,6 +367,13 @@ def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
     svc_latency = _segment_max(path_latency, s.path_service, num_svc)
     tput_prior = np.exp(np.bincount(svc, log_keep_thin[dev], minlength=num_svc))
     respt_prior = np.clip(t_svc / svc_latency, 0.0, 1.0)
+    # p95: gamma law per path (Wilson-Hilferty quantile), largest branch at level 0.95^(1/B)
+    frag_var = stime**2 * scv + _wait_variance(dev_wait, util_prior)[dev] + tx_var
+    path_cv2 = np.bincount(s.fragment_path, frag_var, minlength=num_paths) / path_latency**2
+    z = ndtri(0.95 ** (1.0 / a.service_num_branches.astype(np.float64)))[s.path_service]
+    root = np.sqrt(path_cv2 / 9.0)
+    path_q = path_latency * np.maximum(1.0 - root**2 + z * root, 0.0) ** 3
+    p95_prior = np.maximum(_segment_max(path_q, s.path_service, num_svc) / svc_latency, 1.0)
     path_tx = np.bincount(s.fragment_path, tx_time, minlength=num_paths)
     svc_tx = _segment_max(path_tx, s.path_service, num_svc)
     max_host_load = _segment_max(rho_thin[dev], svc, num_svc)
@@ -399,6 +431,7 @@ def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
         "mmpp_duration_x_rate": a.service_high_duration * a.service_rate,
         "tput_prior": tput_prior,
         "respt_prior": respt_prior,
+        "p95_prior": p95_prior,
         "latency_prior_over_sla": svc_latency * inv_sla,
         "max_host_load": max_host_load,
     }
@@ -416,7 +449,7 @@ def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
         for nt in FEATURES
     }
     prior_cols = {
-        SERVICE: {"tput_ratio": tput_prior, "respt_ratio": respt_prior},
+        SERVICE: {"tput_ratio": tput_prior, "respt_ratio": respt_prior, "p95_ratio": p95_prior},
         DEVICE: {"utilization": util_prior, "drop_prob": loss_thin},
     }
     prior = {nt: np.stack([prior_cols[nt][n] for n in PRIORS[nt]], axis=1) for nt in PRIORS}

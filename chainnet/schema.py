@@ -99,6 +99,7 @@ FEATURES: Final[dict[NodeType, tuple[str, ...]]] = {
         "mmpp_duration_x_rate",
         "tput_prior",
         "respt_prior",
+        "p95_prior",
         "latency_prior_over_sla",
         "max_host_load",
     ),
@@ -142,7 +143,7 @@ FEATURES: Final[dict[NodeType, tuple[str, ...]]] = {
 
 #: Analytic priors stored raw in ``data[node_type].prior`` (column order).
 PRIORS: Final[dict[NodeType, tuple[str, ...]]] = {
-    SERVICE: ("tput_ratio", "respt_ratio"),
+    SERVICE: ("tput_ratio", "respt_ratio", "p95_ratio"),
     DEVICE: ("utilization", "drop_prob"),
 }
 

@@ -29,8 +29,15 @@ class PerformanceHeads(nn.Module):
 
     for ``tput_ratio`` and ``respt_ratio`` (services) and ``utilization`` and ``drop_prob``
     (devices), so every prediction is in (0, 1) and a zero correction returns the prior. The
-    tail ratio is :math:`\hat y_{p95} = 1 + \operatorname{softplus}(\delta_{p95}) \ge 1`.
-    With ``use_priors=False`` the prior logit is replaced by 0 (a plain sigmoid head).
+    tail ratio (p95 over mean latency) corrects its prior :math:`\pi_{95} \ge 1` in the same
+    way on the softplus scale, so it stays :math:`\ge 1`:
+
+    .. math::
+        \hat y_{p95} = 1 + \operatorname{softplus}\big(\operatorname{softplus}^{-1}
+        (\max(\pi_{95} - 1, \epsilon)) + \delta_{p95}\big)
+
+    With ``use_priors=False`` the prior logits are replaced by 0 (plain sigmoid heads) and the
+    tail ratio by :math:`1 + \operatorname{softplus}(\delta_{p95} + 1)`.
 
     Args:
         service_channels: Size of the service readout state.
@@ -40,7 +47,8 @@ class PerformanceHeads(nn.Module):
 
     Shapes:
         - **input:** ``h_service`` ``[S, service_channels]``, ``h_device``
-          ``[D, device_channels]``, ``service_prior`` ``[S, 2]``, ``device_prior`` ``[D, 2]``
+          ``[D, device_channels]``, ``service_prior`` ``[S, 3]`` (tput, respt, p95),
+          ``device_prior`` ``[D, 2]`` (utilisation, drop)
         - **output:** ``tput_ratio``, ``respt_ratio``, ``p95_ratio`` ``[S]``;
           ``utilization``, ``drop_prob`` ``[D]``
     """
@@ -83,12 +91,17 @@ class PerformanceHeads(nn.Module):
         """Return the dict of bounded predictions."""
         ds = self.service_mlp(h_service)
         dd = self.device_mlp(h_device)
-        s_logit = self._logit(service_prior)
+        s_logit = self._logit(service_prior[:, :2])
         d_logit = self._logit(device_prior)
+        if self.use_priors:
+            excess = (service_prior[:, 2] - 1.0).clamp_min(_P_EPS)
+            p95_base = excess + torch.log(-torch.expm1(-excess))  # softplus^-1
+        else:
+            p95_base = torch.ones_like(ds[:, 2])
         return {
             "tput_ratio": torch.sigmoid(s_logit[:, 0] + ds[:, 0]),
             "respt_ratio": torch.sigmoid(s_logit[:, 1] + ds[:, 1]),
-            "p95_ratio": 1.0 + F.softplus(ds[:, 2] + 1.0),
+            "p95_ratio": 1.0 + F.softplus(p95_base + ds[:, 2]),
             "utilization": torch.sigmoid(d_logit[:, 0] + dd[:, 0]),
             "drop_prob": torch.sigmoid(d_logit[:, 1] + dd[:, 1]),
         }

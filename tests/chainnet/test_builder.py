@@ -46,7 +46,9 @@ def test_build_graph_follows_schema(semantic_scenario):
         assert torch.isfinite(g[nt].x).all()
     for nt, names in PRIORS.items():
         assert g[nt].prior.shape == (g[nt].num_nodes, len(names))
-        assert ((g[nt].prior >= 0) & (g[nt].prior <= 1)).all()
+        ratios = g[nt].prior[:, :2]
+        assert ((ratios >= 0) & (ratios <= 1)).all()
+    assert (g["service"].prior[:, 2] >= 1).all()
     assert g["service"].num_nodes == 2 and g["fragment"].num_nodes == 6
     assert g["device"].num_nodes == 4 and g["link"].num_nodes == 2
     assert g[FRAGMENT_NEXT_FRAGMENT].edge_index.tolist() == [[0, 1, 3], [1, 2, 5]]

@@ -49,6 +49,8 @@ def test_fresh_model_predicts_the_priors(name, batch):
     prior = batch["service"].prior.clamp(1e-4, 1 - 1e-4)
     torch.testing.assert_close(out["tput_ratio"], prior[:, 0])
     torch.testing.assert_close(out["respt_ratio"], prior[:, 1])
+    p95 = batch["service"].prior[:, 2].clamp_min(1 + 1e-4)
+    torch.testing.assert_close(out["p95_ratio"], p95)
     dprior = batch["device"].prior.clamp(1e-4, 1 - 1e-4)
     torch.testing.assert_close(out["drop_prob"], dprior[:, 1])
 

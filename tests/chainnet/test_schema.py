@@ -36,7 +36,7 @@ def test_feature_names_unique_per_type():
 
 
 def test_priors_and_targets():
-    assert PRIORS["service"] == ("tput_ratio", "respt_ratio")
+    assert PRIORS["service"] == ("tput_ratio", "respt_ratio", "p95_ratio")
     assert TARGETS["service"] == ("tput_ratio", "respt_ratio", "p95_ratio")
     assert TARGETS["device"] == ("utilization", "drop_prob")
     assert isinstance(SCHEMA_VERSION, int)
