@@ -65,11 +65,13 @@ the summed mean service, transfer and delay times) divided by the predicted mean
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
+import numba
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import stats
 
 from datagen.world import Scenario
 
@@ -210,67 +212,144 @@ def _compile(scenarios: Sequence[Scenario]) -> _Compiled:
     )
 
 
+def _segment_starts(v_path: np.ndarray) -> np.ndarray:
+    """Index of the first visit of each visit's path (visits are contiguous per path)."""
+    if v_path.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    first = np.r_[True, v_path[1:] != v_path[:-1]]
+    return np.maximum.accumulate(np.where(first, np.arange(v_path.size), 0))
+
+
+def _subset(cs: _Compiled, keep_scn: np.ndarray) -> tuple[_Compiled, np.ndarray]:
+    """Restrict the iteration arrays to the scenarios flagged in ``keep_scn`` (global ids).
+
+    Only the fields the fixed point reads are kept consistent (devices, paths, visits).
+
+    Returns:
+        The sub-problem and the boolean mask of the kept devices.
+    """
+    dev_keep = keep_scn[cs.dev_scn]
+    dev_new = np.cumsum(dev_keep) - 1
+    path_keep = keep_scn[cs.svc_scn[cs.path_svc]]
+    path_new = np.cumsum(path_keep) - 1
+    v_keep = path_keep[cs.v_path]
+    v_dev = cs.v_is_dev[v_keep]
+    v_station = cs.v_station[v_keep]
+    sub = replace(
+        cs,
+        dev_scn=cs.dev_scn[dev_keep],
+        dev_K=cs.dev_K[dev_keep],
+        dev_c=cs.dev_c[dev_keep],
+        path_svc=cs.path_svc[path_keep],
+        path_rate=cs.path_rate[path_keep],
+        path_nominal=cs.path_nominal[path_keep],
+        v_path=path_new[cs.v_path[v_keep]],
+        v_is_dev=v_dev,
+        v_station=np.where(v_dev, dev_new[np.where(v_dev, v_station, 0)], v_station),
+        v_mean=cs.v_mean[v_keep],
+        v_scv=cs.v_scv[v_keep],
+        v_delay=cs.v_delay[v_keep],
+    )
+    return sub, dev_keep
+
+
 def _arrival_pmf_matrix(lam: np.ndarray, mean: np.ndarray, scv: np.ndarray, n: int) -> np.ndarray:
-    """``a_k`` for ``k < n`` of Poisson(``lam``) arrivals in a gamma(mean, scv) time.
+    r"""``a_k`` for ``k < n`` of Poisson(``lam``) arrivals in a gamma(mean, scv) time.
+
+    By the ratio recursions, in log space (no overflow, no cancellation), with
+    :math:`\mu = \lambda m` and :math:`r = 1/s^2`:
+
+    .. math::
+        \text{Poisson } (s^2 = 0):\ a_0 = e^{-\mu},\ \frac{a_k}{a_{k-1}} = \frac{\mu}{k};\qquad
+        \text{NB}:\ a_0 = \Big(\frac{r}{r+\mu}\Big)^r,\
+        \frac{a_k}{a_{k-1}} = \frac{k-1+r}{k}\,\frac{\mu}{r+\mu}.
 
     Shapes:
         lam, mean, scv: ``(V,)``; output ``(V, n)``.
     """
-    k = np.arange(n, dtype=float)[None, :]
+    k = np.arange(1, n, dtype=float)[None, :]
     mu = (lam * mean)[:, None]
-    out = np.empty((lam.size, n))
-    det = scv <= 0.0
+    det = (scv <= 0.0)[:, None]
+    r = 1.0 / np.where(det, 1.0, scv[:, None])
+    logs = np.empty((lam.size, n))
     with np.errstate(divide="ignore", invalid="ignore"):
-        if np.any(det):
-            m = mu[det]
-            logp = k * np.log(m) - m - special.gammaln(k + 1.0)
-            out[det] = np.where(m > 0, np.exp(logp), (k == 0).astype(float))
-        if np.any(~det):
-            r = 1.0 / scv[~det][:, None]
-            m = mu[~det]
-            # NB(k; r, p) with p = r / (r + m): log pmf in a form safe for m = 0
-            logp = (
-                special.gammaln(k + r)
-                - special.gammaln(r)
-                - special.gammaln(k + 1.0)
-                + r * (np.log(r) - np.log(r + m))
-                + k * (np.log(m) - np.log(r + m))
-            )
-            out[~det] = np.where(m > 0, np.exp(logp), (k == 0).astype(float))
-    return out
+        logs[:, :1] = np.where(det, -mu, -r * np.log1p(mu / r))
+        log_mu = np.log(mu)
+        logs[:, 1:] = np.where(
+            det,
+            log_mu - np.log(k),
+            np.log(k - 1.0 + r) - np.log(k) + log_mu - np.log(r + mu),
+        )
+    return np.exp(np.cumsum(logs, axis=1))
 
 
-def _solve_chains(a: np.ndarray, rho: np.ndarray, K: int) -> tuple[np.ndarray, np.ndarray]:
-    """Batched exact M/G/1/K departure chains of one capacity ``K``.
+def _solve_chains(a: np.ndarray, rho: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""Batched exact M/G/1/K departure chains, by the level-crossing recursion.
+
+    Cutting the departure chain between ``{0..j}`` and ``{j+1..}`` (only one-step moves go
+    down) gives a recursion with positive terms only, hence stable, in :math:`O(K^2)`:
+
+    .. math::
+        \pi_{j+1}\,a_0 = \pi_0\,\bar a_j + \sum_{i=1}^{j} \pi_i\,\bar a_{j-i+1},\qquad
+        \bar a_k = \sum_{m>k} a_m,
+
+    then :math:`p_j=\pi_j/(\pi_0+\rho)`, :math:`P_{loss}=1-1/(\pi_0+\rho)` as in
+    :func:`chainnet.queueing.mg1k_exact`.
 
     Args:
-        a: Arrival probabilities ``a_0..a_{K-2}``, shape ``(G, max(K-1, 1))``.
+        a: Arrival probabilities ``a_0..a_{Kmax-2}``, shape ``(G, max(Kmax-1, 1))``.
         rho: Offered loads, shape ``(G,)``.
-        K: The common capacity.
+        K: Capacities, shape ``(G,)``.
 
     Returns:
         ``(loss, mean_number)``, each of shape ``(G,)``.
     """
+    return _chains_kernel(
+        np.ascontiguousarray(a, dtype=np.float64),
+        np.ascontiguousarray(rho, dtype=np.float64),
+        np.ascontiguousarray(K, dtype=np.int64),
+    )
+
+
+@numba.njit(cache=True)
+def _chains_kernel(
+    a: np.ndarray, rho: np.ndarray, K: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
     G = rho.size
-    if K == 1:
-        loss = rho / (1.0 + rho)
-        return loss, loss  # one place: N = P(busy) = loss
-    i = np.arange(K)[:, None]
-    j = np.arange(K)[None, :]
-    base = np.maximum(i - 1, 0)
-    idx = j - base
-    mask = (idx >= 0) & (j < K - 1)
-    P = np.where(mask[None], a[:, np.clip(idx, 0, K - 2)], 0.0)
-    P[:, :, K - 1] = np.clip(1.0 - P.sum(axis=2), 0.0, None)
-    A = np.swapaxes(P, 1, 2) - np.eye(K)[None]
-    A[:, K - 1, :] = 1.0
-    rhs = np.zeros((G, K, 1))
-    rhs[:, K - 1, 0] = 1.0
-    pi = np.clip(np.linalg.solve(A, rhs)[:, :, 0], 0.0, None)
-    pi /= pi.sum(axis=1, keepdims=True)
-    norm = pi[:, 0] + rho
-    loss = np.clip(1.0 - 1.0 / norm, 0.0, 1.0)
-    mean_number = (pi * np.arange(K)[None]).sum(axis=1) / norm + K * loss
+    loss = np.empty(G)
+    mean_number = np.empty(G)
+    kmax = 1
+    for g in range(G):
+        kmax = max(kmax, K[g])
+    pi = np.empty(kmax)
+    abar = np.empty(max(kmax - 1, 1))
+    for g in range(G):
+        k = K[g]
+        a0 = max(a[g, 0], 1e-300)
+        tail = 1.0
+        for m in range(k - 1):
+            tail -= a[g, m]
+            abar[m] = min(max(tail, 0.0), 1.0)
+        pi[0] = 1.0
+        for j in range(k - 1):
+            up = pi[0] * abar[j]
+            for i in range(1, j + 1):
+                up += pi[i] * abar[j - i + 1]
+            pi[j + 1] = up / a0
+            if pi[j + 1] > 1e200:
+                scale = pi[j + 1]
+                for i in range(j + 2):
+                    pi[i] /= scale
+        total = 0.0
+        for i in range(k):
+            total += pi[i]
+        first = 0.0
+        for i in range(k):
+            first += i * pi[i] / total
+        norm = pi[0] / total + rho[g]
+        lg = min(max(1.0 - 1.0 / norm, 0.0), 1.0)
+        loss[g] = lg
+        mean_number[g] = first / norm + k * lg
     return loss, mean_number
 
 
@@ -319,7 +398,7 @@ class AnalyticSurrogate:
         Raises:
             ValueError: If an element is not a Scenario.
         """
-        return self._run(scenarios)[0]
+        return pd.DataFrame(self._run(scenarios)[0], columns=list(PREDICT_COLUMNS))
 
     def predict_devices(self, scenarios: Sequence[Scenario] | Scenario) -> pd.DataFrame:
         """Predict per-device load, utilisation and loss.
@@ -334,39 +413,23 @@ class AnalyticSurrogate:
             included), ``loss_ratio`` (drop probability of an arriving visit) and
             ``response_time`` (s, mean sojourn of an accepted visit).
         """
-        return self._run(scenarios)[1]
+        return pd.DataFrame(self._run(scenarios)[1], columns=list(DEVICE_COLUMNS))
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _run(self, scenarios: Sequence[Scenario] | Scenario) -> tuple[pd.DataFrame, pd.DataFrame]:
+    def _run(
+        self, scenarios: Sequence[Scenario] | Scenario
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         if isinstance(scenarios, Scenario):
             scenarios = [scenarios]
         scenarios = list(scenarios)
         if not scenarios:
-            return (
-                pd.DataFrame({c: [] for c in PREDICT_COLUMNS}),
-                pd.DataFrame({c: [] for c in DEVICE_COLUMNS}),
-            )
+            return {c: [] for c in PREDICT_COLUMNS}, {c: [] for c in DEVICE_COLUMNS}
         cs = _compile(scenarios)
-        n_dev = cs.dev_K.size
         n_paths = cs.path_svc.size
         dv = cs.v_is_dev
-        # exclusive within-path prefix: visits are contiguous per path, in order
-        first = np.r_[True, cs.v_path[1:] != cs.v_path[:-1]]
-        seg_start = np.maximum.accumulate(np.where(first, np.arange(cs.v_path.size), 0))
-
-        loss = np.zeros(n_dev)
-        omega = 1.0
-        for it in range(self.max_iter):
-            flow = self._flows(cs, loss, seg_start)
-            st = self._devices(cs, flow)
-            new = np.minimum(st["loss"], _MAX_LOSS)
-            delta = np.max(np.abs(new - loss)) if n_dev else 0.0
-            if it >= 20:
-                omega = 0.5
-            loss = (1 - omega) * loss + omega * new
-            if delta < self.tol:
-                break
+        seg_start = _segment_starts(cs.v_path)
+        loss = self._fixed_point(cs)
         flow = self._flows(cs, loss, seg_start)
         st = self._devices(cs, flow)
         loss = st["loss"]
@@ -420,31 +483,62 @@ class AnalyticSurrogate:
 
         with np.errstate(divide="ignore", invalid="ignore"):
             respt = np.where(lat > 0, nominal / lat, 1.0)
-        services = pd.DataFrame(
-            {
-                "scenario": cs.svc_scn,
-                "service": cs.svc_name,
-                "throughput": cs.svc_rate * surv,
-                "loss_ratio": 1.0 - surv,
-                "latency_mean": lat,
-                "latency_p95": q,
-                "tput_ratio": surv,
-                "respt_ratio": np.clip(respt, 0.0, 1.0),
-            }
-        )
-        devices = pd.DataFrame(
-            {
-                "scenario": cs.dev_scn,
-                "device": cs.dev_name,
-                "arrival_rate": st["lam"],
-                "throughput": st["lam"] * (1.0 - loss),
-                "utilization": st["util"],
-                "mean_present": st["N"],
-                "loss_ratio": loss,
-                "response_time": st["wait"] + st["mean"],
-            }
-        )
+        services = {
+            "scenario": cs.svc_scn,
+            "service": cs.svc_name,
+            "throughput": cs.svc_rate * surv,
+            "loss_ratio": 1.0 - surv,
+            "latency_mean": lat,
+            "latency_p95": q,
+            "tput_ratio": surv,
+            "respt_ratio": np.clip(respt, 0.0, 1.0),
+        }
+        devices = {
+            "scenario": cs.dev_scn,
+            "device": cs.dev_name,
+            "arrival_rate": st["lam"],
+            "throughput": st["lam"] * (1.0 - loss),
+            "utilization": st["util"],
+            "mean_present": st["N"],
+            "loss_ratio": loss,
+            "response_time": st["wait"] + st["mean"],
+        }
         return services, devices
+
+    def _fixed_point(self, cs: _Compiled) -> np.ndarray:
+        """Iterate device losses and visit flows to a fixed point; return the device losses.
+
+        Per-device relaxation: a device's step is halved when its update changes sign (an
+        oscillation, typical of flows that revisit a device) and grows back otherwise. A
+        scenario leaves the iteration as soon as its own losses have converged, so a batch
+        costs about the sum, not the maximum, of its scenarios' iteration counts.
+        """
+        n_dev = cs.dev_K.size
+        n_scn = int(cs.dev_scn.max()) + 1 if n_dev else 0
+        loss = np.zeros(n_dev)
+        omega = np.ones(n_dev)
+        prev = np.zeros(n_dev)
+        sub, ids = cs, np.arange(n_dev)  # the active sub-problem and its global device ids
+        seg = _segment_starts(sub.v_path)
+        for _ in range(self.max_iter):
+            if ids.size == 0:
+                break
+            st = self._devices(sub, self._flows(sub, loss[ids], seg))
+            step = np.minimum(st["loss"], _MAX_LOSS) - loss[ids]
+            flip = step * prev[ids] < 0
+            w = omega[ids]
+            omega[ids] = np.where(flip, np.maximum(w * 0.5, 0.05), np.minimum(w * 1.5, 1.0))
+            worst = np.zeros(n_scn)
+            np.maximum.at(worst, sub.dev_scn, np.abs(step))
+            done = worst < self.tol
+            moving = ~done[sub.dev_scn]
+            loss[ids[moving]] += omega[ids[moving]] * step[moving]
+            prev[ids] = step
+            if np.any(done[sub.dev_scn]):
+                sub, keep = _subset(sub, ~done)
+                ids = ids[keep]
+                seg = _segment_starts(sub.v_path)
+        return loss
 
     @staticmethod
     def _flows(cs: _Compiled, loss: np.ndarray, seg_start: np.ndarray) -> np.ndarray:
@@ -480,11 +574,7 @@ class AnalyticSurrogate:
         np.add.at(a, vd, w[:, None] * pmf)
         a[lam == 0, 0] = 1.0
         rho1 = rho / c
-        loss = np.zeros(n_dev)
-        N = np.zeros(n_dev)
-        for K in np.unique(cs.dev_K):
-            sel = cs.dev_K == K
-            loss[sel], N[sel] = _solve_chains(a[sel, : max(int(K) - 1, 1)], rho1[sel], int(K))
+        loss, N = _solve_chains(a, rho1, cs.dev_K)
         multi = cs.dev_c > 1
         if np.any(multi):
             loss[multi], N[multi] = _multi_server(
