@@ -1,0 +1,69 @@
+import pandas as pd
+import pytest
+import torch
+
+from chainnet import build_graph
+from training import SimDataModule, attach_targets, load_samples
+
+
+def test_attach_targets_sets_ratios_and_masks_missing(tiny_dataset):
+    scenario, labels, devices = load_samples(tiny_dataset)[0]
+    data = attach_targets(build_graph(scenario), scenario, labels, None)
+    y = data["service"].y
+    assert y.shape == (len(scenario.services), 3)
+    first = scenario.services[0].name
+    assert y[0, 0].item() == pytest.approx(labels.loc[first, "tput_ratio"], rel=1e-6)
+    expected_p95 = labels.loc[first, "latency_p95"] / labels.loc[first, "latency_mean"]
+    assert y[0, 2].item() == pytest.approx(expected_p95, rel=1e-6)
+    assert torch.isnan(data["device"].y).all()  # no device labels given
+
+
+def test_attach_targets_rejects_unlabelled_service(tiny_dataset):
+    scenario, labels, _ = load_samples(tiny_dataset)[0]
+    with pytest.raises(ValueError, match="labels lack services"):
+        attach_targets(build_graph(scenario), scenario, labels.iloc[0:0], None)
+
+
+def test_splits_are_reproducible_and_disjoint(tiny_dataset, tmp_path):
+    def split(seed):
+        dm = SimDataModule(tiny_dataset, cache_dir=str(tmp_path), split_seed=seed,
+                           val_fraction=0.25, test_fraction=0.25)
+        dm.prepare_data()
+        dm.setup("fit")
+        return dm.train_dataset.indices, dm.val_dataset.indices, dm.test_dataset.indices
+
+    a, b, c = split(0), split(0), split(1)
+    assert a == b and a != c
+    assert not set(a[0]) & set(a[1]) and not set(a[1]) & set(a[2])
+    assert len(a[0]) + len(a[1]) + len(a[2]) == 24
+    assert list(tmp_path.glob("*.pt"))  # processed graphs are cached
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"format": "csv"}, "format must be one of"),
+        ({"batch_size": 0}, "batch_size must be >= 1"),
+        ({"val_fraction": 0.6, "test_fraction": 0.5}, "must be < 1"),
+    ],
+)
+def test_datamodule_rejects_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        SimDataModule("somewhere", **kwargs)
+
+
+def test_missing_source_is_named(tmp_path):
+    from training import ScenarioGraphDataset
+
+    with pytest.raises(ValueError, match="does not exist"):
+        ScenarioGraphDataset(tmp_path / "nope", tmp_path)
+
+
+def test_labels_from_chainnet_format(tiny_dataset, tmp_path):
+    from datagen.chainnet_format import write_chainnet
+    from datagen.dataset import load_dataset
+
+    raw = write_chainnet(load_dataset(tiny_dataset).samples[:5], tmp_path / "raw")
+    samples = load_samples(raw, "chainnet")
+    assert len(samples) == 5
+    assert isinstance(samples[0][1], pd.DataFrame) and samples[0][2] is None
