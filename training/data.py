@@ -160,14 +160,17 @@ class ScenarioGraphDataset(InMemoryDataset):
 
     @property
     def raw_file_names(self) -> list[str]:
+        """No raw files: the source folder is read directly."""
         return []
 
     @property
     def processed_dir(self) -> str:
+        """The cache folder itself."""
         return str(Path(self.root))
 
     @property
     def processed_file_names(self) -> list[str]:
+        """One file per (source, format, schema version)."""
         return [self._file]
 
     def download(self) -> None:

@@ -50,12 +50,12 @@ def _default_optimizer(params: Any) -> torch.optim.Optimizer:
 
 
 class PerfPredictorModule(L.LightningModule):
-    """Train, validate and test a performance predictor (the network is injected).
+    r"""Train, validate and test a performance predictor (the network is injected).
 
     Args:
         predictor: A ChainNet-family ``nn.Module`` (``chainnet.ChainNet``, ``GCNBaseline``, ...).
         optimizer: Optimizer factory (default: AdamW, lr 1e-3, weight decay 1e-5).
-        loss_weight: Weight :math:`w_\\ell` of the log-loss term (default: ``0.2``).
+        loss_weight: Weight :math:`w_\ell` of the log-loss term (default: ``0.2``).
         p95_weight: Weight :math:`w_{95}` of the tail-ratio term (default: ``0.2``).
         aux_weight: Weight :math:`w_{aux}` of the per-device auxiliary terms (default: ``0.5``).
         feature_dims: Feature columns per node type of the data (linked from the data module);
