@@ -131,10 +131,23 @@ class _Compiled:
 
 
 def _compile(scenarios: Sequence[Scenario]) -> _Compiled:
-    dev_scn, dev_name, dev_K, dev_c = [], [], [], []
-    path_svc, path_rate, path_nominal = [], [], []
-    v_path, v_is_dev, v_station, v_mean, v_scv, v_delay = [], [], [], [], [], []
-    svc_scn, svc_name, svc_rate, svc_branches = [], [], [], []
+    dev_name: list[str] = []
+    svc_name: list[str] = []
+    dev_scn: list[int] = []
+    dev_K: list[int] = []
+    dev_c: list[int] = []
+    path_svc: list[int] = []
+    path_rate: list[float] = []
+    path_nominal: list[float] = []
+    v_path: list[int] = []
+    v_is_dev: list[bool] = []
+    v_station: list[int] = []
+    v_mean: list[float] = []
+    v_scv: list[float] = []
+    v_delay: list[float] = []
+    svc_scn: list[int] = []
+    svc_rate: list[float] = []
+    svc_branches: list[int] = []
     n_links = 0
     for si, scn in enumerate(scenarios):
         if not isinstance(scn, Scenario):

@@ -35,9 +35,10 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
-from datagen.world import Device, Scenario
+from datagen.world import Device, Placement, Scenario
 
 __all__ = [
+    "Floats",
     "Policy",
     "POLICIES",
     "OrricRun",
@@ -51,6 +52,9 @@ __all__ = [
     "retraining_share",
     "orric_scenario",
 ]
+
+#: A list of numbers: a sequence or a 1-D array.
+Floats = Sequence[float] | np.ndarray
 
 Policy = Literal[
     "orric", "inference_only", "inference_greedy", "knowledge_distillation", "focus_shift"
@@ -89,7 +93,7 @@ class OrricRun(NamedTuple):
 # --------------------------------------------------------------------------------------------
 
 
-def _vector(name: str, values: Sequence[float], *, nonneg: bool = False) -> np.ndarray:
+def _vector(name: str, values: Floats, *, nonneg: bool = False) -> np.ndarray:
     arr = np.asarray(values, dtype=float)
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-D list of numbers, got {values!r}")
@@ -101,7 +105,7 @@ def _vector(name: str, values: Sequence[float], *, nonneg: bool = False) -> np.n
 
 
 def _pair(
-    acc_name: str, acc: Sequence[float], cost_name: str, cost: Sequence[float]
+    acc_name: str, acc: Floats, cost_name: str, cost: Floats
 ) -> tuple[np.ndarray, np.ndarray]:
     a = _vector(acc_name, acc)
     c = _vector(cost_name, cost, nonneg=True)
@@ -127,7 +131,7 @@ def _scalar(name: str, value: float) -> float:
 # --------------------------------------------------------------------------------------------
 
 
-def prune(costs: Sequence[float], profits: Sequence[float]) -> list[int]:
+def prune(costs: Floats, profits: Floats) -> list[int]:
     r"""Drop dominated configurations: keep those strictly better than every cheaper one.
 
     Sort by (cost ascending, profit descending, index) and keep a configuration iff its profit
@@ -159,10 +163,10 @@ def select(
     V: float,
     W: float,
     U: float,
-    AT: Sequence[float],
-    AI: Sequence[float],
-    CT: Sequence[float],
-    CI: Sequence[float],
+    AT: Floats,
+    AI: Floats,
+    CT: Floats,
+    CI: Floats,
 ) -> tuple[int, int] | None:
     r"""ORRIC's Algorithm 1: the best pair of (Dt) under the per-sample budget ``U``.
 
@@ -276,9 +280,9 @@ def coefficients(
 
 def objective(
     choices: Sequence[tuple[int, int]],
-    AT: Sequence[float],
-    AI: Sequence[float],
-    D: Sequence[float],
+    AT: Floats,
+    AI: Floats,
+    D: Floats,
     f: Callable[[float], float],
     x1: float = 0.0,
 ) -> float:
@@ -317,7 +321,7 @@ def objective(
     return total
 
 
-def _samples(D: Sequence[float]) -> np.ndarray:
+def _samples(D: Floats) -> np.ndarray:
     d = np.asarray(D, dtype=float)
     if d.ndim != 1 or d.size < 1:
         raise ValueError(f"D must list the samples of each slot, T = len(D) >= 1, got {D!r}")
@@ -326,7 +330,7 @@ def _samples(D: Sequence[float]) -> np.ndarray:
     return d
 
 
-def _budgets(C: Sequence[float], d: np.ndarray) -> np.ndarray:
+def _budgets(C: Floats, d: np.ndarray) -> np.ndarray:
     c = np.asarray(C, dtype=float)
     if c.shape != d.shape:
         raise ValueError(f"C must have one budget per slot ({d.size}), got {np.shape(c)}")
@@ -350,12 +354,12 @@ def _lexicographic(
 
 
 def run(
-    AT: Sequence[float],
-    CT: Sequence[float],
-    AI: Sequence[float],
-    CI: Sequence[float],
-    D: Sequence[float],
-    C: Sequence[float],
+    AT: Floats,
+    CT: Floats,
+    AI: Floats,
+    CI: Floats,
+    D: Floats,
+    C: Floats,
     *,
     f: Callable[[float], float],
     L: float,
@@ -449,12 +453,12 @@ def run(
 
 
 def brute_force_opt(
-    AT: Sequence[float],
-    CT: Sequence[float],
-    AI: Sequence[float],
-    CI: Sequence[float],
-    D: Sequence[float],
-    C: Sequence[float],
+    AT: Floats,
+    CT: Floats,
+    AI: Floats,
+    CI: Floats,
+    D: Floats,
+    C: Floats,
     *,
     f: Callable[[float], float],
     x1: float = 0.0,
@@ -648,4 +652,4 @@ def orric_scenario(
     else:
         dev = get_device(device, capacity=capacity, reserved_share=float(reserved_share))
     svc = make_service(name, prof, "layer", arrival_rate, sla, k=1, scv=scv)
-    return Scenario((dev,), (svc,), {name: (dev.name,)})
+    return Scenario((dev,), (svc,), Placement({name: (dev.name,)}))
