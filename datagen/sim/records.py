@@ -76,20 +76,12 @@ class RawRecords:
 
 def visit_stations(compiled: CompiledScenario, variates: Variates) -> np.ndarray:
     """Station index of every visit slot, shape ``(num_visits,)``."""
-    templates = []
-    for c in range(compiled.num_services):
-        p0 = compiled.svc_path_start[c]
-        h0 = compiled.path_hop_start[p0]
-        h1 = compiled.path_hop_end[p0 + compiled.svc_npaths[c] - 1]
-        st = compiled.hop_station[h0:h1]
-        templates.append(st[st >= 0])
-    offs = np.concatenate([[0], np.cumsum([len(t) for t in templates])])
-    flat = np.concatenate(templates)
     nvis = compiled.svc_nvisits[variates.arr_service]
     within = np.arange(variates.num_visits, dtype=np.int64) - np.repeat(
         variates.req_visit_base, nvis
     )
-    return flat[np.repeat(offs[:-1][variates.arr_service], nvis) + within]
+    start = compiled.svc_visit_start[:-1][variates.arr_service]
+    return compiled.visit_station[np.repeat(start, nvis) + within]
 
 
 def records_frame(

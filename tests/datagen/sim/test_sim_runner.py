@@ -201,3 +201,9 @@ def test_job_records() -> None:
     assert all((r.drop_station is None) == (r.record_type == "served") for r in recs)
     with pytest.raises(ValueError, match="keep_records"):
         next(simulate(single(), num_requests=100).job_records())
+
+
+@pytest.mark.parametrize("rate", [-1.0, 0.0, math.inf, math.nan])
+def test_bad_rates_raise_in_the_world_model(rate: float) -> None:
+    with pytest.raises(ScenarioError, match="arrival_rate"):
+        Service("s", (Fragment("f", macs=1.0),), arrival_rate=rate)
