@@ -1,5 +1,17 @@
 """datagen: the world model, DNN profiles, the simulator and labelled datasets."""
 
+from datagen.catalog import DEVICE_CATALOG, DeviceSpec, get_device, list_devices
+from datagen.chainnet_format import read_chainnet, write_chainnet
+from datagen.dataset import Dataset, DatasetError, generate, load_dataset
+from datagen.profiling import profile_module
+from datagen.sim import SimResult, simulate
+from datagen.splitting import (
+    balanced_cuts,
+    layer_split,
+    make_service,
+    semantic_split,
+    split_accuracy,
+)
 from datagen.world import (
     MMPP2,
     SPLIT_TYPES,
@@ -14,13 +26,18 @@ from datagen.world import (
     Service,
     SplitType,
 )
+from datagen.zoo import get_profile, list_profiles
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEVICE_CATALOG",
     "MMPP2",
     "SPLIT_TYPES",
+    "Dataset",
+    "DatasetError",
     "Device",
+    "DeviceSpec",
     "DNNProfile",
     "Fragment",
     "LayerProfile",
@@ -29,5 +46,21 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "Service",
+    "SimResult",
     "SplitType",
+    "balanced_cuts",
+    "generate",
+    "get_device",
+    "get_profile",
+    "layer_split",
+    "list_devices",
+    "list_profiles",
+    "load_dataset",
+    "make_service",
+    "profile_module",
+    "read_chainnet",
+    "semantic_split",
+    "simulate",
+    "split_accuracy",
+    "write_chainnet",
 ]
