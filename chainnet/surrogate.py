@@ -215,8 +215,15 @@ class Surrogate:
 
     @torch.no_grad()
     def predict_tensors(self, data: HeteroData) -> TensorDict:
-        """Run the model in eval mode on a (batched) graph and return its output dict."""
+        """Run the model in eval mode on a (batched) graph and return its output dict.
+
+        The graph is moved to the device of the model's parameters (the surrogate follows
+        wherever the caller put the model; it never picks a device itself).
+        """
         self.model.eval()
+        param = next(self.model.parameters(), None)
+        if param is not None and data[SERVICE].x.device != param.device:
+            data = data.to(param.device)
         return self.model(data)
 
     def predict(self, scenarios: Sequence[Scenario], batch_size: int | None = None
