@@ -51,12 +51,15 @@ largest branch mean (a lower bound of the expected maximum). Latencies are those
 requests, ignoring that survivors saw slightly shorter queues.
 
 **p95.** A path's latency is approximated by a gamma law with the path's mean and the sum of
-the visits' variances, where a visit's variance is :math:`m_v^2 s_v^2 + \mathrm{Var}[W]` and the
-wait is taken as an atom at 0 plus an exponential tail (exact for M/M/1):
-:math:`\mathrm{Var}[W] = W^2 (2 - u)/u` with ``u`` the station's utilisation. A fork-join of
-``B`` branches takes the largest branch quantile at level :math:`0.95^{1/B}` (exact for ``B``
-independent identical branches). For a single M/M/1 station with ample room this is the exact
-exponential p95.
+the visits' variances, where a visit's variance is :math:`m_v^2 s_v^2 + \mathrm{Var}[W]`. At a
+device, a job that finds ``n`` jobs waits about ``n`` service times, so with the law of the
+number found by an accepted arrival (the chain's :math:`\pi`)
+:math:`\mathrm{Var}[W] \approx W^2\,(\mathrm{Var}[n] + E[n]\,s_d^2)/E[n]^2` (exact for
+M/M/1, and it captures the nearly constant wait of a saturated finite queue); at a link, the
+M/G/1 wait is an atom at 0 plus an exponential tail, :math:`\mathrm{Var}[W] = W^2(2-\rho)/\rho`.
+A fork-join of ``B`` branches takes the largest branch quantile at level :math:`0.95^{1/B}`
+(exact for ``B`` independent identical branches). For a single M/M/1 station with ample room
+this is the exact exponential p95.
 
 ``respt_ratio`` is the no-queue latency (the simulator's nominal: the largest over branches of
 the summed mean service, transfer and delay times) divided by the predicted mean latency.
@@ -296,7 +299,9 @@ def _arrival_pmf_matrix(lam: np.ndarray, mean: np.ndarray, scv: np.ndarray, n: i
     return np.exp(np.cumsum(logs, axis=1))
 
 
-def _solve_chains(a: np.ndarray, rho: np.ndarray, K: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _solve_chains(
+    a: np.ndarray, rho: np.ndarray, K: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     r"""Batched exact M/G/1/K departure chains, by the level-crossing recursion.
 
     Cutting the departure chain between ``{0..j}`` and ``{j+1..}`` (only one-step moves go
@@ -315,7 +320,9 @@ def _solve_chains(a: np.ndarray, rho: np.ndarray, K: np.ndarray) -> tuple[np.nda
         K: Capacities, shape ``(G,)``.
 
     Returns:
-        ``(loss, mean_number)``, each of shape ``(G,)``.
+        ``(loss, mean_number, seen_mean, seen_var)``, each of shape ``(G,)``: the loss
+        probability, the time-average number present, and the mean and variance of the number
+        found by an accepted arrival (the departure-epoch law :math:`\pi`).
     """
     return _chains_kernel(
         np.ascontiguousarray(a, dtype=np.float64),
@@ -327,10 +334,12 @@ def _solve_chains(a: np.ndarray, rho: np.ndarray, K: np.ndarray) -> tuple[np.nda
 @numba.njit(cache=True)
 def _chains_kernel(
     a: np.ndarray, rho: np.ndarray, K: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
     G = rho.size
     loss = np.empty(G)
     mean_number = np.empty(G)
+    seen_mean = np.empty(G)
+    seen_var = np.empty(G)
     kmax = 1
     for g in range(G):
         kmax = max(kmax, K[g])
@@ -357,13 +366,17 @@ def _chains_kernel(
         for i in range(k):
             total += pi[i]
         first = 0.0
+        second = 0.0
         for i in range(k):
             first += i * pi[i] / total
+            second += i * i * pi[i] / total
+        seen_mean[g] = first
+        seen_var[g] = max(second - first * first, 0.0)
         norm = pi[0] / total + rho[g]
         lg = min(max(1.0 - 1.0 / norm, 0.0), 1.0)
         loss[g] = lg
         mean_number[g] = first / norm + k * lg
-    return loss, mean_number
+    return loss, mean_number, seen_mean, seen_var
 
 
 class AnalyticSurrogate:
@@ -460,14 +473,17 @@ class AnalyticSurrogate:
             l_wait = np.where(l_lam > 0, l_wait, 0.0)
 
         # per-visit waits and variances
-        wait = np.where(dv, st["wait"][np.where(dv, cs.v_station, 0)], 0.0)
-        util = np.where(dv, st["util"][np.where(dv, cs.v_station, 0)], 0.0)
+        dst = np.where(dv, cs.v_station, 0)
+        wait = np.where(dv, st["wait"][dst], 0.0)
+        w_var = np.where(dv, st["wait_var"][dst], 0.0)
         if cs.n_links:
-            wait = np.where(dv, wait, l_wait[np.where(dv, 0, cs.v_station)])
-            util = np.where(dv, util, l_rho[np.where(dv, 0, cs.v_station)])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            u = np.clip(util, 1e-12, 1.0)
-            w_var = np.where(wait > 0, wait**2 * (2.0 - u) / u, 0.0)
+            lst = np.where(dv, 0, cs.v_station)
+            wait = np.where(dv, wait, l_wait[lst])
+            # M/G/1 wait: an atom at 0 plus an exponential tail, Var = W^2 (2 - rho) / rho
+            with np.errstate(divide="ignore", invalid="ignore"):
+                u = np.clip(l_rho[lst], 1e-12, 1.0)
+                l_var = np.where(wait > 0, wait**2 * (2.0 - u) / u, 0.0)
+            w_var = np.where(dv, w_var, l_var)
         v_lat = wait + cs.v_mean + cs.v_delay
         v_var = cs.v_mean**2 * cs.v_scv + w_var
         v_logs = np.where(
@@ -587,7 +603,7 @@ class AnalyticSurrogate:
         np.add.at(a, vd, w[:, None] * pmf)
         a[lam == 0, 0] = 1.0
         rho1 = rho / c
-        loss, N = _solve_chains(a, rho1, cs.dev_K)
+        loss, N, seen_mean, seen_var = _solve_chains(a, rho1, cs.dev_K)
         multi = cs.dev_c > 1
         if np.any(multi):
             loss[multi], N[multi] = _multi_server(
@@ -598,6 +614,12 @@ class AnalyticSurrogate:
         with np.errstate(divide="ignore", invalid="ignore"):
             wait = np.where(X > 0, N / np.where(X > 0, X, 1.0) - mean, 0.0)
         wait = np.maximum(wait, 0.0)
+        # wait variance: a job finding n jobs waits ~ n service times (exact for M/M/1), so
+        # Var[W] ~ (E[S]/c)^2 (Var[n] + E[n] s^2), rescaled to the Little's-law mean wait
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scv_d = np.where(s1 > 0, s2 * lam / np.where(s1 > 0, s1, 1.0) ** 2 - 1.0, 0.0)
+            ratio = (seen_var + seen_mean * np.maximum(scv_d, 0.0)) / seen_mean**2
+            wait_var = np.where((seen_mean > 0) & (wait > 0), wait**2 * ratio, 0.0)
         return {
             "lam": lam,
             "mean": mean,
@@ -606,6 +628,7 @@ class AnalyticSurrogate:
             "N": N,
             "util": util,
             "wait": wait,
+            "wait_var": wait_var,
         }
 
 
