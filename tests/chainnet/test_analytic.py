@@ -198,3 +198,29 @@ def test_thinning_two_visits_same_device():
     assert dev.arrival_rate == pytest.approx(4.0 * (1 + (1 - L)), rel=1e-8)
     assert L == pytest.approx(mm1k(dev.arrival_rate, 10.0, 3).loss, abs=1e-9)
     assert got.tput_ratio == pytest.approx((1 - L) ** 2, rel=1e-9)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("regime", ["chainnet_like", "edge"])
+def test_agrees_with_simulator(regime):
+    sampling = pytest.importorskip("datagen.sampling")
+    sim = pytest.importorskip("datagen.sim")
+    rng = np.random.default_rng(7)
+    config = sampling.load_sampler_config(regime)
+    scns = [sampling.sample_scenario(config, rng) for _ in range(40)]
+    pred = AnalyticSurrogate().predict(scns)
+    rows = []
+    for i, scn in enumerate(scns):
+        res = sim.simulate(scn, num_requests=20_000, seed=i).services
+        rows.append(res.assign(scenario=i).reset_index(names="service"))
+    import pandas as pd
+
+    m = pred.merge(pd.concat(rows), on=["scenario", "service"], suffixes=("_p", "_s"))
+    assert len(m) == len(pred)
+    assert (m.tput_ratio_p - m.tput_ratio_s).abs().mean() < 0.05
+    assert (m.respt_ratio_p - m.respt_ratio_s).abs().mean() < 0.08
+    fin = np.isfinite(m.latency_mean_p)
+    ape = ((m.latency_mean_p - m.latency_mean_s).abs() / m.latency_mean_s)[fin]
+    assert ape.median() < 0.1
+    ape95 = ((m.latency_p95_p - m.latency_p95_s).abs() / m.latency_p95_s)[fin]
+    assert ape95.median() < 0.15
