@@ -68,7 +68,13 @@ SERVICE_COLUMNS: tuple[str, ...] = (
     "loss_ratio_ci",
     "latency_mean_ci",
 )
-STATION_COLUMNS: tuple[str, ...] = ("utilization", "mean_present", "drop_rate")
+STATION_COLUMNS: tuple[str, ...] = (
+    "utilization",
+    "mean_present",
+    "drop_rate",
+    "arrival_rate",
+    "drop_prob",
+)
 
 _T_CACHE: dict[int, np.ndarray] = {}
 
@@ -259,8 +265,8 @@ def _station_kernel(
     H: float,
     S: int,
 ) -> np.ndarray:
-    # out[s] = (area under n(t), area under busy(t), drops) over [w, H].
-    out = np.zeros((S, 3))
+    # out[s] = (area under n(t), area under busy(t), drops, arrivals) over [w, H].
+    out = np.zeros((S, 4))
     for r in range(arr_service.shape[0]):
         c = arr_service[r]
         base = req_visit_base[r]
@@ -272,6 +278,8 @@ def _station_kernel(
             s = visit_station[j0 + j]
             vs = v_start[base + j]
             ve = v_end[base + j]
+            if va >= w and va <= H:
+                out[s, 3] += 1.0
             if np.isnan(vs):
                 if va >= w and va <= H:
                     out[s, 2] += 1.0
@@ -296,6 +304,11 @@ def station_metrics(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-device and per-link metrics (columns :data:`STATION_COLUMNS`).
 
+    ``utilization`` is the busy fraction of the servers, ``mean_present`` the time-average
+    number of requests present, ``drop_rate`` and ``arrival_rate`` the drops and arrivals per
+    second at the station, and ``drop_prob`` = drops / arrivals (0 without arrivals), all over
+    the measurement window ``[w, H]``.
+
     Args:
         compiled: The compiled scenario.
         variates: The variates the run used.
@@ -313,7 +326,11 @@ def station_metrics(
         compiled.svc_visit_start, raw.v_arr, raw.v_start, raw.v_end,
         float(warmup_time), float(H), S,
     )
-    table = np.column_stack([acc[:, 1] / (compiled.st_servers * T), acc[:, 0] / T, acc[:, 2] / T])
+    drop_prob = np.divide(acc[:, 2], acc[:, 3], out=np.zeros(S), where=acc[:, 3] > 0)
+    table = np.column_stack(
+        [acc[:, 1] / (compiled.st_servers * T), acc[:, 0] / T, acc[:, 2] / T, acc[:, 3] / T,
+         drop_prob]
+    )
     D = compiled.num_devices
     names = compiled.station_names
     cols = list(STATION_COLUMNS)

@@ -207,3 +207,12 @@ def test_job_records() -> None:
 def test_bad_rates_raise_in_the_world_model(rate: float) -> None:
     with pytest.raises(ScenarioError, match="arrival_rate"):
         Service("s", (Fragment("f", macs=1.0),), arrival_rate=rate)
+
+
+def test_device_drop_probability_of_a_single_station_is_its_loss_ratio() -> None:
+    res = simulate(single(lam=4.0, mu=3.0, K=3), num_requests=20_000, seed=5)
+    dev = res.devices.iloc[0]
+    svc = res.services.iloc[0]
+    assert dev["drop_prob"] == pytest.approx(svc["loss_ratio"], rel=0.02)
+    assert dev["arrival_rate"] == pytest.approx(4.0, rel=0.03)
+    assert dev["drop_rate"] == pytest.approx(dev["arrival_rate"] * dev["drop_prob"], rel=1e-9)
