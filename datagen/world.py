@@ -685,7 +685,7 @@ class Scenario:
 
     def replace(self, **changes: Any) -> Scenario:
         """Return a copy with some fields replaced (validated again)."""
-        kwargs = {
+        kwargs: dict[str, Any] = {
             "devices": self.devices,
             "services": self.services,
             "placement": self.placement,
