@@ -340,7 +340,10 @@ class OnlineExperiment:
     Args:
         policy: The split policy (see :func:`placement.policies.make_policy`). Policies with
             ``context_type == "sla"`` (``splitplace``) receive ``[[SLA]]`` and the
-            application (profile name) as key; the others receive the slack context.
+            application (profile name) as key; the others receive the slack context. Give
+            ``splitplace`` initial thresholds on this loop's time scale (milliseconds for the
+            edge profiles), e.g. ``initial_thresholds=exp.reference_latency``; its 10 s
+            default classifies every request as ``low`` for a long time.
         placer: How to place a split service: ``None`` or ``"greedy"`` (default) uses
             :func:`greedy_placement` (fast: about 40 ms a step with the simulations);
             ``"placer"`` builds ``placement.Placer(predictor=AnalyticSurrogate(),
