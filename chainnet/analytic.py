@@ -17,15 +17,18 @@ of the devices earlier on the same path,
     \lambda_v = \lambda_c \prod_{u \prec v} (1 - L_{d(u)}),
 
 and a device's arrival rate is the sum over its visits, :math:`\Lambda_d=\sum_{v\to d}
-\lambda_v`. Since the losses depend on the flows, the pair is iterated to a fixed point
-(undamped for the first iterations, which is exact after ``depth`` steps on feed-forward
-networks, then damped by one half).
+\lambda_v`. Since the losses depend on the flows, the pair is iterated to a fixed point:
+plain substitution (exact after ``depth`` steps on feed-forward paths) with a per-device step
+that is halved whenever the device's update changes sign (flows that revisit a device make
+the plain map oscillate), and each scenario leaves the iteration once its own losses moved
+less than ``tol``.
 
 **Devices.** The service time at device ``d`` is the mixture of its visits' times, weighted by
 :math:`\lambda_v/\Lambda_d`; each visit's time is gamma with the visit's mean and the
 service's SCV (deterministic at SCV 0, as in the simulator). One-server devices are solved by
-the exact M/G/1/K embedded chain (:func:`chainnet.queueing.mg1k_exact`) with the mixture's
-arrival probabilities
+the exact M/G/1/K embedded chain (:func:`chainnet.queueing.mg1k_exact`, here through its
+stable level-crossing recursion, compiled with numba) with the mixture's arrival
+probabilities
 
 .. math::
     a_k = \sum_{v\to d} \frac{\lambda_v}{\Lambda_d}\,
@@ -36,12 +39,14 @@ form, which is off by up to 17 % at high SCV, and because the chain also gives t
 number present). Devices with ``c > 1`` servers use an M/M/c/K correction: the M/M/c/K loss
 and queue length, each multiplied by the ratio of the M/G/1/K to the M/M/1/K value for one
 server ``c`` times faster with the same ``K`` (both ratios are 1 for exponential service, so
-M/M/c/K is exact). Loss is by PASTA the same for every visit of a device; the mean wait of an
-accepted job is :math:`W_d = N_d / X_d - E[S_d]` (Little's law).
+M/M/c/K is exact; for ``K = c`` the Erlang loss is used as is, exact by insensitivity).
+Loss is by PASTA the same for every visit of a device; the mean wait of an accepted job is
+:math:`W_d = N_d / X_d - E[S_d]` (Little's law).
 
 **Links** are M/G/1 stations with unlimited room and deterministic transfer times
 (Pollaczek-Khinchine): :math:`W = \Lambda E[S^2] / (2 (1 - \rho))`, infinite when
-:math:`\rho \ge 1`; they lose nothing.
+:math:`\rho \ge 1` (the steady-state answer: a finite simulation reports a horizon-dependent
+large latency instead); they lose nothing, and their output is not throttled.
 
 **Services.** A path's latency is the sum over its visits of wait + mean service + delay, its
 survival the product of :math:`1-L` over its device visits. A request of a semantic split
@@ -678,7 +683,8 @@ def _multi_server(
     f_loss, f_N = _birth_death_batch(log_a - np.log(c), np.ones_like(c), K)
     with np.errstate(divide="ignore", invalid="ignore"):
         loss = np.where(f_loss > 0, m_loss * g_loss / f_loss, m_loss)
-        loss = np.clip(loss, 0.0, 1.0)
+        # K = c is a pure loss system: Erlang's loss is insensitive to the service law
+        loss = np.clip(np.where(K == c, m_loss, loss), 0.0, 1.0)
         f_lq = f_N - lam * (1.0 - f_loss) * mean / c
         g_lq = g_N - lam * (1.0 - g_loss) * mean / c
         m_lq = m_N - lam * (1.0 - m_loss) * mean

@@ -224,3 +224,26 @@ def test_agrees_with_simulator(regime):
     assert ape.median() < 0.1
     ape95 = ((m.latency_p95_p - m.latency_p95_s).abs() / m.latency_p95_s)[fin]
     assert ape95.median() < 0.15
+
+
+def test_erlang_loss_insensitive_for_k_equal_c():
+    # M/G/c/c: Erlang B whatever the service law
+    ref = mmck(5.0, 10.0, 3, 3)
+    for scv in (0.0, 1.0, 2.0):
+        got = AnalyticSurrogate().predict(single(5.0, 0.1, 3, scv=scv, c=3)).iloc[0]
+        assert got.loss_ratio == pytest.approx(ref.loss, abs=1e-12)
+        assert got.latency_mean == pytest.approx(0.1, rel=1e-9)
+
+
+def test_unused_device_and_single_place_station():
+    devs = (
+        Device("a", speed=1e9, capacity=1),
+        Device("b", speed=1e9, capacity=3),
+        Device("u", speed=1e9),
+    )
+    svc = Service("s", (Fragment("f", 1e8), Fragment("g", 1e8)), arrival_rate=5.0, scv=2.0)
+    scn = Scenario(devs, (svc,), Placement({"s": ("a", "b")}), (Link("a", "u", 1e6),))
+    dev = AnalyticSurrogate().predict_devices(scn).set_index("device")
+    assert dev.loc["a", "loss_ratio"] == pytest.approx(0.5 / 1.5)  # M/G/1/1, insensitive
+    assert dev.loc["b", "arrival_rate"] == pytest.approx(5.0 * (1 - 0.5 / 1.5))
+    assert dev.loc["u", "utilization"] == 0.0 and dev.loc["u", "loss_ratio"] == 0.0
