@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Literal, NamedTuple
 
 import numpy as np
 
+from datagen import layers as _layers
 from datagen.world import (
     Device,
     DNNProfile,
@@ -240,6 +241,8 @@ class QPARTParams:
 def linear_macs(n_in: int, n_out: int) -> int:
     r"""MACs of a fully connected layer, QPART eq. (1) (bias ignored).
 
+    Validates and delegates to :func:`datagen.layers.linear_macs` (one implementation).
+
     .. math::
         o_l = n_{l-1}\,n_l
 
@@ -256,11 +259,13 @@ def linear_macs(n_in: int, n_out: int) -> int:
     for name, v in (("n_in", n_in), ("n_out", n_out)):
         if int(v) != v or v < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-    return int(n_in) * int(n_out)
+    return _layers.linear_macs(int(n_in), int(n_out))
 
 
 def conv_macs(c_in: int, c_out: int, k_h: int, k_w: int, h: int, w: int) -> int:
     r"""MACs of a convolution layer, QPART eq. (2) (output spatial size ``h x w``).
+
+    Validates and delegates to :func:`datagen.layers.conv2d_macs` (one implementation).
 
     .. math::
         o_l = C^{in}_l\,C^{out}_l\,K^h_l\,K^w_l\,H_l\,W_l
@@ -283,7 +288,7 @@ def conv_macs(c_in: int, c_out: int, k_h: int, k_w: int, h: int, w: int) -> int:
     for name, v in args.items():
         if int(v) != v or v < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
-    return int(c_in) * int(c_out) * int(k_h) * int(k_w) * int(h) * int(w)
+    return _layers.conv2d_macs(int(c_in), int(c_out), (int(k_h), int(k_w)), (int(h), int(w)))
 
 
 def device_layer_count(p: int, num_layers: int, convention: Convention = "through_p") -> int:
