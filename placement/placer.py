@@ -35,7 +35,7 @@ from placement.search.base import SearchMethod, SearchResult
 from placement.search.local import LocalSearch
 from placement.search.simulation import all_lost, capped_horizon
 
-__all__ = ["Placer", "default_predictor", "verify_candidates", "make_decision"]
+__all__ = ["Placer", "default_predictor", "diverse_top", "verify_candidates", "make_decision"]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,36 @@ def default_predictor() -> tuple[Any, str | None]:
         log.warning(reason)
         warnings.warn(reason, RuntimeWarning, stacklevel=3)
         return AnalyticSurrogate(), reason
+
+
+def diverse_top(assignments: np.ndarray, k: int, min_distance: int = 2) -> np.ndarray:
+    """The best ``k`` candidates that differ pairwise in at least ``min_distance`` fragments.
+
+    Neighbours of the best candidate have nearly the same true value, so simulating them
+    tells little; candidates from different basins hedge against predictor error. Walks the
+    ranked list and keeps a candidate if its Hamming distance to every kept one is at least
+    ``min_distance``; fills up with the best skipped ones if fewer than ``k`` qualify.
+
+    Args:
+        assignments: Candidates, best first, shape ``(n, F)``.
+        k: Number to return.
+        min_distance: Least number of fragments on different devices (default: ``2``).
+
+    Returns:
+        Shape ``(min(k, n), F)``, in ranked order.
+    """
+    kept: list[int] = []
+    for i in range(assignments.shape[0]):
+        if len(kept) == k:
+            break
+        if all(np.sum(assignments[i] != assignments[j]) >= min_distance for j in kept):
+            kept.append(i)
+    for i in range(assignments.shape[0]):
+        if len(kept) >= k:
+            break
+        if i not in kept:
+            kept.append(i)
+    return assignments[sorted(kept)]
 
 
 def _default_policy(seed: int) -> Any:
@@ -240,6 +270,9 @@ class Placer:
         verify_requests: Requests per verification simulation (default: ``3_000``).
         explore: Let the split policy explore (``select``) instead of choosing greedily
             (``predict``) (default: ``False``).
+        min_distance: The verified candidates differ pairwise in at least this many
+            fragments when the search found enough (see :func:`diverse_top`); ``1`` verifies
+            the plain top-k (default: ``2``).
 
     Example:
         >>> decision = Placer(predictor=AnalyticSurrogate()).place(request)  # doctest: +SKIP
@@ -256,6 +289,7 @@ class Placer:
         seed: int = 0,
         verify_requests: int = 3_000,
         explore: bool = False,
+        min_distance: int = 2,
     ) -> None:
         if isinstance(verify_top_k, bool) or not isinstance(verify_top_k, int) or verify_top_k < 0:
             raise ValueError(f"verify_top_k must be an integer >= 0, got {verify_top_k!r}")
@@ -288,6 +322,9 @@ class Placer:
         self.seed = int(seed)
         self.verify_requests = int(verify_requests)
         self.explore = bool(explore)
+        if isinstance(min_distance, bool) or not isinstance(min_distance, int) or min_distance < 1:
+            raise ValueError(f"min_distance must be an integer >= 1, got {min_distance!r}")
+        self.min_distance = min_distance
 
     def __repr__(self) -> str:
         return (
@@ -334,14 +371,15 @@ class Placer:
             self.predictor,
             self.objective,
             rng=rng,
-            top_k=max(1, self.verify_top_k),
+            top_k=max(1, self.verify_top_k) * 16,
         )
+        ranked = diverse_top(result.assignments, max(1, self.verify_top_k), self.min_distance)
         stats: dict[str, Any] = dict(result.stats.as_dict())
         stats["predictor_calls"] += context.attrs.get("predictor_calls", 0)
         stats["search"] = type(self.search).__name__
         decision = make_decision(
             space,
-            result.assignments,
+            ranked,
             self.predictor,
             self.objective,
             verify_top_k=self.verify_top_k,

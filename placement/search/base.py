@@ -130,7 +130,7 @@ class Evaluator:
         objective: The cost to minimise (default: ``Objective()``).
         budget: The budget; :meth:`exhausted` turns true once it is spent (default:
             unlimited).
-        batch_size: Largest batch sent to the predictor in one call (default: ``512``).
+        batch_size: Largest batch sent to the predictor in one call (default: ``2048``).
     """
 
     def __init__(
@@ -139,7 +139,7 @@ class Evaluator:
         predictor: Any,
         objective: Objective | None = None,
         budget: SearchBudget | None = None,
-        batch_size: int = 512,
+        batch_size: int = 2048,
     ) -> None:
         if not hasattr(predictor, "predict"):
             raise ValueError(

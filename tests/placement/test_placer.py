@@ -189,3 +189,14 @@ def test_no_warning_with_an_explicit_predictor():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _placer()
+
+
+def test_diverse_top_skips_near_duplicates():
+    from placement.placer import diverse_top
+
+    a = np.array([[0, 0, 0], [0, 0, 1], [1, 1, 0], [2, 2, 2]])
+    np.testing.assert_array_equal(diverse_top(a, 2), a[[0, 2]])
+    np.testing.assert_array_equal(diverse_top(a, 2, min_distance=1), a[[0, 1]])
+    np.testing.assert_array_equal(diverse_top(a[:2], 2), a[:2])  # fills up when needed
+    with pytest.raises(ValueError, match="min_distance"):
+        Placer(predictor=AnalyticSurrogate(), min_distance=0)

@@ -220,3 +220,13 @@ def test_capped_horizon():
     # rates 8 and 6: uncapped n / 6; capped at 2 n / 14 (still >= 200 / 6).
     assert capped_horizon(sc, 1000) == pytest.approx(2000 / 14)
     assert capped_horizon(sc, 100) == pytest.approx(100 / 6)
+
+
+def test_local_search_parallel_descents_share_predictor_calls():
+    pred = FluidPredictor()
+    res = LocalSearch(parallel=4, restarts=8, max_seconds=None).search(
+        _space(), pred, OBJ, rng=np.random.default_rng(0)
+    )
+    assert res.stats.evaluations / res.stats.predictor_calls > 10
+    with pytest.raises(ValueError, match="parallel"):
+        LocalSearch(parallel=0)
