@@ -4,7 +4,8 @@ Covers: :meth:`chainnet.Surrogate.predict` on ``chainnet_like`` scenarios at bat
 the time split into graph building (:func:`chainnet.build_batch`) and the model's forward pass.
 Target: <= 0.3 ms per scenario end to end on the 2-core reference machine (default-size model).
 Weights do not change the cost, so an untrained default model (normaliser fitted on the
-scenarios) is used unless ``--checkpoint`` is given.
+scenarios) is used unless ``--checkpoint`` is given. ``--threads`` is the surrogate's
+``num_threads`` (default 1, as in :class:`chainnet.Surrogate`; 0 keeps torch's default).
 
 To run::
 
@@ -61,20 +62,21 @@ def run(argv: Sequence[str] | None = None) -> dict[str, float]:
     parser.add_argument("--checkpoint", default=None)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads during predict (0: leave torch's default)")
     args = parser.parse_args(argv)
-    if args.threads > 0:
-        torch.set_num_threads(args.threads)
+    threads = args.threads if args.threads > 0 else None
 
     t0 = time.perf_counter()
     scenarios = make_scenarios(args.num_scenarios, args.seed)
     t_gen = time.perf_counter() - t0
     if args.checkpoint:
         sur = Surrogate.load(args.checkpoint, batch_size=args.batch_size)
+        sur.num_threads = threads
     else:
         model = MODEL_CLASSES[args.model]()
         model.normalizer.fit(build_batch(scenarios[: args.batch_size]))
-        sur = Surrogate(model, batch_size=args.batch_size)
+        sur = Surrogate(model, batch_size=args.batch_size, num_threads=threads)
     n_params = sum(p.numel() for p in sur.model.parameters())
     sur.predict(scenarios[: args.batch_size])  # warm-up
 
@@ -84,6 +86,9 @@ def run(argv: Sequence[str] | None = None) -> dict[str, float]:
         df = sur.predict(scenarios)
         best_total = min(best_total, time.perf_counter() - t0)
         build = fwd = 0.0
+        default_threads = torch.get_num_threads()
+        if threads is not None:
+            torch.set_num_threads(threads)
         for start in range(0, len(scenarios), args.batch_size):
             t1 = time.perf_counter()
             data = build_batch(scenarios[start : start + args.batch_size])
@@ -92,6 +97,7 @@ def run(argv: Sequence[str] | None = None) -> dict[str, float]:
             t3 = time.perf_counter()
             build += t2 - t1
             fwd += t3 - t2
+        torch.set_num_threads(default_threads)
         best_build, best_fwd = min(best_build, build), min(best_fwd, fwd)
     n = len(scenarios)
     res = {
@@ -100,7 +106,8 @@ def run(argv: Sequence[str] | None = None) -> dict[str, float]:
         "forward_ms_per_scenario": 1e3 * best_fwd / n,
     }
     print(
-        f"{sur.model!r} ({n_params} parameters), torch threads={torch.get_num_threads()}\n"
+        f"{sur.model!r} ({n_params} parameters), predict threads="
+        f"{sur.num_threads or torch.get_num_threads()}\n"
         f"{n} chainnet_like scenarios ({len(df)} service rows; generated in {t_gen:.1f} s), "
         f"batch {args.batch_size}, best of {args.repeats}:\n"
         f"  end-to-end predict: {res['ms_per_scenario']:.4f} ms/scenario "

@@ -14,11 +14,9 @@ def _randomise_heads(model: nn.Module) -> nn.Module:
     return model
 
 
-@pytest.fixture(scope="module")
-def batch(edge_scenarios, chainnet_scenarios):
-    from conftest import make_semantic_scenario
-
-    return build_batch([*edge_scenarios[:5], make_semantic_scenario(), *chainnet_scenarios[:3]])
+@pytest.fixture
+def batch(edge_scenarios, chainnet_scenarios, semantic_scenario):
+    return build_batch([*edge_scenarios[:5], semantic_scenario, *chainnet_scenarios[:3]])
 
 
 @pytest.mark.parametrize("name", sorted(MODEL_CLASSES))

@@ -110,6 +110,14 @@ def test_bad_model_and_batch_size():
         Surrogate(torch.nn.Linear(2, 2))
     with pytest.raises(ValueError, match="batch_size must be >= 1"):
         Surrogate(ChainNet(), batch_size=0)
+    with pytest.raises(ValueError, match="num_threads must be >= 1 or None"):
+        Surrogate(ChainNet(), num_threads=0)
+
+
+def test_predict_restores_torch_threads(scenarios):
+    before = torch.get_num_threads()
+    Surrogate(ChainNet(hidden_channels=4), num_threads=1).predict(scenarios[:2])
+    assert torch.get_num_threads() == before
 
 
 def test_no_lightning_needed():
