@@ -113,18 +113,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 flush=True,
             )
     lin = [r for r in rows if r["policy"] == "linucb"]
-    verdict = {
-        "linucb_ratio_min": min(r["ratio"] for r in lin),
-        "linucb_beta_max": max(r["beta"] for r in lin),
-    }
-    verdict["pass_ratio"] = verdict["linucb_ratio_min"] >= TARGET_RATIO
-    verdict["pass_sublinear"] = verdict["linucb_beta_max"] < 1.0
-    print(
-        f"\nlinucb: worst reward/oracle {verdict['linucb_ratio_min']:.3f} (target >= "
-        f"{TARGET_RATIO}) -> {'PASS' if verdict['pass_ratio'] else 'FAIL'}; worst regret "
-        f"exponent {verdict['linucb_beta_max']:.2f} (target < 1) -> "
-        f"{'PASS' if verdict['pass_sublinear'] else 'FAIL'}"
-    )
+    verdict: dict[str, Any] = {}
+    if lin:
+        verdict["linucb_ratio_min"] = min(r["ratio"] for r in lin)
+        verdict["linucb_beta_max"] = max(r["beta"] for r in lin)
+        verdict["pass_ratio"] = verdict["linucb_ratio_min"] >= TARGET_RATIO
+        verdict["pass_sublinear"] = verdict["linucb_beta_max"] < 1.0
+        print(
+            f"\nlinucb: worst reward/oracle {verdict['linucb_ratio_min']:.3f} (target >= "
+            f"{TARGET_RATIO}) -> {'PASS' if verdict['pass_ratio'] else 'FAIL'}; worst regret "
+            f"exponent {verdict['linucb_beta_max']:.2f} (target < 1) -> "
+            f"{'PASS' if verdict['pass_sublinear'] else 'FAIL'}"
+        )
     out = {"steps": steps, "seeds": seeds, "placer": args.placer, "rows": rows, **verdict}
     if args.out:
         with open(args.out, "w") as fh:
