@@ -473,13 +473,22 @@ class Placer:
 
     def _select(self, contexts: np.ndarray, keys: list[str]) -> np.ndarray:
         policy = self.split_policy
-        if self.explore:
-            return np.asarray(policy.select(contexts, keys=keys))
+
+        def call(method: str) -> np.ndarray:
+            fn = getattr(policy, method)
+            try:
+                return np.asarray(fn(contexts, keys=keys))
+            except TypeError:
+                # A policy without per-service keys.
+                return np.asarray(fn(contexts))
+
+        if self.explore or not hasattr(policy, "predict"):
+            return call("select")
         try:
-            return np.asarray(policy.predict(contexts, keys=keys))
+            return call("predict")
         except ValueError:
             # An unfitted learned policy cannot be greedy yet: let it choose its own way.
-            return np.asarray(policy.select(contexts, keys=keys))
+            return call("select")
 
     def _latency_by_split(
         self,

@@ -200,3 +200,12 @@ def test_diverse_top_skips_near_duplicates():
     np.testing.assert_array_equal(diverse_top(a[:2], 2), a[:2])  # fills up when needed
     with pytest.raises(ValueError, match="min_distance"):
         Placer(predictor=AnalyticSurrogate(), min_distance=0)
+
+
+def test_custom_policy_without_keys():
+    class AlwaysSemantic:
+        def select(self, contexts):
+            return np.ones(len(contexts), dtype=int)
+
+    d = _placer(split_policy=AlwaysSemantic()).place(_request(splits=("layer", "semantic")))
+    assert set(d.splits.values()) == {"semantic"}
