@@ -94,6 +94,10 @@ class _Base(nn.Module):
         """Re-initialise every learnable layer (the fitted normaliser is kept)."""
         _reset(self)
 
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v}" for k, v in self.init_kwargs.items())
+        return f"{self.__class__.__name__}({args})"
+
     def _encode(self, data: HeteroData) -> TensorDict:
         x = self.normalizer({nt: data[nt].x for nt in NODE_TYPES})
         return {nt: self.encoders[nt](x[nt]) for nt in NODE_TYPES}
@@ -201,13 +205,6 @@ class ChainNet(_Base):
             h_s = self.service_cell(joined, h_s)
         return self.readout(
             torch.cat([h_s, joined], dim=-1), h_d, data[SERVICE].prior, data[DEVICE].prior
-        )
-
-    def __repr__(self) -> str:
-        return (
-            f"{self.__class__.__name__}(hidden_channels={self.hidden_channels}, "
-            f"num_iterations={self.num_iterations}, heads={self.heads}, "
-            f"use_priors={self.use_priors})"
         )
 
 
