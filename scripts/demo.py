@@ -1,0 +1,188 @@
+"""The end-to-end demo: data, surrogate, bandit split, placement, simulation, report.
+
+Covers, on built-in defaults and printing progress as it goes:
+
+1. generate a small labelled dataset (``edge`` regime) with :func:`datagen.dataset.generate`;
+2. check the default surrogate on it (:meth:`chainnet.Surrogate.default`, or
+   :class:`chainnet.AnalyticSurrogate` with a printed note when no trained model is packaged);
+3. warm up the LinUCB split bandit online (:class:`placement.OnlineExperiment`), then place a
+   sample workload of the SplitPlace edge profiles on a sample Raspberry-Pi/Jetson cluster
+   with :class:`placement.Placer`, the bandit choosing each service's split;
+4. verify the placement by simulation (:func:`datagen.sim.simulate`), predicted vs simulated;
+5. write the quick evaluation report (:mod:`scripts.report`) and print where it is.
+
+To run (about 3-5 minutes on two cores)::
+
+    python -m scripts.demo                      # writes reports/demo/
+    python -m scripts.demo --out /tmp/demo --seed 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+__all__ = ["main", "sample_cluster", "sample_workload"]
+
+#: Device kinds (:mod:`datagen.catalog`) of the sample edge cluster.
+CLUSTER = ("rpi4", "rpi4", "rpi3", "jetson_nano", "jetson_nano", "orangepi_zero")
+#: (service name, zoo profile, arrival rate (requests/s), SLA factor x reference latency).
+WORKLOAD = (
+    ("mnist", "splitplace_mnist", 40.0, 1.5),
+    ("fashion", "splitplace_fashionmnist", 30.0, 0.6),
+    ("cifar", "splitplace_cifar100", 15.0, 1.0),
+)
+
+
+def _say(step: str, msg: str) -> None:
+    print(f"[demo {step}] {msg}", flush=True)
+
+
+def sample_cluster() -> list[Any]:
+    """The sample edge cluster: catalog devices named ``d0, d1, ...``."""
+    from datagen.catalog import get_device
+
+    return [get_device(kind, f"d{i}", capacity=8) for i, kind in enumerate(CLUSTER)]
+
+
+def sample_workload(devices: Sequence[Any]) -> list[Any]:
+    """The sample workload: the SplitPlace edge profiles, both splits allowed, with SLAs.
+
+    The SLA is a factor times the reference latency (profile MACs / mean device speed).
+    """
+    from datagen.zoo import get_profile
+    from placement.request import ServiceRequest
+
+    mean_speed = sum(d.effective_speed for d in devices) / len(devices)
+    out = []
+    for name, prof, rate, factor in WORKLOAD:
+        p = get_profile(prof)
+        out.append(ServiceRequest(name, p, rate, sla=factor * p.total_macs / mean_speed))
+    return out
+
+
+def _fmt_table(frame: pd.DataFrame) -> str:
+    return frame.to_string(float_format=lambda v: f"{v:.4g}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point (``python -m scripts.demo``)."""
+    ap = argparse.ArgumentParser(prog="python -m scripts.demo", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default="reports/demo", help="output folder (default: reports/demo)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of everything (default: 0)")
+    ap.add_argument("--samples", type=int, default=40, help="dataset scenarios (default: 40)")
+    ap.add_argument("--bandit-steps", type=int, default=60,
+                    help="online warm-up steps of the split bandit (default: 60)")
+    ap.add_argument("--report-sections", default=None,
+                    help="comma list of report sections (default: all)")
+    args = ap.parse_args(argv)
+    if args.samples < 1 or args.bandit_steps < 0 or args.seed < 0:
+        ap.error("--samples must be >= 1, --bandit-steps and --seed >= 0")
+    warnings.simplefilter("ignore", RuntimeWarning)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    t_start = time.perf_counter()
+
+    # 1. dataset
+    from datagen.dataset import generate
+    from datagen.sampling import load_sampler_config
+
+    t0 = time.perf_counter()
+    cfg = load_sampler_config("edge")
+    cfg = dataclasses.replace(cfg, simulation=dataclasses.replace(
+        cfg.simulation, num_requests=3_000, max_rounds=1))
+    data_dir = out / "dataset"
+    _say("1/5", f"generating {args.samples} edge scenarios (simulated) into {data_dir} ...")
+    generate(cfg, data_dir, args.samples, seed=args.seed, progress=False)
+    from training.data import load_samples
+
+    samples = load_samples(data_dir)
+    n_services = sum(len(s[0].services) for s in samples)
+    _say("1/5", f"{len(samples)} scenarios, {n_services} services labelled "
+                f"({time.perf_counter() - t0:.1f} s)")
+
+    # 2. default surrogate
+    from chainnet import AnalyticSurrogate, Surrogate
+    from training.evaluate import evaluate
+
+    try:
+        predictor: Any = Surrogate.default()
+        _say("2/5", f"loaded the packaged surrogate {type(predictor.model).__name__}")
+    except FileNotFoundError:
+        predictor = AnalyticSurrogate()
+        _say("2/5", "NOTE: no trained surrogate is packaged (chainnet/checkpoints/default.pt "
+                    "is missing); falling back to chainnet.AnalyticSurrogate()")
+    table = evaluate(predictor, samples)
+    shown = table.copy()
+    for col in ("tput_mape", "respt_mape", "combined_mape", "latency_mape", "p95_ape"):
+        shown[col] = shown[col].map(lambda v: f"{100 * v:.2f}%")
+    _say("2/5", "accuracy on the new dataset (overall and by services per graph):\n"
+         + shown.to_string())
+
+    # 3. bandit + placement
+    from placement.online import OnlineExperiment
+    from placement.placer import Placer
+    from placement.policies import make_policy
+    from placement.request import PlacementRequest
+
+    t0 = time.perf_counter()
+    devices = sample_cluster()
+    policy = make_policy("linucb", seed=args.seed, per_service=True)
+    if args.bandit_steps:
+        _say("3/5", f"warming up the LinUCB split bandit online for {args.bandit_steps} "
+                    "deployments (both splits simulated each step) ...")
+        log = OnlineExperiment(policy, devices=devices, seed=args.seed).run(args.bandit_steps)
+        _say("3/5", f"bandit reward {log.reward.sum() / log.oracle_reward.sum():.1%} of the "
+                    f"oracle's, regret {log.regret.sum():.2f}")
+    request = PlacementRequest(devices=devices, services=sample_workload(devices))
+    kinds = ", ".join(f"{d.name}={d.kind}" for d in devices)
+    _say("3/5", f"placing {len(request.services)} services on {len(devices)} devices "
+                f"({kinds}) ...")
+    decision = Placer(predictor=predictor, split_policy=policy, seed=args.seed).place(request)
+    _say("3/5", f"decision in {time.perf_counter() - t0:.1f} s:\n{decision.summary()}")
+    if decision.split_context is not None and len(decision.split_context):
+        _say("3/5", "split chosen by the bandit per service:\n"
+             + _fmt_table(decision.split_context))
+
+    # 4. verification by simulation
+    from datagen.sim import simulate
+
+    t0 = time.perf_counter()
+    res = simulate(decision.scenario, num_requests=10_000, seed=args.seed + 1)
+    sim = res.services
+    cols = ["throughput", "loss_ratio", "latency_mean", "latency_p95"]
+    both = pd.concat({"predicted": decision.predicted[cols], "simulated": sim[cols]}, axis=1)
+    sla = pd.Series({s.name: s.sla for s in decision.scenario.services})
+    both[("simulated", "p95 <= SLA")] = sim["latency_p95"] <= sla.reindex(sim.index)
+    _say("4/5", f"simulated 10000 requests per service ({time.perf_counter() - t0:.1f} s):\n"
+         + _fmt_table(both))
+    lost = float((sim["arrival_rate"] * sim["loss_ratio"]).sum())
+    _say("4/5", f"total lost {lost:.3g} requests/s of {float(sim['arrival_rate'].sum()):.3g}")
+
+    # 5. report
+    from scripts.report import SECTIONS, build_report
+    from scripts.report_sections.base import ReportContext
+
+    sections = SECTIONS if args.report_sections is None else tuple(
+        s.strip() for s in args.report_sections.split(",") if s.strip())
+    _say("5/5", f"writing the quick report ({', '.join(sections)}) ...")
+    report, _ = build_report(ReportContext(out / "report", quick=True, seed=args.seed), sections,
+                             log=lambda m: _say("5/5", m))
+    total = time.perf_counter() - t_start
+    _say("done", f"finished in {total:.0f} s ({math.ceil(total / 60)} min)")
+    print(f"\nReport: {report.resolve()}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
