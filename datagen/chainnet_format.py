@@ -153,7 +153,9 @@ def _load(raw: Path, name: str) -> _File | None:
 
 
 def _check_close(f: _File, line: int, got: list[float], want: list[float], what: str) -> None:
-    if not np.allclose(got, want, rtol=_RTOL, atol=_ATOL):
+    if len(got) != len(want) or any(
+        abs(g - w) > _ATOL + _RTOL * abs(w) for g, w in zip(got, want)
+    ):
         raise f.err(
             line,
             f"values {got} disagree with {what} = {[float(f'{w:.6g}') for w in want]}; the files "
@@ -324,6 +326,7 @@ def read_chainnet(
     labels = _read_labels(files, raw, num_chains, what_c, interarrival, service, require_labels)
 
     out: list[tuple[Scenario, pd.DataFrame]] = []
+    columns = pd.Index(LABEL_COLUMNS)
     for s in range(num_samples):
         devices = tuple(
             Device(name=chainnet_device_name(d + 1), speed=1.0, capacity=caps[s][d])
@@ -344,7 +347,7 @@ def read_chainnet(
         scenario = Scenario(devices=devices, services=tuple(services),
                             placement=Placement(placement))
         lab = pd.DataFrame(
-            labels[first_chain[s]:first_chain[s + 1]], index=names, columns=list(LABEL_COLUMNS)
+            labels[first_chain[s]:first_chain[s + 1]], index=pd.Index(names), columns=columns
         )
         out.append((scenario, lab))
     return out
@@ -510,10 +513,13 @@ def write_chainnet(
         lines["capacityRatio.txt"].append(
             " ".join(_fmt(hosted[d.name] / d.capacity) for d in scenario.devices)
         )
-        for svc in scenario.services:
-            if svc.name not in labels.index:
-                raise ValueError(f"labels of sample {i} have no row for service {svc.name!r}")
-            row = labels.loc[svc.name]
+        names = [svc.name for svc in scenario.services]
+        pos = labels.index.get_indexer(names)
+        if (pos < 0).any():
+            absent = [n for n, p in zip(names, pos) if p < 0]
+            raise ValueError(f"labels of sample {i} have no row for services {absent}")
+        values = np.column_stack([labels[c].to_numpy(dtype=float) for c in need])[pos]
+        for svc, row in zip(scenario.services, values):
             devs = scenario.placement[svc.name]
             st = times[svc.name]
             lam = svc.arrival_rate
@@ -527,10 +533,10 @@ def write_chainnet(
             lines["classCapacityRatio.txt"].append(
                 " ".join(_fmt(1.0 / scenario.device(d).capacity) for d in devs)
             )
-            lines["throughput.txt"].append(_fmt(row["throughput"]))
-            lines["tputRatio.txt"].append(_fmt(row["tput_ratio"]))
-            lines["responseTime.txt"].append(_fmt(row["latency_mean"]))
-            lines["resptRatio.txt"].append(_fmt(row["respt_ratio"]))
+            lines["throughput.txt"].append(_fmt(row[0]))
+            lines["tputRatio.txt"].append(_fmt(row[1]))
+            lines["responseTime.txt"].append(_fmt(row[2]))
+            lines["resptRatio.txt"].append(_fmt(row[3]))
     raw = Path(raw_dir)
     raw.mkdir(parents=True, exist_ok=True)
     for name, content in lines.items():
