@@ -180,3 +180,24 @@ def test_writer_refuses_outside_the_model(tmp_path: Path) -> None:
                         "respt_ratio": [1.0]}, index=["s"])
     with pytest.raises(ValueError, match="sample 0 cannot be written.*links.*servers.*SCV"):
         write_chainnet([(sc, lab)], tmp_path / "x")
+
+
+def test_round_trip_property(tmp_path_factory: pytest.TempPathFactory) -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    cfg = load_sampler_config("large")
+
+    @settings(max_examples=15, deadline=None)
+    @given(seed=st.integers(0, 2**32 - 1), value=st.floats(1e-9, 1e9))
+    def check(seed: int, value: float) -> None:
+        rng = np.random.default_rng(seed)
+        sc = sample_scenario(cfg, rng)
+        names = [s.name for s in sc.services]
+        lab = pd.DataFrame({"throughput": value, "tput_ratio": rng.uniform(0, 1, len(names)),
+                            "latency_mean": 1 / value, "respt_ratio": 0.5}, index=names)
+        lab["loss_ratio"] = 1.0 - lab["tput_ratio"]
+        out = write_chainnet([(sc, lab)], tmp_path_factory.mktemp("h"))
+        assert_samples_equal(read_chainnet(out), [(sc, lab)])
+
+    check()
