@@ -1,9 +1,21 @@
 """datagen: the world model, DNN profiles, the simulator and labelled datasets."""
 
 from datagen.catalog import DEVICE_CATALOG, DeviceSpec, get_device, list_devices
-from datagen.chainnet_format import read_chainnet, write_chainnet
-from datagen.dataset import Dataset, DatasetError, generate, load_dataset
+from datagen.chainnet_format import (
+    ChainNetFormatError,
+    check_chainnet_compatible,
+    read_chainnet,
+    write_chainnet,
+)
+from datagen.dataset import Dataset, DatasetError, generate, label_scenario, load_dataset
 from datagen.profiling import profile_module
+from datagen.sampling import (
+    ChainLikeConfig,
+    EdgeConfig,
+    SimulationConfig,
+    load_sampler_config,
+    sample_scenario,
+)
 from datagen.sim import SimResult, simulate
 from datagen.splitting import (
     balanced_cuts,
@@ -31,6 +43,14 @@ from datagen.zoo import get_profile, list_profiles
 __version__ = "0.1.0"
 
 __all__ = [
+    "ChainLikeConfig",
+    "ChainNetFormatError",
+    "EdgeConfig",
+    "SimulationConfig",
+    "check_chainnet_compatible",
+    "label_scenario",
+    "load_sampler_config",
+    "sample_scenario",
     "DEVICE_CATALOG",
     "MMPP2",
     "SPLIT_TYPES",
