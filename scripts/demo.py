@@ -33,13 +33,15 @@ import pandas as pd
 
 __all__ = ["main", "sample_cluster", "sample_workload"]
 
-#: Device kinds (:mod:`datagen.catalog`) of the sample edge cluster.
-CLUSTER = ("rpi4", "rpi4", "rpi3", "jetson_nano", "jetson_nano", "orangepi_zero")
-#: (service name, zoo profile, arrival rate (requests/s), SLA factor x reference latency).
+#: Device kinds (:mod:`datagen.catalog`) of the sample edge cluster (Raspberry-Pi class, the
+#: cluster of the SplitPlace experiments and of :class:`placement.OnlineExperiment`).
+CLUSTER = ("rpi4", "rpi4", "rpi3", "rpi3", "rpi3", "orangepi_zero")
+#: (service name, zoo profile, share of the cluster's compute it offers, SLA factor x
+#: reference latency). The shares add up to 65% of the cluster's MAC/s.
 WORKLOAD = (
-    ("mnist", "splitplace_mnist", 40.0, 1.5),
-    ("fashion", "splitplace_fashionmnist", 30.0, 0.6),
-    ("cifar", "splitplace_cifar100", 15.0, 1.0),
+    ("mnist", "splitplace_mnist", 0.25, 3.0),
+    ("fashion", "splitplace_fashionmnist", 0.20, 1.0),
+    ("cifar", "splitplace_cifar100", 0.20, 2.0),
 )
 
 
@@ -55,17 +57,21 @@ def sample_cluster() -> list[Any]:
 
 
 def sample_workload(devices: Sequence[Any]) -> list[Any]:
-    """The sample workload: the SplitPlace edge profiles, both splits allowed, with SLAs.
+    r"""The sample workload: the SplitPlace edge profiles, both splits allowed, with SLAs.
 
-    The SLA is a factor times the reference latency (profile MACs / mean device speed).
+    The arrival rate of a service offers its share of the cluster's compute,
+    :math:`\lambda = u \sum_d s_d / m` (``m`` the profile's MACs); the SLA is a factor times the
+    reference latency (profile MACs / mean device speed).
     """
     from datagen.zoo import get_profile
     from placement.request import ServiceRequest
 
-    mean_speed = sum(d.effective_speed for d in devices) / len(devices)
+    total_speed = sum(d.effective_speed for d in devices)
+    mean_speed = total_speed / len(devices)
     out = []
-    for name, prof, rate, factor in WORKLOAD:
+    for name, prof, share, factor in WORKLOAD:
         p = get_profile(prof)
+        rate = share * total_speed / p.total_macs
         out.append(ServiceRequest(name, p, rate, sla=factor * p.total_macs / mean_speed))
     return out
 
