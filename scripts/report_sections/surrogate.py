@@ -279,6 +279,15 @@ def run(ctx: ReportContext) -> Section:
               md_table(comb, percent=tuple(comb.columns)), "",
               "### Loss-ratio MAE by number of services per graph (all regimes)", "",
               md_table(loss), ""]
+    untrained = [s.name for s in specs if not s.trained]
+    if len(untrained) > 1:
+        cols = ["combined_mape", "loss_mae", "latency_mape"]
+        ref = overall.loc[[untrained[0]], cols].to_numpy()
+        if all(np.allclose(overall.loc[[u], cols].to_numpy(), ref, equal_nan=True)
+               for u in untrained[1:]):
+            lines += ["The untrained networks give identical numbers: before training, their "
+                      "correction heads output zero and every architecture returns its built-in "
+                      "analytic prior (the M/G/1/K flow fixed point of the graph features).", ""]
     best = overall.groupby(level=0)["combined_mape"].mean().sort_values()
     lines += [f"Lowest mean combined MAPE over the regimes: **{best.index[0]}** "
               f"({100 * best.iloc[0]:.2f}%). Scatter plots show the trained/analytic predictors "

@@ -133,6 +133,24 @@ def test_surrogate_section_reads_chainnet_folder(tmp_path: Path) -> None:
         len(s[0].services) for s in samples)
 
 
+def test_surrogate_uses_given_checkpoints(tmp_path: Path) -> None:
+    from chainnet import ChainNet, GCNBaseline, Surrogate, build_batch
+    from scripts.report_sections import surrogate
+
+    samples = surrogate.make_samples("edge", 2, 300, 1, tmp_path)
+    paths = []
+    for cls, name in ((ChainNet, "m.pt"), (GCNBaseline, "gcn.pt")):
+        model = cls(hidden_channels=8)
+        model.normalizer.fit(build_batch([s[0] for s in samples]))
+        paths.append(Surrogate(model).save(tmp_path / name))
+    ctx = ReportContext(tmp_path, quick=True, model=paths[0], baselines=(paths[1],))
+    specs, note = surrogate.load_predictors(ctx, samples)
+    names = [s.name for s in specs]
+    assert names[0] == "learned ChainNet" and "trained GCNBaseline" in names
+    assert "untrained GATBaseline" in names and "untrained GCNBaseline" not in names
+    assert "No trained model is packaged" not in note
+
+
 def test_placement_section(tiny_report) -> None:
     sec = {s.key: s for s in tiny_report[1]}["placement"]
     base = sec.data["baselines"]
