@@ -150,7 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         log = OnlineExperiment(policy, devices=devices, seed=args.seed).run(args.bandit_steps)
         _say("3/5", f"bandit reward {log.reward.sum() / log.oracle_reward.sum():.1%} of the "
                     f"oracle's, regret {log.regret.sum():.2f}")
-    request = PlacementRequest(devices=devices, services=sample_workload(devices))
+    request = PlacementRequest(devices=tuple(devices),
+                               services=tuple(sample_workload(devices)))
     kinds = ", ".join(f"{d.name}={d.kind}" for d in devices)
     _say("3/5", f"placing {len(request.services)} services on {len(devices)} devices "
                 f"({kinds}) ...")

@@ -57,7 +57,8 @@ def orric_part(ctx: ReportContext, timings: dict[str, float]) -> tuple[pd.DataFr
         opt = orric.brute_force_opt(_RATIOS, _CT, _AI, _MACS, D, C, f=_f).objective
         row: dict[str, Any] = {"instance": i, "OPT": opt}
         for p in orric.POLICIES:
-            row[p] = orric.run(_RATIOS, _CT, _AI, _MACS, D, C, f=_f, L=0.01, policy=p).objective
+            row[p] = orric.run(_RATIOS, _CT, _AI, _MACS, D, C, f=_f, L=0.01,
+                               policy=p).objective  # type: ignore[arg-type]
         rows.append(row)
     timings["orric"] = time.perf_counter() - t0
     df = pd.DataFrame(rows).set_index("instance")

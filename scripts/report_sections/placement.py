@@ -83,7 +83,7 @@ def make_request(rng: np.random.Generator, n_devices: int, n_services: int, k: i
                            splits=("layer",), k=k)
             for i, (p, sh) in enumerate(zip(profiles, shares))
         ]
-        req = PlacementRequest(devices=devices, services=services)
+        req = PlacementRequest(devices=tuple(devices), services=tuple(services))
         try:
             check_fit(req)
             CandidateSpace(req, {s.name: "layer" for s in services}).greedy_assignment()

@@ -308,6 +308,7 @@ def _chainnet_part(ctx: ReportContext, specs: list[PredictorSpec], timings: dict
     from datagen import read_chainnet
     from training.evaluate import evaluate
 
+    assert ctx.chainnet is not None  # checked by the caller
     t0 = time.perf_counter()
     read = read_chainnet(ctx.chainnet)
     timings["read chainnet"] = time.perf_counter() - t0
