@@ -209,3 +209,12 @@ def test_custom_policy_without_keys():
 
     d = _placer(split_policy=AlwaysSemantic()).place(_request(splits=("layer", "semantic")))
     assert set(d.splits.values()) == {"semantic"}
+
+
+def test_simulator_refinement_is_verified_first():
+    d = _placer(verify_top_k=2, refine_seconds=0.2).place(_request())
+    assert "refine_evaluations" in d.stats and d.stats["refine_evaluations"] >= 1
+    assert len(d.candidates) == 2
+    assert d.simulated_objective == pytest.approx(d.candidates["simulated_objective"].min())
+    with pytest.raises(ValueError, match="refine_seconds"):
+        Placer(predictor=AnalyticSurrogate(), refine_seconds=-1.0)
