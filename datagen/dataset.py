@@ -58,6 +58,10 @@ cores and 50,000 samples in about 26 minutes. (Measured on a shared machine with
 average 7-11: the wall-clock rate there was 3-6 samples/s; CPU time is the fair measure.)
 Every sample records ``num_requests``, ``rounds`` and the estimated SEs in
 ``scenarios.parquet``, so a user can filter or weight imprecise labels.
+
+A sampled scenario in which some service completes no request even in the longest run (a
+total loss, which has no latency label) is redrawn from the same random stream, at most
+:data:`MAX_REDRAWS` times, so shards stay deterministic.
 """
 
 from __future__ import annotations
@@ -125,6 +129,14 @@ _FORMAT_VERSION = 1
 _TMP_PREFIX = ".tmp-"
 
 
+#: Redraws of a sample whose scenario cannot be labelled (a service completes nothing).
+MAX_REDRAWS = 20
+
+
+class UnlabelledScenarioError(ValueError):
+    """A scenario in which some service completes no request, even in the longest run."""
+
+
 class DatasetError(ValueError):
     """A dataset directory is missing, inconsistent or holds corrupt or missing shards."""
 
@@ -181,6 +193,7 @@ def label_scenario(
     n = simulation.num_requests
     t_r = simulation.target_rel_se_respt
     t_t = simulation.target_abs_se_tput
+    res = None
     for rnd in range(simulation.max_rounds):
         run_seed: int | np.random.SeedSequence = (
             seed if rnd == 0 else np.random.SeedSequence([seed, rnd])
@@ -190,8 +203,17 @@ def label_scenario(
                            engine=simulation.engine)
         except ValueError as exc:
             # A service with no completion in the window: only a longer run can help.
-            if "no request" not in str(exc) or n >= simulation.max_num_requests:
+            if "no request" not in str(exc):
                 raise
+            if n >= simulation.max_num_requests:
+                raise UnlabelledScenarioError(
+                    f"no request of some service completed with {n} requests: {exc}"
+                ) from exc
+            if rnd + 1 == simulation.max_rounds:
+                raise UnlabelledScenarioError(
+                    f"no request of some service completed in {simulation.max_rounds} runs "
+                    f"(last with {n} requests): {exc}"
+                ) from exc
             n = min(simulation.max_num_requests, 4 * n)
             continue
         se_r, se_t = estimated_se(res.services)
@@ -200,6 +222,7 @@ def label_scenario(
         if ratio <= 1.0 or last:
             break
         n = min(simulation.max_num_requests, int(math.ceil(1.2 * n * ratio**2)))
+    assert res is not None  # every path without a result raised above
     info = {"num_requests": n, "rounds": rnd + 1, "se_rel_respt": se_r, "se_abs_tput": se_t}
     links = res.links if res.links is not None else pd.DataFrame()
     return res.services, res.devices, links, info
@@ -252,9 +275,19 @@ def generate_shard(
     for k, child in enumerate(children):
         sample_id = start + k
         rng = np.random.default_rng(child)
-        scenario = sample_scenario(cfg, rng)
-        sim_seed = int(rng.integers(0, 2**62))
-        services, devices, links, info = label_scenario(scenario, cfg.simulation, sim_seed)
+        for attempt in range(MAX_REDRAWS + 1):
+            # A scenario in which some service completes nothing (total loss) has no latency
+            # label: redraw it from the same stream, which keeps shards deterministic.
+            scenario = sample_scenario(cfg, rng)
+            sim_seed = int(rng.integers(0, 2**62))
+            try:
+                services, devices, links, info = label_scenario(
+                    scenario, cfg.simulation, sim_seed
+                )
+                break
+            except UnlabelledScenarioError:
+                if attempt == MAX_REDRAWS:
+                    raise
         scen_rows.append(
             {"sample_id": sample_id, "scenario_json": scenario.to_json(), "sim_seed": sim_seed,
              **info}

@@ -204,3 +204,38 @@ def test_single_service_single_device_is_md1k(lam: float, s: float, k: int) -> N
                                                 abs=3 * row["latency_mean_ci"] + 1e-3)
     assert row["respt_ratio"] == pytest.approx(s / exact.response_time, rel=0.02)
     assert devices.loc["d1", "utilization"] == pytest.approx(exact.utilization, rel=0.02)
+
+
+def test_unlabellable_scenarios_are_redrawn_deterministically(tmp_path, monkeypatch):
+    import datagen.sim as sim
+    from datagen.dataset import UnlabelledScenarioError, label_scenario
+    from datagen.sampling import SimulationConfig
+
+    real = sim.simulate
+    calls = {"n": 0}
+
+    def flaky(scenario, **kw):
+        calls["n"] += 1
+        if len(scenario.services) == 1:  # pretend single-service scenarios lose everything
+            raise ValueError("the run completed no request of service(s) ['s1']")
+        return real(scenario, **kw)
+
+    monkeypatch.setattr(sim, "simulate", flaky)
+    cfg = SimulationConfig(num_requests=200, max_num_requests=400, max_rounds=2)
+    from datagen.sampling import load_sampler_config, sample_scenario
+
+    rng = np.random.default_rng(0)
+    while True:
+        sc = sample_scenario(load_sampler_config("chainnet_like"), rng)
+        if len(sc.services) == 1:
+            break
+    with pytest.raises(UnlabelledScenarioError, match="no request"):
+        label_scenario(sc, cfg, 1)
+    from dataclasses import replace
+
+    config = replace(load_sampler_config("chainnet_like"), simulation=cfg)
+    generate(config, tmp_path / "a", 6, seed=2, shard_size=3, progress=False)
+    generate(config, tmp_path / "b", 6, seed=2, shard_size=3, progress=False, workers=2)
+    a, b = load_dataset(tmp_path / "a"), load_dataset(tmp_path / "b")
+    assert all(len(sc.services) > 1 for sc, _ in a)
+    assert a.scenarios["scenario_json"].tolist() == b.scenarios["scenario_json"].tolist()
