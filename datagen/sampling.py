@@ -284,6 +284,9 @@ class EdgeConfig:
         max_delay: Upper end of the link delay (s) (default: ``0.02``).
         min_bottleneck_utilization: Lightest bottleneck utilisation (default: ``0.1``).
         max_bottleneck_utilization: Most overloaded bottleneck utilisation (default: ``1.5``).
+        max_link_utilization: Cap of every link's offered utilisation, in (0, 1). Links have
+            unlimited waiting room, so an overloaded link never reaches steady state and its
+            simulated latency would only grow with the run length (default: ``0.9``).
         min_sla_factor: SLA is this factor (at least) times the unloaded latency
             (default: ``2.0``).
         max_sla_factor: SLA factor upper end (default: ``10.0``).
@@ -313,6 +316,7 @@ class EdgeConfig:
     max_delay: float = 0.02
     min_bottleneck_utilization: float = 0.1
     max_bottleneck_utilization: float = 1.5
+    max_link_utilization: float = 0.9
     min_sla_factor: float = 2.0
     max_sla_factor: float = 10.0
     simulation: SimulationConfig = field(default_factory=SimulationConfig)
@@ -352,6 +356,8 @@ class EdgeConfig:
             self.max_bottleneck_utilization,
             1e-6,
         )
+        if not 0 < self.max_link_utilization < 1:
+            raise _err(c, "max_link_utilization", self.max_link_utilization, "in (0, 1)")
         _check_range(
             c, "min_sla_factor", self.min_sla_factor, "max_sla_factor", self.max_sla_factor, 1e-9
         )
@@ -717,6 +723,10 @@ def _scale_edge_rates(
         rng.uniform(config.min_bottleneck_utilization, config.max_bottleneck_utilization)
     )
     factor = target / max(load.values())
+    link_names = {link.name for link in scenario.links}
+    link_load = max((v for k, v in load.items() if k in link_names), default=0.0)
+    if link_load > 0:
+        factor = min(factor, config.max_link_utilization / link_load)
     services = []
     for svc in scenario.services:
         sla = base[svc.name] * float(rng.uniform(config.min_sla_factor, config.max_sla_factor))

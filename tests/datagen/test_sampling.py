@@ -147,6 +147,8 @@ def test_edge_regime() -> None:
             splits[svc.split] += 1
         load, _ = unit_loads(sc)
         utils.append(max(load.values()))
+        link_loads = [load.get(link.name, 0.0) for link in sc.links]
+        assert max(link_loads) <= cfg.max_link_utilization + 1e-9  # links stay stable
     assert splits["layer"] and splits["semantic"]
     assert min(utils) >= cfg.min_bottleneck_utilization - 1e-9
     assert max(utils) <= cfg.max_bottleneck_utilization + 1e-9
