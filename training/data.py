@@ -3,8 +3,9 @@
 Sources are datasets written by ``python -m datagen generate`` (``format="datagen"``) or folders
 in the ChainNet text format (``format="chainnet"``). Each sample becomes one ChainNet heterograph
 (:func:`chainnet.build_graph`) with its labels attached (:func:`attach_targets`); the graphs are
-processed once and cached under ``cache_dir`` (PyG ``InMemoryDataset``), keyed by the source path
-and the graph schema version, so training many models reuses one simulation.
+processed once and cached under ``cache_dir`` (PyG ``InMemoryDataset``), keyed by the source path,
+its files' sizes and modification times, and the graph schema version, so training many models
+reuses one simulation and regenerated data is never served from a stale cache.
 """
 
 from __future__ import annotations
@@ -130,6 +131,17 @@ def attach_targets(
     return data
 
 
+def _fingerprint(source: Path) -> str:
+    """Names, sizes and modification times of the source files.
+
+    Regenerated data thus gets a new cache entry instead of stale graphs.
+    """
+    files = [source] if source.is_file() else sorted(p for p in source.rglob("*") if p.is_file())
+    return "|".join(
+        f"{p.relative_to(source.parent)}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files
+    )
+
+
 class ScenarioGraphDataset(InMemoryDataset):
     """ChainNet graphs with labels of one source folder, processed once and cached.
 
@@ -153,7 +165,9 @@ class ScenarioGraphDataset(InMemoryDataset):
         if not self.source.exists():
             raise ValueError(f"source folder {str(self.source)!r} does not exist")
         self.format = format
-        key = hashlib.sha1(f"{self.source}|{format}|{SCHEMA_VERSION}".encode()).hexdigest()[:12]
+        key = hashlib.sha1(
+            f"{self.source}|{format}|{SCHEMA_VERSION}|{_fingerprint(self.source)}".encode()
+        ).hexdigest()[:12]
         self._file = f"{self.source.name}-{format}-v{SCHEMA_VERSION}-{key}.pt"
         super().__init__(str(cache_dir), transform=transform)
         self.load(self.processed_paths[0], data_cls=HeteroData)

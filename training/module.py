@@ -110,7 +110,8 @@ class PerfPredictorModule(L.LightningModule):
         pred_loss = (1.0 - out["tput_ratio"]).clamp_min(0.0)
         log_term = (torch.log(pred_loss + LOSS_EPS) - torch.log(true_loss + LOSS_EPS)).abs()
         loss = loss + self.hparams["loss_weight"] * _masked_mean(log_term)
-        loss = loss + self.hparams["p95_weight"] * _masked_mean((out["p95_ratio"] - p95).abs() / p95)
+        tail = (out["p95_ratio"] - p95).abs() / p95
+        loss = loss + self.hparams["p95_weight"] * _masked_mean(tail)
         dev = batch[DEVICE].y
         aux = (out["utilization"] - dev[:, 0]).square() + (out["drop_prob"] - dev[:, 1]).square()
         return loss + self.hparams["aux_weight"] * _masked_mean(aux)

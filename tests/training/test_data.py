@@ -67,3 +67,19 @@ def test_labels_from_chainnet_format(tiny_dataset, tmp_path):
     samples = load_samples(raw, "chainnet")
     assert len(samples) == 5
     assert isinstance(samples[0][1], pd.DataFrame) and samples[0][2] is None
+
+
+def test_cache_is_rebuilt_when_the_source_changes(tiny_dataset, tmp_path):
+    import os
+    import shutil
+
+    from training import ScenarioGraphDataset
+
+    src = tmp_path / "copy"
+    shutil.copytree(tiny_dataset, src)
+    first = ScenarioGraphDataset(src, tmp_path / "cache")
+    manifest = src / "manifest.json"
+    os.utime(manifest, ns=(manifest.stat().st_atime_ns, manifest.stat().st_mtime_ns + 10**9))
+    second = ScenarioGraphDataset(src, tmp_path / "cache")
+    assert first.processed_paths != second.processed_paths
+    assert len(list((tmp_path / "cache").glob("copy-*.pt"))) == 2
