@@ -221,7 +221,11 @@ def label_scenario(
         last = rnd + 1 == simulation.max_rounds or n >= simulation.max_num_requests
         if ratio <= 1.0 or last:
             break
-        n = min(simulation.max_num_requests, int(math.ceil(1.2 * n * ratio**2)))
+        # an undefined half-width (too few batches with data) gives ratio = inf: go long
+        grown = 1.2 * n * ratio**2
+        n = simulation.max_num_requests if not math.isfinite(grown) else min(
+            simulation.max_num_requests, int(math.ceil(grown))
+        )
     assert res is not None  # every path without a result raised above
     info = {"num_requests": n, "rounds": rnd + 1, "se_rel_respt": se_r, "se_abs_tput": se_t}
     links = res.links if res.links is not None else pd.DataFrame()

@@ -239,3 +239,15 @@ def test_unlabellable_scenarios_are_redrawn_deterministically(tmp_path, monkeypa
     a, b = load_dataset(tmp_path / "a"), load_dataset(tmp_path / "b")
     assert all(len(sc.services) > 1 for sc, _ in a)
     assert a.scenarios["scenario_json"].tolist() == b.scenarios["scenario_json"].tolist()
+
+
+def test_undefined_standard_error_reruns_at_the_cap(monkeypatch):
+    import datagen.dataset as ds
+    from datagen.sampling import SimulationConfig, load_sampler_config, sample_scenario
+
+    estimates = iter([(float("inf"), float("inf")), (0.0, 0.0)])
+    monkeypatch.setattr(ds, "estimated_se", lambda services: next(estimates))
+    sc = sample_scenario(load_sampler_config("chainnet_like"), np.random.default_rng(4))
+    cfg = SimulationConfig(num_requests=100, max_num_requests=400, target_abs_se_tput=0.01)
+    *_, info = ds.label_scenario(sc, cfg, 3)
+    assert info["num_requests"] == 400 and info["rounds"] == 2
