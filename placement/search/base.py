@@ -207,15 +207,35 @@ class Evaluator:
         left = self.remaining_evaluations()
         if left < len(keys):
             keys = keys[: int(left)]
-        for start in range(0, len(keys), self.batch_size):
-            if self.budget.max_seconds is not None and self.elapsed() >= self.budget.max_seconds:
+        start = 0
+        while start < len(keys):
+            size = self._chunk_size()
+            if size == 0:
                 break
-            chunk = keys[start : start + self.batch_size]
+            chunk = keys[start : start + size]
+            start += size
             values = self._predict([a[todo[k][0]] for k in chunk])
             for k, v in zip(chunk, values):
                 self._cache[k] = float(v)
                 out[todo[k]] = v
         return out
+
+    def _chunk_size(self) -> int:
+        """Candidates to predict next: the batch size, shrunk to fit the time left.
+
+        With a time budget and a slow predictor (the simulator: milliseconds per candidate)
+        one full batch could overrun the budget many times over, so the chunk is sized from
+        the measured time per candidate (at least one candidate while time is left).
+        """
+        if self.budget.max_seconds is None:
+            return self.batch_size
+        left = self.budget.max_seconds - self.elapsed()
+        if left <= 0:
+            return 0
+        if self.stats.evaluations == 0:
+            return min(self.batch_size, 8)
+        per = self.stats.predict_time / self.stats.evaluations
+        return int(max(1, min(self.batch_size, left / max(per, 1e-9))))
 
     def _predict(self, assignments: list[np.ndarray]) -> np.ndarray:
         scenarios = [self.space.to_scenario(x) for x in assignments]

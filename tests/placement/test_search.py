@@ -230,3 +230,17 @@ def test_local_search_parallel_descents_share_predictor_calls():
     assert res.stats.evaluations / res.stats.predictor_calls > 10
     with pytest.raises(ValueError, match="parallel"):
         LocalSearch(parallel=0)
+
+
+def test_time_budget_holds_with_a_slow_predictor():
+    import time
+
+    class Slow(FluidPredictor):
+        def predict(self, scenarios):
+            time.sleep(0.002 * len(scenarios))
+            return super().predict(scenarios)
+
+    res = LocalSearch(max_seconds=0.3, max_evaluations=None, max_neighbours=512).search(
+        _space(), Slow(), OBJ, rng=np.random.default_rng(0)
+    )
+    assert res.stats.wall_time < 0.6
