@@ -17,7 +17,7 @@ and the auxiliary per-device utilisation :math:`u` and drop probability :math:`p
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +40,31 @@ LOSS_EPS: float = 1e-3
 _APE_EPS = 1e-5
 
 
-def _masked_mean(x: Tensor) -> Tensor:
-    ok = torch.isfinite(x)
-    return x[ok].mean() if bool(ok.any()) else x.new_zeros(())
+def _masked_error(
+    pred: Tensor, target: Tensor, error: Callable[[Tensor, Tensor], Tensor]
+) -> Tensor:
+    """Mean of ``error(pred, target)`` over the finite targets.
+
+    Missing targets (NaN) are replaced *before* the error is computed: masking afterwards
+    would still send ``0 * NaN = NaN`` gradients back through the masked entries.
+    """
+    ok = torch.isfinite(target)
+    if not bool(ok.any()):
+        return pred.sum() * 0.0
+    safe = torch.where(ok, target, torch.ones_like(target))
+    return error(pred, safe)[ok].mean()
+
+
+def _ape(pred: Tensor, target: Tensor) -> Tensor:
+    return (pred - target).abs() / (target.abs() + _APE_EPS)
+
+
+def _log_loss_error(pred_loss: Tensor, true_loss: Tensor) -> Tensor:
+    return (torch.log(pred_loss + LOSS_EPS) - torch.log(true_loss + LOSS_EPS)).abs()
+
+
+def _square(pred: Tensor, target: Tensor) -> Tensor:
+    return (pred - target).square()
 
 
 def _default_optimizer(params: Any) -> torch.optim.Optimizer:
@@ -103,18 +125,17 @@ class PerfPredictorModule(L.LightningModule):
     def compute_loss(self, out: Mapping[str, Tensor], batch: HeteroData) -> Tensor:
         """The training objective of the module docstring."""
         y = batch[SERVICE].y
-        tput, respt, p95 = y[:, 0], y[:, 1], y[:, 2]
-        loss = _masked_mean((out["tput_ratio"] - tput).abs() / (tput + _APE_EPS))
-        loss = loss + _masked_mean((out["respt_ratio"] - respt).abs() / (respt + _APE_EPS))
-        true_loss = batch[SERVICE].loss_true.clamp(0.0, 1.0)
+        w = self.hparams
+        loss = _masked_error(out["tput_ratio"], y[:, 0], _ape)
+        loss = loss + _masked_error(out["respt_ratio"], y[:, 1], _ape)
         pred_loss = (1.0 - out["tput_ratio"]).clamp_min(0.0)
-        log_term = (torch.log(pred_loss + LOSS_EPS) - torch.log(true_loss + LOSS_EPS)).abs()
-        loss = loss + self.hparams["loss_weight"] * _masked_mean(log_term)
-        tail = (out["p95_ratio"] - p95).abs() / p95
-        loss = loss + self.hparams["p95_weight"] * _masked_mean(tail)
+        true_loss = batch[SERVICE].loss_true.clamp(0.0, 1.0)
+        loss = loss + w["loss_weight"] * _masked_error(pred_loss, true_loss, _log_loss_error)
+        loss = loss + w["p95_weight"] * _masked_error(out["p95_ratio"], y[:, 2], _ape)
         dev = batch[DEVICE].y
-        aux = (out["utilization"] - dev[:, 0]).square() + (out["drop_prob"] - dev[:, 1]).square()
-        return loss + self.hparams["aux_weight"] * _masked_mean(aux)
+        aux = _masked_error(out["utilization"], dev[:, 0], _square)
+        aux = aux + _masked_error(out["drop_prob"], dev[:, 1], _square)
+        return loss + w["aux_weight"] * aux
 
     @staticmethod
     def batch_errors(out: Mapping[str, Tensor], batch: HeteroData) -> Any:

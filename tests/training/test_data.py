@@ -83,3 +83,21 @@ def test_cache_is_rebuilt_when_the_source_changes(tiny_dataset, tmp_path):
     second = ScenarioGraphDataset(src, tmp_path / "cache")
     assert first.processed_paths != second.processed_paths
     assert len(list((tmp_path / "cache").glob("copy-*.pt"))) == 2
+
+
+def test_missing_labels_give_finite_gradients(tiny_dataset):
+    from torch_geometric.data import Batch
+
+    from chainnet import ChainNet
+    from training import PerfPredictorModule
+
+    graphs = []
+    for scenario, labels, _ in load_samples(tiny_dataset)[:4]:
+        graphs.append(attach_targets(build_graph(scenario), scenario, labels, None))
+    batch = Batch.from_data_list(graphs)
+    batch["service"].y[0, 2] = float("nan")  # a missing p95 label
+    module = PerfPredictorModule(ChainNet(hidden_channels=8))
+    loss = module.compute_loss(module(batch), batch)
+    loss.backward()
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
