@@ -3,16 +3,20 @@ r"""The LightningModule that trains any ChainNet-family predictor.
 The loss per service :math:`c` (masked where a label is missing) is
 
 .. math::
-    \mathcal L = \overline{\frac{|\hat\tau_c-\tau_c|}{\tau_c+\epsilon}}
-        + \overline{\frac{|\hat r_c-r_c|}{r_c+\epsilon}}
+    \mathcal L = \overline{|\log\hat\tau_c-\log\tau_c|}
+        + \overline{|\log\hat r_c-\log r_c|}
         + w_\ell\,\overline{\big|\log(\hat\ell_c+\delta)-\log(\ell_c+\delta)\big|}
-        + w_{95}\,\overline{\frac{|\hat q_c-q_c|}{q_c}}
+        + w_{95}\,\overline{|\log\hat q_c-\log q_c|}
         + w_{aux}\,\overline{(\hat u_d-u_d)^2 + (\hat p_d-p_d)^2}
 
-with :math:`\tau` = ``tput_ratio``, :math:`r` = ``respt_ratio`` (the two ChainNet ratios, in
-ChainNet's own relative-error form), :math:`\ell = 1-\tau` the loss ratio on a log scale so that
-small losses are learned well (:math:`\delta = 10^{-3}`), :math:`q` the p95/mean latency ratio
-and the auxiliary per-device utilisation :math:`u` and drop probability :math:`p`.
+with :math:`\tau` = ``tput_ratio``, :math:`r` = ``respt_ratio`` (the two ChainNet ratios),
+:math:`\ell = 1-\tau` the loss ratio (so that small losses are learned well,
+:math:`\delta = 10^{-3}`), :math:`q` the p95/mean latency ratio and the auxiliary per-device
+utilisation :math:`u` and drop probability :math:`p`. The log error equals ChainNet's relative
+error to first order, but its gradient with respect to a sigmoid head's logit is bounded
+(:math:`\partial \log\sigma(z) / \partial z = 1-\sigma(z)`), whereas the relative error
+:math:`|\hat y-y|/(y+10^{-5})` weighs a service with :math:`y \approx 10^{-5}` (a chain
+losing almost everything) ten thousand times more than a healthy one and derails training.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ __all__ = ["PerfPredictorModule", "LOSS_EPS"]
 
 #: Offset of the log-loss term (loss ratios below it count as equal).
 LOSS_EPS: float = 1e-3
-_APE_EPS = 1e-5
+_LOG_FLOOR = 1e-6
 
 
 def _masked_error(
@@ -55,8 +59,8 @@ def _masked_error(
     return error(pred, safe)[ok].mean()
 
 
-def _ape(pred: Tensor, target: Tensor) -> Tensor:
-    return (pred - target).abs() / (target.abs() + _APE_EPS)
+def _log_error(pred: Tensor, target: Tensor) -> Tensor:
+    return (torch.log(pred.clamp_min(_LOG_FLOOR)) - torch.log(target.clamp_min(_LOG_FLOOR))).abs()
 
 
 def _log_loss_error(pred_loss: Tensor, true_loss: Tensor) -> Tensor:
@@ -126,12 +130,12 @@ class PerfPredictorModule(L.LightningModule):
         """The training objective of the module docstring."""
         y = batch[SERVICE].y
         w = self.hparams
-        loss = _masked_error(out["tput_ratio"], y[:, 0], _ape)
-        loss = loss + _masked_error(out["respt_ratio"], y[:, 1], _ape)
+        loss = _masked_error(out["tput_ratio"], y[:, 0], _log_error)
+        loss = loss + _masked_error(out["respt_ratio"], y[:, 1], _log_error)
         pred_loss = (1.0 - out["tput_ratio"]).clamp_min(0.0)
         true_loss = batch[SERVICE].loss_true.clamp(0.0, 1.0)
         loss = loss + w["loss_weight"] * _masked_error(pred_loss, true_loss, _log_loss_error)
-        loss = loss + w["p95_weight"] * _masked_error(out["p95_ratio"], y[:, 2], _ape)
+        loss = loss + w["p95_weight"] * _masked_error(out["p95_ratio"], y[:, 2], _log_error)
         dev = batch[DEVICE].y
         aux = _masked_error(out["utilization"], dev[:, 0], _square)
         aux = aux + _masked_error(out["drop_prob"], dev[:, 1], _square)
