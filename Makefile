@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup demo test lint bench clean default-model
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,3 +31,19 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache
+
+# The packaged default model (chainnet/checkpoints/default.pt): data, training, held-out scores.
+# Generation is resumable; rerunning skips finished shards.
+GEN := $(PY) -m datagen generate --no-progress --workers 2
+default-model: setup
+	$(GEN) --config training/configs/regimes/chainnet_like_v0.yaml --out data/chainnet_like --num-samples 6000 --seed 11 --shard-size 250
+	$(GEN) --config chainnet_like --out data/chainnet_like2 --num-samples 5000 --seed 21 --shard-size 250
+	$(GEN) --config chainnet_like --out data/chainnet_like3 --num-samples 12000 --seed 51 --shard-size 500
+	$(GEN) --config chainnet_like --out data/chainnet_like_test --num-samples 1000 --seed 41 --shard-size 250
+	$(GEN) --config edge --out data/edge --num-samples 1500 --seed 12 --shard-size 250 --num-requests 5000
+	$(GEN) --config training/configs/regimes/large_train.yaml --out data/large_train --num-samples 500 --seed 31 --shard-size 50
+	$(GEN) --config training/configs/regimes/large_train.yaml --out data/large_train2 --num-samples 500 --seed 33 --shard-size 50
+	$(GEN) --config training/configs/regimes/large_test.yaml --out data/large_test --num-samples 100 --seed 32 --shard-size 25
+	OMP_NUM_THREADS=1 $(PY) -m training fit --config training/configs/default_model.yaml
+	$(PY) -m training evaluate --model chainnet/checkpoints/default.pt --data data/chainnet_like_test
+	$(PY) -m training evaluate --model chainnet/checkpoints/default.pt --data data/large_test

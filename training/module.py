@@ -28,7 +28,7 @@ from typing import Any
 import lightning.pytorch as L
 import numpy as np
 import torch
-from lightning.pytorch.cli import OptimizerCallable
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
 from torch_geometric.data import HeteroData
 
@@ -81,6 +81,8 @@ class PerfPredictorModule(L.LightningModule):
     Args:
         predictor: A ChainNet-family ``nn.Module`` (``chainnet.ChainNet``, ``GCNBaseline``, ...).
         optimizer: Optimizer factory (default: AdamW, lr 1e-3, weight decay 1e-5).
+        lr_scheduler: Optional learning-rate scheduler factory, stepped once per epoch
+            (``ReduceLROnPlateau`` watches ``val/loss``) (default: ``None``).
         loss_weight: Weight :math:`w_\ell` of the log-loss term (default: ``0.2``).
         p95_weight: Weight :math:`w_{95}` of the tail-ratio term (default: ``0.2``).
         aux_weight: Weight :math:`w_{aux}` of the per-device auxiliary terms (default: ``0.5``).
@@ -97,6 +99,7 @@ class PerfPredictorModule(L.LightningModule):
         self,
         predictor: nn.Module,
         optimizer: OptimizerCallable = _default_optimizer,
+        lr_scheduler: LRSchedulerCallable | None = None,
         loss_weight: float = 0.2,
         p95_weight: float = 0.2,
         aux_weight: float = 0.5,
@@ -115,9 +118,10 @@ class PerfPredictorModule(L.LightningModule):
                     f"feature_dims of the data {dict(feature_dims)} do not match the model's "
                     f"graph schema {expected}; rebuild the processed cache with this version"
                 )
-        self.save_hyperparameters(ignore=["predictor", "optimizer"])
+        self.save_hyperparameters(ignore=["predictor", "optimizer", "lr_scheduler"])
         self.predictor = predictor
         self.optimizer_factory = optimizer
+        self.scheduler_factory = lr_scheduler
         self.export_path = export_path
 
     def forward(self, batch: HeteroData) -> dict[str, Tensor]:
@@ -201,9 +205,16 @@ class PerfPredictorModule(L.LightningModule):
 
     # -- set-up and export -------------------------------------------------------------------------
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        """Build the injected optimizer over the predictor's parameters."""
-        return self.optimizer_factory(self.parameters())
+    def configure_optimizers(self) -> Any:
+        """Build the injected optimizer (and scheduler, if any) over the parameters."""
+        optimizer = self.optimizer_factory(self.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer)
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "epoch", "monitor": "val/loss"},
+        }
 
     def on_fit_start(self) -> None:
         """Fit the feature normaliser on the training split (once, before the first step)."""

@@ -17,7 +17,10 @@ def test_fit_fast_dev_run_saves_config_and_exports_surrogate(tiny_args, tmp_path
 
 
 def test_fit_then_test_logs_stable_metric_keys(tiny_args, tmp_path):
-    cli = cli_main(["fit", *tiny_args, "--trainer.logger=true"])
+    cli = cli_main(["fit", *tiny_args, "--trainer.logger=true",
+                    "--model.lr_scheduler=torch.optim.lr_scheduler.CosineAnnealingLR",
+                    "--model.lr_scheduler.T_max=2"])
+    assert cli.trainer.lr_scheduler_configs  # the scheduler came in from config
     assert list((tmp_path / "runs").rglob("config.yaml"))  # every run keeps its config
     cli.trainer.test(cli.model, datamodule=cli.datamodule)
     metrics = cli.trainer.callback_metrics
