@@ -13,14 +13,15 @@ import sys
 
 def main(argv: list[str] | None = None) -> None:
     """Dispatch ``evaluate`` to :mod:`training.evaluate`, everything else to LightningCLI."""
-    argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] == "evaluate":
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] == "evaluate":
         from training.evaluate import main as evaluate_main
 
-        evaluate_main(argv[1:])
+        evaluate_main(args[1:])
         return
     from training.cli import cli_main
 
+    # LightningCLI reads sys.argv itself; pass arguments only when they did not come from it
     cli_main(argv)
 
 
