@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Sequence
-from typing import Any
+from dataclasses import replace
+from typing import Any, cast
 
 import numpy as np
 
@@ -79,8 +80,14 @@ class SplitPolicy(ABC):
     :meth:`reset`, and receive checked arrays.
 
     Args:
+        config: The policy's config, an instance of :attr:`config_class` (default: ``None`` =
+            the config's defaults).
         rng: Random generator (default: ``None``: a generator seeded with ``seed``).
         seed: Seed used when ``rng`` is ``None`` (default: ``None`` = ``0``).
+        **overrides: Config fields to replace, e.g. ``epsilon=0.5``.
+
+    Raises:
+        ValueError: If ``config`` is not a :attr:`config_class` or a field is invalid.
 
     Attributes:
         arms: The arm names, :data:`ARMS`.
@@ -97,7 +104,23 @@ class SplitPolicy(ABC):
     #: Whether predict_expectations needs data (raises NotFittedError before any update).
     requires_fit: bool = True
 
-    def __init__(self, *, rng: np.random.Generator | None = None, seed: int | None = None):
+    #: The frozen config dataclass of the policy (it has a ``validate()`` method).
+    config_class: type
+
+    def __init__(
+        self,
+        config: Any = None,
+        *,
+        rng: np.random.Generator | None = None,
+        seed: int | None = None,
+        **overrides: Any,
+    ) -> None:
+        base: Any = config if config is not None else self.config_class()
+        if not isinstance(base, self.config_class):
+            raise ValueError(
+                f"config must be a {self.config_class.__name__}, got {type(base).__name__}"
+            )
+        self.config: Any = replace(cast(Any, base), **overrides).validate()
         self.rng = as_rng(rng, seed)
         self._base_reset()
 

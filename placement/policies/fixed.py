@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -55,22 +54,10 @@ class FixedArmPolicy(SplitPolicy):
     """
 
     name = "fixed"
+    config_class = FixedArmConfig
     context_type = "slack"
     requires_fit = False
 
-    def __init__(
-        self,
-        config: FixedArmConfig | None = None,
-        *,
-        rng: np.random.Generator | None = None,
-        seed: int | None = None,
-        **overrides: Any,
-    ) -> None:
-        base = config if config is not None else FixedArmConfig()
-        if not isinstance(base, FixedArmConfig):
-            raise ValueError(f"config must be a FixedArmConfig, got {type(base).__name__}")
-        self.config = replace(base, **overrides).validate()
-        super().__init__(rng=rng, seed=seed)
 
     @property
     def arm_index(self) -> int:
@@ -155,22 +142,10 @@ class RandomPolicy(SplitPolicy):
     """
 
     name = "random"
+    config_class = RandomConfig
     context_type = "slack"
     requires_fit = False
 
-    def __init__(
-        self,
-        config: RandomConfig | None = None,
-        *,
-        rng: np.random.Generator | None = None,
-        seed: int | None = None,
-        **overrides: Any,
-    ) -> None:
-        base = config if config is not None else RandomConfig()
-        if not isinstance(base, RandomConfig):
-            raise ValueError(f"config must be a RandomConfig, got {type(base).__name__}")
-        self.config = replace(base, **overrides).validate()
-        super().__init__(rng=rng, seed=seed)
 
     def _select(self, x: np.ndarray, keys: list[Hashable], *, explore: bool) -> np.ndarray:
         draws = self.rng.random(x.shape[0])

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Hashable
-from dataclasses import dataclass, replace
-from typing import Any, cast
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -67,21 +66,6 @@ class LinearPolicy(SplitPolicy):
     context_type = "slack"
     config_class: type = LinUCBConfig
 
-    def __init__(
-        self,
-        config: Any = None,
-        *,
-        rng: np.random.Generator | None = None,
-        seed: int | None = None,
-        **overrides: Any,
-    ) -> None:
-        base: Any = config if config is not None else self.config_class()
-        if not isinstance(base, self.config_class):
-            raise ValueError(
-                f"config must be a {self.config_class.__name__}, got {type(base).__name__}"
-            )
-        self.config: Any = replace(cast(Any, base), **overrides).validate()
-        super().__init__(rng=rng, seed=seed)
 
     def _base_reset(self) -> None:
         super()._base_reset()

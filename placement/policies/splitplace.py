@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -157,21 +157,9 @@ class SplitPlacePolicy(SplitPolicy):
     """
 
     name = "splitplace"
+    config_class = SplitPlaceConfig
     context_type = "sla"
 
-    def __init__(
-        self,
-        config: SplitPlaceConfig | None = None,
-        *,
-        rng: np.random.Generator | None = None,
-        seed: int | None = None,
-        **overrides: Any,
-    ) -> None:
-        base = config if config is not None else SplitPlaceConfig()
-        if not isinstance(base, SplitPlaceConfig):
-            raise ValueError(f"config must be a SplitPlaceConfig, got {type(base).__name__}")
-        self.config = replace(base, **overrides).validate()
-        super().__init__(rng=rng, seed=seed)
 
     def _base_reset(self) -> None:
         super()._base_reset()
