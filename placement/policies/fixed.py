@@ -19,6 +19,20 @@ __all__ = [
 ]
 
 
+class _NonLearningPolicy(SplitPolicy):
+    """A policy that ignores feedback: :meth:`update` only counts the observations."""
+
+    def _update(
+        self,
+        x: np.ndarray,
+        arms: np.ndarray,
+        rewards: np.ndarray,
+        keys: list[Hashable],
+        response_times: np.ndarray | None,
+    ) -> None:
+        return None
+
+
 @dataclass(frozen=True)
 class FixedArmConfig:
     """Config of :class:`FixedArmPolicy`.
@@ -40,7 +54,7 @@ class FixedArmConfig:
         return self
 
 
-class FixedArmPolicy(SplitPolicy):
+class FixedArmPolicy(_NonLearningPolicy):
     """Always play the same arm; :meth:`update` only counts.
 
     :meth:`predict_expectations` returns the selection probabilities (1 for the fixed arm,
@@ -66,16 +80,6 @@ class FixedArmPolicy(SplitPolicy):
 
     def _select(self, x: np.ndarray, keys: list[Hashable], *, explore: bool) -> np.ndarray:
         return np.full(x.shape[0], self.arm_index, dtype=np.int64)
-
-    def _update(
-        self,
-        x: np.ndarray,
-        arms: np.ndarray,
-        rewards: np.ndarray,
-        keys: list[Hashable],
-        response_times: np.ndarray | None,
-    ) -> None:
-        return None
 
     def _expectations(self, x: np.ndarray, keys: list[Hashable]) -> np.ndarray:
         out = np.zeros((x.shape[0], self.n_arms))
@@ -127,7 +131,7 @@ class RandomConfig:
         return self
 
 
-class RandomPolicy(SplitPolicy):
+class RandomPolicy(_NonLearningPolicy):
     """Choose the semantic split with probability ``p_semantic`` (the paper's random decider).
 
     One ``rng.random()`` draw per row, in :meth:`select` and :meth:`predict` alike (a random
@@ -150,16 +154,6 @@ class RandomPolicy(SplitPolicy):
     def _select(self, x: np.ndarray, keys: list[Hashable], *, explore: bool) -> np.ndarray:
         draws = self.rng.random(x.shape[0])
         return np.asarray(draws < self.config.p_semantic, dtype=np.int64)
-
-    def _update(
-        self,
-        x: np.ndarray,
-        arms: np.ndarray,
-        rewards: np.ndarray,
-        keys: list[Hashable],
-        response_times: np.ndarray | None,
-    ) -> None:
-        return None
 
     def _expectations(self, x: np.ndarray, keys: list[Hashable]) -> np.ndarray:
         p = self.config.p_semantic
