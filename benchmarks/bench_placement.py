@@ -30,15 +30,14 @@ from typing import Any
 import numpy as np
 
 from datagen.catalog import get_device
-from datagen.sim import simulate
 from datagen.world import Scenario
 from datagen.zoo import get_profile
 from placement.baselines.classic import GreedyPlacer, RandomPlacer
 from placement.candidates import CandidateSpace, check_fit
-from placement.objective import Objective, metrics_frame
+from placement.objective import Objective
 from placement.placer import Placer
 from placement.request import PlacementRequest, ServiceRequest
-from placement.search import ExhaustiveSearch, LocalSearch, SimulationPredictor, all_lost
+from placement.search import ExhaustiveSearch, LocalSearch, SimulationPredictor, simulated_score
 
 EVAL_SEED = 12_345
 SMALL_KINDS = ["rpi4", "jetson_nano", "jetson_nano", "jetson_xavier_nx"]
@@ -81,13 +80,7 @@ def make_instance(
 
 def evaluate(scenario: Scenario, objective: Objective, n: int) -> tuple[float, float]:
     """Simulated (objective, total lost requests/s) of a scenario with the evaluation seed."""
-    try:
-        table = simulate(scenario, num_requests=n, seed=EVAL_SEED).services
-    except ValueError:
-        table = all_lost(scenario)
-    obj = float(objective([scenario], metrics_frame([table]))[0])
-    lam = np.array([scenario.service(s).arrival_rate for s in table.index])
-    return obj, float(np.sum(lam * table["loss_ratio"].to_numpy()))
+    return simulated_score(scenario, objective, n, EVAL_SEED)
 
 
 def make_predictor(name: str) -> tuple[Any, str | None]:

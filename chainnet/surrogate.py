@@ -27,6 +27,7 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.data import HeteroData
 
+from chainnet.analytic import PREDICT_COLUMNS
 from chainnet.builder import build_batch
 from chainnet.models import MODEL_CLASSES
 from chainnet.schema import SCHEMA_VERSION, SERVICE
@@ -45,16 +46,7 @@ __all__ = [
 #: The packaged default checkpoint (trained and shipped by the training issue).
 DEFAULT_CHECKPOINT: Path = Path(__file__).resolve().parent / "checkpoints" / "default.pt"
 #: Columns of :meth:`Surrogate.predict`, the agreed predictor interface.
-PREDICTION_COLUMNS: tuple[str, ...] = (
-    "scenario",
-    "service",
-    "throughput",
-    "loss_ratio",
-    "latency_mean",
-    "latency_p95",
-    "tput_ratio",
-    "respt_ratio",
-)
+PREDICTION_COLUMNS: tuple[str, ...] = PREDICT_COLUMNS
 CHECKPOINT_FORMAT = "edgechain.surrogate"
 
 

@@ -1,0 +1,1 @@
+"""Evaluation reports (``python -m scripts.report``) and the demo (``scripts.demo``)."""

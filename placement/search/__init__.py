@@ -23,6 +23,7 @@ from placement.search.simulation import (
     SimulationPredictor,
     all_lost,
     capped_horizon,
+    simulated_score,
 )
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "make_search",
     "neighbours",
     "random_neighbour",
+    "simulated_score",
 ]
 
 #: Search methods by name, for :func:`make_search`.

@@ -6,21 +6,25 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from chainnet.analytic import PREDICT_COLUMNS
+from datagen.sim import simulate
 from datagen.world import Scenario
-from placement.objective import metrics_frame
+from placement.objective import Objective, metrics_frame
 
-__all__ = ["SimulationPredictor", "PREDICTION_COLUMNS", "all_lost", "capped_horizon"]
+__all__ = [
+    "SimulationPredictor",
+    "PREDICTION_COLUMNS",
+    "all_lost",
+    "capped_horizon",
+    "simulated_score",
+]
 
 #: Columns of every predictor's output, after ``scenario`` and ``service``.
-PREDICTION_COLUMNS: tuple[str, ...] = (
-    "throughput",
-    "loss_ratio",
-    "latency_mean",
-    "latency_p95",
-    "tput_ratio",
-    "respt_ratio",
+PREDICTION_COLUMNS: tuple[str, ...] = tuple(
+    c for c in PREDICT_COLUMNS if c not in ("scenario", "service")
 )
 
 
@@ -71,6 +75,30 @@ def all_lost(scenario: Scenario) -> pd.DataFrame:
     )
 
 
+def simulated_score(
+    scenario: Scenario, objective: Objective, num_requests: int = 20_000, seed: Any = 0
+) -> tuple[float, float]:
+    """Score one placement by an independent simulation, never by a predictor.
+
+    Args:
+        scenario: The placed scenario.
+        objective: The objective to evaluate.
+        num_requests: Requests of the slowest service (default: ``20_000``).
+        seed: Seed of the simulation (anything :func:`datagen.simulate` accepts).
+
+    Returns:
+        ``(objective value, total lost requests per second)``; a run that completes no
+        request of some service counts as losing everything (:func:`all_lost`).
+    """
+    try:
+        table = simulate(scenario, num_requests=num_requests, seed=seed).services
+    except ValueError:
+        table = all_lost(scenario)
+    obj = float(objective([scenario], metrics_frame([table]))[0])
+    rates = np.array([scenario.service(s).arrival_rate for s in table.index])
+    return obj, float(np.sum(rates * table["loss_ratio"].to_numpy()))
+
+
 class SimulationPredictor:
     """Predict by simulating each scenario with :func:`datagen.sim.simulate`.
 
@@ -117,8 +145,6 @@ class SimulationPredictor:
         A run that completes no request of some service (everything lost or stuck behind a
         very slow device) gives :func:`all_lost` instead of raising.
         """
-        from datagen.sim import simulate
-
         kwargs = dict(self.sim_kwargs)
         if self.cap_horizon and "horizon" not in kwargs:
             kwargs["horizon"] = capped_horizon(scenario, self.num_requests)

@@ -27,8 +27,6 @@ import numpy as np
 import pandas as pd
 
 from datagen.catalog import get_device
-from datagen.sim import simulate
-from datagen.world import Scenario
 from datagen.zoo import get_profile
 from placement.baselines.classic import (
     GreedyPlacer,
@@ -38,11 +36,11 @@ from placement.baselines.classic import (
     RoundRobinPlacer,
 )
 from placement.candidates import CandidateSpace, check_fit
-from placement.objective import Objective, metrics_frame
+from placement.objective import Objective
 from placement.placer import Placer
 from placement.request import PlacementRequest, ServiceRequest
 from placement.search import ExhaustiveSearch, LocalSearch, SimulationPredictor
-from placement.search.simulation import all_lost
+from placement.search import simulated_score as score
 from scripts.report_sections import plotting
 from scripts.report_sections.base import ReportContext, Section, md_table, seed_for
 
@@ -90,18 +88,6 @@ def make_request(rng: np.random.Generator, n_devices: int, n_services: int, k: i
         except ValueError:
             continue
         return req
-
-
-def score(scenario: Scenario, objective: Objective, num_requests: int, seed: Any
-          ) -> tuple[float, float]:
-    """Simulated ``(objective, lost requests/s)`` of a scenario (a failed run = all lost)."""
-    try:
-        table = simulate(scenario, num_requests=num_requests, seed=seed).services
-    except ValueError:
-        table = all_lost(scenario)
-    obj = float(objective([scenario], metrics_frame([table]))[0])
-    lam = np.array([scenario.service(s).arrival_rate for s in table.index])
-    return obj, float(np.sum(lam * table["loss_ratio"].to_numpy()))
 
 
 def surrogate_for_placement(ctx: ReportContext) -> tuple[Any, str]:
