@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: setup demo test lint bench clean default-model
+.PHONY: setup demo test lint bench clean default-model baselines
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,9 +41,17 @@ default-model: setup
 	$(GEN) --config chainnet_like --out data/chainnet_like3 --num-samples 12000 --seed 51 --shard-size 500
 	$(GEN) --config chainnet_like --out data/chainnet_like_test --num-samples 1000 --seed 41 --shard-size 250
 	$(GEN) --config edge --out data/edge --num-samples 1500 --seed 12 --shard-size 250 --num-requests 5000
+	$(GEN) --config edge --out data/edge_test --num-samples 300 --seed 42 --shard-size 100 --num-requests 5000
 	$(GEN) --config training/configs/regimes/large_train.yaml --out data/large_train --num-samples 500 --seed 31 --shard-size 50
 	$(GEN) --config training/configs/regimes/large_train.yaml --out data/large_train2 --num-samples 500 --seed 33 --shard-size 50
 	$(GEN) --config training/configs/regimes/large_test.yaml --out data/large_test --num-samples 100 --seed 32 --shard-size 25
 	OMP_NUM_THREADS=1 $(PY) -m training fit --config training/configs/default_model.yaml
 	$(PY) -m training evaluate --model chainnet/checkpoints/default.pt --data data/chainnet_like_test
 	$(PY) -m training evaluate --model chainnet/checkpoints/default.pt --data data/large_test
+	$(PY) -m training evaluate --model chainnet/checkpoints/default.pt --data data/edge_test
+
+# The GCN and GAT baselines of the model card (same data as default-model; run it first).
+baselines: setup
+	OMP_NUM_THREADS=1 $(PY) -m training fit --config training/configs/default_model.yaml --config training/configs/baseline_gcn.yaml
+	OMP_NUM_THREADS=1 $(PY) -m training fit --config training/configs/default_model.yaml --config training/configs/baseline_gat.yaml
+	for m in runs/gcn/surrogate.pt runs/gat/surrogate.pt; do for d in data/chainnet_like_test data/large_test data/edge_test; do $(PY) -m training evaluate --model $$m --data $$d; done; done
