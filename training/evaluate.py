@@ -1,9 +1,11 @@
-"""Score any predictor on any labelled dataset and print the metrics table.
+r"""Score any predictor on any labelled dataset and print the metrics table.
 
 To run::
 
     python -m training evaluate --model chainnet/checkpoints/default.pt --data data/test
     python -m training evaluate --model analytic --data chainnet/test_TypeI/raw --format chainnet
+    python -m training evaluate --model default analytic runs/gcn/surrogate.pt \
+        --data data/chainnet_like_test data/large_test --record chainnet/checkpoints/default.pt
 
 ``--model`` is a surrogate checkpoint (:meth:`chainnet.Surrogate.load`), ``default`` (the
 packaged model) or ``analytic`` (:class:`chainnet.AnalyticSurrogate`). No Lightning import.
@@ -21,7 +23,7 @@ import pandas as pd
 
 from training.metrics import evaluation_table, service_errors
 
-__all__ = ["evaluate", "load_predictor", "main"]
+__all__ = ["evaluate", "load_predictor", "main", "record_evaluation"]
 
 
 def load_predictor(spec: str) -> Any:
@@ -75,27 +77,76 @@ def evaluate(
     return evaluation_table(service_errors({k: pred[k].to_numpy() for k in keys}, true))
 
 
-def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
-    """Command-line entry point; prints the table and returns it."""
-    from training.data import FORMATS, load_samples
-
-    parser = argparse.ArgumentParser(prog="python -m training evaluate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True,
-                        help="checkpoint path, 'default' or 'analytic'")
-    parser.add_argument("--data", required=True, help="dataset folder")
-    parser.add_argument("--format", default="datagen", choices=FORMATS)
-    args = parser.parse_args(argv)
-    if args.model not in ("default", "analytic") and not Path(args.model).is_file():
-        parser.error(f"--model {args.model!r}: no such checkpoint file")
-    samples = load_samples(args.data, args.format)
-    table = evaluate(load_predictor(args.model), samples)
+def _shown(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with percentages and rounded loss errors, for printing."""
     shown = table.copy()
     for col in shown.columns:
         if col.endswith("mape") or col.endswith("ape"):
             shown[col] = shown[col].map(lambda v: f"{100 * v:.2f}%")
         elif col.startswith("loss"):
             shown[col] = shown[col].map(lambda v: f"{v:.4f}")
-    print(f"model {args.model} on {args.data} ({len(samples)} graphs)")
-    print(shown.to_string())
-    return table
+    return shown
+
+
+def record_evaluation(checkpoint: str | Path, summary: pd.DataFrame) -> None:
+    """Store a comparison summary in a checkpoint's metadata (key ``"evaluation"``).
+
+    Args:
+        checkpoint: A :class:`chainnet.Surrogate` checkpoint, rewritten in place.
+        summary: Overall rows indexed by ``(data, model)``, as :func:`main` returns them with
+            several models or datasets.
+    """
+    from chainnet import Surrogate
+
+    sur = Surrogate.load(checkpoint)
+    record: dict[str, dict[str, dict[str, float]]] = {}
+    for (data, model), row in summary.iterrows():
+        record.setdefault(str(data), {})[str(model)] = {k: float(v) for k, v in row.items()}
+    sur.metadata["evaluation"] = record
+    sur.save(checkpoint)
+
+
+def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
+    """Command-line entry point; prints the tables and returns them.
+
+    Returns:
+        With one model and one dataset, the :func:`evaluate` table. With several, one overall
+        row per (dataset, model), indexed by ``(data, model)``.
+    """
+    from training.data import FORMATS, load_samples
+
+    parser = argparse.ArgumentParser(prog="python -m training evaluate", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, nargs="+",
+                        help="checkpoint paths, 'default' or 'analytic' (several compare)")
+    parser.add_argument("--data", required=True, nargs="+", help="dataset folders")
+    parser.add_argument("--format", default="datagen", choices=FORMATS)
+    parser.add_argument("--record", default=None, metavar="CHECKPOINT",
+                        help="store the overall rows in this checkpoint's metadata "
+                             "(key 'evaluation'), e.g. for its model card")
+    args = parser.parse_args(argv)
+    for model in args.model:
+        if model not in ("default", "analytic") and not Path(model).is_file():
+            parser.error(f"--model {model!r}: no such checkpoint file")
+    if args.record is not None and not Path(args.record).is_file():
+        parser.error(f"--record {args.record!r}: no such checkpoint file")
+    predictors = {m: load_predictor(m) for m in dict.fromkeys(args.model)}
+    tables: dict[tuple[str, str], pd.DataFrame] = {}
+    for data in dict.fromkeys(args.data):  # each dataset once
+        samples = load_samples(data, args.format)
+        for model, predictor in predictors.items():
+            table = evaluate(predictor, samples)
+            tables[(Path(data).name, model)] = table
+            print(f"model {model} on {data} ({len(samples)} graphs)")
+            print(_shown(table).to_string())
+    summary = pd.DataFrame(
+        [t.loc["all"] for t in tables.values()],
+        index=pd.MultiIndex.from_tuples(list(tables), names=["data", "model"]),
+    )
+    if len(tables) > 1:
+        print("\nsummary (all services)")
+        print(_shown(summary).to_string())
+    if args.record is not None:
+        record_evaluation(args.record, summary)
+        print(f"recorded the summary in {args.record}")
+    return next(iter(tables.values())) if len(tables) == 1 else summary

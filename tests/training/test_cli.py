@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -36,6 +37,14 @@ def test_evaluate_prints_table(tiny_args, tiny_dataset, tmp_path, capsys):
     assert table.loc["all", "services"] > 0
     analytic = evaluate_main(["--model", "analytic", "--data", tiny_dataset])
     assert analytic.loc["all", "combined_mape"] < 0.5
+    ckpt = str(tmp_path / "surrogate.pt")
+    summary = evaluate_main(["--model", ckpt, "analytic", "--data", tiny_dataset, tiny_dataset,
+                             "--record", ckpt])
+    assert summary.index.names == ["data", "model"] and len(summary) == 2  # data given once
+    assert summary.loc[(Path(tiny_dataset).name, "analytic"), "combined_mape"] == pytest.approx(
+        analytic.loc["all", "combined_mape"])
+    recorded = Surrogate.load(ckpt).metadata["evaluation"][Path(tiny_dataset).name]
+    assert recorded["analytic"]["services"] == analytic.loc["all", "services"]
 
 
 def test_evaluate_rejects_missing_checkpoint(tiny_dataset):
