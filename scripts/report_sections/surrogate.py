@@ -133,8 +133,11 @@ def load_predictors(ctx: ReportContext, samples: list[Any]) -> tuple[list[Predic
         trained_classes.add(name)
         specs.append(PredictorSpec(f"trained {name}", sur, f"checkpoint `{Path(path).name}`"))
     untrained = []
+    recorded = bool(specs and recorded_evaluation(specs[0].predictor))
     for k, cls in enumerate((GCNBaseline, GATBaseline)):
-        if cls.__name__ in trained_classes:
+        if cls.__name__ in trained_classes or recorded:
+            # a packaged model that records its held-out comparison (trained GCN/GAT included)
+            # makes untrained networks pointless: the recorded table is shown instead
             continue
         specs.append(PredictorSpec(f"untrained {cls.__name__}", _untrained(cls, samples,
                                    ctx.seed + k), "random weights (seeded)", trained=False))
@@ -153,6 +156,31 @@ def load_predictors(ctx: ReportContext, samples: list[Any]) -> tuple[list[Predic
             "training, not a trained accuracy."
         )
     return specs, "\n\n".join(notes)
+
+
+def recorded_evaluation(predictor: Any) -> dict[str, dict[str, dict[str, float]]]:
+    """The held-out comparison stored in a checkpoint (``metadata["evaluation"]``), if any.
+
+    Written by ``python -m training evaluate ... --record CHECKPOINT`` (see the model card).
+    """
+    metadata = getattr(predictor, "metadata", None) or {}
+    return dict(metadata.get("evaluation") or {})
+
+
+def _recorded_part(spec: PredictorSpec) -> list[str]:
+    """Markdown of the comparison recorded in the learned model's checkpoint."""
+    record = recorded_evaluation(spec.predictor)
+    if not record:
+        return []
+    rows = [{"dataset": data, "predictor": model, **metrics}
+            for data, models in record.items() for model, metrics in models.items()]
+    frame = pd.DataFrame(rows).set_index("dataset")
+    frame["services"] = frame["services"].astype(int)
+    return ["### Held-out scores recorded with the learned model", "",
+            f"Measured when **{spec.name}** ({spec.note}) was trained, on the larger held-out "
+            "sets of its model card (`chainnet/checkpoints/MODEL_CARD.md`), next to the analytic "
+            "surrogate and the GCN/GAT baselines trained on the same data:", "",
+            md_table(frame, percent=_PCT), ""]
 
 
 def _predict_frame(pred: Any, samples: list[Any]) -> pd.DataFrame:
@@ -279,6 +307,7 @@ def run(ctx: ReportContext) -> Section:
               md_table(comb, percent=tuple(comb.columns)), "",
               "### Loss-ratio MAE by number of services per graph (all regimes)", "",
               md_table(loss), ""]
+    lines += _recorded_part(specs[0])
     untrained = [s.name for s in specs if not s.trained]
     if len(untrained) > 1:
         cols = ["combined_mape", "loss_mae", "latency_mape"]

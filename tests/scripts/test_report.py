@@ -214,3 +214,20 @@ def test_quick_report_cli_is_deterministic(tmp_path: Path) -> None:
     for key in ("(a) Simulator", "(b) Surrogate", "(c) Placement", "(d) Split policies",
                 "(e) Analytical"):
         assert key in a
+
+
+def test_recorded_evaluation_replaces_untrained_baselines(tmp_path: Path) -> None:
+    from chainnet import ChainNet, Surrogate, build_batch
+    from scripts.report_sections import surrogate
+
+    samples = surrogate.make_samples("edge", 2, 300, 1, tmp_path)
+    model = ChainNet(hidden_channels=8)
+    model.normalizer.fit(build_batch([s[0] for s in samples]))
+    metrics = {"services": 10, "combined_mape": 0.02, "loss_mae": 0.004}
+    record = {"chainnet_like_test": {"default": metrics, "analytic": metrics}}
+    path = Surrogate(model, metadata={"evaluation": record}).save(tmp_path / "m.pt")
+    specs, _ = surrogate.load_predictors(ReportContext(tmp_path, quick=True, model=path), samples)
+    assert [s.name for s in specs] == ["learned ChainNet", "AnalyticSurrogate"]
+    text = "\n".join(surrogate._recorded_part(specs[0]))
+    assert "chainnet_like_test" in text and "2.00%" in text
+    assert surrogate._recorded_part(specs[1]) == []
