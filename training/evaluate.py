@@ -142,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
     summary = pd.DataFrame(
         [t.loc["all"] for t in tables.values()],
         index=pd.MultiIndex.from_tuples(list(tables), names=["data", "model"]),
-    )
+    ).astype({"services": int})
     if len(tables) > 1:
         print("\nsummary (all services)")
         print(_shown(summary).to_string())

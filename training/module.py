@@ -6,17 +6,19 @@ The loss per service :math:`c` (masked where a label is missing) is
     \mathcal L = \overline{|\log\hat\tau_c-\log\tau_c|}
         + \overline{|\log\hat r_c-\log r_c|}
         + w_\ell\,\overline{\big|\log(\hat\ell_c+\delta)-\log(\ell_c+\delta)\big|}
+        + w_{abs}\,\overline{|\hat\ell_c-\ell_c|}
         + w_{95}\,\overline{|\log\hat q_c-\log q_c|}
         + w_{aux}\,\overline{(\hat u_d-u_d)^2 + (\hat p_d-p_d)^2}
 
 with :math:`\tau` = ``tput_ratio``, :math:`r` = ``respt_ratio`` (the two ChainNet ratios),
-:math:`\ell = 1-\tau` the loss ratio (so that small losses are learned well,
-:math:`\delta = 10^{-3}`), :math:`q` the p95/mean latency ratio and the auxiliary per-device
+:math:`\ell = 1-\tau` the loss ratio (so that small losses are learned well, :math:`\delta =
+10^{-3}`; the optional absolute term targets the loss-ratio MAE, whose error comes mostly from
+heavily overloaded chains), :math:`q` the p95/mean latency ratio and the auxiliary per-device
 utilisation :math:`u` and drop probability :math:`p`. The log error equals ChainNet's relative
 error to first order, but its gradient with respect to a sigmoid head's logit is bounded
 (:math:`\partial \log\sigma(z) / \partial z = 1-\sigma(z)`), whereas the relative error
-:math:`|\hat y-y|/(y+10^{-5})` weighs a service with :math:`y \approx 10^{-5}` (a chain
-losing almost everything) ten thousand times more than a healthy one and derails training.
+:math:`|\hat y-y|/(y+10^{-5})` weighs a service with :math:`y \approx 10^{-5}` (a chain losing
+almost everything) ten thousand times more than a healthy one and derails training.
 """
 
 from __future__ import annotations
@@ -67,6 +69,10 @@ def _log_loss_error(pred_loss: Tensor, true_loss: Tensor) -> Tensor:
     return (torch.log(pred_loss + LOSS_EPS) - torch.log(true_loss + LOSS_EPS)).abs()
 
 
+def _abs_error(pred: Tensor, target: Tensor) -> Tensor:
+    return (pred - target).abs()
+
+
 def _square(pred: Tensor, target: Tensor) -> Tensor:
     return (pred - target).square()
 
@@ -84,6 +90,8 @@ class PerfPredictorModule(L.LightningModule):
         lr_scheduler: Optional learning-rate scheduler factory, stepped once per epoch
             (``ReduceLROnPlateau`` watches ``val/loss``) (default: ``None``).
         loss_weight: Weight :math:`w_\ell` of the log-loss term (default: ``0.2``).
+        loss_abs_weight: Weight :math:`w_{abs}` of the absolute loss-ratio error
+            (default: ``0.0``).
         p95_weight: Weight :math:`w_{95}` of the tail-ratio term (default: ``0.2``).
         aux_weight: Weight :math:`w_{aux}` of the per-device auxiliary terms (default: ``0.5``).
         feature_dims: Feature columns per node type of the data (linked from the data module);
@@ -102,13 +110,14 @@ class PerfPredictorModule(L.LightningModule):
         lr_scheduler: LRSchedulerCallable | None = None,
         loss_weight: float = 0.2,
         p95_weight: float = 0.2,
+        loss_abs_weight: float = 0.0,
         aux_weight: float = 0.5,
         feature_dims: dict[str, int] | None = None,
         export_path: str | None = None,
     ) -> None:
         super().__init__()
         for name, w in (("loss_weight", loss_weight), ("p95_weight", p95_weight),
-                        ("aux_weight", aux_weight)):
+                        ("loss_abs_weight", loss_abs_weight), ("aux_weight", aux_weight)):
             if w < 0:
                 raise ValueError(f"{name} must be >= 0, got {w}")
         if feature_dims is not None:
@@ -139,6 +148,8 @@ class PerfPredictorModule(L.LightningModule):
         pred_loss = (1.0 - out["tput_ratio"]).clamp_min(0.0)
         true_loss = batch[SERVICE].loss_true.clamp(0.0, 1.0)
         loss = loss + w["loss_weight"] * _masked_error(pred_loss, true_loss, _log_loss_error)
+        if w.get("loss_abs_weight", 0.0) > 0:
+            loss = loss + w["loss_abs_weight"] * _masked_error(pred_loss, true_loss, _abs_error)
         loss = loss + w["p95_weight"] * _masked_error(out["p95_ratio"], y[:, 2], _log_error)
         dev = batch[DEVICE].y
         aux = _masked_error(out["utilization"], dev[:, 0], _square)

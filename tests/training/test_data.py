@@ -101,3 +101,22 @@ def test_missing_labels_give_finite_gradients(tiny_dataset):
     loss.backward()
     grads = [p.grad for p in module.parameters() if p.grad is not None]
     assert grads and all(torch.isfinite(g).all() for g in grads)
+
+
+def test_absolute_loss_term_adds_the_loss_ratio_mae(tiny_dataset):
+    from torch_geometric.data import Batch
+
+    from chainnet import ChainNet
+    from training import PerfPredictorModule
+
+    graphs = [attach_targets(build_graph(sc), sc, labels, None)
+              for sc, labels, _ in load_samples(tiny_dataset)[:4]]
+    batch = Batch.from_data_list(graphs)
+    net = ChainNet(hidden_channels=8)
+    out = net(batch)
+    base = PerfPredictorModule(net).compute_loss(out, batch)
+    with_abs = PerfPredictorModule(net, loss_abs_weight=2.0).compute_loss(out, batch)
+    mae = ((1 - out["tput_ratio"]).clamp_min(0) - batch["service"].loss_true).abs().mean()
+    assert float(with_abs - base) == pytest.approx(2.0 * float(mae), rel=1e-5)
+    with pytest.raises(ValueError, match="loss_abs_weight must be >= 0"):
+        PerfPredictorModule(net, loss_abs_weight=-1.0)
