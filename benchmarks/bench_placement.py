@@ -20,7 +20,6 @@ Every placement is scored at the end by an independent simulation (seed ``EVAL_S
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import math
 import sys
@@ -29,53 +28,17 @@ from typing import Any
 
 import numpy as np
 
-from datagen.catalog import get_device
 from datagen.world import Scenario
-from datagen.zoo import get_profile
 from placement.baselines.classic import GreedyPlacer, RandomPlacer
-from placement.candidates import CandidateSpace, check_fit
+from placement.candidates import CandidateSpace
 from placement.objective import Objective
 from placement.placer import Placer
-from placement.request import PlacementRequest, ServiceRequest
 from placement.search import ExhaustiveSearch, LocalSearch, SimulationPredictor, simulated_score
+from scripts.report_sections.placement import make_request
 
 EVAL_SEED = 12_345
 SMALL_KINDS = ["rpi4", "jetson_nano", "jetson_nano", "jetson_xavier_nx"]
 MEDIUM_KINDS = ["rpi4", "rpi4", "jetson_nano", "jetson_nano", "jetson_xavier_nx", "rpi3"]
-PROFILES = ["mobilenet_v2", "resnet18", "resnet34", "resnet50"]
-
-
-def _device(kind: str, name: str, rng: np.random.Generator, mem_scale: float) -> Any:
-    d = get_device(kind, name, capacity=int(rng.integers(2, 9)))
-    speed = d.speed * float(np.exp(rng.uniform(np.log(0.5), np.log(2.0))))
-    return dataclasses.replace(d, speed=speed, memory=mem_scale * float(rng.uniform(0.4, 1.5)))
-
-
-def make_instance(
-    rng: np.random.Generator, n_devices: int, n_services: int, kinds: list[str], k: int | None
-) -> PlacementRequest:
-    """A random feasible request: jittered catalog devices, loads near the cluster capacity."""
-    while True:
-        profiles = [get_profile(str(rng.choice(PROFILES))) for _ in range(n_services)]
-        mem_scale = sum(p.weight_bytes for p in profiles) / max(1, n_devices // 2)
-        devices = [
-            _device(str(rng.choice(kinds)), f"d{i}", rng, mem_scale) for i in range(n_devices)
-        ]
-        capacity = sum(d.effective_speed for d in devices)
-        util = float(rng.uniform(0.2, 0.7))
-        shares = rng.dirichlet(np.full(n_services, 5.0))
-        services = []
-        for i, (p, share) in enumerate(zip(profiles, shares)):
-            rate = util * capacity * share / p.total_macs
-            kk = k if k is not None else int(rng.integers(2, 5))
-            services.append(ServiceRequest(f"s{i}", p, rate, splits=("layer",), k=kk))
-        req = PlacementRequest(devices=devices, services=services)
-        try:
-            check_fit(req)
-            CandidateSpace(req, {s.name: "layer" for s in services}).greedy_assignment()
-        except ValueError:
-            continue
-        return req
 
 
 def evaluate(scenario: Scenario, objective: Objective, n: int) -> tuple[float, float]:
@@ -98,7 +61,7 @@ def part_a(args: argparse.Namespace, predictor: Any) -> dict[str, Any]:
     objective = Objective()
     rows = []
     for i in range(args.small):
-        req = make_instance(rng, 4, 2, SMALL_KINDS, k=3)
+        req = make_request(rng, 4, 2, 3, SMALL_KINDS)
         space = CandidateSpace(req, {s.name: "layer" for s in req.services})
         t0 = time.perf_counter()
         ex = ExhaustiveSearch(max_candidates=10**6).search(
@@ -154,11 +117,11 @@ def part_bc(args: argparse.Namespace, predictor: Any) -> dict[str, Any]:
     objective = Objective()
     rows = []
     # Warm-up (not timed): the simulator's JIT-compiled kernels load on their first call.
-    warm = make_instance(np.random.default_rng(10**6), 10, 4, MEDIUM_KINDS, k=None)
+    warm = make_request(np.random.default_rng(10**6), 10, 4, None, MEDIUM_KINDS)
     Placer(predictor=predictor, seed=0).place(warm)
     for i in range(args.medium):
-        req = make_instance(
-            rng, int(rng.integers(10, 14)), int(rng.integers(4, 7)), MEDIUM_KINDS, k=None
+        req = make_request(
+            rng, int(rng.integers(10, 14)), int(rng.integers(4, 7)), None, MEDIUM_KINDS
         )
         out: dict[str, Any] = {"instance": i, "devices": len(req.devices)}
         out["services"] = len(req.services)

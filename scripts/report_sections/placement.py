@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -51,15 +52,19 @@ KINDS = ("rpi4", "rpi4", "jetson_nano", "jetson_nano", "jetson_xavier_nx", "rpi3
 PROFILES = ("mobilenet_v2", "resnet18", "resnet34", "resnet50")
 
 
-def make_request(rng: np.random.Generator, n_devices: int, n_services: int, k: int
-                 ) -> PlacementRequest:
+def make_request(rng: np.random.Generator, n_devices: int, n_services: int, k: int | None,
+                 kinds: Sequence[str] = KINDS) -> PlacementRequest:
     """A random memory-feasible request with layer splits of ``k`` fragments.
+
+    Jittered catalog devices (speed x U(0.5, 2) log-uniform, memory scaled to the DNNs) and
+    arrival rates putting the cluster at 20-70% of its compute.
 
     Args:
         rng: Random generator.
         n_devices: Devices in the cluster.
         n_services: New services.
-        k: Fragments per service.
+        k: Fragments per service, or ``None`` to draw 2-4 per service.
+        kinds: Catalog kinds the devices are drawn from (default: :data:`KINDS`).
 
     Returns:
         The request (retries until the greedy assignment fits in memory).
@@ -69,7 +74,7 @@ def make_request(rng: np.random.Generator, n_devices: int, n_services: int, k: i
         mem_scale = sum(p.weight_bytes for p in profiles) / max(1, n_devices // 2)
         devices = []
         for i in range(n_devices):
-            d = get_device(str(rng.choice(KINDS)), f"d{i}", capacity=int(rng.integers(2, 9)))
+            d = get_device(str(rng.choice(kinds)), f"d{i}", capacity=int(rng.integers(2, 9)))
             speed = d.speed * float(np.exp(rng.uniform(np.log(0.5), np.log(2.0))))
             devices.append(dataclasses.replace(
                 d, speed=speed, memory=mem_scale * float(rng.uniform(0.4, 1.5))))
@@ -78,7 +83,7 @@ def make_request(rng: np.random.Generator, n_devices: int, n_services: int, k: i
         shares = rng.dirichlet(np.full(n_services, 5.0))
         services = [
             ServiceRequest(f"s{i}", p, util * capacity * float(sh) / p.total_macs,
-                           splits=("layer",), k=k)
+                           splits=("layer",), k=k if k is not None else int(rng.integers(2, 5)))
             for i, (p, sh) in enumerate(zip(profiles, shares))
         ]
         req = PlacementRequest(devices=tuple(devices), services=tuple(services))
