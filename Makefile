@@ -39,13 +39,18 @@ default-model: setup
 	$(GEN) --config training/configs/regimes/chainnet_like_v0.yaml --out data/chainnet_like --num-samples 6000 --seed 11 --shard-size 250
 	$(GEN) --config chainnet_like --out data/chainnet_like2 --num-samples 5000 --seed 21 --shard-size 250
 	$(GEN) --config chainnet_like --out data/chainnet_like3 --num-samples 12000 --seed 51 --shard-size 500
+	$(GEN) --config chainnet_like --out data/chainnet_like4 --num-samples 12000 --seed 61 --shard-size 500
 	$(GEN) --config chainnet_like --out data/chainnet_like_test --num-samples 1000 --seed 41 --shard-size 250
 	$(GEN) --config edge --out data/edge --num-samples 1500 --seed 12 --shard-size 250 --num-requests 5000
 	$(GEN) --config edge --out data/edge_test --num-samples 300 --seed 42 --shard-size 100 --num-requests 5000
 	$(GEN) --config training/configs/regimes/large_train.yaml --out data/large_train --num-samples 500 --seed 31 --shard-size 50
 	$(GEN) --config training/configs/regimes/large_train.yaml --out data/large_train2 --num-samples 500 --seed 33 --shard-size 50
 	$(GEN) --config training/configs/regimes/large_test.yaml --out data/large_test --num-samples 100 --seed 32 --shard-size 25
-	OMP_NUM_THREADS=1 $(PY) -m training fit --config training/configs/default_model.yaml
+	# two members from seeds 0 and 1, one CPU thread each, side by side; then their ensemble
+	OMP_NUM_THREADS=1 $(PY) -m training fit --config training/configs/default_model.yaml --seed_everything 0 --trainer.default_root_dir runs/default_model_s0 --model.export_path runs/default_model_s0.pt & p0=$$!; \
+	OMP_NUM_THREADS=1 $(PY) -m training fit --config training/configs/default_model.yaml --seed_everything 1 --trainer.default_root_dir runs/default_model_s1 --model.export_path runs/default_model_s1.pt & p1=$$!; \
+	wait $$p0 && wait $$p1
+	$(PY) -m training ensemble --models runs/default_model_s0.pt runs/default_model_s1.pt --out chainnet/checkpoints/default.pt
 	$(PY) -m training evaluate --model chainnet/checkpoints/default.pt --data data/chainnet_like_test
 	$(PY) -m training evaluate --model chainnet/checkpoints/default.pt --data data/large_test
 	$(PY) -m training evaluate --model chainnet/checkpoints/default.pt --data data/edge_test

@@ -3,7 +3,14 @@
 from chainnet import queueing
 from chainnet.analytic import AnalyticSurrogate
 from chainnet.builder import build_batch, build_graph, scenarios_to_arrays
-from chainnet.models import MODEL_CLASSES, ChainNet, GATBaseline, GCNBaseline, MLPBaseline
+from chainnet.models import (
+    MODEL_CLASSES,
+    ChainNet,
+    Ensemble,
+    GATBaseline,
+    GCNBaseline,
+    MLPBaseline,
+)
 from chainnet.nn import FeatureNormalizer
 from chainnet.queueing import mg1k_exact, mg1k_loss_mgs, mm1k, mmck
 from chainnet.schema import EDGE_TYPES, FEATURES, NODE_TYPES, PRIORS, SCHEMA_VERSION, TARGETS
@@ -19,6 +26,7 @@ __all__ = [
     "GATBaseline",
     "GCNBaseline",
     "MLPBaseline",
+    "Ensemble",
     "MODEL_CLASSES",
     "NODE_TYPES",
     "PRIORS",

@@ -31,7 +31,14 @@ Analytic priors (a one-step thinned-flow decomposition):
    branch loses the request). Mean latency prior: per branch the sum of :math:`S_f`, the device
    waiting time and the transfer time, maximised over branches; the response-time ratio prior is
    :math:`T_c` over it.
-4. Tail ratio prior: each branch's latency is a gamma law with the branch mean and the sum of
+4. Arrival variability (QNA-style, Whitt 1983), for features only: a path's first fragment sees
+   SCV-1 (Poisson) arrivals; a device's arrival SCV is the rate-weighted mix of its visits'
+   (superposition), its departure SCV :math:`c_d^2 = u^2 s^2_d + (1-u^2) c_a^2` with the
+   utilisation :math:`u`, and a visit leaving it with share :math:`p` of the departures
+   carries :math:`p\,c_d^2 + 1 - p` to the next fragment (links pass it through). The device
+   loss is then also evaluated by :func:`~chainnet.queueing.gg1k_loss_two_moment` (smooth input
+   from a deterministic upstream server loses less than Poisson input).
+5. Tail ratio prior: each branch's latency is a gamma law with the branch mean and the sum of
    its visits' variances (:math:`S_f^2 s^2_c` plus :math:`\bar W^2(2-u)/u` per wait), its
    quantile from the Wilson-Hilferty formula; a fork-join of :math:`B` branches takes the
    largest branch quantile at level :math:`0.95^{1/B}`; the prior is that over the mean.
@@ -44,7 +51,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtri
 
-from chainnet.queueing import mg1k_loss_mgs
+from chainnet.queueing import gg1k_loss_two_moment, mg1k_loss_mgs
 from chainnet.schema import DEVICE, FEATURES, FRAGMENT, LINK, PRIORS, SERVICE
 
 __all__ = ["ScenarioArrays", "GraphStructure", "GraphFeatures", "compute_structure",
@@ -277,6 +284,31 @@ def _mixed_scv(weight: np.ndarray, time: np.ndarray, scv: np.ndarray, index: np.
     return mean, np.maximum(scv_mix, 0.0)
 
 
+def _arrival_variability(
+    s: GraphStructure, dev: np.ndarray, lam: np.ndarray, stime: np.ndarray,
+    scv_mix: np.ndarray, rho: np.ndarray, cap: np.ndarray, num_dev: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """QNA propagation of arrival SCVs along paths (item 4 of the module docstring).
+
+    Returns:
+        Device arrival SCV ``[D]``, device two-moment loss ``[D]``, fragment arrival SCV ``[F]``.
+    """
+    frag_ca2 = np.ones_like(stime)
+    total = np.bincount(dev, lam, minlength=num_dev)
+    share = lam / np.maximum(total[dev], _EPS)
+    dev_ca2: np.ndarray = np.zeros(num_dev)
+    loss: np.ndarray = np.zeros(num_dev)
+    for _ in range(_THINNING_STEPS):
+        dev_ca2 = np.bincount(dev, share * frag_ca2, minlength=num_dev)
+        loss = gg1k_loss_two_moment(rho, dev_ca2, scv_mix, cap)
+        util = np.clip(rho * (1.0 - loss), 0.0, 1.0)
+        dep_ca2 = util**2 * scv_mix + (1.0 - util**2) * dev_ca2
+        leaving = share * dep_ca2[dev] + 1.0 - share
+        frag_ca2 = np.ones_like(stime)
+        frag_ca2[s.next_dst] = leaving[s.next_src]
+    return dev_ca2, np.asarray(loss, dtype=np.float64), frag_ca2
+
+
 def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
     """Compute every feature and prior of :mod:`chainnet.schema`, vectorised.
 
@@ -328,6 +360,9 @@ def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
         upstream_thin = np.exp(prefix.exclusive_sum(log_keep_thin[dev]))
     lam_thin = lam * upstream_thin
     util_prior = np.clip(rho_thin * (1.0 - loss_thin), 0.0, 1.0)
+    dev_ca2, loss_qna, frag_ca2 = _arrival_variability(
+        s, dev, lam_thin, stime, scv_mix, rho_thin, cap, num_dev
+    )
     # multi-server stations are folded into one server of c-fold speed, hence the 1/c
     wait_ratio = mm1k_wait_ratio(rho_thin, cap) * (1.0 + scv_mix) / 2.0 / servers
     dev_wait = wait_ratio * dev_mean  # s
@@ -379,6 +414,11 @@ def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
     max_host_load = _segment_max(rho_thin[dev], svc, num_svc)
 
     # -- assemble ------------------------------------------------------------------------------
+    # share of the previous visit in (previous + own) compute time: a fragment whose
+    # predecessor is slower receives inputs spaced at least that far apart (0 for the first)
+    prev_time = np.zeros_like(stime)
+    prev_time[s.next_dst] = stime[s.next_src]
+    prev_time_share = prev_time / np.maximum(prev_time + stime, _EPS)
     t_f = t_svc[svc]
     last = s.fragment_pos == s.path_length[s.fragment_path] - 1
     plen = s.path_length[s.fragment_path]
@@ -397,6 +437,8 @@ def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
         "scv": scv,
         "host_loss": loss_thin[dev],
         "wait_share": dev_wait[dev] / t_f,
+        "arrival_scv": frag_ca2,
+        "prev_time_share": prev_time_share,
     }
     num_frag_dev = np.bincount(dev, minlength=num_dev).astype(np.float64)
     pair = np.unique(svc.astype(np.int64) * num_dev + dev)
@@ -414,6 +456,8 @@ def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
         "num_fragments": num_frag_dev,
         "num_services": num_svc_dev,
         "reserved_share": a.device_reserved.astype(np.float64),
+        "arrival_scv": dev_ca2,
+        "loss_two_moment": loss_qna,
     }
     nb = a.service_num_branches.astype(np.float64)
     svc_cols = {
@@ -434,6 +478,9 @@ def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
         "p95_prior": p95_prior,
         "latency_prior_over_sla": svc_latency * inv_sla,
         "max_host_load": max_host_load,
+        "tput_prior_two_moment": np.exp(
+            np.bincount(svc, np.log(np.clip(1.0 - loss_qna, _EPS, 1.0))[dev], minlength=num_svc)
+        ),
     }
     link_cols = {
         "load": link_load,

@@ -14,6 +14,7 @@ no file I/O, no loop over graphs in ``forward``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -45,7 +46,7 @@ from chainnet.schema import (
 )
 from chainnet.typing import TensorDict
 
-__all__ = ["ChainNet", "GCNBaseline", "GATBaseline", "MLPBaseline", "MODEL_CLASSES"]
+__all__ = ["ChainNet", "GCNBaseline", "GATBaseline", "MLPBaseline", "Ensemble", "MODEL_CLASSES"]
 
 
 def _encoder(in_channels: int, hidden: int) -> nn.Sequential:
@@ -368,3 +369,72 @@ class MLPBaseline(_Base):
 MODEL_CLASSES: dict[str, type[nn.Module]] = {
     cls.__name__: cls for cls in (ChainNet, GCNBaseline, GATBaseline, MLPBaseline)
 }
+
+
+def _spec(model: nn.Module) -> dict[str, Any]:
+    kwargs: Any = getattr(model, "init_kwargs", {})
+    return {"model_class": type(model).__name__, "model_kwargs": dict(kwargs)}
+
+
+class Ensemble(nn.Module):
+    r"""Average of independently trained predictors (a deep ensemble).
+
+    Each member keeps its own normaliser and heads; the ensemble returns the mean of the
+    members' outputs, head by head:
+
+    .. math:: \hat y = \frac{1}{M}\sum_{m=1}^{M} \hat y^{(m)}
+
+    which stays in each head's range ((0, 1) for the ratios, ``>= 1`` for ``p95_ratio``).
+    Members trained from different seeds err differently, so the mean errs less than a typical
+    member; the price is ``M`` forward passes.
+
+    Args:
+        members: One ``{"model_class": name, "model_kwargs": {...}}`` per member, with ``name``
+            a key of :data:`MODEL_CLASSES` other than ``"Ensemble"`` (at least one member).
+            Build from trained models with :meth:`from_models`.
+
+    Raises:
+        ValueError: If ``members`` is empty or names an unknown (or nested ensemble) class.
+
+    Shapes:
+        - **input:** a (batched) ChainNet ``HeteroData``
+        - **output:** dict, ``[S]`` service heads and ``[D]`` device heads
+    """
+
+    def __init__(self, members: Sequence[Mapping[str, Any]]) -> None:
+        super().__init__()
+        if len(members) == 0:
+            raise ValueError("members must hold at least one model, got an empty sequence")
+        built = []
+        for i, spec in enumerate(members):
+            name = spec.get("model_class")
+            if name not in MODEL_CLASSES or name == "Ensemble":
+                known = sorted(k for k in MODEL_CLASSES if k != "Ensemble")
+                raise ValueError(f"members[{i}].model_class must be one of {known}, got {name!r}")
+            built.append(MODEL_CLASSES[name](**dict(spec.get("model_kwargs", {}))))
+        self.members = nn.ModuleList(built)
+
+    @classmethod
+    def from_models(cls, models: Sequence[nn.Module]) -> Ensemble:
+        """An ensemble holding copies of trained ``models`` (weights and normalisers)."""
+        specs = [_spec(m) for m in models]
+        ensemble = cls(specs)
+        for member, model in zip(ensemble.members, models):
+            member.load_state_dict(model.state_dict())
+        return ensemble
+
+    @property
+    def init_kwargs(self) -> dict[str, Any]:
+        """Constructor arguments, stored in checkpoints."""
+        return {"members": [_spec(m) for m in self.members]}
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}({', '.join(repr(m) for m in self.members)})"
+
+    def forward(self, data: HeteroData) -> TensorDict:
+        """The mean of the members' predictions, head by head."""
+        outs = [member(data) for member in self.members]
+        return {k: torch.stack([o[k] for o in outs]).mean(dim=0) for k in outs[0]}
+
+
+MODEL_CLASSES["Ensemble"] = Ensemble

@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 #: Bumped whenever a feature, a prior or an edge type changes; checkpoints carry it.
-SCHEMA_VERSION: Final[int] = 1
+SCHEMA_VERSION: Final[int] = 2
 
 SERVICE: Final[NodeType] = "service"
 FRAGMENT: Final[NodeType] = "fragment"
@@ -102,6 +102,7 @@ FEATURES: Final[dict[NodeType, tuple[str, ...]]] = {
         "p95_prior",
         "latency_prior_over_sla",
         "max_host_load",
+        "tput_prior_two_moment",
     ),
     FRAGMENT: (
         "offered_load",
@@ -118,6 +119,8 @@ FEATURES: Final[dict[NodeType, tuple[str, ...]]] = {
         "scv",
         "host_loss",
         "wait_share",
+        "arrival_scv",
+        "prev_time_share",
     ),
     DEVICE: (
         "load",
@@ -132,6 +135,8 @@ FEATURES: Final[dict[NodeType, tuple[str, ...]]] = {
         "num_fragments",
         "num_services",
         "reserved_share",
+        "arrival_scv",
+        "loss_two_moment",
     ),
     LINK: (
         "load",

@@ -5,6 +5,8 @@ A checkpoint is ``torch.save`` of a plain dict (no Lightning, no pickled classes
     {"format": "edgechain.surrogate", "schema_version": int, "model_class": str,
      "model_kwargs": dict, "state_dict": dict, "normalizer": dict, "metadata": dict}
 
+(``normalizer``, informative only, is a list of dicts for an :class:`~chainnet.Ensemble`.)
+
 Predicted ratios become seconds and requests/s in ONE place, :func:`ratios_to_metrics`:
 
 .. math::
@@ -127,7 +129,8 @@ class Surrogate:
             "model_class": type(self.model).__name__,
             "model_kwargs": dict(model.init_kwargs),
             "state_dict": {k: v.detach().cpu() for k, v in self.model.state_dict().items()},
-            "normalizer": model.normalizer.stats(),
+            "normalizer": (model.normalizer.stats() if hasattr(model, "normalizer")
+                           else [m.normalizer.stats() for m in model.members]),
             "metadata": self.metadata,
         }
 

@@ -1,9 +1,10 @@
-"""``python -m training``: LightningCLI subcommands plus ``evaluate``.
+"""``python -m training``: LightningCLI subcommands plus ``evaluate`` and ``ensemble``.
 
 To run::
 
     python -m training fit --config training/configs/chainnet.yaml
     python -m training evaluate --model chainnet/checkpoints/default.pt --data data/test
+    python -m training ensemble --models runs/s0.pt runs/s1.pt --out runs/ensemble.pt
 """
 
 from __future__ import annotations
@@ -12,12 +13,17 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Dispatch ``evaluate`` to :mod:`training.evaluate`, everything else to LightningCLI."""
+    """Dispatch ``evaluate`` and ``ensemble`` to their modules, everything else to LightningCLI."""
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] == "evaluate":
         from training.evaluate import main as evaluate_main
 
         evaluate_main(args[1:])
+        return
+    if args and args[0] == "ensemble":
+        from training.ensemble import main as ensemble_main
+
+        ensemble_main(args[1:])
         return
     from training.cli import cli_main
 

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from chainnet.queueing import (
     arrival_pmf,
+    gg1k_loss_two_moment,
     mg1k_exact,
     mg1k_loss_mgs,
     mixture_moments,
@@ -246,3 +247,22 @@ def test_arrival_pmf_sums_to_one():
     a, _ = arrival_pmf(2.0, 200, mean=0.5, kind="gamma", scv=0.3)
     assert np.dot(np.arange(200), a) == pytest.approx(1.0)
     assert math.isclose(arrival_pmf(1.0, 1, mean=1.0, scv=0.0)[0][0], math.exp(-1))
+
+
+def test_two_moment_loss_reduces_to_mgs_for_poisson_input():
+    rho = np.array([0.3, 0.8, 1.0, 1.7, 5.0])
+    for cs2 in (0.0, 0.5, 2.0):
+        for K in (1, 3, 20):
+            got = gg1k_loss_two_moment(rho, 1.0, cs2, K)
+            np.testing.assert_allclose(got, mg1k_loss_mgs(rho, cs2, K), rtol=1e-12, atol=1e-15)
+
+
+def test_two_moment_loss_smooth_input_loses_less():
+    rho, K = 0.8, 5
+    losses = [float(gg1k_loss_two_moment(rho, ca2, 0.0, K)) for ca2 in (1.0, 0.6, 0.3, 0.0)]
+    assert all(a > b for a, b in zip(losses, losses[1:]))
+    assert losses[-1] < 1e-3  # D/D/1/K below saturation loses (almost) nothing
+    # K = 1 keeps the Erlang loss whatever the variability
+    assert float(gg1k_loss_two_moment(0.7, 0.2, 0.0, 1)) == pytest.approx(0.7 / 1.7)
+    # overload: the large-K limit 1 - 1/rho
+    assert float(gg1k_loss_two_moment(5.0, 0.2, 0.0, 10)) == pytest.approx(0.8)

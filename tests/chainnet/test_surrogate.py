@@ -4,7 +4,15 @@ import pytest
 import torch
 
 import chainnet.surrogate as surrogate_module
-from chainnet import ChainNet, CheckpointError, GATBaseline, MLPBaseline, Surrogate, build_batch
+from chainnet import (
+    ChainNet,
+    CheckpointError,
+    Ensemble,
+    GATBaseline,
+    MLPBaseline,
+    Surrogate,
+    build_batch,
+)
 from chainnet.surrogate import PREDICTION_COLUMNS, ratios_to_metrics
 
 
@@ -128,3 +136,30 @@ def test_no_lightning_needed():
     for path in Path(chainnet.__file__).parent.rglob("*.py"):
         text = path.read_text()
         assert "import lightning" not in text and "from lightning" not in text, path
+
+
+def test_ensemble_averages_members_and_round_trips(tmp_path, scenarios):
+    a = _trained_like(ChainNet(hidden_channels=8), scenarios)
+    torch.manual_seed(1)
+    b = MLPBaseline(hidden_channels=8)
+    with torch.no_grad():
+        for p in b.readout.parameters():
+            p.normal_(0.0, 0.2)
+    b.normalizer.fit(build_batch(scenarios))
+    ens = Ensemble.from_models([a, b])
+    batch = build_batch(scenarios)
+    with torch.no_grad():
+        out, oa, ob = ens.eval()(batch), a.eval()(batch), b.eval()(batch)
+    for key in out:
+        torch.testing.assert_close(out[key], (oa[key] + ob[key]) / 2)
+    sur = Surrogate(ens, metadata={"note": "e"})
+    again = Surrogate.load(sur.save(tmp_path / "ens.pt"))
+    assert type(again.model) is Ensemble and len(again.model.members) == 2
+    pd.testing.assert_frame_equal(sur.predict(scenarios), again.predict(scenarios))
+
+
+def test_ensemble_bad_members():
+    with pytest.raises(ValueError, match="at least one"):
+        Ensemble([])
+    with pytest.raises(ValueError, match=r"members\[0\]\.model_class"):
+        Ensemble([{"model_class": "Ensemble", "model_kwargs": {}}])

@@ -6,6 +6,7 @@ import pytest
 
 from chainnet import Surrogate
 from training import cli_main
+from training.__main__ import main as training_main
 from training.evaluate import main as evaluate_main
 
 
@@ -45,6 +46,21 @@ def test_evaluate_prints_table(tiny_args, tiny_dataset, tmp_path, capsys):
         analytic.loc["all", "combined_mape"])
     recorded = Surrogate.load(ckpt).metadata["evaluation"][Path(tiny_dataset).name]
     assert recorded["analytic"]["services"] == analytic.loc["all", "services"]
+
+
+def test_ensemble_combines_checkpoints(tiny_args, tiny_dataset, tmp_path, capsys):
+    cli_main(["fit", *tiny_args, "--trainer.fast_dev_run=true"])
+    ckpt = str(tmp_path / "surrogate.pt")
+    out = str(tmp_path / "ens.pt")
+    training_main(["ensemble", "--models", ckpt, ckpt, "--out", out])
+    assert "2 members" in capsys.readouterr().out
+    ens = Surrogate.load(out)
+    assert type(ens.model).__name__ == "Ensemble" and len(ens.metadata["members"]) == 2
+    one = evaluate_main(["--model", ckpt, "--data", tiny_dataset])
+    two = evaluate_main(["--model", out, "--data", tiny_dataset])  # identical members
+    assert two.loc["all", "combined_mape"] == pytest.approx(one.loc["all", "combined_mape"])
+    with pytest.raises(SystemExit):
+        training_main(["ensemble", "--models", ckpt, "--out", out])
 
 
 def test_evaluate_rejects_missing_checkpoint(tiny_dataset):
