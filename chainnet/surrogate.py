@@ -209,10 +209,9 @@ class Surrogate:
         if not DEFAULT_CHECKPOINT.is_file():
             raise FileNotFoundError(
                 f"the packaged surrogate checkpoint {str(DEFAULT_CHECKPOINT)!r} does not exist "
-                f"yet: train a model with the training package (LightningCLI, e.g. "
-                f"`python -m training.cli fit --config training/configs/base.yaml`), then "
-                f"export it with `chainnet.Surrogate(model).save({str(DEFAULT_CHECKPOINT)!r})`; "
-                f"meanwhile use chainnet.AnalyticSurrogate()"
+                f"yet: train it with `make default-model` (or `python -m training fit "
+                f"--config training/configs/default_model.yaml`, then copy the exported "
+                f"checkpoint there); meanwhile use chainnet.AnalyticSurrogate()"
             )
         return cls.load(DEFAULT_CHECKPOINT)
 

@@ -81,6 +81,25 @@ def _default_optimizer(params: Any) -> torch.optim.Optimizer:
     return torch.optim.AdamW(params, lr=1e-3, weight_decay=1e-5)
 
 
+def _load_weights(predictor: nn.Module, path: str) -> None:
+    """Copy the weights and normaliser of the surrogate checkpoint ``path`` into ``predictor``.
+
+    Raises:
+        FileNotFoundError: If ``path`` does not exist.
+        ValueError: If the checkpoint holds another model class or other arguments.
+    """
+    source = Surrogate.load(path).model
+    mine: Any = predictor
+    theirs: Any = source
+    if type(source) is not type(predictor) or theirs.init_kwargs != mine.init_kwargs:
+        raise ValueError(
+            f"init_from {path!r} holds {theirs!r} but the model to train is {mine!r}; "
+            f"configure model.predictor with the checkpoint's class and arguments (an ensemble "
+            f"checkpoint cannot start a single model: fine-tune its members)"
+        )
+    predictor.load_state_dict(source.state_dict())
+
+
 class PerfPredictorModule(L.LightningModule):
     r"""Train, validate and test a performance predictor (the network is injected).
 
@@ -98,9 +117,15 @@ class PerfPredictorModule(L.LightningModule):
             checked against the predictor's schema (default: ``None`` = not checked).
         export_path: Where to write the :class:`chainnet.Surrogate` checkpoint at the end of
             ``fit`` (default: ``None`` = ``<log_dir>/surrogate.pt``).
+        init_from: A :class:`chainnet.Surrogate` checkpoint of the same model class and
+            arguments whose weights and fitted normaliser start the training (fine-tuning,
+            e.g. a member of the packaged model on one's own data) (default: ``None`` = fresh
+            weights, normaliser fitted on the training split).
 
     Raises:
-        ValueError: If a weight is negative or ``feature_dims`` disagrees with the schema.
+        ValueError: If a weight is negative, ``feature_dims`` disagrees with the schema or
+            ``init_from`` holds another model.
+        FileNotFoundError: If ``init_from`` does not exist.
     """
 
     def __init__(
@@ -114,6 +139,7 @@ class PerfPredictorModule(L.LightningModule):
         aux_weight: float = 0.5,
         feature_dims: dict[str, int] | None = None,
         export_path: str | None = None,
+        init_from: str | None = None,
     ) -> None:
         super().__init__()
         for name, w in (("loss_weight", loss_weight), ("p95_weight", p95_weight),
@@ -132,6 +158,8 @@ class PerfPredictorModule(L.LightningModule):
         self.optimizer_factory = optimizer
         self.scheduler_factory = lr_scheduler
         self.export_path = export_path
+        if init_from is not None:
+            _load_weights(predictor, init_from)
 
     def forward(self, batch: HeteroData) -> dict[str, Tensor]:
         """Run the predictor."""

@@ -109,7 +109,7 @@ def test_mismatched_checkpoints_fail_clearly(tmp_path, scenarios):
 
 def test_default_without_packaged_checkpoint(tmp_path, monkeypatch):
     monkeypatch.setattr(surrogate_module, "DEFAULT_CHECKPOINT", tmp_path / "default.pt")
-    with pytest.raises(FileNotFoundError, match="train a model"):
+    with pytest.raises(FileNotFoundError, match="make default-model"):
         Surrogate.default()
 
 

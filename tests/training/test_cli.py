@@ -3,6 +3,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from chainnet import Surrogate
 from training import cli_main
@@ -61,6 +62,18 @@ def test_ensemble_combines_checkpoints(tiny_args, tiny_dataset, tmp_path, capsys
     assert two.loc["all", "combined_mape"] == pytest.approx(one.loc["all", "combined_mape"])
     with pytest.raises(SystemExit):
         training_main(["ensemble", "--models", ckpt, "--out", out])
+
+
+def test_fit_init_from_starts_with_the_checkpoint_weights(tiny_args, tmp_path):
+    cli_main(["fit", *tiny_args, "--trainer.fast_dev_run=true"])
+    first = Surrogate.load(tmp_path / "surrogate.pt").model
+    cli = cli_main([*tiny_args, f"--model.init_from={tmp_path / 'surrogate.pt'}"], run=False)
+    for key, value in first.state_dict().items():  # weights and fitted normaliser copied
+        assert torch.equal(cli.model.predictor.state_dict()[key], value), key
+    assert bool(cli.model.predictor.normalizer.fitted)  # so fit does not refit it
+    with pytest.raises(ValueError, match="init_from"):
+        cli_main([*tiny_args, f"--model.init_from={tmp_path / 'surrogate.pt'}",
+                  "--model.predictor.init_args.hidden_channels=16"], run=False)
 
 
 def test_evaluate_rejects_missing_checkpoint(tiny_dataset):
