@@ -42,6 +42,14 @@ Analytic priors (a one-step thinned-flow decomposition):
    its visits' variances (:math:`S_f^2 s^2_c` plus :math:`\bar W^2(2-u)/u` per wait), its
    quantile from the Wilson-Hilferty formula; a fork-join of :math:`B` branches takes the
    largest branch quantile at level :math:`0.95^{1/B}`; the prior is that over the mean.
+6. Arrival timing (features only): a visit whose predecessor ran on device :math:`u` reaches
+   its device :math:`d` at least :math:`S_{prev}` after :math:`u`'s previous departure. When
+   :math:`d` is fed mostly by :math:`u` (the co-source share) and :math:`u` is busy, that gap
+   frees :math:`S_{prev}/\bar S_d` places at a full :math:`d`, so visits with long
+   predecessors are dropped less than the device's average: a full station does not drop
+   every class alike. At a capacity-1 station what matters is whether the job sent just before
+   is still in service, hence the share of the station's arrivals whose service there outlasts
+   the visit's gap.
 """
 
 from __future__ import annotations
@@ -309,6 +317,58 @@ def _arrival_variability(
     return dev_ca2, np.asarray(loss, dtype=np.float64), frag_ca2
 
 
+def _upstream_timing(
+    s: GraphStructure, dev: np.ndarray, lam_thin: np.ndarray, prev_time: np.ndarray,
+    dev_mean: np.ndarray, util: np.ndarray, num_dev: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""When a visit arrives relative to the other arrivals at its device (item 6).
+
+    Returns:
+        Per fragment ``[F]``: the guaranteed gap share :math:`S_{prev}/(S_{prev}+\bar S_d)`,
+        the co-source share (the part of the device's thinned arrival rate sent by the same
+        upstream device, the visit's own included) and the upstream device's utilisation
+        prior; all 0 for the first fragment of a path.
+    """
+    num_frag = dev.shape[0]
+    gap_share = prev_time / np.maximum(prev_time + dev_mean[dev], _EPS)
+    co_source = np.zeros(num_frag)
+    upstream_util = np.zeros(num_frag)
+    dst, up = s.next_dst, dev[s.next_src]
+    if dst.size:
+        _, pair = np.unique(up.astype(np.int64) * num_dev + dev[dst], return_inverse=True)
+        pair_rate = np.bincount(pair.ravel(), lam_thin[dst])
+        total_in = np.bincount(dev, lam_thin, minlength=num_dev)
+        co_source[dst] = pair_rate[pair.ravel()] / np.maximum(total_in[dev[dst]], _EPS)
+        upstream_util[dst] = util[up]
+    return gap_share, co_source, upstream_util
+
+
+def _longer_than_gap_share(
+    dev: np.ndarray, lam_thin: np.ndarray, stime: np.ndarray, prev_time: np.ndarray,
+    is_first: np.ndarray, num_dev: int,
+) -> np.ndarray:
+    """Share of each visit's device arrival rate whose service there outlasts the visit's gap.
+
+    For a visit with a predecessor, the part of its device's thinned arrival rate (its own
+    included) whose service time on the device exceeds the visit's guaranteed gap
+    :math:`S_{prev}`: a job sent just before it by the same upstream device is still in
+    service when it arrives, which blocks a capacity-1 station (item 6). 0 for first visits.
+    """
+    num_frag = dev.shape[0]
+    order = np.argsort(dev, kind="stable")
+    counts = np.bincount(dev, minlength=num_dev)
+    starts = np.cumsum(counts) - counts
+    per_frag = counts[dev]
+    owner = np.repeat(np.arange(num_frag), per_frag)
+    offset = np.arange(per_frag.sum()) - np.repeat(np.cumsum(per_frag) - per_frag, per_frag)
+    other = order[starts[dev][owner] + offset]
+    longer = stime[other] > prev_time[owner]
+    total_in = np.bincount(dev, lam_thin, minlength=num_dev)
+    share = np.bincount(owner, lam_thin[other] * longer, minlength=num_frag)
+    share = share / np.maximum(total_in[dev], _EPS)
+    return np.where(is_first, 0.0, share)
+
+
 def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
     """Compute every feature and prior of :mod:`chainnet.schema`, vectorised.
 
@@ -419,6 +479,9 @@ def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
     prev_time = np.zeros_like(stime)
     prev_time[s.next_dst] = stime[s.next_src]
     prev_time_share = prev_time / np.maximum(prev_time + stime, _EPS)
+    gap_share, co_source, upstream_util = _upstream_timing(
+        s, dev, lam_thin, prev_time, dev_mean, util_prior, num_dev
+    )
     t_f = t_svc[svc]
     last = s.fragment_pos == s.path_length[s.fragment_path] - 1
     plen = s.path_length[s.fragment_path]
@@ -439,6 +502,12 @@ def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
         "wait_share": dev_wait[dev] / t_f,
         "arrival_scv": frag_ca2,
         "prev_time_share": prev_time_share,
+        "gap_over_host_service": gap_share,
+        "co_source_share": co_source,
+        "upstream_utilization": upstream_util,
+        "longer_than_gap_share": _longer_than_gap_share(
+            dev, lam_thin, stime, prev_time, s.fragment_pos == 0, num_dev
+        ),
     }
     num_frag_dev = np.bincount(dev, minlength=num_dev).astype(np.float64)
     pair = np.unique(svc.astype(np.int64) * num_dev + dev)
@@ -458,6 +527,7 @@ def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
         "reserved_share": a.device_reserved.astype(np.float64),
         "arrival_scv": dev_ca2,
         "loss_two_moment": loss_qna,
+        "input_concentration": _segment_max(co_source, dev, num_dev),
     }
     nb = a.service_num_branches.astype(np.float64)
     svc_cols = {

@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 #: Bumped whenever a feature, a prior or an edge type changes; checkpoints carry it.
-SCHEMA_VERSION: Final[int] = 2
+SCHEMA_VERSION: Final[int] = 4
 
 SERVICE: Final[NodeType] = "service"
 FRAGMENT: Final[NodeType] = "fragment"
@@ -121,6 +121,10 @@ FEATURES: Final[dict[NodeType, tuple[str, ...]]] = {
         "wait_share",
         "arrival_scv",
         "prev_time_share",
+        "gap_over_host_service",
+        "co_source_share",
+        "upstream_utilization",
+        "longer_than_gap_share",
     ),
     DEVICE: (
         "load",
@@ -137,6 +141,7 @@ FEATURES: Final[dict[NodeType, tuple[str, ...]]] = {
         "reserved_share",
         "arrival_scv",
         "loss_two_moment",
+        "input_concentration",
     ),
     LINK: (
         "load",

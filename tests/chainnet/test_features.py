@@ -56,6 +56,35 @@ def test_feature_columns_and_values():
     assert svc["sla_is_inf"] == 1.0 and svc["critical_time_over_sla"] == 0.0
 
 
+def test_upstream_timing_of_two_flows_through_a_shared_pair():
+    # a -> u -> d (S = 2 then 1) and b -> u -> d (S = 0.5 then 3); c -> d alone (S = 1)
+    devs = tuple(Device(n, speed=1.0, capacity=10) for n in ("u", "d", "x"))
+    svcs = (
+        Service("a", (Fragment("f0", 2.0), Fragment("f1", 1.0)), arrival_rate=0.1),
+        Service("b", (Fragment("f0", 0.5), Fragment("f1", 3.0)), arrival_rate=0.1),
+        Service("c", (Fragment("f0", 1.0),), arrival_rate=0.2),
+    )
+    sc = Scenario(devs, svcs, Placement({"a": ("u", "d"), "b": ("u", "d"), "c": ("d",)}))
+    a = scenarios_to_arrays([sc])
+    f = compute_features(a, compute_structure(a))
+    col = {n: f.x["fragment"][:, i] for i, n in enumerate(FEATURES["fragment"])}
+    host_mean = (0.1 * 1.0 + 0.1 * 3.0 + 0.2 * 1.0) / 0.4  # rate-weighted mean time on d
+    # fragments: a.f0, a.f1, b.f0, b.f1, c.f0
+    assert col["gap_over_host_service"][1] == pytest.approx(2.0 / (2.0 + host_mean))
+    assert col["gap_over_host_service"][3] == pytest.approx(0.5 / (0.5 + host_mean))
+    # u sends half of d's arrivals (c comes from outside): thinning is negligible here
+    assert col["co_source_share"][[1, 3]] == pytest.approx([0.5, 0.5], rel=1e-3)
+    assert col["upstream_utilization"][1] == pytest.approx(0.1 * 2.0 + 0.1 * 0.5, rel=1e-3)
+    # on d, only b's 3.0 outlasts a's gap of 2.0; everything outlasts b's gap of 0.5
+    assert col["longer_than_gap_share"][[1, 3]] == pytest.approx([0.25, 1.0], rel=1e-3)
+    first = [0, 2, 4]
+    for name in ("gap_over_host_service", "co_source_share", "upstream_utilization",
+                 "longer_than_gap_share"):
+        assert np.all(col[name][first] == 0.0)
+    conc = dict(zip(FEATURES["device"], f.x["device"][1]))["input_concentration"]
+    assert conc == pytest.approx(0.5, rel=1e-3)
+
+
 def test_reserved_share_lowers_effective_speed():
     base = _single_station()
     res = base.replace(devices=(Device("d", speed=3.0, capacity=5, reserved_share=0.5),))
