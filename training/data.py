@@ -4,8 +4,9 @@ Sources are datasets written by ``python -m datagen generate`` (``format="datage
 in the ChainNet text format (``format="chainnet"``). Each sample becomes one ChainNet heterograph
 (:func:`chainnet.build_graph`) with its labels attached (:func:`attach_targets`); the graphs are
 processed once and cached under ``cache_dir`` (PyG ``InMemoryDataset``), keyed by the source path,
-its files' sizes and modification times, and the graph schema version, so training many models
-reuses one simulation and regenerated data is never served from a stale cache.
+its files' sizes and modification times, the graph schema version and its feature names, so
+training many models reuses one simulation and regenerated data is never served from a stale
+cache.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from torch_geometric.loader import DataLoader
 from tqdm.auto import tqdm
 
 from chainnet import SCHEMA_VERSION, build_graph
-from chainnet.schema import DEVICE, FEATURES, SERVICE, TARGETS
+from chainnet.schema import DEVICE, FEATURES, PRIORS, SERVICE, TARGETS
 from datagen.world import Scenario
 
 __all__ = [
@@ -165,8 +166,11 @@ class ScenarioGraphDataset(InMemoryDataset):
         if not self.source.exists():
             raise ValueError(f"source folder {str(self.source)!r} does not exist")
         self.format = format
+        # the feature and prior names too: an edit that forgot to bump the schema version
+        # must not be served graphs of the old features
+        names = repr((FEATURES, PRIORS, TARGETS))
         key = hashlib.sha1(
-            f"{self.source}|{format}|{SCHEMA_VERSION}|{_fingerprint(self.source)}".encode()
+            f"{self.source}|{format}|{SCHEMA_VERSION}|{names}|{_fingerprint(self.source)}".encode()
         ).hexdigest()[:12]
         self._file = f"{self.source.name}-{format}-v{SCHEMA_VERSION}-{key}.pt"
         super().__init__(str(cache_dir), transform=transform)

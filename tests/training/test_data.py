@@ -85,6 +85,17 @@ def test_cache_is_rebuilt_when_the_source_changes(tiny_dataset, tmp_path):
     assert len(list((tmp_path / "cache").glob("copy-*.pt"))) == 2
 
 
+def test_cache_is_rebuilt_when_the_feature_names_change(tiny_dataset, tmp_path, monkeypatch):
+    from chainnet import schema
+    from training import ScenarioGraphDataset
+
+    first = ScenarioGraphDataset(tiny_dataset, tmp_path)
+    renamed = dict(schema.FEATURES, link=(*schema.FEATURES["link"][:-1], "renamed"))
+    monkeypatch.setattr("training.data.FEATURES", renamed)
+    second = ScenarioGraphDataset(tiny_dataset, tmp_path)
+    assert first.processed_paths != second.processed_paths
+
+
 def test_missing_labels_give_finite_gradients(tiny_dataset):
     from torch_geometric.data import Batch
 
