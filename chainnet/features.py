@@ -317,19 +317,26 @@ def _arrival_variability(
     return dev_ca2, np.asarray(loss, dtype=np.float64), frag_ca2
 
 
-def _upstream_timing(
-    s: GraphStructure, dev: np.ndarray, lam_thin: np.ndarray, prev_time: np.ndarray,
-    dev_mean: np.ndarray, util: np.ndarray, num_dev: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _arrival_timing(
+    s: GraphStructure, dev: np.ndarray, lam_thin: np.ndarray, stime: np.ndarray,
+    prev_time: np.ndarray, dev_mean: np.ndarray, util: np.ndarray, num_dev: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     r"""When a visit arrives relative to the other arrivals at its device (item 6).
 
     Returns:
-        Per fragment ``[F]``: the guaranteed gap share :math:`S_{prev}/(S_{prev}+\bar S_d)`,
-        the co-source share (the part of the device's thinned arrival rate sent by the same
-        upstream device, the visit's own included) and the upstream device's utilisation
-        prior; all 0 for the first fragment of a path.
+        Per fragment ``[F]``, all 0 for the first fragment of a path:
+
+        - the guaranteed gap share :math:`S_{prev}/(S_{prev}+\bar S_d)`;
+        - the co-source share: the part of the device's thinned arrival rate sent by the same
+          upstream device, the visit's own included;
+        - the upstream device's utilisation prior;
+        - the longer-than-gap share: the part of the device's thinned arrival rate (the
+          visit's own included) whose service time there exceeds :math:`S_{prev}`, i.e. a
+          job sent just before by the same upstream device is still in service when the
+          visit arrives, which blocks a capacity-1 station.
     """
     num_frag = dev.shape[0]
+    total_in = np.maximum(np.bincount(dev, lam_thin, minlength=num_dev), _EPS)
     gap_share = prev_time / np.maximum(prev_time + dev_mean[dev], _EPS)
     co_source = np.zeros(num_frag)
     upstream_util = np.zeros(num_frag)
@@ -337,36 +344,19 @@ def _upstream_timing(
     if dst.size:
         _, pair = np.unique(up.astype(np.int64) * num_dev + dev[dst], return_inverse=True)
         pair_rate = np.bincount(pair.ravel(), lam_thin[dst])
-        total_in = np.bincount(dev, lam_thin, minlength=num_dev)
-        co_source[dst] = pair_rate[pair.ravel()] / np.maximum(total_in[dev[dst]], _EPS)
+        co_source[dst] = pair_rate[pair.ravel()] / total_in[dev[dst]]
         upstream_util[dst] = util[up]
-    return gap_share, co_source, upstream_util
-
-
-def _longer_than_gap_share(
-    dev: np.ndarray, lam_thin: np.ndarray, stime: np.ndarray, prev_time: np.ndarray,
-    is_first: np.ndarray, num_dev: int,
-) -> np.ndarray:
-    """Share of each visit's device arrival rate whose service there outlasts the visit's gap.
-
-    For a visit with a predecessor, the part of its device's thinned arrival rate (its own
-    included) whose service time on the device exceeds the visit's guaranteed gap
-    :math:`S_{prev}`: a job sent just before it by the same upstream device is still in
-    service when it arrives, which blocks a capacity-1 station (item 6). 0 for first visits.
-    """
-    num_frag = dev.shape[0]
+    # every (visit, visit on the same device) pair, the visit itself included
     order = np.argsort(dev, kind="stable")
     counts = np.bincount(dev, minlength=num_dev)
-    starts = np.cumsum(counts) - counts
     per_frag = counts[dev]
     owner = np.repeat(np.arange(num_frag), per_frag)
     offset = np.arange(per_frag.sum()) - np.repeat(np.cumsum(per_frag) - per_frag, per_frag)
-    other = order[starts[dev][owner] + offset]
+    other = order[(np.cumsum(counts) - counts)[dev][owner] + offset]
     longer = stime[other] > prev_time[owner]
-    total_in = np.bincount(dev, lam_thin, minlength=num_dev)
-    share = np.bincount(owner, lam_thin[other] * longer, minlength=num_frag)
-    share = share / np.maximum(total_in[dev], _EPS)
-    return np.where(is_first, 0.0, share)
+    longer_share = np.bincount(owner, lam_thin[other] * longer, minlength=num_frag)
+    longer_share = np.where(s.fragment_pos == 0, 0.0, longer_share / total_in[dev])
+    return gap_share, co_source, upstream_util, longer_share
 
 
 def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
@@ -479,8 +469,8 @@ def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
     prev_time = np.zeros_like(stime)
     prev_time[s.next_dst] = stime[s.next_src]
     prev_time_share = prev_time / np.maximum(prev_time + stime, _EPS)
-    gap_share, co_source, upstream_util = _upstream_timing(
-        s, dev, lam_thin, prev_time, dev_mean, util_prior, num_dev
+    gap_share, co_source, upstream_util, longer_share = _arrival_timing(
+        s, dev, lam_thin, stime, prev_time, dev_mean, util_prior, num_dev
     )
     t_f = t_svc[svc]
     last = s.fragment_pos == s.path_length[s.fragment_path] - 1
@@ -505,9 +495,7 @@ def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
         "gap_over_host_service": gap_share,
         "co_source_share": co_source,
         "upstream_utilization": upstream_util,
-        "longer_than_gap_share": _longer_than_gap_share(
-            dev, lam_thin, stime, prev_time, s.fragment_pos == 0, num_dev
-        ),
+        "longer_than_gap_share": longer_share,
     }
     num_frag_dev = np.bincount(dev, minlength=num_dev).astype(np.float64)
     pair = np.unique(svc.astype(np.int64) * num_dev + dev)
