@@ -50,6 +50,19 @@ Analytic priors (a one-step thinned-flow decomposition):
    every class alike. At a capacity-1 station what matters is whether the job sent just before
    is still in service, hence the share of the station's arrivals whose service there outlasts
    the visit's gap.
+7. Class-by-class blocking (features only): the job of another visit :math:`o` on :math:`d` is
+   in service when visit :math:`f` arrives if it arrived within the last :math:`S_o`. When
+   the paths of :math:`f` and :math:`o` share an earlier FCFS station :math:`a` (the nearest
+   one; :math:`f` paired with itself stands for its previous request), their departures from
+   :math:`a` are at least :math:`S_{a,f}` or :math:`S_{a,o}` apart, which with the no-queue
+   delays from :math:`a` to :math:`d` leaves only a window :math:`w_{fo} \le S_o` of departure
+   gaps in which they collide (:func:`_collision_windows`); otherwise :math:`w_{fo} = S_o`.
+   With admitted rates :math:`x_o = \tilde\lambda_o (1 - \tilde L_d)` the seen-busy share
+   :math:`r_f = \sum_o x_o w_{fo} / \sum_o x_o S_o \in [0, 1]` is 1 for Poisson arrivals
+   (which see the time average) and below 1 for visits spaced by shared upstream servers; the
+   visit's loss estimate is :math:`\tilde L_d r_f` and the service's throughput estimate
+   :math:`\prod_f (1 - \tilde L_d r_f)`. At a capacity-1 station :math:`\tilde L_d r_f` is the
+   share of time busy with a job the visit can collide with.
 """
 
 from __future__ import annotations
@@ -317,10 +330,93 @@ def _arrival_variability(
     return dev_ca2, np.asarray(loss, dtype=np.float64), frag_ca2
 
 
+def _ragged(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``i`` repeated ``counts[i]`` times, and their offsets ``0 .. counts[i] - 1``."""
+    row = np.repeat(np.arange(counts.shape[0]), counts)
+    offset = np.arange(row.shape[0]) - np.repeat(np.cumsum(counts) - counts, counts)
+    return row, offset
+
+
+def _collision_windows(
+    s: GraphStructure, dev: np.ndarray, stime: np.ndarray, arrive: np.ndarray,
+    owner: np.ndarray, other: np.ndarray, num_dev: int,
+) -> np.ndarray:
+    r"""Length of the departure-time window in which ``other`` collides with ``owner`` (item 7).
+
+    For each pair of visits ``(f, o)`` on one device, with :math:`a` the device of the nearest
+    common ancestor station of their paths (the latest earlier visit of :math:`f` whose device
+    also hosts an earlier visit of :math:`o`), :math:`D_f, D_o` the no-queue delays from leaving
+    :math:`a` to reaching the device and :math:`\delta = D_o - D_f`: :math:`o`'s job is in
+    service when :math:`f`'s arrives iff their departures from :math:`a` are :math:`g` apart with
+    :math:`g \in [\delta, \delta + S_o)` (``o`` first, :math:`g \ge S_{a,f}` as :math:`a` is
+    FCFS) or :math:`g \in (-\delta - S_o, -\delta]` (``f`` first, :math:`g \ge S_{a,o}`). The
+    window is the length of those admissible sets; without a common ancestor it is :math:`S_o`.
+
+    Args:
+        s: The structure.
+        dev: Device of each fragment ``[F]``.
+        stime: Compute time of each fragment on its device ``[F]`` (s).
+        arrive: No-queue arrival time of each fragment since its request started ``[F]`` (s).
+        owner: The visit :math:`f` of each pair ``[P]``.
+        other: The visit :math:`o` of each pair, on the same device ``[P]``.
+        num_dev: Number of devices.
+
+    Returns:
+        The window of each pair ``[P]`` (s), in ``[0, S_o]``.
+    """
+    num_pairs = owner.shape[0]
+    window = stime[other].astype(np.float64)
+    if num_pairs == 0 or s.next_dst.size == 0:
+        return window
+    # earlier visits on the path of every fragment: (fragment, ancestor) rows
+    order = np.lexsort((s.fragment_pos, s.fragment_path))
+    start = np.concatenate(([0], np.cumsum(s.path_length)[:-1]))[s.fragment_path]
+    n_anc = s.fragment_pos
+    frag, offset = _ragged(n_anc)
+    anc = order[start[frag] + offset]
+    anc_start = np.cumsum(n_anc) - n_anc
+
+    def rows(frag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # (pair, ancestor) rows for the given fragment of every pair
+        pair, offset = _ragged(n_anc[frag])
+        return pair, anc[anc_start[frag][pair] + offset]
+
+    pf, af = rows(owner)
+    po, ao = rows(other)
+    if pf.size == 0 or po.size == 0:
+        return window
+    key_o = po.astype(np.int64) * num_dev + dev[ao]
+    # per (pair, device) keep o's latest visit there; sort by key then position
+    srt = np.lexsort((s.fragment_pos[ao], key_o))
+    key_sorted, ao_sorted = key_o[srt], ao[srt]
+    last = np.r_[key_sorted[1:] != key_sorted[:-1], True]
+    key_u, ao_u = key_sorted[last], ao_sorted[last]
+    key_f = pf.astype(np.int64) * num_dev + dev[af]
+    hit = np.clip(np.searchsorted(key_u, key_f), 0, key_u.size - 1)
+    match = key_u[hit] == key_f
+    if not match.any():
+        return window
+    pf, af, ah = pf[match], af[match], ao_u[hit[match]]
+    # per pair the nearest ancestor of f (largest position)
+    srt = np.lexsort((s.fragment_pos[af], pf))
+    pf, af, ah = pf[srt], af[srt], ah[srt]
+    last = np.r_[pf[1:] != pf[:-1], True]
+    pf, af, ah = pf[last], af[last], ah[last]
+    f, o = owner[pf], other[pf]
+    d_f = arrive[f] - arrive[af] - stime[af]
+    d_o = arrive[o] - arrive[ah] - stime[ah]
+    delta, s_o = d_o - d_f, stime[o]
+    first_o = np.maximum(delta + s_o - np.maximum(delta, stime[af]), 0.0)
+    first_f = np.maximum(-delta - np.maximum(-delta - s_o, stime[ah]), 0.0)
+    window[pf] = np.minimum(first_o + first_f, s_o)
+    return window
+
+
 def _arrival_timing(
     s: GraphStructure, dev: np.ndarray, lam_thin: np.ndarray, stime: np.ndarray,
-    prev_time: np.ndarray, dev_mean: np.ndarray, util: np.ndarray, num_dev: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    prev_time: np.ndarray, dev_mean: np.ndarray, util: np.ndarray, keep: np.ndarray,
+    arrive: np.ndarray, num_dev: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     r"""When a visit arrives relative to the other arrivals at its device (item 6).
 
     Returns:
@@ -333,7 +429,8 @@ def _arrival_timing(
         - the longer-than-gap share: the part of the device's thinned arrival rate (the
           visit's own included) whose service time there exceeds :math:`S_{prev}`, i.e. a
           job sent just before by the same upstream device is still in service when the
-          visit arrives, which blocks a capacity-1 station.
+          visit arrives, which blocks a capacity-1 station;
+        - the seen-busy share :math:`r_f` (item 7), 1 for the first fragment of a path.
     """
     num_frag = dev.shape[0]
     total_in = np.maximum(np.bincount(dev, lam_thin, minlength=num_dev), _EPS)
@@ -350,13 +447,17 @@ def _arrival_timing(
     order = np.argsort(dev, kind="stable")
     counts = np.bincount(dev, minlength=num_dev)
     per_frag = counts[dev]
-    owner = np.repeat(np.arange(num_frag), per_frag)
-    offset = np.arange(per_frag.sum()) - np.repeat(np.cumsum(per_frag) - per_frag, per_frag)
+    owner, offset = _ragged(per_frag)
     other = order[(np.cumsum(counts) - counts)[dev][owner] + offset]
     longer = stime[other] > prev_time[owner]
     longer_share = np.bincount(owner, lam_thin[other] * longer, minlength=num_frag)
     longer_share = np.where(s.fragment_pos == 0, 0.0, longer_share / total_in[dev])
-    return gap_share, co_source, upstream_util, longer_share
+    window = _collision_windows(s, dev, stime, arrive, owner, other, num_dev)
+    admitted = lam_thin[other] * keep[dev[other]]
+    seen = np.bincount(owner, admitted * window, minlength=num_frag)
+    busy = np.bincount(owner, admitted * stime[other], minlength=num_frag)
+    seen_share = np.where(busy > _EPS, seen / np.maximum(busy, _EPS), 1.0)
+    return gap_share, co_source, upstream_util, longer_share, np.clip(seen_share, 0.0, 1.0)
 
 
 def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
@@ -469,9 +570,13 @@ def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
     prev_time = np.zeros_like(stime)
     prev_time[s.next_dst] = stime[s.next_src]
     prev_time_share = prev_time / np.maximum(prev_time + stime, _EPS)
-    gap_share, co_source, upstream_util, longer_share = _arrival_timing(
-        s, dev, lam_thin, stime, prev_time, dev_mean, util_prior, num_dev
+    tx_in = tx_serv + tx_delay
+    arrive = prefix.exclusive_sum(stime + tx_in) + tx_in
+    gap_share, co_source, upstream_util, longer_share, seen_share = _arrival_timing(
+        s, dev, lam_thin, stime, prev_time, dev_mean, util_prior, 1.0 - loss_thin, arrive,
+        num_dev,
     )
+    host_loss_timing = loss_thin[dev] * seen_share
     t_f = t_svc[svc]
     last = s.fragment_pos == s.path_length[s.fragment_path] - 1
     plen = s.path_length[s.fragment_path]
@@ -496,6 +601,8 @@ def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
         "co_source_share": co_source,
         "upstream_utilization": upstream_util,
         "longer_than_gap_share": longer_share,
+        "seen_busy_share": seen_share,
+        "host_loss_timing": host_loss_timing,
     }
     num_frag_dev = np.bincount(dev, minlength=num_dev).astype(np.float64)
     pair = np.unique(svc.astype(np.int64) * num_dev + dev)
@@ -538,6 +645,9 @@ def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
         "max_host_load": max_host_load,
         "tput_prior_two_moment": np.exp(
             np.bincount(svc, np.log(np.clip(1.0 - loss_qna, _EPS, 1.0))[dev], minlength=num_svc)
+        ),
+        "tput_prior_timing": np.exp(
+            np.bincount(svc, np.log(np.clip(1.0 - host_loss_timing, _EPS, 1.0)), minlength=num_svc)
         ),
     }
     link_cols = {

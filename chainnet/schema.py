@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 #: Bumped whenever a feature, a prior or an edge type changes; checkpoints carry it.
-SCHEMA_VERSION: Final[int] = 4
+SCHEMA_VERSION: Final[int] = 5
 
 SERVICE: Final[NodeType] = "service"
 FRAGMENT: Final[NodeType] = "fragment"
@@ -103,6 +103,7 @@ FEATURES: Final[dict[NodeType, tuple[str, ...]]] = {
         "latency_prior_over_sla",
         "max_host_load",
         "tput_prior_two_moment",
+        "tput_prior_timing",
     ),
     FRAGMENT: (
         "offered_load",
@@ -125,6 +126,8 @@ FEATURES: Final[dict[NodeType, tuple[str, ...]]] = {
         "co_source_share",
         "upstream_utilization",
         "longer_than_gap_share",
+        "seen_busy_share",
+        "host_loss_timing",
     ),
     DEVICE: (
         "load",

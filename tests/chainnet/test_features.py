@@ -2,7 +2,12 @@ import numpy as np
 import pytest
 
 from chainnet.builder import scenarios_to_arrays
-from chainnet.features import compute_features, compute_structure, mm1k_wait_ratio
+from chainnet.features import (
+    _collision_windows,
+    compute_features,
+    compute_structure,
+    mm1k_wait_ratio,
+)
 from chainnet.queueing import mm1k
 from chainnet.schema import FEATURES
 from datagen.world import Device, Fragment, Placement, Scenario, Service
@@ -83,6 +88,40 @@ def test_upstream_timing_of_two_flows_through_a_shared_pair():
         assert np.all(col[name][first] == 0.0)
     conc = dict(zip(FEATURES["device"], f.x["device"][1]))["input_concentration"]
     assert conc == pytest.approx(0.5, rel=1e-3)
+
+
+def test_collision_windows_through_a_common_ancestor_station():
+    # s1: a -> b -> d (S = 1.0, 0.5, 0.4); s2: a -> d (S = 0.8, 0.6); d has one place.
+    # On d, s1 arrives 0.5 after leaving a, s2 right after leaving a (D_f = 0.5, D_o = 0).
+    devs = (Device("a", speed=1.0, capacity=20), Device("b", speed=1.0, capacity=20),
+            Device("d", speed=1.0, capacity=1))
+    svcs = (
+        Service("s1", (Fragment("f0", 1.0), Fragment("f1", 0.5), Fragment("f2", 0.4)),
+                arrival_rate=0.01),
+        Service("s2", (Fragment("f0", 0.8), Fragment("f1", 0.6)), arrival_rate=0.01),
+    )
+    sc = Scenario(devs, svcs, Placement({"s1": ("a", "b", "d"), "s2": ("a", "d")}))
+    a = scenarios_to_arrays([sc])
+    s = compute_structure(a)
+    stime = a.fragment_macs / a.device_speed[a.fragment_device]
+    arrive = np.array([0.0, 1.0, 1.5, 0.0, 0.8])  # fragments s1.f0-f2, s2.f0-f1
+    owner = np.array([2, 4, 2, 4, 0])
+    other = np.array([4, 2, 2, 4, 3])
+    got = _collision_windows(s, a.fragment_device, stime, arrive, owner, other, 3)
+    # (s1, s2): s2 leaving a after s1 reaches d after s1 (>= 0.8 > 0.5), s2 leaving before
+    # s1 left a >= 1.0 earlier and is done: 0.  (s2, s1): s1 left a g >= 0.8 before s2 and
+    # is in service on d for g in [0.5, 0.9): 0.1.  Each with itself: its previous request
+    # left the upstream station S_up >= S_d earlier: 0.  s1 and s2 on a (Poisson input): S_o.
+    assert got == pytest.approx([0.0, 0.1, 0.0, 0.0, 0.8])
+    f = compute_features(a, s)
+    col = {n: f.x["fragment"][:, i] for i, n in enumerate(FEATURES["fragment"])}
+    # s2 on d sees s1's jobs busy 0.1 of their 0.4 (s1's share of d's load is 0.4 / 1.0)
+    assert col["seen_busy_share"][4] == pytest.approx(0.1 * 0.01 / (0.01 * 0.4 + 0.01 * 0.6),
+                                                      rel=1e-3)
+    assert col["seen_busy_share"][2] == pytest.approx(0.0)
+    assert col["seen_busy_share"][[0, 3]] == pytest.approx([1.0, 1.0])
+    host_loss = col["host_loss"]
+    assert col["host_loss_timing"] == pytest.approx(host_loss * col["seen_busy_share"])
 
 
 def test_reserved_share_lowers_effective_speed():
