@@ -179,7 +179,7 @@ def _recorded_part(spec: PredictorSpec) -> list[str]:
     return ["### Held-out scores recorded with the learned model", "",
             f"Measured when **{spec.name}** ({spec.note}) was trained, on the larger held-out "
             "sets of its model card (`chainnet/checkpoints/MODEL_CARD.md`), next to the analytic "
-            "surrogate and the GCN/GAT baselines trained on the same data:", "",
+            "surrogate and the GCN/GAT baselines (their training data: see the model card):", "",
             md_table(frame, percent=_PCT), ""]
 
 
