@@ -330,6 +330,12 @@ def _arrival_variability(
     return dev_ca2, np.asarray(loss, dtype=np.float64), frag_ca2
 
 
+def _service_survival(drop: np.ndarray, service: np.ndarray, num_svc: int) -> np.ndarray:
+    """Product over each service's visits of ``1 - drop`` (visits lost independently)."""
+    log_keep = np.log(np.clip(1.0 - drop, _EPS, 1.0))
+    return np.exp(np.bincount(service, log_keep, minlength=num_svc))
+
+
 def _ragged(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rows ``i`` repeated ``counts[i]`` times, and their offsets ``0 .. counts[i] - 1``."""
     row = np.repeat(np.arange(counts.shape[0]), counts)
@@ -338,8 +344,8 @@ def _ragged(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _collision_windows(
-    s: GraphStructure, dev: np.ndarray, stime: np.ndarray, arrive: np.ndarray,
-    owner: np.ndarray, other: np.ndarray, num_dev: int,
+    s: GraphStructure, prefix: _PathPrefix, dev: np.ndarray, stime: np.ndarray,
+    arrive: np.ndarray, owner: np.ndarray, other: np.ndarray, num_dev: int,
 ) -> np.ndarray:
     r"""Length of the departure-time window in which ``other`` collides with ``owner`` (item 7).
 
@@ -354,6 +360,7 @@ def _collision_windows(
 
     Args:
         s: The structure.
+        prefix: Its path order (:class:`_PathPrefix`).
         dev: Device of each fragment ``[F]``.
         stime: Compute time of each fragment on its device ``[F]`` (s).
         arrive: No-queue arrival time of each fragment since its request started ``[F]`` (s).
@@ -369,11 +376,9 @@ def _collision_windows(
     if num_pairs == 0 or s.next_dst.size == 0:
         return window
     # earlier visits on the path of every fragment: (fragment, ancestor) rows
-    order = np.lexsort((s.fragment_pos, s.fragment_path))
-    start = np.concatenate(([0], np.cumsum(s.path_length)[:-1]))[s.fragment_path]
     n_anc = s.fragment_pos
     frag, offset = _ragged(n_anc)
-    anc = order[start[frag] + offset]
+    anc = prefix.order[prefix.start[s.fragment_path][frag] + offset]
     anc_start = np.cumsum(n_anc) - n_anc
 
     def rows(frag: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -415,7 +420,7 @@ def _collision_windows(
 def _arrival_timing(
     s: GraphStructure, dev: np.ndarray, lam_thin: np.ndarray, stime: np.ndarray,
     prev_time: np.ndarray, dev_mean: np.ndarray, util: np.ndarray, keep: np.ndarray,
-    arrive: np.ndarray, num_dev: int,
+    prefix: _PathPrefix, arrive: np.ndarray, num_dev: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     r"""When a visit arrives relative to the other arrivals at its device (item 6).
 
@@ -452,7 +457,7 @@ def _arrival_timing(
     longer = stime[other] > prev_time[owner]
     longer_share = np.bincount(owner, lam_thin[other] * longer, minlength=num_frag)
     longer_share = np.where(s.fragment_pos == 0, 0.0, longer_share / total_in[dev])
-    window = _collision_windows(s, dev, stime, arrive, owner, other, num_dev)
+    window = _collision_windows(s, prefix, dev, stime, arrive, owner, other, num_dev)
     admitted = lam_thin[other] * keep[dev[other]]
     seen = np.bincount(owner, admitted * window, minlength=num_frag)
     busy = np.bincount(owner, admitted * stime[other], minlength=num_frag)
@@ -551,7 +556,7 @@ def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
     frag_latency = stime + dev_wait[dev] + tx_time
     path_latency = np.bincount(s.fragment_path, frag_latency, minlength=num_paths)
     svc_latency = _segment_max(path_latency, s.path_service, num_svc)
-    tput_prior = np.exp(np.bincount(svc, log_keep_thin[dev], minlength=num_svc))
+    tput_prior = _service_survival(loss_thin[dev], svc, num_svc)
     respt_prior = np.clip(t_svc / svc_latency, 0.0, 1.0)
     # p95: gamma law per path (Wilson-Hilferty quantile), largest branch at level 0.95^(1/B)
     frag_var = stime**2 * scv + _wait_variance(dev_wait, util_prior)[dev] + tx_var
@@ -573,8 +578,8 @@ def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
     tx_in = tx_serv + tx_delay
     arrive = prefix.exclusive_sum(stime + tx_in) + tx_in
     gap_share, co_source, upstream_util, longer_share, seen_share = _arrival_timing(
-        s, dev, lam_thin, stime, prev_time, dev_mean, util_prior, 1.0 - loss_thin, arrive,
-        num_dev,
+        s, dev, lam_thin, stime, prev_time, dev_mean, util_prior, 1.0 - loss_thin, prefix,
+        arrive, num_dev,
     )
     host_loss_timing = loss_thin[dev] * seen_share
     t_f = t_svc[svc]
@@ -643,12 +648,8 @@ def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
         "p95_prior": p95_prior,
         "latency_prior_over_sla": svc_latency * inv_sla,
         "max_host_load": max_host_load,
-        "tput_prior_two_moment": np.exp(
-            np.bincount(svc, np.log(np.clip(1.0 - loss_qna, _EPS, 1.0))[dev], minlength=num_svc)
-        ),
-        "tput_prior_timing": np.exp(
-            np.bincount(svc, np.log(np.clip(1.0 - host_loss_timing, _EPS, 1.0)), minlength=num_svc)
-        ),
+        "tput_prior_two_moment": _service_survival(loss_qna[dev], svc, num_svc),
+        "tput_prior_timing": _service_survival(host_loss_timing, svc, num_svc),
     }
     link_cols = {
         "load": link_load,

@@ -4,6 +4,7 @@ import pytest
 from chainnet.builder import scenarios_to_arrays
 from chainnet.features import (
     _collision_windows,
+    _PathPrefix,
     compute_features,
     compute_structure,
     mm1k_wait_ratio,
@@ -107,7 +108,8 @@ def test_collision_windows_through_a_common_ancestor_station():
     arrive = np.array([0.0, 1.0, 1.5, 0.0, 0.8])  # fragments s1.f0-f2, s2.f0-f1
     owner = np.array([2, 4, 2, 4, 0])
     other = np.array([4, 2, 2, 4, 3])
-    got = _collision_windows(s, a.fragment_device, stime, arrive, owner, other, 3)
+    got = _collision_windows(s, _PathPrefix(s), a.fragment_device, stime, arrive, owner, other,
+                             3)
     # (s1, s2): s2 leaving a after s1 reaches d after s1 (>= 0.8 > 0.5), s2 leaving before
     # s1 left a >= 1.0 earlier and is done: 0.  (s2, s1): s1 left a g >= 0.8 before s2 and
     # is in service on d for g in [0.5, 0.9): 0.1.  Each with itself: its previous request
