@@ -41,6 +41,7 @@ default-model: setup
 	$(GEN) --config chainnet_like --out data/chainnet_like3 --num-samples 12000 --seed 51 --shard-size 500
 	$(GEN) --config chainnet_like --out data/chainnet_like4 --num-samples 12000 --seed 61 --shard-size 500
 	$(GEN) --config training/configs/regimes/chainnet_like_high_load.yaml --out data/chainnet_like_high --num-samples 8000 --seed 71 --shard-size 500
+	$(GEN) --config training/configs/regimes/chainnet_like_high_load.yaml --out data/chainnet_like_high2 --num-samples 12000 --seed 72 --shard-size 500
 	$(GEN) --config chainnet_like --out data/chainnet_like_test --num-samples 1000 --seed 41 --shard-size 250
 	$(GEN) --config edge --out data/edge --num-samples 1500 --seed 12 --shard-size 250 --num-requests 5000
 	$(GEN) --config edge --out data/edge_test --num-samples 300 --seed 42 --shard-size 100 --num-requests 5000
