@@ -64,6 +64,19 @@ def test_ensemble_combines_checkpoints(tiny_args, tiny_dataset, tmp_path, capsys
         training_main(["ensemble", "--models", ckpt, "--out", out])
 
 
+def test_fit_is_reproducible_from_the_seed(tiny_args, tmp_path):
+    """Two fits with the same ``seed_everything`` export the same weights; another seed not."""
+    def fit(seed: int, name: str) -> dict[str, torch.Tensor]:
+        out = tmp_path / f"{name}.pt"
+        cli_main(["fit", *tiny_args, f"--seed_everything={seed}", "--trainer.max_epochs=2",
+                  f"--model.export_path={out}"])
+        return Surrogate.load(out).model.state_dict()
+
+    first, again, other = fit(5, "first"), fit(5, "again"), fit(6, "other")
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    assert not all(torch.equal(first[k], other[k]) for k in first)
+
+
 def test_fit_init_from_starts_with_the_checkpoint_weights(tiny_args, tmp_path):
     cli_main(["fit", *tiny_args, "--trainer.fast_dev_run=true"])
     first = Surrogate.load(tmp_path / "surrogate.pt").model
