@@ -5,9 +5,11 @@ from training.data import ScenarioGraphDataset, SimDataModule, attach_targets, l
 from training.evaluate import evaluate
 from training.metrics import evaluation_table, service_errors, summarize
 from training.module import PerfPredictorModule
+from training.writer import PredictionWriter
 
 __all__ = [
     "PerfPredictorModule",
+    "PredictionWriter",
     "ScenarioGraphDataset",
     "SimDataModule",
     "TrainingCLI",

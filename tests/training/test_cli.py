@@ -2,11 +2,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import torch
 
 from chainnet import Surrogate
-from training import cli_main
+from training import PredictionWriter, cli_main, load_samples
 from training.__main__ import main as training_main
 from training.evaluate import main as evaluate_main
 
@@ -75,6 +77,28 @@ def test_fit_is_reproducible_from_the_seed(tiny_args, tmp_path):
     first, again, other = fit(5, "first"), fit(5, "again"), fit(6, "other")
     assert all(torch.equal(first[k], again[k]) for k in first)
     assert not all(torch.equal(first[k], other[k]) for k in first)
+
+
+def test_validate_and_predict_subcommands_write_what_the_surrogate_predicts(
+        tiny_args, tiny_dataset, tmp_path):
+    cli_main(["fit", *tiny_args, "--trainer.fast_dev_run=true"])
+    ckpt = tmp_path / "surrogate.pt"
+    cli = cli_main(["validate", *tiny_args, f"--model.init_from={ckpt}"])
+    assert "val/combined_mape" in cli.trainer.callback_metrics
+    out = tmp_path / "pred" / "predictions.csv"
+    cli_main(["predict", *tiny_args, f"--model.init_from={ckpt}", f"--data.predict={tiny_dataset}",
+              "--trainer.callbacks+=training.PredictionWriter",
+              f"--trainer.callbacks.output={out}"])
+    table = pd.read_csv(out)
+    samples = load_samples(tiny_dataset)
+    assert len(table) == sum(len(sc.services) for sc, _, _ in samples)
+    assert table["sample"].nunique() == len(samples)
+    expected = Surrogate.load(ckpt).predict([sc for sc, _, _ in samples])
+    table = table.sort_values(["sample", "service"])
+    np.testing.assert_allclose(table["loss_ratio"], expected["loss_ratio"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(table["latency_mean"], expected["latency_mean"], rtol=1e-5)
+    with pytest.raises(ValueError, match="output"):
+        PredictionWriter(tmp_path / "predictions.txt")
 
 
 def test_fit_init_from_starts_with_the_checkpoint_weights(tiny_args, tmp_path):
