@@ -41,13 +41,47 @@ class PredictionWriter(BasePredictionWriter):
     """
 
     def __init__(self, output: str | Path) -> None:
-        super().__init__(write_interval="epoch")
+        super().__init__(write_interval="batch_and_epoch")
         self.output = Path(output)
         if self.output.suffix not in SUFFIXES:
             raise ValueError(
                 f"output must end in one of {SUFFIXES}, got {str(output)!r}: "
                 f"name a .csv or .parquet file"
             )
+        self._frames: list[pd.DataFrame] = []
+        self._seen = 0  # scenarios so far, where Lightning cannot track dataset indices
+
+    def on_predict_epoch_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        """Start an empty table."""
+        self._frames, self._seen = [], 0
+
+    def write_on_batch_end(
+        self,
+        trainer: Trainer,
+        pl_module: LightningModule,
+        prediction: Any,
+        batch_indices: Sequence[int] | None,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int,
+    ) -> None:
+        """Keep the batch's rows, with dataset indices from ``batch_indices``."""
+        if dataloader_idx > 0:
+            raise ValueError(
+                "PredictionWriter writes one predict dataloader: give data.predict one list of "
+                "folders"
+            )
+        local = np.asarray(prediction["scenario"], dtype=np.int64)
+        frame = pd.DataFrame({k: v for k, v in prediction.items() if k != "scenario"})
+        num_scenarios = int(local.max()) + 1 if local.size else 0
+        if batch_indices:
+            index = np.asarray(batch_indices, dtype=np.int64)
+        else:  # unshuffled loader without index tracking: scenarios come in dataset order
+            index = self._seen + np.arange(num_scenarios, dtype=np.int64)
+        self._seen += num_scenarios
+        frame.insert(0, "sample", index[local])
+        frame.insert(1, "service", frame.groupby("sample").cumcount())
+        self._frames.append(frame)
 
     def write_on_epoch_end(
         self,
@@ -56,21 +90,9 @@ class PredictionWriter(BasePredictionWriter):
         predictions: Sequence[Any],
         batch_indices: Sequence[Any],
     ) -> None:
-        """Join the batches (dataset indices from ``batch_indices``) and write the table."""
-        if len(batch_indices) > 1:  # Lightning nests both by dataloader when there are several
-            raise ValueError(
-                f"PredictionWriter writes one predict dataloader, got {len(batch_indices)}: "
-                f"give data.predict one list of folders"
-            )
-        indices = batch_indices[0] if batch_indices else []
-        frames = []
-        for out, idx in zip(predictions, indices):
-            local = np.asarray(out["scenario"], dtype=np.int64)
-            frame = pd.DataFrame({k: v for k, v in out.items() if k != "scenario"})
-            frame.insert(0, "sample", np.asarray(idx, dtype=np.int64)[local])
-            frame.insert(1, "service", frame.groupby("sample").cumcount())
-            frames.append(frame)
-        table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        """Write the collected rows (one file per rank under DDP)."""
+        table = pd.concat(self._frames, ignore_index=True) if self._frames else pd.DataFrame()
+        self._frames = []
         path = self.output
         if trainer.world_size > 1:
             path = path.with_name(f"{path.stem}.rank{trainer.global_rank}{path.suffix}")
