@@ -110,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     data_dir = out / "dataset"
     _say("1/5", f"generating {args.samples} edge scenarios (simulated) into {data_dir} ...")
     generate(cfg, data_dir, args.samples, seed=args.seed, progress=False)
-    from training.data import load_samples
+    from training.samples import load_samples
 
     samples = load_samples(data_dir)
     n_services = sum(len(s[0].services) for s in samples)

@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 from chainnet import SCHEMA_VERSION, build_graph
 from chainnet.schema import DEVICE, FEATURES, PRIORS, SERVICE, TARGETS
 from datagen.world import Scenario
+from training.samples import FORMATS, load_samples
 
 __all__ = [
     "FORMATS",
@@ -39,40 +40,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-#: Source formats understood by :func:`load_samples`.
-FORMATS: tuple[str, ...] = ("datagen", "chainnet")
-
-
-def load_samples(
-    source: str | Path, format: str = "datagen"
-) -> list[tuple[Scenario, pd.DataFrame, pd.DataFrame | None]]:
-    """Read ``(scenario, service labels, device labels or None)`` samples from a folder.
-
-    Args:
-        source: A dataset folder (``datagen``) or a ChainNet ``raw`` folder (``chainnet``).
-        format: ``"datagen"`` or ``"chainnet"`` (default: ``"datagen"``).
-
-    Raises:
-        ValueError: If ``format`` is unknown or the folder cannot be read.
-    """
-    if format not in FORMATS:
-        raise ValueError(f"format must be one of {FORMATS}, got {format!r}")
-    if format == "chainnet":
-        from datagen.chainnet_format import read_chainnet
-
-        return [(sc, labels, None) for sc, labels in read_chainnet(source)]
-    from datagen.dataset import load_dataset
-
-    ds = load_dataset(source)
-    devices = {int(k): g for k, g in ds.devices.groupby("sample_id", sort=False)}
-    out = []
-    for sid, (scenario, labels) in zip(ds.sample_ids, ds):
-        dev = devices.get(sid)
-        dev_labels = None if dev is None else dev.drop(columns=["sample_id"]).set_index("device")
-        out.append((scenario, labels, dev_labels))
-    return out
-
 
 def _column(frame: pd.DataFrame | None, names: Sequence[str], key: str) -> np.ndarray:
     if frame is None or key not in frame.columns:

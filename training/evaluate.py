@@ -49,7 +49,7 @@ def evaluate(
     Args:
         predictor: Anything with ``predict(scenarios) -> DataFrame`` (the predictor interface).
         samples: ``(scenario, service labels, device labels)`` triples
-            (:func:`training.data.load_samples`).
+            (:func:`training.samples.load_samples`).
 
     Returns:
         :func:`training.metrics.evaluation_table` (overall and by services per graph).
@@ -113,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
         With one model and one dataset, the :func:`evaluate` table. With several, one overall
         row per (dataset, model), indexed by ``(data, model)``.
     """
-    from training.data import FORMATS, load_samples
+    from training.samples import FORMATS, load_samples
 
     parser = argparse.ArgumentParser(prog="python -m training evaluate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

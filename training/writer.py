@@ -28,7 +28,7 @@ class PredictionWriter(BasePredictionWriter):
     """Collect the per-service predictions of a predict run and write one table.
 
     One row per service: ``sample`` (the scenario's position in the predict dataset, in the
-    order :func:`training.data.load_samples` reads it), ``service`` (the service's position in
+    order :func:`training.samples.load_samples` reads it), ``service`` (the service's position in
     its scenario), then ``throughput`` (requests/s), ``loss_ratio``, ``latency_mean`` (s),
     ``latency_p95`` (s), ``tput_ratio`` and ``respt_ratio``.
 

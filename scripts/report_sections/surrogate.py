@@ -73,7 +73,7 @@ def make_samples(regime: str, n: int, num_requests: int, seed: int, root: Path
     """
     from datagen.dataset import generate
     from datagen.sampling import load_sampler_config
-    from training.data import load_samples
+    from training.samples import load_samples
 
     cfg = load_sampler_config(regime)
     sim = dataclasses.replace(cfg.simulation, num_requests=num_requests, max_rounds=1,

@@ -101,6 +101,13 @@ def test_validate_and_predict_subcommands_write_what_the_surrogate_predicts(
         PredictionWriter(tmp_path / "predictions.txt")
 
 
+def test_evaluate_and_the_package_namespace_do_not_import_lightning():
+    code = ("import sys, training; from training.evaluate import main; training.load_samples; "
+            "assert sorted(training.__all__) == sorted(training._HOME); "
+            "assert 'lightning' not in sys.modules, 'lightning imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_fit_init_from_starts_with_the_checkpoint_weights(tiny_args, tmp_path):
     cli_main(["fit", *tiny_args, "--trainer.fast_dev_run=true"])
     first = Surrogate.load(tmp_path / "surrogate.pt").model
