@@ -431,10 +431,18 @@ class Ensemble(nn.Module):
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}({', '.join(repr(m) for m in self.members)})"
 
+    def member_outputs(self, data: HeteroData) -> list[TensorDict]:
+        """Every member's prediction dict, in member order (their spread is an uncertainty)."""
+        return [member(data) for member in self.members]
+
+    @staticmethod
+    def combine(outs: Sequence[TensorDict]) -> TensorDict:
+        """The mean of members' prediction dicts, head by head."""
+        return {k: torch.stack([o[k] for o in outs]).mean(dim=0) for k in outs[0]}
+
     def forward(self, data: HeteroData) -> TensorDict:
         """The mean of the members' predictions, head by head."""
-        outs = [member(data) for member in self.members]
-        return {k: torch.stack([o[k] for o in outs]).mean(dim=0) for k in outs[0]}
+        return self.combine(self.member_outputs(data))
 
 
 MODEL_CLASSES["Ensemble"] = Ensemble

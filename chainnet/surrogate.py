@@ -15,6 +15,25 @@ Predicted ratios become seconds and requests/s in ONE place, :func:`ratios_to_me
 
 with :math:`T_c` the no-queue latency of the service (slowest branch; compute, transfers, delays)
 (``data['service'].time_scale``, see :mod:`chainnet.features`).
+
+**Uncertainty.** Every prediction carries three more columns (:data:`UNCERTAINTY_COLUMNS`):
+
+- ``uncertainty``: an estimate of the loss-ratio error, in loss-ratio units,
+
+  .. math::
+      u = (\max_m \ell^{(m)} - \min_m \ell^{(m)}) + w_\pi\,|\hat\ell - \ell^{\pi}|
+
+  the spread of the ensemble members' loss ratios (0 for a single model) plus ``prior_weight``
+  :math:`w_\pi` times the gap between the prediction and the analytic prior
+  :math:`\ell^{\pi}` (the learned model corrects the prior most where it is least sure);
+- ``out_of_range``: some feature of the service, of one of its fragments, of a device
+  hosting them or of a link they use lies outside the range seen in training (widened by
+  ``range_margin`` standard deviations; :meth:`chainnet.nn.FeatureNormalizer.out_of_range`);
+- ``uncertain``: ``out_of_range`` or ``uncertainty > uncertainty_threshold``: do not trust
+  this prediction without a simulation.
+
+The three settings default to the calibration stored in the checkpoint's
+``metadata["uncertainty"]`` (see the model card).
 """
 
 from __future__ import annotations
@@ -31,17 +50,28 @@ from torch_geometric.data import HeteroData
 
 from chainnet.analytic import PREDICT_COLUMNS
 from chainnet.builder import build_batch
-from chainnet.models import MODEL_CLASSES
-from chainnet.schema import SCHEMA_VERSION, SERVICE
+from chainnet.models import MODEL_CLASSES, Ensemble
+from chainnet.schema import (
+    DEVICE,
+    FRAGMENT,
+    FRAGMENT_PART_OF_SERVICE,
+    FRAGMENT_RUNS_ON_DEVICE,
+    FRAGMENT_SENDS_OVER_LINK,
+    LINK,
+    SCHEMA_VERSION,
+    SERVICE,
+)
 from chainnet.typing import TensorDict
 from datagen.world import Scenario
 
 __all__ = [
     "CheckpointError",
     "Surrogate",
+    "service_out_of_range",
     "ratios_to_metrics",
     "DEFAULT_CHECKPOINT",
     "PREDICTION_COLUMNS",
+    "UNCERTAINTY_COLUMNS",
     "CHECKPOINT_FORMAT",
 ]
 
@@ -49,7 +79,13 @@ __all__ = [
 DEFAULT_CHECKPOINT: Path = Path(__file__).resolve().parent / "checkpoints" / "default.pt"
 #: Columns of :meth:`Surrogate.predict`, the agreed predictor interface.
 PREDICTION_COLUMNS: tuple[str, ...] = PREDICT_COLUMNS
+#: Columns :meth:`Surrogate.predict` adds after :data:`PREDICTION_COLUMNS`.
+UNCERTAINTY_COLUMNS: tuple[str, ...] = ("uncertainty", "out_of_range", "uncertain")
 CHECKPOINT_FORMAT = "edgechain.surrogate"
+#: Calibration used when a checkpoint records none (loss-ratio units, standard deviations).
+_DEFAULT_CALIBRATION: dict[str, float] = {
+    "threshold": 0.05, "prior_weight": 0.0, "range_margin": 0.5,
+}
 
 
 class CheckpointError(ValueError):
@@ -83,6 +119,40 @@ def ratios_to_metrics(out: Mapping[str, Tensor], data: HeteroData) -> dict[str, 
     }
 
 
+def service_out_of_range(data: HeteroData, normalizer: Any, margin: float) -> Tensor:
+    """Per service: does a feature of it, its fragments, their hosts or links leave the range?
+
+    Args:
+        data: A (batched) ChainNet graph.
+        normalizer: A fitted :class:`chainnet.nn.FeatureNormalizer`.
+        margin: Widening of the training range, in standard deviations.
+
+    Returns:
+        Bool ``[S]``.
+    """
+    x_dict = {nt: data[nt].x for nt in (SERVICE, FRAGMENT, DEVICE, LINK)
+              if nt in data.node_types and "x" in data[nt]}
+    oor = normalizer.out_of_range(x_dict, margin)
+    num_s = data[SERVICE].num_nodes
+    flag = oor[SERVICE].clone()
+    if FRAGMENT not in oor or oor[FRAGMENT].numel() == 0:
+        return flag
+    frag = oor[FRAGMENT].clone()
+    runs_on = data[FRAGMENT_RUNS_ON_DEVICE].edge_index
+    if DEVICE in oor:
+        frag[runs_on[0]] |= oor[DEVICE][runs_on[1]]
+    if LINK in oor and FRAGMENT_SENDS_OVER_LINK in data.edge_types:
+        sends = data[FRAGMENT_SENDS_OVER_LINK].edge_index
+        if sends.numel():
+            via = torch.zeros(frag.shape[0], dtype=torch.long, device=frag.device)
+            via.index_add_(0, sends[0], oor[LINK][sends[1]].long())
+            frag |= via > 0
+    part_of = data[FRAGMENT_PART_OF_SERVICE].edge_index
+    hit = torch.zeros(num_s, dtype=torch.long, device=flag.device)
+    hit.index_add_(0, part_of[1], frag[part_of[0]].long())
+    return flag | (hit > 0)
+
+
 class Surrogate:
     """A trained model (with its fitted normaliser) that predicts scenario performance.
 
@@ -95,15 +165,25 @@ class Surrogate:
             ``None`` leaves torch's setting alone (default: ``1``). One thread is the fast
             choice for these 32-wide layers: on a busy 2-core machine two threads made the
             forward pass about 3x slower (spinning threads fight for the cores).
+        uncertainty_threshold: ``uncertainty`` above which a prediction is ``uncertain``
+            (loss-ratio units) (default: ``None`` = the checkpoint's calibration, else
+            ``0.05``).
+        prior_weight: Weight of the gap to the analytic prior in ``uncertainty``
+            (default: ``None`` = the checkpoint's calibration, else ``0.0``).
+        range_margin: Widening of the training feature range, in standard deviations,
+            before a feature counts as ``out_of_range`` (default: ``None`` = the
+            checkpoint's calibration, else ``0.5``).
 
     Raises:
-        ValueError: If ``model`` is not a known model class, ``batch_size < 1`` or
-            ``num_threads < 1``.
+        ValueError: If ``model`` is not a known model class, ``batch_size < 1``,
+            ``num_threads < 1``, or a calibration setting is negative or not finite.
     """
 
     def __init__(
         self, model: nn.Module, metadata: Mapping[str, Any] | None = None,
         batch_size: int = 1000, num_threads: int | None = 1,
+        uncertainty_threshold: float | None = None, prior_weight: float | None = None,
+        range_margin: float | None = None,
     ) -> None:
         if type(model).__name__ not in MODEL_CLASSES:
             raise ValueError(
@@ -117,6 +197,24 @@ class Surrogate:
         self.num_threads = num_threads
         self.metadata: dict[str, Any] = dict(metadata or {})
         self.batch_size = batch_size
+        recorded = self.metadata.get("uncertainty")
+        calib = dict(_DEFAULT_CALIBRATION)
+        if isinstance(recorded, Mapping):
+            calib.update({k: float(v) for k, v in recorded.items() if k in calib})
+        for key, value in (("threshold", uncertainty_threshold),
+                           ("prior_weight", prior_weight), ("range_margin", range_margin)):
+            if value is not None:
+                calib[key] = value
+        for key, value in calib.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                    np.isfinite(value) and value >= 0):
+                raise ValueError(
+                    f"uncertainty calibration {key!r} must be a finite number >= 0, got "
+                    f"{value!r}; pass e.g. uncertainty_threshold=0.05"
+                )
+        self.uncertainty_threshold = float(calib["threshold"])
+        self.prior_weight = float(calib["prior_weight"])
+        self.range_margin = float(calib["range_margin"])
 
     # -- persistence ---------------------------------------------------------------------------
 
@@ -217,6 +315,14 @@ class Surrogate:
 
     # -- prediction ----------------------------------------------------------------------------
 
+    def _on_model_device(self, data: HeteroData) -> HeteroData:
+        # the surrogate follows wherever the caller put the model; it never picks a device
+        self.model.eval()
+        param = next(self.model.parameters(), None)
+        if param is not None and data[SERVICE].x.device != param.device:
+            data = data.to(param.device)
+        return data
+
     @torch.no_grad()
     def predict_tensors(self, data: HeteroData) -> TensorDict:
         """Run the model in eval mode on a (batched) graph and return its output dict.
@@ -224,11 +330,34 @@ class Surrogate:
         The graph is moved to the device of the model's parameters (the surrogate follows
         wherever the caller put the model; it never picks a device itself).
         """
-        self.model.eval()
-        param = next(self.model.parameters(), None)
-        if param is not None and data[SERVICE].x.device != param.device:
-            data = data.to(param.device)
-        return self.model(data)
+        return self.model(self._on_model_device(data))
+
+    @torch.no_grad()
+    def predict_with_uncertainty(self, data: HeteroData) -> tuple[TensorDict, dict[str, Tensor]]:
+        """Like :meth:`predict_tensors`, plus the per-service uncertainty (module docstring).
+
+        Returns:
+            ``(output dict, {"uncertainty": float [S], "out_of_range": bool [S]})``.
+        """
+        data = self._on_model_device(data)
+        model: Any = self.model
+        if isinstance(model, Ensemble):
+            outs = model.member_outputs(data)
+            out = Ensemble.combine(outs)
+            loss = 1.0 - torch.stack([o["tput_ratio"] for o in outs])
+            spread = loss.max(dim=0).values - loss.min(dim=0).values
+            normalizers = [m.normalizer for m in model.members if hasattr(m, "normalizer")]
+        else:
+            out = model(data)
+            spread = torch.zeros_like(out["tput_ratio"])
+            normalizers = [model.normalizer] if hasattr(model, "normalizer") else []
+        prior_loss = 1.0 - data[SERVICE].prior[:, 0].to(spread.dtype)
+        gap = ((1.0 - out["tput_ratio"]) - prior_loss).abs()
+        unc = spread + self.prior_weight * gap
+        oor = torch.zeros_like(unc, dtype=torch.bool)
+        for norm in normalizers:
+            oor |= service_out_of_range(data, norm, self.range_margin)
+        return out, {"uncertainty": unc, "out_of_range": oor}
 
     def predict(self, scenarios: Sequence[Scenario], batch_size: int | None = None
                 ) -> pd.DataFrame:
@@ -239,8 +368,9 @@ class Surrogate:
             batch_size: Scenarios per batched graph (default: the instance's ``batch_size``).
 
         Returns:
-            One row per (scenario index, service), columns :data:`PREDICTION_COLUMNS`;
-            throughput in requests/s, latencies in s.
+            One row per (scenario index, service), columns :data:`PREDICTION_COLUMNS`
+            then :data:`UNCERTAINTY_COLUMNS`; throughput in requests/s, latencies in s,
+            ``uncertainty`` in loss-ratio units.
 
         Raises:
             ValueError: If ``batch_size < 1`` or a scenario is not a ``Scenario``.
@@ -258,19 +388,26 @@ class Surrogate:
             for start in range(0, len(scenarios), bs):
                 chunk = scenarios[start:start + bs]
                 data = build_batch(chunk)
-                metrics = ratios_to_metrics(self.predict_tensors(data), data)
+                out, unc = self.predict_with_uncertainty(data)
+                metrics = ratios_to_metrics(out, data)
                 metrics["scenario"] = data[SERVICE].batch.numpy() + start
+                metrics["uncertainty"] = unc["uncertainty"].detach().cpu().double().numpy()
+                metrics["out_of_range"] = unc["out_of_range"].detach().cpu().numpy()
                 parts.append(metrics)
         finally:
             torch.set_num_threads(saved)
+        columns = PREDICTION_COLUMNS + UNCERTAINTY_COLUMNS
         if not parts:
-            dtypes = {"scenario": np.int64, "service": object}
+            dtypes = {"scenario": np.int64, "service": object, "out_of_range": bool,
+                      "uncertain": bool}
             return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, np.float64))
-                                 for c in PREDICTION_COLUMNS})
+                                 for c in columns})
         cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         cols["service"] = np.array([s.name for sc in scenarios for s in sc.services],
                                    dtype=object)
-        return pd.DataFrame({c: cols[c] for c in PREDICTION_COLUMNS})
+        cols["uncertain"] = cols["out_of_range"] | (
+            cols["uncertainty"] > self.uncertainty_threshold)
+        return pd.DataFrame({c: cols[c] for c in columns})
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}({self.model!r}, batch_size={self.batch_size})"

@@ -36,6 +36,15 @@ class Decision:
         split_context: Per new service: the allowed splits, predicted latency per split, the
             context given to the split policy and the arm chosen.
         method: Name of the method that produced the decision (``"placer"``, ``"greedy"``...).
+        source: Which route proposed the chosen plan: ``"surrogate"`` (the search driven by
+            the predictor), ``"refined"`` (the simulator polish), ``"analytic"`` (the search
+            driven by :class:`chainnet.AnalyticSurrogate`), ``"greedy"``, or the method name
+            for the baselines.
+        uncertain: The predictor marked the chosen plan's prediction ``uncertain`` (ensemble
+            disagreement or features outside its training range): trust
+            :attr:`simulated_objective` over :attr:`objective`.
+        out_of_range: Some feature of the chosen plan lies outside the range the predictor
+            was trained on.
     """
 
     splits: dict[str, str]
@@ -50,6 +59,9 @@ class Decision:
     predictor_fallback: str | None = None
     split_context: pd.DataFrame | None = None
     method: str = "placer"
+    source: str = ""
+    uncertain: bool = False
+    out_of_range: bool = False
 
     @property
     def placement(self) -> Placement:
@@ -65,6 +77,12 @@ class Decision:
         lines = [f"{self.method}: objective {self.objective:.4g} (predicted)"]
         if self.simulated_objective is not None:
             lines[0] += f", {self.simulated_objective:.4g} (simulated)"
+        if self.source and self.source != self.method:
+            lines[0] += f"; plan from {self.source}"
+        if self.uncertain:
+            why = "outside its training range" if self.out_of_range else "members disagree"
+            lines.append(f"  warning: the predictor is unsure of this plan ({why}); "
+                         f"trust the simulated objective")
         for name, split in self.splits.items():
             lines.append(f"  {name} [{split}] -> {', '.join(self.scenario.placement[name])}")
         if self.predictor_fallback:

@@ -171,8 +171,18 @@ def make_decision(
     method: str,
     predictor_fallback: str | None = None,
     split_context: pd.DataFrame | None = None,
+    sources: Sequence[str] | None = None,
+    alternatives: Sequence[tuple[str, np.ndarray]] = (),
 ) -> Decision:
     """Predict, verify and package ranked candidates into a :class:`Decision`.
+
+    The verification set is the ``verify_top_k`` best ranked candidates plus every
+    alternative (a plan from a predictor-free or analytic route, e.g. greedy), without
+    duplicates. Every candidate of the set is simulated with the same seed and the one with
+    the lowest simulated objective wins, so the decision is never worse, in that simulation,
+    than any alternative. With ``verify_top_k=0`` the best predicted candidate wins unless the
+    predictor marks it ``uncertain`` (a column of :meth:`chainnet.Surrogate.predict`); then
+    the whole set is simulated before anything can win.
 
     Args:
         space: The candidate space.
@@ -187,43 +197,64 @@ def make_decision(
         method: Name of the method.
         predictor_fallback: Why the analytic predictor replaced the learned one, if it did.
         split_context: Split-policy context table, if any.
+        sources: Where each ranked candidate came from (default: ``None`` = ``method``).
+        alternatives: ``(source, assignment)`` pairs always added to the verification set
+            (default: none).
 
     Returns:
         The decision: among the simulated candidates the one with the lowest simulated
-        objective (ties: best predicted), else the best predicted.
+        objective (ties: the earlier in the set), else the best predicted.
     """
     n = ranked.shape[0]
     if n == 0:
         raise RuntimeError("no feasible candidate was scored; this is a bug, please report it")
     k = min(n, max(1, verify_top_k))
-    scenarios = [space.to_scenario(x) for x in ranked[:k]]
+    pool = [np.asarray(x) for x in ranked[:k]]
+    origin = list(sources[:k]) if sources is not None else [method] * k
+    for source, assignment in alternatives:
+        assignment = np.asarray(assignment)
+        if not any(np.array_equal(assignment, x) for x in pool):
+            pool.append(assignment)
+            origin.append(source)
+    m = len(pool)
+    scenarios = [space.to_scenario(x) for x in pool]
+    uncertain = np.zeros(m, dtype=bool)
+    out_of_range = np.zeros(m, dtype=bool)
     if predictor is not None:
         pframe = predictor.predict(scenarios)
         stats["predictor_calls"] = stats.get("predictor_calls", 0) + 1
         pred_obj = np.asarray(objective(scenarios, pframe), dtype=float)
-        per = _per_scenario(pframe, k)
+        per = _per_scenario(pframe, m)
+        for col, flags in (("uncertain", uncertain), ("out_of_range", out_of_range)):
+            if col in pframe.columns:
+                hit = pframe.loc[pframe[col].astype(bool), "scenario"].to_numpy(dtype=np.int64)
+                flags[hit] = True
     else:
-        pred_obj = np.full(k, math.nan)
-        per = [pd.DataFrame() for _ in range(k)]
-    sim_obj = np.full(k, math.nan)
+        pred_obj = np.full(m, math.nan)
+        per = [pd.DataFrame() for _ in range(m)]
+    sim_obj = np.full(m, math.nan)
     simulated: pd.DataFrame | None = None
-    chosen = 0
-    if verify_top_k > 0:
+    # Without verification the best predicted candidate wins, unless it is uncertain.
+    chosen = int(np.nanargmin(pred_obj)) if np.isfinite(pred_obj).any() else 0
+    check = verify_top_k > 0 or (m > 1 and bool(uncertain[chosen]))
+    if check:
         t0 = time.perf_counter()
         res = verify_candidates(scenarios, objective, num_requests=verify_requests, seed=seed)
         stats["verify_time"] = time.perf_counter() - t0
         if res is not None:
             sim_obj, simulated = res
             simulated = simulated.rename(columns={"scenario": "rank"})
-            # Stable: equal simulated objectives keep the predicted order.
+            # Stable: equal simulated objectives keep the order of the set.
             chosen = int(np.argsort(sim_obj, kind="stable")[0])
     new_names = [s.name for s in space.services]
     cand = pd.DataFrame(
         {
-            "rank": np.arange(k),
+            "rank": np.arange(m),
+            "source": origin,
             "predicted_objective": pred_obj,
             "simulated_objective": sim_obj,
-            "chosen": np.arange(k) == chosen,
+            "uncertain": uncertain,
+            "chosen": np.arange(m) == chosen,
             "placement": [
                 json.dumps({s: list(sc.placement[s]) for s in new_names}) for sc in scenarios
             ],
@@ -236,6 +267,9 @@ def make_decision(
             simulated[simulated["rank"] == chosen].drop(columns="rank").set_index("service")
         )
     return Decision(
+        source=origin[chosen],
+        uncertain=bool(uncertain[chosen]),
+        out_of_range=bool(out_of_range[chosen]),
         splits={s.name: s.split for s in space.services},
         scenario=scenarios[chosen],
         predicted=predicted,
@@ -276,6 +310,13 @@ class Placer:
         refine_seconds: Wall-clock budget (s) of an optional simulator-driven local search
             that polishes the best predicted candidate before verification; the polished one
             is verified first (rank 0). ``0`` turns it off (default: ``0.0``).
+        safeguards: Add two plans that do not depend on the learned predictor to the
+            verification set, the greedy plan and the best plan of ``analytic_search``
+            driven by :class:`chainnet.AnalyticSurrogate`, so the returned plan is never
+            worse in the verification simulation than either; and simulate an ``uncertain``
+            best plan even when ``verify_top_k=0`` (default: ``True``).
+        analytic_search: The search driven by the analytic predictor (default: ``None`` =
+            a :class:`LocalSearch` of at most 1,500 evaluations and 0.4 s).
 
     Example:
         >>> decision = Placer(predictor=AnalyticSurrogate()).place(request)  # doctest: +SKIP
@@ -294,6 +335,8 @@ class Placer:
         explore: bool = False,
         min_distance: int = 2,
         refine_seconds: float = 0.0,
+        safeguards: bool = True,
+        analytic_search: SearchMethod | None = None,
     ) -> None:
         if isinstance(verify_top_k, bool) or not isinstance(verify_top_k, int) or verify_top_k < 0:
             raise ValueError(f"verify_top_k must be an integer >= 0, got {verify_top_k!r}")
@@ -332,6 +375,16 @@ class Placer:
         if not isinstance(refine_seconds, (int, float)) or not refine_seconds >= 0:
             raise ValueError(f"refine_seconds must be >= 0 s, got {refine_seconds!r}")
         self.refine_seconds = float(refine_seconds)
+        if not isinstance(safeguards, bool):
+            raise ValueError(f"safeguards must be True or False, got {safeguards!r}")
+        self.safeguards = safeguards
+        if analytic_search is not None and not isinstance(analytic_search, SearchMethod):
+            raise ValueError(
+                f"analytic_search must be a SearchMethod, got {type(analytic_search).__name__}"
+            )
+        self.analytic_search = analytic_search if analytic_search is not None else LocalSearch(
+            max_evaluations=1_500, max_seconds=0.4
+        )
 
     def __repr__(self) -> str:
         return (
@@ -384,8 +437,13 @@ class Placer:
         stats: dict[str, Any] = dict(result.stats.as_dict())
         stats["predictor_calls"] += context.attrs.get("predictor_calls", 0)
         stats["search"] = type(self.search).__name__
+        sources = ["surrogate"] * ranked.shape[0]
         if self.refine_seconds > 0 and self.verify_top_k > 0:
-            ranked = self._refine(space, ranked, rng, stats)
+            polished = self._refine(space, ranked, rng, stats)
+            if not np.array_equal(polished[0], ranked[0]):
+                sources = ["refined"] + sources[: polished.shape[0] - 1]
+            ranked = polished
+        alternatives = self._safe_alternatives(space, stats) if self.safeguards else []
         decision = make_decision(
             space,
             ranked,
@@ -398,9 +456,34 @@ class Placer:
             method="placer",
             predictor_fallback=self.predictor_fallback,
             split_context=context,
+            sources=sources,
+            alternatives=alternatives,
         )
         stats["total_time"] = time.perf_counter() - t0
+        if decision.uncertain:
+            log.info("the predictor is unsure of the chosen plan (source %s, simulated %s)",
+                     decision.source, decision.simulated_objective)
         return decision
+
+    def _safe_alternatives(
+        self, space: CandidateSpace, stats: dict[str, Any]
+    ) -> list[tuple[str, np.ndarray]]:
+        """The greedy plan and the analytic search's best plan (see ``safeguards``)."""
+        from chainnet.analytic import AnalyticSurrogate
+
+        out: list[tuple[str, np.ndarray]] = []
+        if not isinstance(self.predictor, AnalyticSurrogate):
+            t0 = time.perf_counter()
+            # Its own generator: the learned search's draws stay what they were.
+            res = self.analytic_search.search(
+                space, AnalyticSurrogate(), self.objective,
+                rng=np.random.default_rng([self.seed, 1]), top_k=1,
+            )
+            stats["analytic_search_time"] = time.perf_counter() - t0
+            stats["analytic_evaluations"] = res.stats.evaluations
+            out.append(("analytic", res.best))
+        out.append(("greedy", space.greedy_assignment()))
+        return out
 
     def _refine(
         self,

@@ -256,12 +256,20 @@ class PerfPredictorModule(L.LightningModule):
         }
 
     def on_fit_start(self) -> None:
-        """Fit the feature normaliser on the training split (once, before the first step)."""
+        """Fit the feature normaliser on the training split (once, before the first step).
+
+        A normaliser fitted already (fine-tuning from ``init_from``) keeps its mean and
+        standard deviation, which the weights were trained with, and only takes the feature
+        range of the new training split (what :meth:`chainnet.nn.FeatureNormalizer.out_of_range` checks).
+        """
         norm = getattr(self.predictor, "normalizer", None)
-        if norm is None or bool(norm.fitted):
+        if norm is None:
             return
         loader = self.trainer.datamodule.train_dataloader()  # type: ignore[attr-defined]
-        norm.fit(batch.to(self.device) for batch in loader)
+        if bool(norm.fitted):
+            norm.fit_range(batch.to(self.device) for batch in loader)
+        else:
+            norm.fit(batch.to(self.device) for batch in loader)
 
     def on_fit_end(self) -> None:
         """Export the trained predictor as a :class:`chainnet.Surrogate` checkpoint."""

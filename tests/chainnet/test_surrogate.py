@@ -13,7 +13,7 @@ from chainnet import (
     Surrogate,
     build_batch,
 )
-from chainnet.surrogate import PREDICTION_COLUMNS, ratios_to_metrics
+from chainnet.surrogate import PREDICTION_COLUMNS, UNCERTAINTY_COLUMNS, ratios_to_metrics
 
 
 def _trained_like(model, scenarios):
@@ -34,7 +34,7 @@ def test_predict_frame(scenarios):
     sur = Surrogate(_trained_like(ChainNet(hidden_channels=16), scenarios))
     df = sur.predict(scenarios)
     assert isinstance(df, pd.DataFrame)
-    assert tuple(df.columns) == PREDICTION_COLUMNS
+    assert tuple(df.columns) == PREDICTION_COLUMNS + UNCERTAINTY_COLUMNS
     assert len(df) == sum(len(s.services) for s in scenarios)
     expected = [(i, s.name) for i, sc in enumerate(scenarios) for s in sc.services]
     assert list(zip(df["scenario"], df["service"])) == expected
@@ -69,7 +69,7 @@ def test_batch_size_does_not_change_predictions(scenarios):
     b = sur.predict(scenarios, batch_size=3)
     pd.testing.assert_frame_equal(a, b, rtol=1e-5)
     empty = sur.predict([])
-    assert tuple(empty.columns) == PREDICTION_COLUMNS and len(empty) == 0
+    assert tuple(empty.columns) == PREDICTION_COLUMNS + UNCERTAINTY_COLUMNS and len(empty) == 0
     with pytest.raises(ValueError, match="batch_size must be >= 1"):
         sur.predict(scenarios, batch_size=0)
 
@@ -163,3 +163,70 @@ def test_ensemble_bad_members():
         Ensemble([])
     with pytest.raises(ValueError, match=r"members\[0\]\.model_class"):
         Ensemble([{"model_class": "Ensemble", "model_kwargs": {}}])
+
+
+# -- uncertainty ------------------------------------------------------------------------------
+
+
+def _ensemble(scenarios, seeds=(0, 1)):
+    members = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        m = ChainNet(hidden_channels=8)
+        with torch.no_grad():
+            for p in m.readout.parameters():
+                p.normal_(0.0, 0.2)
+        m.normalizer.fit(build_batch(scenarios))
+        members.append(m)
+    return Ensemble.from_models(members)
+
+
+def test_uncertainty_is_member_spread_of_the_loss_ratio(scenarios):
+    ens = _ensemble(scenarios)
+    sur = Surrogate(ens, uncertainty_threshold=0.01)
+    df = sur.predict(scenarios)
+    data = build_batch(scenarios)
+    with torch.no_grad():
+        loss = np.stack([1 - m(data)["tput_ratio"].double().numpy() for m in ens.members])
+    np.testing.assert_allclose(df["uncertainty"], loss.max(0) - loss.min(0), atol=1e-6)
+    assert (df["uncertainty"] > 0).any()
+    # every training graph lies in the fitted range
+    assert not df["out_of_range"].any()
+    np.testing.assert_array_equal(df["uncertain"], df["uncertainty"] > 0.01)
+    # one model: no spread; the prior gap term adds |prediction - analytic prior|
+    single = Surrogate(ens.members[0], prior_weight=1.0, uncertainty_threshold=1.0)
+    one = single.predict(scenarios)
+    prior = 1.0 - data["service"].prior[:, 0].double().numpy()
+    np.testing.assert_allclose(one["uncertainty"], np.abs(one["loss_ratio"] - prior), atol=1e-6)
+    assert not one["uncertain"].any()
+
+
+def test_out_of_range_flags_the_services_touching_an_unseen_feature(scenarios):
+    model = _trained_like(ChainNet(hidden_channels=8), scenarios[:4])
+    sur = Surrogate(model)
+    df = sur.predict(scenarios)
+    seen = df[df["scenario"] < 4]
+    assert not seen["out_of_range"].any()
+    assert df["out_of_range"].any()  # the semantic and chainnet-like graphs are new
+    assert df["uncertain"].equals(df["out_of_range"] | (df["uncertainty"] > 0.05))
+    # a range wide enough covers everything
+    assert not Surrogate(model, range_margin=1e6).predict(scenarios)["out_of_range"].any()
+
+
+def test_checkpoint_without_ranges_loads_with_an_open_range(tmp_path, scenarios):
+    model = _trained_like(ChainNet(hidden_channels=8), scenarios[:2])
+    ckpt = Surrogate(model).to_checkpoint()
+    ckpt["state_dict"] = {k: v for k, v in ckpt["state_dict"].items()
+                          if not k.endswith(("_lo", "_hi"))}
+    old = Surrogate.from_checkpoint(ckpt)
+    assert not old.predict(scenarios)["out_of_range"].any()
+
+
+def test_calibration_comes_from_the_checkpoint_and_is_validated(scenarios):
+    model = _trained_like(ChainNet(hidden_channels=8), scenarios)
+    meta = {"uncertainty": {"threshold": 0.2, "prior_weight": 0.5, "range_margin": 2.0}}
+    sur = Surrogate(model, metadata=meta)
+    assert (sur.uncertainty_threshold, sur.prior_weight, sur.range_margin) == (0.2, 0.5, 2.0)
+    assert Surrogate(model, metadata=meta, uncertainty_threshold=0.1).uncertainty_threshold == 0.1
+    with pytest.raises(ValueError, match="uncertainty calibration 'threshold'"):
+        Surrogate(model, uncertainty_threshold=-1.0)

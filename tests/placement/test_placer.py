@@ -1,3 +1,4 @@
+import json
 import math
 import warnings
 
@@ -51,8 +52,12 @@ def test_place_returns_a_complete_decision():
     assert d.splits == {"a": "layer", "b": "layer"}
     assert set(d.predicted.index) == {"a", "b"}
     assert {"throughput", "loss_ratio", "latency_mean", "latency_p95"} <= set(d.predicted.columns)
-    assert len(d.candidates) == 3 and d.candidates["chosen"].sum() == 1
-    assert set(d.simulated["rank"]) == {0, 1, 2}
+    cand = d.candidates
+    assert (cand["source"] == "surrogate").sum() == 3 and cand["chosen"].sum() == 1
+    # the analytic predictor drives the search: only the greedy plan is added (if new)
+    assert set(cand["source"]) <= {"surrogate", "greedy"}
+    assert set(d.simulated["rank"]) == set(cand["rank"])
+    assert d.source in {"surrogate", "greedy"} and d.uncertain is False
     assert d.simulated_objective is not None and math.isfinite(d.simulated_objective)
     for key in ("evaluations", "predictor_calls", "wall_time", "total_time"):
         assert key in d.stats
@@ -69,13 +74,17 @@ def test_top_k_is_reranked_on_the_simulated_objective():
     assert chosen["simulated_objective"] == cand["simulated_objective"].min()
     assert d.simulated_objective == pytest.approx(chosen["simulated_objective"])
     assert d.objective == pytest.approx(chosen["predicted_objective"])
-    assert np.all(np.diff(cand["predicted_objective"].to_numpy()) >= -1e-12)
+    learned = cand[cand["source"] == "surrogate"]
+    assert np.all(np.diff(learned["predicted_objective"].to_numpy()) >= -1e-12)
 
 
 def test_no_verification():
     d = _placer(verify_top_k=0).place(_request())
     assert d.simulated is None and d.simulated_objective is None
-    assert len(d.candidates) == 1
+    assert d.candidates["source"].iloc[0] == "surrogate"
+    assert len(d.candidates) <= 2
+    off = _placer(verify_top_k=0, safeguards=False).place(_request())
+    assert len(off.candidates) == 1
 
 
 def test_deterministic_for_a_seed():
@@ -214,7 +223,98 @@ def test_custom_policy_without_keys():
 def test_simulator_refinement_is_verified_first():
     d = _placer(verify_top_k=2, refine_seconds=0.2).place(_request())
     assert "refine_evaluations" in d.stats and d.stats["refine_evaluations"] >= 1
-    assert len(d.candidates) == 2
+    assert set(d.candidates["source"].iloc[:2]) <= {"refined", "surrogate"}
+    assert set(d.candidates["source"].iloc[2:]) <= {"greedy"}
     assert d.simulated_objective == pytest.approx(d.candidates["simulated_objective"].min())
     with pytest.raises(ValueError, match="refine_seconds"):
         Placer(predictor=AnalyticSurrogate(), refine_seconds=-1.0)
+
+
+# -- safeguards: never worse than a plan the placer could have checked -------------------------
+
+
+class _Fooled:
+    """A predictor that is confidently wrong: it loves piling everything on one device."""
+
+    def __init__(self, uncertain=False):
+        self.analytic = AnalyticSurrogate()
+        self.uncertain = uncertain
+
+    def predict(self, scenarios):
+        frame = self.analytic.predict(scenarios)
+        frame["uncertain"] = self.uncertain
+        hosts = [len({d for s in sc.services for d in sc.placement[s.name]}) for sc in scenarios]
+        piled = np.array(hosts)[frame["scenario"].to_numpy()] == 1
+        frame.loc[piled, "loss_ratio"] = 0.0
+        frame.loc[piled, "throughput"] = [
+            next(s.arrival_rate for s in scenarios[i].services if s.name == n)
+            for i, n in zip(frame.loc[piled, "scenario"], frame.loc[piled, "service"])
+        ]
+        frame.loc[~piled, "loss_ratio"] = 0.5
+        return frame
+
+
+def test_a_fooled_predictor_cannot_win_against_the_safe_plans():
+    req = _request(mem=(1e8, 1e8, 1e8))
+    d = _placer(predictor=_Fooled(), verify_top_k=1, verify_requests=2_000).place(req)
+    cand = d.candidates
+    assert {"surrogate", "analytic", "greedy"} <= set(cand["source"])
+    piled = cand[cand["source"] == "surrogate"].iloc[0]
+    assert len(set(sum(json.loads(piled["placement"]).values(), []))) == 1
+    assert d.source in {"analytic", "greedy"}
+    assert d.simulated_objective < piled["simulated_objective"]
+    # without safeguards the fooled plan ships
+    bad = _placer(predictor=_Fooled(), verify_top_k=1, verify_requests=2_000,
+                  safeguards=False).place(req)
+    assert bad.source == "surrogate" and bad.simulated_objective > d.simulated_objective
+
+
+def test_an_uncertain_plan_is_simulated_before_it_can_win():
+    req = _request(mem=(1e8, 1e8, 1e8))
+    sure = _placer(predictor=_Fooled(uncertain=False), verify_top_k=0).place(req)
+    assert sure.simulated is None and sure.source == "surrogate"
+    unsure = _placer(predictor=_Fooled(uncertain=True), verify_top_k=0).place(req)
+    assert unsure.simulated is not None and unsure.uncertain
+    assert unsure.source in {"analytic", "greedy"}
+    assert "unsure" in unsure.summary() and "unsure" not in sure.summary()
+
+
+def _random_request(rng):
+    n_dev = int(rng.integers(2, 5))
+    devices = [
+        Device(f"d{i}", float(10 ** rng.uniform(8.5, 10)), memory=float(rng.uniform(3e6, 2e7)),
+               capacity=int(rng.integers(1, 9)))
+        for i in range(n_dev)
+    ]
+    services = []
+    for j in range(int(rng.integers(1, 4))):
+        k = int(rng.integers(1, 4))
+        services.append(ServiceRequest(
+            f"s{j}", _profile(f"p{j}", params=int(rng.integers(50_000, 400_000))),
+            float(rng.uniform(1.0, 40.0)), sla=float(rng.choice([math.inf, 0.5])), k=k,
+            splits=("layer",)))
+    return PlacementRequest(devices, services=services)
+
+
+def test_the_chosen_plan_is_never_worse_than_greedy_or_analytic_in_200_requests():
+    """Property: the verification simulation ranks the chosen plan first, always."""
+    rng = np.random.default_rng(2026)
+    fooled = _Fooled()
+    checked = 0
+    while checked < 200:
+        req = _random_request(rng)
+        try:
+            d = Placer(predictor=fooled, seed=checked, verify_top_k=1, verify_requests=200,
+                       search=LocalSearch(max_seconds=None, max_evaluations=40),
+                       analytic_search=LocalSearch(max_seconds=None, max_evaluations=40)
+                       ).place(req)
+        except InfeasibleRequestError:
+            continue
+        cand = d.candidates.set_index("source")
+        assert {"analytic", "greedy"} <= set(cand.index) or len(cand) < 3
+        sim = d.candidates["simulated_objective"].to_numpy()
+        assert d.simulated_objective == pytest.approx(np.min(sim))
+        for source in ("analytic", "greedy", "surrogate"):
+            rows = d.candidates[d.candidates["source"] == source]
+            assert (d.simulated_objective <= rows["simulated_objective"] + 1e-12).all()
+        checked += 1
