@@ -1,6 +1,6 @@
 r"""Scenario samplers: random deployments to label by simulation, configured by YAML.
 
-Three regimes ship under ``datagen/configs/`` (load them by name or pass a path):
+Four regimes ship under ``datagen/configs/`` (load them by name or pass a path):
 
 - ``chainnet_like``: the generator of the public ChainNet dataset (Niu, Roveri, Casale,
   DSN 2024). 1-3 services, 2-10 devices, 2-6 fragments per service, capacity
@@ -20,6 +20,11 @@ Three regimes ship under ``datagen/configs/`` (load them by name or pass a path)
 
   with :math:`\tau` the mean service (or transfer) time at resource :math:`r`, is drawn
   uniformly between a light and an overloaded level.
+- ``placer``: what the placer (:mod:`placement`) evaluates, bad candidates included: the
+  requests it is given (jittered catalog devices, sometimes tight memory, zoo DNNs split as it
+  splits them, cluster utilisation up to saturation and beyond) and placements drawn from its
+  search (random, greedy, local-search trajectories with poor moves, colocated runs of
+  fragments, work piled on slow devices). See :class:`PlacerConfig`.
 
 Each YAML file holds a ``regime`` key, the sampler fields of that regime and a ``simulation``
 section (``num_requests``, ``warmup``) used by :func:`datagen.dataset.generate`.
@@ -38,19 +43,22 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from datagen.world import Device, Fragment, Link, Placement, Scenario, Service
+from datagen.world import Device, DNNProfile, Fragment, Link, Placement, Scenario, Service
 
 __all__ = [
     "REGIMES",
     "SimulationConfig",
     "ChainLikeConfig",
     "EdgeConfig",
+    "PlacerConfig",
+    "PLACER_STRATEGIES",
     "SamplerConfig",
     "load_sampler_config",
     "config_from_dict",
@@ -62,7 +70,7 @@ __all__ = [
     "chainnet_fragment_name",
 ]
 
-REGIMES: tuple[str, ...] = ("chainnet_like", "large", "edge")
+REGIMES: tuple[str, ...] = ("chainnet_like", "large", "edge", "placer")
 
 _MAX_TRIES = 1000
 
@@ -363,7 +371,235 @@ class EdgeConfig:
         )
 
 
-SamplerConfig = ChainLikeConfig | EdgeConfig
+
+#: Placement strategies of the ``placer`` regime; ``<name>_probability`` is a PlacerConfig field.
+PLACER_STRATEGIES: tuple[str, ...] = (
+    "random", "greedy", "local_search", "colocated", "slow_device"
+)
+
+
+@dataclass(frozen=True)
+class PlacerConfig:
+    r"""Sampler of the candidates a placer evaluates, bad ones included (regime ``placer``).
+
+    A scenario mirrors a placement request of :mod:`placement` (catalog devices with jittered
+    speed, zoo DNNs split by :func:`~datagen.splitting.make_service` as the placer splits them,
+    no request source) and one candidate placement of it. Arrival rates put the cluster at a
+    utilisation :math:`u` (drawn in ``[saturation_utilization, max_cluster_utilization]`` with
+    probability ``saturation_probability``, else in the whole range) shared by a Dirichlet:
+
+    .. math::
+        \lambda_c = \frac{u\, \pi_c \sum_d s_d}{O_c}, \qquad
+        \pi \sim \mathrm{Dir}(\alpha, \dots, \alpha),
+
+    with :math:`s_d` the device speeds (MAC/s) and :math:`O_c` the MACs of one request of
+    service :math:`c`. Rates below :math:`\max_c \lambda_c / r_{\max}` are raised to it and
+    all are rescaled to keep :math:`u`. The placement is drawn by one strategy, picked with the
+    ``*_probability`` fields (they sum to 1): ``random`` (randomised first fit over devices
+    with memory room), ``greedy`` (heaviest work first to the least utilised device after it),
+    ``local_search`` (1-6 random single-fragment moves from a random or greedy placement),
+    ``colocated`` (a run of consecutive fragments of a service, or all of them, on one device)
+    and ``slow_device`` (first fit preferring slow devices, weight :math:`1/s_d^2`). Every
+    placement fits in memory. Finally all rates are scaled down, if needed, so that the most
+    loaded device has utilisation at most ``max_bottleneck_utilization`` (one above it is
+    brought to a level uniform in ``[1, max_bottleneck_utilization]``) and every link at most
+    ``max_link_utilization``; overloaded devices (:math:`\rho > 1`) remain on purpose.
+
+    Args:
+        regime: Always ``"placer"`` (default: ``"placer"``).
+        profiles: Zoo profile names to draw services from (default: MobileNetV2, ResNet-18,
+            ResNet-50 and the three SplitPlace CNNs).
+        device_kinds: Catalog device kinds to draw devices from (default: ``rpi3``, ``rpi4``,
+            ``orangepi_zero``, ``jetson_nano``, ``jetson_xavier_nx``, ``edge_server``).
+        min_services: Fewest services, new and running alike (default: ``1``).
+        max_services: Most services (default: ``4``).
+        min_devices: Fewest devices (default: ``2``).
+        max_devices: Most devices (default: ``6``).
+        min_fragments: Fewest fragments ``k`` of a layer split (default: ``1``).
+        max_fragments: Most fragments of a layer split, capped at the profile's layers
+            (default: ``5``).
+        semantic_probability: Probability that a service uses a semantic split
+            (default: ``0.3``).
+        default_branches_probability: Probability that a semantic split keeps the splitter's
+            default number of branches (5, as a request without ``branches``) (default:
+            ``0.5``).
+        min_branches: Fewest branches otherwise (default: ``2``).
+        max_branches: Most branches otherwise (default: ``4``).
+        min_capacity: Smallest device capacity ``K`` (default: ``2``).
+        max_capacity: Largest device capacity; ``K`` is log-uniform, so mostly small
+            (default: ``16``).
+        min_speed_factor: Lower end of the log-uniform speed jitter of catalog devices
+            (default: ``0.5``).
+        max_speed_factor: Upper end of the speed jitter (default: ``2.0``).
+        tight_memory_probability: Probability that device memories are scaled to the DNNs'
+            weights instead of the catalog's: each device gets ``W / max(1, N // 2)`` bytes
+            times a uniform factor, with ``W`` the weight bytes of the services' profiles
+            (default: ``0.4``).
+        min_memory_factor: Lower end of that factor (default: ``0.4``).
+        max_memory_factor: Upper end of that factor (default: ``1.5``).
+        zero_scv_probability: Probability that a service is deterministic (SCV 0, the
+            placer's default) (default: ``0.5``).
+        max_scv: Otherwise the SCV is uniform in ``[0, max_scv]`` (default: ``1.0``).
+        link_probability: Probability that a scenario has links, one per pair of devices;
+            otherwise transfers are instantaneous (default: ``0.5``).
+        min_bandwidth: Lower end of the log-uniform link bandwidth (bytes/s)
+            (default: ``1.25e6``, 10 Mbit/s).
+        max_bandwidth: Upper end of the link bandwidth (bytes/s) (default: ``1.25e8``).
+        min_delay: Lower end of the uniform link delay (s) (default: ``0.0005``).
+        max_delay: Upper end of the link delay (s) (default: ``0.02``).
+        max_link_utilization: Cap of every link's utilisation, in (0, 1): links have unlimited
+            waiting room and must stay stable (default: ``0.9``).
+        min_cluster_utilization: Lowest cluster utilisation ``u`` (offered MAC/s over the
+            devices' total MAC/s) (default: ``0.1``).
+        max_cluster_utilization: Highest ``u`` (default: ``1.2``).
+        saturation_probability: Probability that ``u`` is drawn near saturation, in
+            ``[saturation_utilization, max_cluster_utilization]`` (default: ``0.5``).
+        saturation_utilization: Lower end of the near-saturation range (default: ``0.6``).
+        rate_concentration: Dirichlet concentration ``alpha`` of the services' shares of the
+            offered work (default: ``2.0``).
+        max_rate_ratio: Largest ratio between two services' arrival rates, ``r_max``; the
+            simulation length grows with it (default: ``10.0``).
+        max_bottleneck_utilization: Cap of the most loaded device's utilisation, so that
+            every service still completes requests (default: ``3.0``).
+        infinite_sla_probability: Probability that a service has no deadline
+            (default: ``0.2``).
+        min_sla_factor: Otherwise the SLA is a uniform factor times the unloaded latency
+            (default: ``2.0``).
+        max_sla_factor: SLA factor upper end (default: ``10.0``).
+        random_probability: Probability of the ``random`` strategy (default: ``0.2``).
+        greedy_probability: Probability of the ``greedy`` strategy (default: ``0.25``).
+        local_search_probability: Probability of the ``local_search`` strategy
+            (default: ``0.3``).
+        colocated_probability: Probability of the ``colocated`` strategy (default: ``0.15``).
+        slow_device_probability: Probability of the ``slow_device`` strategy
+            (default: ``0.1``).
+        min_walk_moves: Fewest moves of a ``local_search`` trajectory (default: ``1``).
+        max_walk_moves: Most moves of a trajectory (default: ``6``).
+        simulation: Labelling settings (default: :class:`SimulationConfig`).
+    """
+
+    regime: str = "placer"
+    profiles: tuple[str, ...] = ("mobilenet_v2", "resnet18", "resnet50", "splitplace_mnist",
+                                 "splitplace_fashionmnist", "splitplace_cifar100")
+    device_kinds: tuple[str, ...] = ("rpi3", "rpi4", "orangepi_zero", "jetson_nano",
+                                     "jetson_xavier_nx", "edge_server")
+    min_services: int = 1
+    max_services: int = 4
+    min_devices: int = 2
+    max_devices: int = 6
+    min_fragments: int = 1
+    max_fragments: int = 5
+    semantic_probability: float = 0.3
+    default_branches_probability: float = 0.5
+    min_branches: int = 2
+    max_branches: int = 4
+    min_capacity: int = 2
+    max_capacity: int = 16
+    min_speed_factor: float = 0.5
+    max_speed_factor: float = 2.0
+    tight_memory_probability: float = 0.4
+    min_memory_factor: float = 0.4
+    max_memory_factor: float = 1.5
+    zero_scv_probability: float = 0.5
+    max_scv: float = 1.0
+    link_probability: float = 0.5
+    min_bandwidth: float = 1.25e6
+    max_bandwidth: float = 1.25e8
+    min_delay: float = 0.0005
+    max_delay: float = 0.02
+    max_link_utilization: float = 0.9
+    min_cluster_utilization: float = 0.1
+    max_cluster_utilization: float = 1.2
+    saturation_probability: float = 0.5
+    saturation_utilization: float = 0.6
+    rate_concentration: float = 2.0
+    max_rate_ratio: float = 10.0
+    max_bottleneck_utilization: float = 3.0
+    infinite_sla_probability: float = 0.2
+    min_sla_factor: float = 2.0
+    max_sla_factor: float = 10.0
+    random_probability: float = 0.2
+    greedy_probability: float = 0.25
+    local_search_probability: float = 0.3
+    colocated_probability: float = 0.15
+    slow_device_probability: float = 0.1
+    min_walk_moves: int = 1
+    max_walk_moves: int = 6
+    simulation: SimulationConfig = field(default_factory=SimulationConfig)
+
+    def __post_init__(self) -> None:
+        from datagen.catalog import get_device
+        from datagen.zoo import list_profiles
+
+        c = self.regime
+        if c != "placer":
+            raise _err(c, "regime", c, "'placer' for PlacerConfig")
+        object.__setattr__(self, "profiles", tuple(self.profiles))
+        object.__setattr__(self, "device_kinds", tuple(self.device_kinds))
+        known = list_profiles()
+        if not self.profiles or any(p not in known for p in self.profiles):
+            raise _err(c, "profiles", list(self.profiles),
+                       f"a non-empty list of zoo profile names from {known}")
+        if not self.device_kinds:
+            raise _err(c, "device_kinds", self.device_kinds, "a non-empty list of device kinds")
+        for kind in self.device_kinds:
+            try:
+                get_device(kind)
+            except ValueError as exc:
+                raise _err(c, "device_kinds", list(self.device_kinds),
+                           f"a list of catalog device kinds ({exc})") from None
+        _check_range(c, "min_services", self.min_services, "max_services", self.max_services, 1)
+        _check_range(c, "min_devices", self.min_devices, "max_devices", self.max_devices, 1)
+        _check_range(
+            c, "min_fragments", self.min_fragments, "max_fragments", self.max_fragments, 1
+        )
+        _check_range(c, "min_branches", self.min_branches, "max_branches", self.max_branches, 2)
+        _check_range(c, "min_capacity", self.min_capacity, "max_capacity", self.max_capacity, 1)
+        _check_range(c, "min_speed_factor", self.min_speed_factor, "max_speed_factor",
+                     self.max_speed_factor, 1e-9)
+        _check_range(c, "min_memory_factor", self.min_memory_factor, "max_memory_factor",
+                     self.max_memory_factor, 1e-9)
+        for name in ("semantic_probability", "default_branches_probability",
+                     "tight_memory_probability", "zero_scv_probability", "link_probability",
+                     "saturation_probability", "infinite_sla_probability",
+                     *(f"{s}_probability" for s in PLACER_STRATEGIES)):
+            if not 0 <= getattr(self, name) <= 1:
+                raise _err(c, name, getattr(self, name), "in [0, 1]")
+        total = sum(getattr(self, f"{s}_probability") for s in PLACER_STRATEGIES)
+        if abs(total - 1.0) > 1e-6:
+            terms = " + ".join(f"{s}_probability" for s in PLACER_STRATEGIES)
+            raise ValueError(
+                f"{terms} must sum to 1 in sampler config {c!r}, got {total:g}; adjust them"
+            )
+        if self.max_scv < 0:
+            raise _err(c, "max_scv", self.max_scv, ">= 0")
+        _check_range(
+            c, "min_bandwidth", self.min_bandwidth, "max_bandwidth", self.max_bandwidth, 1e-9
+        )
+        _check_range(c, "min_delay", self.min_delay, "max_delay", self.max_delay, 0.0)
+        if not 0 < self.max_link_utilization < 1:
+            raise _err(c, "max_link_utilization", self.max_link_utilization, "in (0, 1)")
+        _check_range(c, "min_cluster_utilization", self.min_cluster_utilization,
+                     "max_cluster_utilization", self.max_cluster_utilization, 1e-6)
+        if not (self.min_cluster_utilization <= self.saturation_utilization
+                <= self.max_cluster_utilization):
+            raise _err(c, "saturation_utilization", self.saturation_utilization,
+                       f"in [min_cluster_utilization, max_cluster_utilization] = "
+                       f"[{self.min_cluster_utilization}, {self.max_cluster_utilization}]")
+        if not self.rate_concentration > 0:
+            raise _err(c, "rate_concentration", self.rate_concentration, "> 0")
+        if not self.max_rate_ratio >= 1:
+            raise _err(c, "max_rate_ratio", self.max_rate_ratio, ">= 1")
+        if not self.max_bottleneck_utilization > 0:
+            raise _err(c, "max_bottleneck_utilization", self.max_bottleneck_utilization, "> 0")
+        _check_range(
+            c, "min_sla_factor", self.min_sla_factor, "max_sla_factor", self.max_sla_factor, 1e-9
+        )
+        _check_range(c, "min_walk_moves", self.min_walk_moves, "max_walk_moves",
+                     self.max_walk_moves, 0)
+
+
+SamplerConfig = ChainLikeConfig | EdgeConfig | PlacerConfig
 
 
 def config_to_dict(config: SamplerConfig) -> dict[str, Any]:
@@ -384,7 +620,7 @@ def config_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Sampler
         source: Where the mapping came from, for error messages (default: ``"<dict>"``).
 
     Returns:
-        A :class:`ChainLikeConfig` or an :class:`EdgeConfig`.
+        A :class:`ChainLikeConfig`, an :class:`EdgeConfig` or a :class:`PlacerConfig`.
 
     Raises:
         ValueError: On an unknown regime, an unknown key or an invalid value.
@@ -396,9 +632,9 @@ def config_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Sampler
         raise ValueError(
             f"regime in sampler config {source} must be one of {REGIMES}, got {regime!r}"
         )
-    cls: type[ChainLikeConfig] | type[EdgeConfig] = (
-        EdgeConfig if regime == "edge" else ChainLikeConfig
-    )
+    cls: type[ChainLikeConfig] | type[EdgeConfig] | type[PlacerConfig] = {
+        "edge": EdgeConfig, "placer": PlacerConfig
+    }.get(regime, ChainLikeConfig)
     known = {f.name for f in fields(cls)}
     unknown = sorted(set(data) - known)
     if unknown:
@@ -470,7 +706,7 @@ def load_sampler_config(path_or_name: str | Path) -> SamplerConfig:
 
     Args:
         path_or_name: A path to a YAML file, or the name of a packaged config
-            (``"chainnet_like"``, ``"large"``, ``"edge"``).
+            (``"chainnet_like"``, ``"large"``, ``"edge"``, ``"placer"``).
 
     Returns:
         The validated config.
@@ -512,7 +748,7 @@ def sample_scenario(config: SamplerConfig, rng: np.random.Generator) -> Scenario
     """Draw one scenario.
 
     Args:
-        config: A :class:`ChainLikeConfig` or an :class:`EdgeConfig`.
+        config: A :class:`ChainLikeConfig`, an :class:`EdgeConfig` or a :class:`PlacerConfig`.
         rng: The random generator (advanced in place).
 
     Returns:
@@ -526,7 +762,12 @@ def sample_scenario(config: SamplerConfig, rng: np.random.Generator) -> Scenario
         return _sample_chainlike(config, rng)
     if isinstance(config, EdgeConfig):
         return _sample_edge(config, rng)
-    raise ValueError(f"config must be a ChainLikeConfig or EdgeConfig, got {type(config).__name__}")
+    if isinstance(config, PlacerConfig):
+        return _sample_placer(config, rng)
+    raise ValueError(
+        f"config must be a ChainLikeConfig, EdgeConfig or PlacerConfig, got "
+        f"{type(config).__name__}"
+    )
 
 
 def _uniform_open(rng: np.random.Generator, lo: float, hi: float) -> float:
@@ -613,13 +854,76 @@ def _sample_chainlike(config: ChainLikeConfig, rng: np.random.Generator) -> Scen
     return Scenario(devices=devices, services=tuple(services), placement=Placement(placement))
 
 
+# -- shared by the edge and placer regimes ------------------------------------------------------
+
+
+@lru_cache(maxsize=64)
+def _profile(name: str) -> DNNProfile:
+    """The zoo profile ``name`` (cached: profiles are immutable and costly to build)."""
+    from datagen.zoo import get_profile
+
+    return get_profile(name)
+
+
+@lru_cache(maxsize=1024)
+def _split_template(profile: str, split: str, k: int | None, branches: int | None) -> Service:
+    """A split service of a zoo profile at rate 1 (cached; rename it with ``replace``).
+
+    ``branches=None`` keeps :func:`~datagen.splitting.make_service`'s default, as the placer
+    does when a request leaves it unset.
+    """
+    from datagen.splitting import make_service
+
+    if split == "semantic" and branches is not None:
+        return make_service("template", _profile(profile), split, 1.0, branches=branches)
+    return make_service("template", _profile(profile), split, 1.0, k=k)
+
+
+def _draw_links(
+    devices: list[Device],
+    probability: float,
+    config: EdgeConfig | PlacerConfig,
+    rng: np.random.Generator,
+) -> list[Link]:
+    """Join each pair of devices with probability ``probability`` (log-uniform bandwidth)."""
+    links = []
+    n = len(devices)
+    for i in range(n):
+        for j in range(i + 1, n):
+            if rng.random() < probability:
+                bw = math.exp(
+                    rng.uniform(math.log(config.min_bandwidth), math.log(config.max_bandwidth))
+                )
+                delay = float(rng.uniform(config.min_delay, config.max_delay))
+                links.append(Link(devices[i].name, devices[j].name, bw, delay))
+    return links
+
+
+def _link_capped(
+    factor: float, load: Mapping[str, float], scenario: Scenario, max_link_utilization: float
+) -> float:
+    """Lower a rate factor so that no link's utilisation exceeds ``max_link_utilization``."""
+    link_names = {link.name for link in scenario.links}
+    link_load = max((v for k, v in load.items() if k in link_names), default=0.0)
+    if link_load > 0:
+        factor = min(factor, max_link_utilization / link_load)
+    return factor
+
+
+def _rescaled(scenario: Scenario, factor: float, slas: list[float]) -> Scenario:
+    """Multiply every arrival rate by ``factor`` and set the SLAs (in service order)."""
+    services = tuple(
+        replace(svc, arrival_rate=svc.arrival_rate * factor, sla=sla)
+        for svc, sla in zip(scenario.services, slas)
+    )
+    return scenario.replace(services=services)
+
+
 # -- edge ---------------------------------------------------------------------------------------
 
 
 def _sample_edge(config: EdgeConfig, rng: np.random.Generator) -> Scenario:
     from datagen.catalog import get_device
-    from datagen.splitting import make_service
-    from datagen.zoo import get_profile
 
     for _ in range(_MAX_TRIES):
         n = int(rng.integers(config.min_devices, config.max_devices + 1))
@@ -628,15 +932,7 @@ def _sample_edge(config: EdgeConfig, rng: np.random.Generator) -> Scenario:
             kind = config.device_kinds[int(rng.integers(len(config.device_kinds)))]
             cap = int(rng.integers(config.min_capacity, config.max_capacity + 1))
             devices.append(get_device(kind, name=f"{kind}-{i}", capacity=cap))
-        links = []
-        for i in range(n):
-            for j in range(i + 1, n):
-                if rng.random() < config.link_probability:
-                    bw = math.exp(
-                        rng.uniform(math.log(config.min_bandwidth), math.log(config.max_bandwidth))
-                    )
-                    delay = float(rng.uniform(config.min_delay, config.max_delay))
-                    links.append(Link(devices[i].name, devices[j].name, bw, delay))
+        links = _draw_links(devices, config.link_probability, config, rng)
         num_services = int(rng.integers(config.min_services, config.max_services + 1))
         services: list[Service] = []
         placement: dict[str, tuple[str, ...]] = {}
@@ -644,16 +940,16 @@ def _sample_edge(config: EdgeConfig, rng: np.random.Generator) -> Scenario:
         ok = True
         for c in range(num_services):
             pname = config.profiles[int(rng.integers(len(config.profiles)))]
-            profile = get_profile(pname)
+            profile = _profile(pname)
             scv = float(rng.uniform(0.0, config.max_scv))
             name = f"svc{c}-{pname}"
             if rng.random() < config.semantic_probability:
                 b = int(rng.integers(config.min_branches, config.max_branches + 1))
-                svc = make_service(name, profile, "semantic", 1.0, math.inf, branches=b, scv=scv)
+                svc = _split_template(pname, "semantic", None, b)
             else:
                 k = int(rng.integers(config.min_fragments, config.max_fragments + 1))
                 k = min(k, len(profile.layers))
-                svc = make_service(name, profile, "layer", 1.0, math.inf, k=k, scv=scv)
+                svc = _split_template(pname, "layer", k, None)
             devs = []
             for frag in svc.fragments:
                 fits = [d.name for d in devices if free[d.name] >= frag.weight_bytes]
@@ -669,6 +965,8 @@ def _sample_edge(config: EdgeConfig, rng: np.random.Generator) -> Scenario:
             input_bytes = int(profile.input_elems) * 4
             svc = replace(
                 svc,
+                name=name,
+                scv=scv,
                 source=source,
                 input_bytes=input_bytes,
                 arrival_rate=float(rng.uniform(0.5, 1.5)),
@@ -722,13 +1020,311 @@ def _scale_edge_rates(
     target = float(
         rng.uniform(config.min_bottleneck_utilization, config.max_bottleneck_utilization)
     )
-    factor = target / max(load.values())
-    link_names = {link.name for link in scenario.links}
-    link_load = max((v for k, v in load.items() if k in link_names), default=0.0)
-    if link_load > 0:
-        factor = min(factor, config.max_link_utilization / link_load)
-    services = []
-    for svc in scenario.services:
-        sla = base[svc.name] * float(rng.uniform(config.min_sla_factor, config.max_sla_factor))
-        services.append(replace(svc, arrival_rate=svc.arrival_rate * factor, sla=sla))
-    return scenario.replace(services=tuple(services))
+    factor = _link_capped(target / max(load.values()), load, scenario, config.max_link_utilization)
+    slas = [
+        base[svc.name] * float(rng.uniform(config.min_sla_factor, config.max_sla_factor))
+        for svc in scenario.services
+    ]
+    return _rescaled(scenario, factor, slas)
+
+
+# -- placer -------------------------------------------------------------------------------------
+
+#: Restarts of a randomised first fit before a placement strategy gives up.
+_FIT_TRIES = 5
+
+
+@dataclass(frozen=True)
+class _Packing:
+    """What the placement strategies see: fragments (weights, offered work) and devices.
+
+    Args:
+        weights: Weight bytes of each fragment, services in order, shape ``(F,)``.
+        work: Offered work of each fragment, rate x MACs (MAC/s), shape ``(F,)``.
+        speed: Device speed x servers (MAC/s), shape ``(D,)``.
+        memory: Device memory (bytes), shape ``(D,)``.
+        capacity: Device capacity ``K``, shape ``(D,)``.
+        offsets: First fragment of each service, then ``F``, length ``S + 1``.
+        semantic: Whether each service is a semantic split, length ``S``.
+    """
+
+    weights: np.ndarray
+    work: np.ndarray
+    speed: np.ndarray
+    memory: np.ndarray
+    capacity: np.ndarray
+    offsets: tuple[int, ...]
+    semantic: tuple[bool, ...]
+
+    def used(self, a: np.ndarray) -> np.ndarray:
+        # Weights are integers, so these sums are exact and agree with Scenario.validate.
+        return np.bincount(a, weights=self.weights, minlength=self.speed.size)
+
+    def can_complete(self, a: np.ndarray) -> bool:
+        """Whether no service is lost for certain.
+
+        A semantic split's branches reach their devices at once, so ``K`` or more of them on
+        one device lose every request (or nearly, with the room taken by other work), and such
+        a scenario has no latency label.
+        """
+        for s, semantic in enumerate(self.semantic):
+            if semantic:
+                hosted = np.bincount(a[self.offsets[s] : self.offsets[s + 1]],
+                                     minlength=self.capacity.size)
+                if np.any(hosted >= self.capacity):
+                    return False
+        return True
+
+
+def _first_fit(
+    p: _Packing, rng: np.random.Generator, preference: np.ndarray | None = None
+) -> np.ndarray | None:
+    """Randomised first fit: fragments in random order, each to a device with room left.
+
+    The device is uniform among those with room (``preference=None``, like the placer's
+    ``CandidateSpace.random_assignment``) or drawn with probability proportional to
+    ``preference``. Returns ``None`` after :data:`_FIT_TRIES` dead ends.
+    """
+    n_frag = p.weights.size
+    for _ in range(_FIT_TRIES):
+        used = np.zeros(p.speed.size)
+        a = np.empty(n_frag, dtype=np.int64)
+        for j in rng.permutation(n_frag):
+            room = np.flatnonzero(used + p.weights[j] <= p.memory)
+            if room.size == 0:
+                break
+            if preference is None:
+                d = int(room[rng.integers(room.size)])
+            else:
+                cum = np.cumsum(preference[room])
+                pos = int(np.searchsorted(cum, rng.random() * cum[-1], side="right"))
+                d = int(room[min(pos, room.size - 1)])
+            a[j] = d
+            used[d] += p.weights[j]
+        else:
+            return a
+    return None
+
+
+def _greedy(p: _Packing) -> np.ndarray | None:
+    """Load balancing: heaviest work first, to the least utilised device after it (with room).
+
+    The rule of the placer's ``CandidateSpace.greedy_assignment``; ``None`` if a fragment fits
+    nowhere.
+    """
+    used = np.zeros(p.speed.size)
+    util = np.zeros(p.speed.size)
+    a = np.empty(p.weights.size, dtype=np.int64)
+    for j in np.argsort(-p.work, kind="stable"):
+        room = used + p.weights[j] <= p.memory
+        if not room.any():
+            return None
+        d = int(np.argmin(np.where(room, util + p.work[j] / p.speed, np.inf)))
+        a[j] = d
+        used[d] += p.weights[j]
+        util[d] += p.work[j] / p.speed[d]
+    return a
+
+
+def _random_walk(p: _Packing, moves: int, rng: np.random.Generator) -> np.ndarray | None:
+    """A local-search trajectory: ``moves`` single-fragment moves, good or bad.
+
+    The start is a random or (with probability 1/2) the greedy placement; each move sends a
+    uniformly drawn fragment to a uniformly drawn other device with memory room.
+    """
+    a = _greedy(p) if rng.random() < 0.5 else _first_fit(p, rng)
+    if a is None:
+        return None
+    used = p.used(a)
+    devices = np.arange(p.speed.size)
+    for _ in range(moves):
+        j = int(rng.integers(a.size))
+        cand = np.flatnonzero((used + p.weights[j] <= p.memory) & (devices != a[j]))
+        if cand.size:
+            d = int(cand[rng.integers(cand.size)])
+            used[a[j]] -= p.weights[j]
+            used[d] += p.weights[j]
+            a[j] = d
+    return a
+
+
+def _colocated(p: _Packing, rng: np.random.Generator) -> np.ndarray | None:
+    """Runs of consecutive fragments on one device.
+
+    From a random placement, one service (and each other with probability 1/2) gets a run of
+    2 or more of its fragments (possibly all of them) moved together to a device with room.
+    """
+    a = _first_fit(p, rng)
+    if a is None:
+        return None
+    used = p.used(a)
+    n_svc = len(p.offsets) - 1
+    first = int(rng.integers(n_svc))
+    for s in range(n_svc):
+        if s != first and rng.random() >= 0.5:
+            continue
+        lo, hi = p.offsets[s], p.offsets[s + 1]
+        if hi - lo < 2:
+            continue
+        r = int(rng.integers(2, hi - lo + 1))
+        start = lo + int(rng.integers(hi - lo - r + 1))
+        run = slice(start, start + r)
+        rest = used - np.bincount(a[run], weights=p.weights[run], minlength=used.size)
+        need = float(p.weights[run].sum())
+        cand = np.flatnonzero(rest + need <= p.memory)
+        if cand.size:
+            d = int(cand[rng.integers(cand.size)])
+            a[run] = d
+            used = rest
+            used[d] += need
+    return a
+
+
+def _place(
+    p: _Packing, strategy: int, config: PlacerConfig, rng: np.random.Generator
+) -> np.ndarray | None:
+    """Assignment of one of :data:`PLACER_STRATEGIES` (index ``strategy``), ``None`` if stuck."""
+    if strategy == 0:
+        return _first_fit(p, rng)
+    if strategy == 1:
+        return _greedy(p)
+    if strategy == 2:
+        moves = int(rng.integers(config.min_walk_moves, config.max_walk_moves + 1))
+        return _random_walk(p, moves, rng)
+    if strategy == 3:
+        return _colocated(p, rng)
+    return _first_fit(p, rng, preference=1.0 / p.speed**2)
+
+
+def _placer_rates(
+    config: PlacerConfig, macs: np.ndarray, capacity: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Arrival rates putting the cluster at a drawn utilisation (see :class:`PlacerConfig`)."""
+    if rng.random() < config.saturation_probability:
+        u = float(rng.uniform(config.saturation_utilization, config.max_cluster_utilization))
+    else:
+        u = float(rng.uniform(config.min_cluster_utilization, config.max_cluster_utilization))
+    shares = rng.dirichlet(np.full(macs.size, config.rate_concentration))
+    rates = u * capacity * shares / macs
+    # The simulator runs until the slowest service has num_requests arrivals: bound the spread
+    # of rates, or one fast service would cost millions of simulated requests.
+    rates = np.maximum(rates, rates.max() / config.max_rate_ratio)
+    return rates * (u * capacity / float(rates @ macs))
+
+
+def _sample_placer(config: PlacerConfig, rng: np.random.Generator) -> Scenario:
+    from datagen.catalog import get_device
+
+    kinds, names = config.device_kinds, config.profiles
+    probs = np.cumsum([getattr(config, f"{s}_probability") for s in PLACER_STRATEGIES])
+    log_cap = (math.log(config.min_capacity), math.log(config.max_capacity + 1))
+    log_speed = (math.log(config.min_speed_factor), math.log(config.max_speed_factor))
+    for _ in range(_MAX_TRIES):
+        # Devices: catalog kinds with jittered speed, mostly small capacities.
+        n = int(rng.integers(config.min_devices, config.max_devices + 1))
+        devices = []
+        for i in range(n):
+            kind = kinds[int(rng.integers(len(kinds)))]
+            cap = min(config.max_capacity, int(math.exp(rng.uniform(*log_cap))))
+            dev = get_device(kind, name=f"{kind}-{i}", capacity=cap)
+            jitter = math.exp(rng.uniform(*log_speed))
+            devices.append(replace(dev, speed=dev.speed * jitter))
+        # Services: zoo profiles split as the placer splits them.
+        num_services = int(rng.integers(config.min_services, config.max_services + 1))
+        templates: list[Service] = []
+        svc_names: list[str] = []
+        scvs: list[float] = []
+        for c in range(num_services):
+            pname = names[int(rng.integers(len(names)))]
+            if rng.random() < config.semantic_probability:
+                b = None
+                if rng.random() >= config.default_branches_probability:
+                    b = int(rng.integers(config.min_branches, config.max_branches + 1))
+                tpl = _split_template(pname, "semantic", None, b)
+            else:
+                k = int(rng.integers(config.min_fragments, config.max_fragments + 1))
+                positive = sum(1 for layer in _profile(pname).layers if layer.macs > 0)
+                tpl = _split_template(pname, "layer", min(k, positive), None)
+            zero = rng.random() < config.zero_scv_probability
+            scvs.append(0.0 if zero else float(rng.uniform(0.0, config.max_scv)))
+            templates.append(tpl)
+            svc_names.append(f"svc{c}-{pname}")
+        if rng.random() < config.tight_memory_probability:
+            # As the placement report's requests: memory scaled to the DNNs' weights.
+            total = sum(_profile(t.profile or "").weight_bytes for t in templates)
+            scale = total / max(1, n // 2)
+            devices = [
+                replace(d, memory=scale * float(
+                    rng.uniform(config.min_memory_factor, config.max_memory_factor)))
+                for d in devices
+            ]
+        has_links = rng.random() < config.link_probability
+        links = _draw_links(devices, 1.0, config, rng) if has_links else []
+        # Rates from a cluster utilisation, then a placement by one of the strategies.
+        macs = np.array([t.total_macs for t in templates])
+        speed = np.array([d.effective_speed * d.servers for d in devices])
+        rates = _placer_rates(config, macs, float(speed.sum()), rng)
+        frag_rates = np.concatenate(
+            [np.full(len(t.fragments), r) for t, r in zip(templates, rates)]
+        )
+        packing = _Packing(
+            weights=np.array([f.weight_bytes for t in templates for f in t.fragments], float),
+            work=frag_rates * np.array([f.macs for t in templates for f in t.fragments]),
+            speed=speed,
+            memory=np.array([d.memory for d in devices]),
+            capacity=np.array([d.capacity for d in devices]),
+            offsets=tuple(np.cumsum([0] + [len(t.fragments) for t in templates]).tolist()),
+            semantic=tuple(t.split == "semantic" for t in templates),
+        )
+        strategy = int(np.searchsorted(probs, rng.random() * probs[-1], side="right"))
+        strategy = min(strategy, len(PLACER_STRATEGIES) - 1)
+        a = None
+        for _ in range(_FIT_TRIES):
+            a = _place(packing, strategy, config, rng)
+            if a is not None and packing.can_complete(a):
+                break
+            a = None
+        if a is None:
+            a = _greedy(packing)
+            if a is not None and not packing.can_complete(a):
+                a = None
+        if a is None:
+            continue  # no room (memory, or capacity for the branches): redraw everything
+        dev_names = [d.name for d in devices]
+        services = []
+        placement: dict[str, tuple[str, ...]] = {}
+        for s, (tpl, name, scv, rate) in enumerate(zip(templates, svc_names, scvs, rates)):
+            services.append(replace(tpl, name=name, scv=scv, arrival_rate=float(rate)))
+            lo, hi = packing.offsets[s], packing.offsets[s + 1]
+            placement[name] = tuple(dev_names[d] for d in a[lo:hi])
+        scenario = Scenario(tuple(devices), tuple(services), Placement(placement), tuple(links))
+        return _cap_placer_rates(scenario, config, rng)
+    raise ValueError(
+        f"no memory-feasible placer scenario found in {_MAX_TRIES} draws; add device kinds with "
+        f"more memory, smaller profiles, more fragments (max_fragments, max_branches), or lower "
+        f"tight_memory_probability / raise min_memory_factor"
+    )
+
+
+def _cap_placer_rates(
+    scenario: Scenario, config: PlacerConfig, rng: np.random.Generator
+) -> Scenario:
+    """Scale rates so that no device exceeds ``max_bottleneck_utilization``; draw the SLAs.
+
+    A bottleneck above that cap is brought to a level uniform in ``[min(1, cap), cap]``, and
+    rates are lowered further if a link would exceed ``max_link_utilization``.
+    """
+    load, base = _unit_loads(scenario)
+    worst = max(load[d.name] for d in scenario.devices if d.name in load)
+    cap = config.max_bottleneck_utilization
+    factor = 1.0
+    if worst > cap:
+        # Draw the overload level instead of pinning it at the cap (a point mass there).
+        factor = float(rng.uniform(min(1.0, cap), cap)) / worst
+    factor = _link_capped(factor, load, scenario, config.max_link_utilization)
+    slas = [
+        math.inf if rng.random() < config.infinite_sla_probability
+        else base[svc.name] * float(rng.uniform(config.min_sla_factor, config.max_sla_factor))
+        for svc in scenario.services
+    ]
+    return _rescaled(scenario, factor, slas)

@@ -26,7 +26,7 @@ def chain_ds(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_configs_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["configs"]) == 0
-    assert capsys.readouterr().out.split() == ["chainnet_like", "edge", "large"]
+    assert capsys.readouterr().out.split() == ["chainnet_like", "edge", "large", "placer"]
 
 
 def test_cli_import_is_light() -> None:
