@@ -73,7 +73,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,6 +82,7 @@ import numpy as np
 import pandas as pd
 
 from datagen.sampling import (
+    EdgeConfig,
     SamplerConfig,
     SimulationConfig,
     config_from_dict,
@@ -95,6 +96,7 @@ __all__ = [
     "DatasetError",
     "Dataset",
     "generate",
+    "label_scenarios",
     "generate_shard",
     "load_dataset",
     "label_scenario",
@@ -299,13 +301,34 @@ def generate_shard(
         svc_tabs.append((sample_id, services))
         dev_tabs.append((sample_id, devices))
         link_tabs.append((sample_id, links))
-    tables = {
+    tables = _shard_tables(scen_rows, svc_tabs, dev_tabs, link_tabs)
+    _write_shard(Path(out_dir), index, tables)
+    return {
+        "index": index,
+        "num_samples": stop - start,
+        "service_rows": len(tables["services.parquet"]),
+        "device_rows": len(tables["devices.parquet"]),
+        "link_rows": len(tables["links.parquet"]),
+        "seconds": time.perf_counter() - t0,
+    }
+
+
+def _shard_tables(
+    scen_rows: list[dict[str, Any]],
+    svc_tabs: list[tuple[int, pd.DataFrame]],
+    dev_tabs: list[tuple[int, pd.DataFrame]],
+    link_tabs: list[tuple[int, pd.DataFrame]],
+) -> dict[str, pd.DataFrame]:
+    return {
         "scenarios.parquet": pd.DataFrame(scen_rows, columns=list(SCENARIO_COLUMNS)),
         "services.parquet": _stack(svc_tabs, "service"),
         "devices.parquet": _stack(dev_tabs, "device"),
         "links.parquet": _stack(link_tabs, "link"),
     }
-    root = Path(out_dir)
+
+
+def _write_shard(root: Path, index: int, tables: dict[str, pd.DataFrame]) -> None:
+    """Write the tables of one shard atomically (a temporary folder renamed into place)."""
     final = root / shard_name(index)
     tmp = root / f"{_TMP_PREFIX}{shard_name(index)}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
@@ -318,14 +341,94 @@ def generate_shard(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return {
-        "index": index,
-        "num_samples": stop - start,
-        "service_rows": len(tables["services.parquet"]),
-        "device_rows": len(tables["devices.parquet"]),
-        "link_rows": len(tables["links.parquet"]),
-        "seconds": time.perf_counter() - t0,
+
+
+def label_scenarios(
+    scenarios: Sequence[Scenario],
+    out: str | Path,
+    *,
+    simulation: SimulationConfig,
+    seed: int = 0,
+    config: SamplerConfig | None = None,
+    source: str = "label_scenarios",
+) -> dict[str, Any]:
+    """Label given scenarios by simulation and write them as a dataset (one shard).
+
+    The scenarios come from elsewhere than a sampler (e.g. the candidates a placer ranks
+    best, for active learning); the result loads with :func:`load_dataset` like any
+    generated dataset. A scenario in which some service completes no request has no latency
+    label and is left out (``manifest["skipped"]`` counts them).
+
+    Args:
+        scenarios: The scenarios.
+        out: The dataset directory; must not hold a dataset yet.
+        simulation: Labelling settings (requests, warm-up, engine, precision targets).
+        seed: Seed of the simulations; scenario ``i`` uses ``SeedSequence([seed, i])``
+            (default: ``0``).
+        config: The sampler config the scenarios' requests came from, recorded in the
+            manifest (default: ``None`` = the default :class:`~datagen.sampling.EdgeConfig`).
+        source: What made the scenarios, recorded in the manifest (default:
+            ``"label_scenarios"``).
+
+    Returns:
+        The manifest (also written to ``out/manifest.json``).
+
+    Raises:
+        ValueError: If ``out`` already holds a dataset, ``seed < 0`` or a scenario is not a
+            :class:`~datagen.world.Scenario`.
+    """
+    import datagen
+
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    root = Path(out)
+    if (root / MANIFEST_NAME).exists():
+        raise ValueError(f"{root} already holds a dataset; choose another out folder")
+    scen_rows: list[dict[str, Any]] = []
+    svc_tabs: list[tuple[int, pd.DataFrame]] = []
+    dev_tabs: list[tuple[int, pd.DataFrame]] = []
+    link_tabs: list[tuple[int, pd.DataFrame]] = []
+    skipped = 0
+    for i, scenario in enumerate(scenarios):
+        if not isinstance(scenario, Scenario):
+            raise ValueError(f"scenarios[{i}] must be a Scenario, got {type(scenario).__name__}")
+        sim_seed = int(np.random.SeedSequence([seed, i]).generate_state(2, np.uint64)[0] >> 2)
+        try:
+            services, devices, links, info = label_scenario(scenario, simulation, sim_seed)
+        except UnlabelledScenarioError:
+            skipped += 1
+            continue
+        sid = len(scen_rows)
+        scen_rows.append({"sample_id": sid, "scenario_json": scenario.to_json(),
+                          "sim_seed": sim_seed, **info})
+        svc_tabs.append((sid, services))
+        dev_tabs.append((sid, devices))
+        link_tabs.append((sid, links))
+    root.mkdir(parents=True, exist_ok=True)
+    tables = _shard_tables(scen_rows, svc_tabs, dev_tabs, link_tabs)
+    _write_shard(root, 0, tables)
+    n = len(scen_rows)
+    cfg = config if config is not None else EdgeConfig(simulation=simulation)
+    manifest: dict[str, Any] = {
+        "format": _FORMAT,
+        "format_version": _FORMAT_VERSION,
+        "package_version": datagen.__version__,
+        "config_source": source,
+        "config": config_to_dict(cfg),
+        "seed": seed,
+        "num_samples": n,
+        "shard_size": max(1, n),
+        "num_shards": 1,
+        "skipped": skipped,
+        "counts": {},
+        "shards": [{"name": shard_name(0), "index": 0, "start": 0, "stop": n,
+                    "status": "done", "service_rows": len(tables["services.parquet"]),
+                    "device_rows": len(tables["devices.parquet"]),
+                    "link_rows": len(tables["links.parquet"])}],
     }
+    _update_counts(manifest)
+    _write_json_atomic(root / MANIFEST_NAME, manifest)
+    return manifest
 
 
 # --------------------------------------------------------------------------------------------

@@ -251,3 +251,28 @@ def test_undefined_standard_error_reruns_at_the_cap(monkeypatch):
     cfg = SimulationConfig(num_requests=100, max_num_requests=400, target_abs_se_tput=0.01)
     *_, info = ds.label_scenario(sc, cfg, 3)
     assert info["num_requests"] == 400 and info["rounds"] == 2
+
+
+def test_label_scenarios_writes_a_loadable_dataset(tmp_path):
+    from datagen.dataset import label_scenarios
+    from datagen.sampling import SimulationConfig, load_sampler_config, sample_scenario
+
+    cfg = load_sampler_config("placer")
+    rng = np.random.default_rng(4)
+    scenarios = [sample_scenario(cfg, rng) for _ in range(4)]
+    sim = SimulationConfig(num_requests=1_000)
+    manifest = label_scenarios(scenarios, tmp_path / "al", simulation=sim, seed=3, config=cfg,
+                               source="test")
+    ds = load_dataset(tmp_path / "al")
+    assert len(ds) == manifest["num_samples"] == 4 - manifest["skipped"]
+    assert ds.config.regime == "placer"
+    kept = [ds.scenario(i) for i in ds.sample_ids]
+    assert all(sc in scenarios for sc in kept)
+    assert set(ds.services["sample_id"]) == set(ds.sample_ids)
+    again = label_scenarios(scenarios, tmp_path / "again", simulation=sim, seed=3, config=cfg)
+    pd.testing.assert_frame_equal(load_dataset(tmp_path / "again").services, ds.services)
+    with pytest.raises(ValueError, match="already holds a dataset"):
+        label_scenarios(scenarios, tmp_path / "al", simulation=sim)
+    with pytest.raises(ValueError, match=r"scenarios\[0\] must be a Scenario"):
+        label_scenarios(["x"], tmp_path / "bad", simulation=sim)
+    assert again["num_samples"] == manifest["num_samples"]
