@@ -74,14 +74,17 @@ def evaluate(
     true = {k: truth[k].to_numpy(np.float64) if k in truth else np.full(len(truth), np.nan)
             for k in keys}
     true["num_services"] = truth["num_services"].to_numpy(np.float64)
-    return evaluation_table(service_errors({k: pred[k].to_numpy() for k in keys}, true))
+    got = {k: pred[k].to_numpy() for k in keys}
+    if "uncertain" in pred:
+        got["uncertain"] = pred["uncertain"].to_numpy(dtype=np.float64)
+    return evaluation_table(service_errors(got, true))
 
 
 def _shown(table: pd.DataFrame) -> pd.DataFrame:
     """The table with percentages and rounded loss errors, for printing."""
     shown = table.copy()
     for col in shown.columns:
-        if col.endswith("mape") or col.endswith("ape"):
+        if col.endswith("mape") or col.endswith("ape") or col.startswith("flag"):
             shown[col] = shown[col].map(lambda v: f"{100 * v:.2f}%")
         elif col.startswith("loss"):
             shown[col] = shown[col].map(lambda v: f"{v:.4f}")

@@ -9,8 +9,12 @@ on any dataset (``python -m training evaluate``). Per service (chain) :math:`c`:
         + \overline{\mathrm{APE}}(\mathrm{respt\_ratio})\big)
 
 the *combined MAPE* of ChainNet (Niu, Roveri, Casale, DSN 2024), plus the loss-ratio MAE over
-all services and over lossy ones (true loss > 1%), and the latency MAPE and p95 APE in seconds.
-Every metric is also broken down by the number of services in the service's graph.
+all services and over lossy ones (true loss > 1%), the largest loss-ratio error, and the latency
+MAPE and p95 APE in seconds. For a predictor that flags its predictions (the ``uncertain``
+column of :meth:`chainnet.Surrogate.predict`), ``flag_recall`` is the share of the services with
+a loss-ratio error above :data:`FLAG_ERROR` that are flagged, and ``flag_share`` the share of
+all services flagged. Every metric is also broken down by the number of services in the
+service's graph.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import pandas as pd
 __all__ = [
     "EPS",
     "LOSSY_THRESHOLD",
+    "FLAG_ERROR",
     "METRIC_COLUMNS",
     "service_errors",
     "summarize",
@@ -33,6 +38,8 @@ __all__ = [
 EPS: float = 1e-5
 #: A service is "lossy" when its true loss ratio exceeds this.
 LOSSY_THRESHOLD: float = 0.01
+#: A loss-ratio error above this is one an uncertainty flag should catch.
+FLAG_ERROR: float = 0.1
 #: Columns of :func:`evaluation_table`, in order.
 METRIC_COLUMNS: tuple[str, ...] = (
     "services",
@@ -43,6 +50,9 @@ METRIC_COLUMNS: tuple[str, ...] = (
     "loss_mae_lossy",
     "latency_mape",
     "p95_ape",
+    "loss_max_ae",
+    "flag_recall",
+    "flag_share",
 )
 
 
@@ -51,13 +61,14 @@ def service_errors(pred: Mapping[str, np.ndarray], true: Mapping[str, np.ndarray
 
     Args:
         pred: Predicted ``tput_ratio``, ``respt_ratio``, ``loss_ratio``, ``latency_mean`` (s)
-            and ``latency_p95`` (s), arrays ``[S]``.
+            and ``latency_p95`` (s), arrays ``[S]``; optionally ``uncertain`` (bool ``[S]``).
         true: The same keys from simulation (missing or NaN entries give NaN errors, e.g. p95
             in the ChainNet text format), plus ``num_services`` ``[S]``: services in the graph.
 
     Returns:
         One row per service: ``num_services``, ``ape_tput``, ``ape_respt``, ``ae_loss``,
-        ``true_loss``, ``ape_latency``, ``ape_p95``.
+        ``true_loss``, ``ape_latency``, ``ape_p95``, ``flagged`` (1.0 / 0.0, NaN without an
+        ``uncertain`` prediction).
 
     Raises:
         ValueError: If the arrays differ in length.
@@ -86,6 +97,7 @@ def service_errors(pred: Mapping[str, np.ndarray], true: Mapping[str, np.ndarray
             "true_loss": true_loss,
             "ape_latency": ape("latency_mean", 0.0),
             "ape_p95": ape("latency_p95", 0.0),
+            "flagged": col(pred, "uncertain"),
         }
     )
 
@@ -112,7 +124,20 @@ def summarize(errors: pd.DataFrame) -> dict[str, float]:
         "loss_mae_lossy": mean(errors.loc[lossy, "ae_loss"]),
         "latency_mape": mean(errors["ape_latency"]),
         "p95_ape": mean(errors["ape_p95"]),
+        "loss_max_ae": float(np.nanmax(errors["ae_loss"])) if np.isfinite(
+            errors["ae_loss"]).any() else float("nan"),
+        **_flag_metrics(errors),
     }
+
+
+def _flag_metrics(errors: pd.DataFrame) -> dict[str, float]:
+    flagged = errors["flagged"] if "flagged" in errors else pd.Series(np.nan, errors.index)
+    known = np.isfinite(flagged) & np.isfinite(errors["ae_loss"])
+    if not known.any():
+        return {"flag_recall": float("nan"), "flag_share": float("nan")}
+    bad = known & (errors["ae_loss"] > FLAG_ERROR)
+    recall = float(flagged[bad].mean()) if bad.any() else 1.0
+    return {"flag_recall": recall, "flag_share": float(flagged[known].mean())}
 
 
 def evaluation_table(errors: pd.DataFrame) -> pd.DataFrame:
