@@ -1,10 +1,11 @@
-"""``python -m training``: LightningCLI subcommands plus ``evaluate`` and ``ensemble``.
+"""``python -m training``: LightningCLI subcommands plus ``evaluate``, ``ensemble``, ``calibrate``.
 
 To run::
 
     python -m training fit --config training/configs/chainnet.yaml
     python -m training evaluate --model chainnet/checkpoints/default.pt --data data/test
     python -m training ensemble --models runs/s0.pt runs/s1.pt --out runs/ensemble.pt
+    python -m training calibrate --model runs/ensemble.pt --data data/placer_val
 """
 
 from __future__ import annotations
@@ -13,12 +14,18 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Dispatch ``evaluate`` and ``ensemble`` to their modules, everything else to LightningCLI."""
+    """Dispatch ``evaluate``, ``ensemble`` and ``calibrate`` to their modules, the rest to
+    LightningCLI."""
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] == "evaluate":
         from training.evaluate import main as evaluate_main
 
         evaluate_main(args[1:])
+        return
+    if args and args[0] == "calibrate":
+        from training.calibrate import main as calibrate_main
+
+        calibrate_main(args[1:])
         return
     if args and args[0] == "ensemble":
         from training.ensemble import main as ensemble_main

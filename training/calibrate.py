@@ -1,0 +1,143 @@
+r"""Calibrate a surrogate's uncertainty flag on labelled data and store it in the checkpoint.
+
+:meth:`chainnet.Surrogate.predict` flags a prediction ``uncertain`` when a feature is out of
+the training range (widened by ``range_margin`` standard deviations) or when
+
+.. math:: u = \text{member spread of the loss ratio} + w_\pi\,|\hat\ell - \ell^\pi| > t .
+
+The flag should catch the services whose loss-ratio error exceeds
+:data:`training.metrics.FLAG_ERROR` (recall) while flagging few services (share). For every
+``(range_margin, prior_weight)`` of a small grid, this picks the largest threshold ``t`` whose
+recall reaches ``--recall`` on the calibration data, and keeps the setting with the smallest
+flagged share. Calibrate on data held out from both training and testing. To run::
+
+    python -m training calibrate --model runs/placer.pt --data data/placer_val --recall 0.9
+
+No Lightning import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from training.metrics import FLAG_ERROR
+
+__all__ = ["calibrate_uncertainty", "main"]
+
+#: Grid of the calibration: range margins (std) and prior-gap weights.
+RANGE_MARGINS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, math.inf)
+PRIOR_WEIGHTS: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0)
+
+
+def _truth(samples: Sequence[tuple[Any, pd.DataFrame, Any]]) -> np.ndarray:
+    return np.concatenate([
+        labels.reindex([svc.name for svc in sc.services])["loss_ratio"].to_numpy(np.float64)
+        for sc, labels, _ in samples
+    ])
+
+
+def calibrate_uncertainty(
+    surrogate: Any, samples: Sequence[tuple[Any, pd.DataFrame, Any]], recall: float = 0.9
+) -> dict[str, float]:
+    """Choose ``threshold``, ``prior_weight`` and ``range_margin`` of a surrogate's flag.
+
+    Args:
+        surrogate: A :class:`chainnet.Surrogate` (its settings are changed in place to the
+            chosen ones).
+        samples: Labelled ``(scenario, service labels, device labels)`` triples
+            (:func:`training.samples.load_samples`).
+        recall: Share of the services with a loss-ratio error above
+            :data:`~training.metrics.FLAG_ERROR` that must be flagged, in (0, 1]
+            (default: ``0.9``).
+
+    Returns:
+        The chosen ``threshold``, ``prior_weight``, ``range_margin`` and their ``recall``
+        and flagged ``share`` on ``samples``.
+
+    Raises:
+        ValueError: If ``recall`` is not in (0, 1] or ``samples`` is empty.
+    """
+    if not 0.0 < recall <= 1.0:
+        raise ValueError(f"recall must be in (0, 1], got {recall!r}")
+    if not samples:
+        raise ValueError("samples is empty: nothing to calibrate on")
+    true = _truth(samples)
+    scenarios = [s for s, _, _ in samples]
+    best: dict[str, float] | None = None
+    for margin in RANGE_MARGINS:
+        surrogate.range_margin = 1e12 if math.isinf(margin) else margin
+        surrogate.prior_weight = 0.0
+        base = surrogate.predict(scenarios)
+        err = np.abs(base["loss_ratio"].to_numpy() - true)
+        known = np.isfinite(err)
+        bad = known & (err > FLAG_ERROR)
+        oor = base["out_of_range"].to_numpy(bool)
+        spread = base["uncertainty"].to_numpy()
+        # the prior gap is the same for every weight: |prediction - prior| from w = 1
+        surrogate.prior_weight = 1.0
+        gap = surrogate.predict(scenarios)["uncertainty"].to_numpy() - spread
+        for weight in PRIOR_WEIGHTS:
+            u = spread + weight * gap
+            need = max(1, math.ceil(recall * bad.sum())) if bad.any() else 0
+            missed = np.sort(u[bad & ~oor])[::-1]
+            caught = int((bad & oor).sum())
+            if need <= caught:
+                t = float(np.max(u[known])) if known.any() else 0.0
+            else:
+                # flag the (need - caught) largest uncertainties of the bad unflagged services
+                t = float(np.nextafter(missed[need - caught - 1], -np.inf))
+            flag = oor | (u > t)
+            row = {
+                "threshold": max(0.0, t), "prior_weight": weight,
+                "range_margin": margin if math.isfinite(margin) else 1e12,
+                "recall": float(flag[bad].mean()) if bad.any() else 1.0,
+                "share": float(flag[known].mean()),
+            }
+            if best is None or row["share"] < best["share"] - 1e-12:
+                best = row
+    assert best is not None
+    surrogate.uncertainty_threshold = best["threshold"]
+    surrogate.prior_weight = best["prior_weight"]
+    surrogate.range_margin = best["range_margin"]
+    return best
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, float]:
+    """Command-line entry point; prints and returns the chosen calibration."""
+    from chainnet import Surrogate
+    from training.samples import load_samples
+
+    parser = argparse.ArgumentParser(prog="python -m training calibrate", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, help="surrogate checkpoint (rewritten)")
+    parser.add_argument("--data", required=True, nargs="+", help="calibration dataset folders")
+    parser.add_argument("--recall", type=float, default=0.9,
+                        help="share of services off by > 0.1 in loss ratio to flag (default 0.9)")
+    args = parser.parse_args(argv)
+    if not Path(args.model).is_file():
+        parser.error(f"--model {args.model!r}: no such checkpoint file")
+    samples = [s for d in args.data for s in load_samples(d)]
+    surrogate = Surrogate.load(args.model)
+    chosen = calibrate_uncertainty(surrogate, samples, args.recall)
+    surrogate.metadata["uncertainty"] = {
+        **{k: chosen[k] for k in ("threshold", "prior_weight", "range_margin")},
+        "calibrated_on": [Path(d).name for d in args.data],
+        "recall": chosen["recall"], "share": chosen["share"],
+    }
+    surrogate.save(args.model)
+    print(f"calibrated {args.model} on {len(samples)} graphs: threshold "
+          f"{chosen['threshold']:.4g}, prior_weight {chosen['prior_weight']}, range_margin "
+          f"{chosen['range_margin']:.3g}; flags {chosen['recall']:.1%} of the services off by "
+          f"> {FLAG_ERROR} in loss ratio and {chosen['share']:.1%} of all")
+    return chosen
+
+
+if __name__ == "__main__":
+    main()
