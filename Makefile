@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 
-.PHONY: setup demo test lint bench clean default-model baselines
+.PHONY: setup demo test lint bench clean default-model placer-model baselines
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,10 +52,35 @@ default-model: setup
 	OMP_NUM_THREADS=1 $(PY) -m training fit --config training/configs/default_model.yaml --seed_everything 0 --trainer.default_root_dir runs/default_model_s0 --model.export_path runs/default_model_s0.pt & p0=$$!; \
 	OMP_NUM_THREADS=1 $(PY) -m training fit --config training/configs/default_model.yaml --seed_everything 1 --trainer.default_root_dir runs/default_model_s1 --model.export_path runs/default_model_s1.pt & p1=$$!; \
 	wait $$p0 && wait $$p1
-	$(PY) -m training ensemble --models runs/default_model_s0.pt runs/default_model_s1.pt --out chainnet/checkpoints/default.pt
-	$(PY) -m training evaluate --model chainnet/checkpoints/default.pt --data data/chainnet_like_test
-	$(PY) -m training evaluate --model chainnet/checkpoints/default.pt --data data/large_test
-	$(PY) -m training evaluate --model chainnet/checkpoints/default.pt --data data/edge_test
+	$(MAKE) placer-model
+
+# Second stage of default-model (issue 17): fine-tune both members on the placer's own search
+# space, then two active-learning rounds; each round fine-tunes the base members again on all
+# data so far. Needs runs/default_model_s{0,1}.pt (the first stage).
+FT := OMP_NUM_THREADS=1 $(PY) -m training fit --config training/configs/default_model.yaml --config training/configs/placer_finetune.yaml
+REPLAY := data/edge, data/chainnet_like
+R0_DATA := [data/placer, $(REPLAY)]
+R1_DATA := [data/placer, data/placer_al1, $(REPLAY)]
+R2_DATA := [data/placer, data/placer_al1, data/placer_al2, $(REPLAY)]
+define finetune  # $(1) = round name, $(2) = name of the variable listing the training folders
+	$(FT) --seed_everything 0 --model.init_from runs/default_model_s0.pt --trainer.default_root_dir runs/$(1)_s0 --model.export_path runs/$(1)_s0.pt --data.train "$($(2))" & p0=$$!; \
+	$(FT) --seed_everything 1 --model.init_from runs/default_model_s1.pt --trainer.default_root_dir runs/$(1)_s1 --model.export_path runs/$(1)_s1.pt --data.train "$($(2))" & p1=$$!; \
+	wait $$p0 && wait $$p1
+	$(PY) -m training ensemble --models runs/$(1)_s0.pt runs/$(1)_s1.pt --out runs/$(1).pt
+	$(PY) -m training evaluate --model runs/$(1).pt --data data/placer_test data/edge_test data/chainnet_like_test
+endef
+placer-model: setup
+	$(GEN) --config placer --out data/placer --num-samples 6000 --seed 81 --shard-size 500
+	$(GEN) --config placer --out data/placer_test --num-samples 600 --seed 91 --shard-size 100
+	$(GEN) --config placer --out data/placer_val --num-samples 300 --seed 92 --shard-size 100
+	$(call finetune,placer_r0,R0_DATA)
+	$(PY) -m scripts.active_learning --model runs/placer_r0.pt --out data/placer_al1 --requests 250 --seed 101
+	$(call finetune,placer_r1,R1_DATA)
+	$(PY) -m scripts.active_learning --model runs/placer_r1.pt --out data/placer_al2 --requests 250 --seed 102
+	$(call finetune,placer_r2,R2_DATA)
+	cp runs/placer_r2.pt chainnet/checkpoints/default.pt
+	$(PY) -m training calibrate --model chainnet/checkpoints/default.pt --data data/placer_val
+	$(PY) -m training evaluate --model chainnet/checkpoints/default.pt --data data/placer_test data/chainnet_like_test data/large_test data/edge_test
 
 # The GCN and GAT baselines of the model card (same data as default-model; run it first).
 baselines: setup

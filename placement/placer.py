@@ -316,7 +316,8 @@ class Placer:
             worse in the verification simulation than either; and simulate an ``uncertain``
             best plan even when ``verify_top_k=0`` (default: ``True``).
         analytic_search: The search driven by the analytic predictor (default: ``None`` =
-            a :class:`LocalSearch` of at most 1,500 evaluations and 0.4 s).
+            a :class:`LocalSearch` of at most 1,500 evaluations and no wall-clock budget, so
+            the safe plan does not depend on the machine's speed; about 0.3-0.5 s).
 
     Example:
         >>> decision = Placer(predictor=AnalyticSurrogate()).place(request)  # doctest: +SKIP
@@ -383,7 +384,7 @@ class Placer:
                 f"analytic_search must be a SearchMethod, got {type(analytic_search).__name__}"
             )
         self.analytic_search = analytic_search if analytic_search is not None else LocalSearch(
-            max_evaluations=1_500, max_seconds=0.4
+            max_evaluations=1_500, max_seconds=None
         )
 
     def __repr__(self) -> str:
