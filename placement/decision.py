@@ -22,9 +22,11 @@ class Decision:
             :func:`datagen.sim.simulate`.
         predicted: Predicted metrics of the chosen deployment, one row per service (indexed by
             service name): ``throughput``, ``loss_ratio``, ``latency_mean``, ``latency_p95``...
-        candidates: One row per verified candidate (``rank`` = order by predicted objective):
-            ``predicted_objective``, ``simulated_objective`` (NaN when not simulated),
-            ``chosen`` and ``placement`` (JSON of the new services' placement).
+        candidates: One row per candidate of the verification set (``rank`` = position in
+            it: the search's best first, by predicted objective, then the safe alternatives):
+            ``source`` (see :attr:`source`), ``predicted_objective``,
+            ``simulated_objective`` (NaN when not simulated), ``uncertain`` (the predictor
+            flagged it), ``chosen`` and ``placement`` (JSON of the new services' placement).
         simulated: Simulated metrics of the top candidates, one row per (``rank``, service),
             or ``None`` when verification was off or the simulator is missing.
         objective: Predicted objective of the chosen deployment.

@@ -1,4 +1,4 @@
-"""Active learning for the surrogate: label what the placer ranks best and what it is unsure of.
+r"""Active learning for the surrogate: label what the placer ranks best and what it is unsure of.
 
 A surrogate driving a search must be right where the search goes. One round:
 
@@ -11,7 +11,7 @@ A surrogate driving a search must be right where the search goes. One round:
 
 Retrain (or fine-tune) on the old data plus the new folder, and repeat. Usage::
 
-    python -m scripts.active_learning --model runs/ft0.pt --out data/placer_al1 \\
+    python -m scripts.active_learning --model runs/ft0.pt --out data/placer_al1 \
         --requests 250 --seed 81
 """
 

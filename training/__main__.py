@@ -14,8 +14,7 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Dispatch ``evaluate``, ``ensemble`` and ``calibrate`` to their modules, the rest to
-    LightningCLI."""
+    """Dispatch ``evaluate``, ``ensemble`` and ``calibrate`` to their modules, the rest on."""
     args = sys.argv[1:] if argv is None else argv
     if args and args[0] == "evaluate":
         from training.evaluate import main as evaluate_main

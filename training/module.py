@@ -260,7 +260,8 @@ class PerfPredictorModule(L.LightningModule):
 
         A normaliser fitted already (fine-tuning from ``init_from``) keeps its mean and
         standard deviation, which the weights were trained with, and only takes the feature
-        range of the new training split (what :meth:`chainnet.nn.FeatureNormalizer.out_of_range` checks).
+        range of the new training split (checked by
+        :meth:`chainnet.nn.FeatureNormalizer.out_of_range`).
         """
         norm = getattr(self.predictor, "normalizer", None)
         if norm is None:
