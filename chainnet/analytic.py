@@ -52,7 +52,9 @@ large latency instead); they lose nothing, and their output is not throttled.
 survival the product of :math:`1-L` over its device visits. A request of a semantic split
 survives if all branches survive (branches are treated as independent:
 ``tput_ratio`` = product of the branch survivals); its mean latency is approximated by the
-largest branch mean (a lower bound of the expected maximum). Latencies are those of accepted
+largest branch mean (a lower bound of the expected maximum), and at least, for every device,
+the device's wait plus the summed service times of the request's branches placed there (they
+arrive together and are served one after the other). Latencies are those of accepted
 requests, ignoring that survivors saw slightly shorter queues.
 
 **p95.** A path's latency is approximated by a gamma law with the path's mean and the sum of
@@ -508,12 +510,14 @@ class AnalyticSurrogate:
         surv = np.exp(np.bincount(cs.path_svc, weights=p_logs, minlength=n_svc))
         lat = np.full(n_svc, -np.inf)
         np.maximum.at(lat, cs.path_svc, p_lat)
+        lat = np.maximum(lat, self._fork_serial(cs, dv, st["wait"], n_svc))
         nominal = np.zeros(n_svc)
         np.maximum.at(nominal, cs.path_svc, cs.path_nominal)
         level = self.quantile ** (1.0 / cs.svc_branches[cs.path_svc])
         p_q = _gamma_quantile(level, p_lat, p_var)
         q = np.full(n_svc, -np.inf)
         np.maximum.at(q, cs.path_svc, p_q)
+        q = np.maximum(q, lat)
 
         with np.errstate(divide="ignore", invalid="ignore"):
             respt = np.where(lat > 0, nominal / lat, 1.0)
@@ -538,6 +542,29 @@ class AnalyticSurrogate:
             "response_time": st["wait"] + st["mean"],
         }
         return services, devices
+
+    @staticmethod
+    def _fork_serial(cs: _Compiled, dv: np.ndarray, dev_wait: np.ndarray, n_svc: int
+                     ) -> np.ndarray:
+        r"""Per service, the latency floor of its own branches queueing at one device.
+
+        The branches of a fork-join request arrive at once; those placed on the same
+        one-server device are served one after the other, so the request cannot complete
+        before :math:`W_d + \sum_{v \to d} m_v` (its visits' mean service times at ``d``).
+        """
+        floor = np.zeros(n_svc)
+        v_svc = cs.path_svc[cs.v_path]
+        forked = dv & (cs.svc_branches[v_svc] > 1)
+        if not forked.any():
+            return floor
+        n_dev = cs.dev_K.size
+        key = v_svc[forked] * n_dev + cs.v_station[forked]
+        uniq, inv = np.unique(key, return_inverse=True)
+        serial = np.bincount(inv, weights=cs.v_mean[forked])
+        dev = uniq % n_dev
+        # servers share the burst: c servers finish it about c times sooner
+        np.maximum.at(floor, uniq // n_dev, dev_wait[dev] + serial / cs.dev_c[dev])
+        return floor
 
     def _fixed_point(self, cs: _Compiled) -> np.ndarray:
         """Iterate device losses and visit flows to a fixed point; return the device losses.

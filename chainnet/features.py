@@ -29,8 +29,10 @@ Analytic priors (a one-step thinned-flow decomposition):
    with the thinned rates (:math:`\tilde\rho_d`, :math:`\tilde L_d`), a few fixed-point steps.
 3. Service throughput ratio prior :math:`\prod_{f \in c}(1-\tilde L_{d(f)})` (fork-join: losing one
    branch loses the request). Mean latency prior: per branch the sum of :math:`S_f`, the device
-   waiting time and the transfer time, maximised over branches; the response-time ratio prior is
-   :math:`T_c` over it.
+   waiting time and the transfer time, maximised over branches, and at least, for every device
+   :math:`d`, :math:`W_d + \sum_{f \in c, f \to d} S_f / c_d` (a fork-join request's branches
+   arrive together, so those on one device are served one after the other; schema 6); the
+   response-time ratio prior is :math:`T_c` over it.
 4. Arrival variability (QNA-style, Whitt 1983), for features only: a path's first fragment sees
    SCV-1 (Poisson) arrivals; a device's arrival SCV is the rate-weighted mix of its visits'
    (superposition), its departure SCV :math:`c_d^2 = u^2 s^2_d + (1-u^2) c_a^2` with the
@@ -465,6 +467,22 @@ def _arrival_timing(
     return gap_share, co_source, upstream_util, longer_share, np.clip(seen_share, 0.0, 1.0)
 
 
+def _fork_serial_floor(
+    a: ScenarioArrays, svc: np.ndarray, dev: np.ndarray, serial_time: np.ndarray,
+    dev_wait: np.ndarray, num_dev: int, num_svc: int,
+) -> np.ndarray:
+    """Per fork-join service, the wait plus its summed service times at its busiest device."""
+    floor = np.zeros(num_svc)
+    forked = a.service_num_branches[svc] > 1
+    if not forked.any():
+        return floor
+    key = svc[forked].astype(np.int64) * num_dev + dev[forked]
+    uniq, inv = np.unique(key, return_inverse=True)
+    serial = np.bincount(inv.ravel(), serial_time[forked])
+    np.maximum.at(floor, uniq // num_dev, dev_wait[uniq % num_dev] + serial)
+    return floor
+
+
 def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
     """Compute every feature and prior of :mod:`chainnet.schema`, vectorised.
 
@@ -555,7 +573,10 @@ def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
     # -- latency and throughput priors ---------------------------------------------------------
     frag_latency = stime + dev_wait[dev] + tx_time
     path_latency = np.bincount(s.fragment_path, frag_latency, minlength=num_paths)
-    svc_latency = _segment_max(path_latency, s.path_service, num_svc)
+    svc_latency = np.maximum(
+        _segment_max(path_latency, s.path_service, num_svc),
+        _fork_serial_floor(a, svc, dev, stime / servers[dev], dev_wait, num_dev, num_svc),
+    )
     tput_prior = _service_survival(loss_thin[dev], svc, num_svc)
     respt_prior = np.clip(t_svc / svc_latency, 0.0, 1.0)
     # p95: gamma law per path (Wilson-Hilferty quantile), largest branch at level 0.95^(1/B)

@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 #: Bumped whenever a feature, a prior or an edge type changes; checkpoints carry it.
-SCHEMA_VERSION: Final[int] = 5
+SCHEMA_VERSION: Final[int] = 6
 
 SERVICE: Final[NodeType] = "service"
 FRAGMENT: Final[NodeType] = "fragment"

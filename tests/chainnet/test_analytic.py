@@ -247,3 +247,22 @@ def test_unused_device_and_single_place_station():
     assert dev.loc["a", "loss_ratio"] == pytest.approx(0.5 / 1.5)  # M/G/1/1, insensitive
     assert dev.loc["b", "arrival_rate"] == pytest.approx(5.0 * (1 - 0.5 / 1.5))
     assert dev.loc["u", "utilization"] == 0.0 and dev.loc["u", "loss_ratio"] == 0.0
+
+
+def test_fork_join_branches_on_one_device_are_served_one_after_the_other():
+    """Light load: three co-located branches of 0.1 s take 0.3 s, as the simulator says."""
+    from datagen.sim import simulate
+
+    devs = (Device("x", speed=1e9, capacity=8), Device("y", speed=1e9, capacity=8))
+    frags = tuple(Fragment(f"b{i}", 1e8, branch=i) for i in range(4))
+    svc = Service("s", frags, arrival_rate=0.01, split="semantic", scv=0.0)
+    scn = Scenario(devs, (svc,), Placement({"s": ("x", "x", "x", "y")}))
+    got = AnalyticSurrogate().predict(scn).iloc[0]
+    sim = simulate(scn, num_requests=2_000, seed=0).services.iloc[0]
+    assert got.latency_mean == pytest.approx(0.3, rel=0.01)
+    assert got.latency_mean == pytest.approx(sim.latency_mean, rel=0.01)
+    assert got.respt_ratio == pytest.approx(sim.respt_ratio, rel=0.01)
+    assert got.latency_p95 >= got.latency_mean
+    # spread over both devices: the busier one (two branches) sets the pace
+    spread = Scenario(devs, (svc,), Placement({"s": ("x", "y", "x", "y")}))
+    assert AnalyticSurrogate().predict(spread).iloc[0].latency_mean == pytest.approx(0.2, rel=0.01)

@@ -144,3 +144,14 @@ def test_structure_of_semantic_split_with_source_and_links(semantic_scenario):
     assert s.path_service.tolist() == [0, 1, 1]
     # s1: a->b->c with links a-b and b-c, source a; sem: b, c, a (g0 on b, g2 on a; g1 on c)
     assert s.fragment_in_link.tolist() == [-1, 0, 1, -1, -1, 0]
+
+
+def test_latency_prior_serialises_co_located_fork_branches():
+    devs = (Device("x", speed=1e9, capacity=8), Device("y", speed=1e9, capacity=8))
+    frags = tuple(Fragment(f"b{i}", 1e8, branch=i) for i in range(4))
+    svc = Service("s", frags, arrival_rate=0.01, split="semantic", scv=0.0)
+    for devices, ratio in ((("x", "x", "x", "y"), 1 / 3), (("x", "y", "x", "y"), 1 / 2),
+                           (("x", "x", "x", "x"), 1 / 4)):
+        a = scenarios_to_arrays([Scenario(devs, (svc,), Placement({"s": devices}))])
+        f = compute_features(a, compute_structure(a))
+        assert f.prior["service"][0, 1] == pytest.approx(ratio, rel=0.01)
