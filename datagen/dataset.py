@@ -351,6 +351,7 @@ def label_scenarios(
     seed: int = 0,
     config: SamplerConfig | None = None,
     source: str = "label_scenarios",
+    progress: bool = True,
 ) -> dict[str, Any]:
     """Label given scenarios by simulation and write them as a dataset (one shard).
 
@@ -369,6 +370,7 @@ def label_scenarios(
             manifest (default: ``None`` = the default :class:`~datagen.sampling.EdgeConfig`).
         source: What made the scenarios, recorded in the manifest (default:
             ``"label_scenarios"``).
+        progress: Show a tqdm progress bar (default: ``True``).
 
     Returns:
         The manifest (also written to ``out/manifest.json``).
@@ -389,7 +391,10 @@ def label_scenarios(
     dev_tabs: list[tuple[int, pd.DataFrame]] = []
     link_tabs: list[tuple[int, pd.DataFrame]] = []
     skipped = 0
-    for i, scenario in enumerate(scenarios):
+    from tqdm.auto import tqdm
+
+    for i, scenario in enumerate(tqdm(scenarios, desc="label", unit="scenario",
+                                      disable=not progress)):
         if not isinstance(scenario, Scenario):
             raise ValueError(f"scenarios[{i}] must be a Scenario, got {type(scenario).__name__}")
         sim_seed = int(np.random.SeedSequence([seed, i]).generate_state(2, np.uint64)[0] >> 2)
