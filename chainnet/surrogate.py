@@ -32,6 +32,12 @@ with :math:`T_c` the no-queue latency of the service (slowest branch; compute, t
 - ``uncertain``: ``out_of_range`` or ``uncertainty > uncertainty_threshold``: do not trust
   this prediction without a simulation.
 
+With ``out_of_range="prior"`` (the default) a service that is out of range gets the analytic
+prior the model would have corrected (:data:`chainnet.schema.PRIORS`) instead of the
+extrapolated correction: far outside its training data (e.g. a ResNet-50 at 300 requests/s on
+a Raspberry Pi) a learned head can saturate at "no loss", while the queueing prior stays
+physical.
+
 The three settings default to the calibration stored in the checkpoint's
 ``metadata["uncertainty"]`` (see the model card).
 """
@@ -58,6 +64,7 @@ from chainnet.schema import (
     FRAGMENT_RUNS_ON_DEVICE,
     FRAGMENT_SENDS_OVER_LINK,
     LINK,
+    PRIORS,
     SCHEMA_VERSION,
     SERVICE,
 )
@@ -173,6 +180,8 @@ class Surrogate:
         range_margin: Widening of the training feature range, in standard deviations,
             before a feature counts as ``out_of_range`` (default: ``None`` = the
             checkpoint's calibration, else ``0.5``).
+        out_of_range: What an out-of-range service gets: ``"prior"`` (the analytic prior)
+            or ``"model"`` (the model's extrapolation) (default: ``"prior"``).
 
     Raises:
         ValueError: If ``model`` is not a known model class, ``batch_size < 1``,
@@ -183,7 +192,7 @@ class Surrogate:
         self, model: nn.Module, metadata: Mapping[str, Any] | None = None,
         batch_size: int = 1000, num_threads: int | None = 1,
         uncertainty_threshold: float | None = None, prior_weight: float | None = None,
-        range_margin: float | None = None,
+        range_margin: float | None = None, out_of_range: str = "prior",
     ) -> None:
         if type(model).__name__ not in MODEL_CLASSES:
             raise ValueError(
@@ -212,6 +221,9 @@ class Surrogate:
                     f"uncertainty calibration {key!r} must be a finite number >= 0, got "
                     f"{value!r}; pass e.g. uncertainty_threshold=0.05"
                 )
+        if out_of_range not in ("prior", "model"):
+            raise ValueError(f"out_of_range must be 'prior' or 'model', got {out_of_range!r}")
+        self.out_of_range = out_of_range
         self.uncertainty_threshold = float(calib["threshold"])
         self.prior_weight = float(calib["prior_weight"])
         self.range_margin = float(calib["range_margin"])
@@ -357,6 +369,11 @@ class Surrogate:
         oor = torch.zeros_like(unc, dtype=torch.bool)
         for norm in normalizers:
             oor |= service_out_of_range(data, norm, self.range_margin)
+        if self.out_of_range == "prior" and bool(oor.any()):
+            prior = data[SERVICE].prior.to(out["tput_ratio"].dtype)
+            out = dict(out)
+            for j, head in enumerate(PRIORS[SERVICE]):
+                out[head] = torch.where(oor, prior[:, j], out[head])
         return out, {"uncertainty": unc, "out_of_range": oor}
 
     def predict(self, scenarios: Sequence[Scenario], batch_size: int | None = None

@@ -230,3 +230,18 @@ def test_calibration_comes_from_the_checkpoint_and_is_validated(scenarios):
     assert Surrogate(model, metadata=meta, uncertainty_threshold=0.1).uncertainty_threshold == 0.1
     with pytest.raises(ValueError, match="uncertainty calibration 'threshold'"):
         Surrogate(model, uncertainty_threshold=-1.0)
+
+
+def test_an_out_of_range_service_gets_the_analytic_prior(scenarios):
+    model = _trained_like(ChainNet(hidden_channels=8), scenarios[:4])
+    data = build_batch(scenarios)
+    prior = data["service"].prior.double().numpy()
+    df = Surrogate(model).predict(scenarios)
+    raw = Surrogate(model, out_of_range="model").predict(scenarios)
+    oor = df["out_of_range"].to_numpy()
+    assert oor.any() and (~oor).any()
+    np.testing.assert_allclose(df.loc[oor, "tput_ratio"], prior[oor, 0], rtol=1e-6)
+    np.testing.assert_allclose(df.loc[oor, "respt_ratio"], prior[oor, 1], rtol=1e-6)
+    pd.testing.assert_frame_equal(df[~oor], raw[~oor])
+    with pytest.raises(ValueError, match="out_of_range must be"):
+        Surrogate(model, out_of_range="nope")
