@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -170,7 +171,15 @@ class ScenarioGraphDataset(InMemoryDataset):
         ]
         if not graphs:
             raise ValueError(f"source folder {str(self.source)!r} holds no samples")
-        self.save(graphs, self.processed_paths[0])
+        # Write then rename: two trainings sharing a cache (the recipe's members run side by
+        # side) must never read a half-written file; the loser of the race rewrites it alike.
+        final = Path(self.processed_paths[0])
+        tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
+        try:
+            self.save(graphs, str(tmp))
+            os.replace(tmp, final)
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 def _as_list(x: str | Sequence[str] | None) -> list[str]:

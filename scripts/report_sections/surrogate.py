@@ -36,7 +36,8 @@ __all__ = ["REGIMES", "run", "make_samples", "load_predictors", "PredictorSpec"]
 #: Regimes generated for the accuracy tables.
 REGIMES: tuple[str, ...] = ("chainnet_like", "edge", "large")
 _KEY = 2
-_PCT = ("tput_mape", "respt_mape", "combined_mape", "latency_mape", "p95_ape")
+_PCT = ("tput_mape", "respt_mape", "combined_mape", "latency_mape", "p95_ape", "flag_recall",
+        "flag_share")
 
 
 @dataclasses.dataclass
@@ -179,7 +180,7 @@ def _recorded_part(spec: PredictorSpec) -> list[str]:
     return ["### Held-out scores recorded with the learned model", "",
             f"Measured when **{spec.name}** ({spec.note}) was trained, on the larger held-out "
             "sets of its model card (`chainnet/checkpoints/MODEL_CARD.md`), next to the analytic "
-            "surrogate and the GCN/GAT baselines (their training data: see the model card):", "",
+            "surrogate (and any baselines recorded; their training data: see the model card):", "",
             md_table(frame, percent=_PCT), ""]
 
 
