@@ -37,6 +37,7 @@ def test_splits_are_reproducible_and_disjoint(tiny_dataset, tmp_path):
     assert not set(a[0]) & set(a[1]) and not set(a[1]) & set(a[2])
     assert len(a[0]) + len(a[1]) + len(a[2]) == 24
     assert list(tmp_path.glob("*.pt"))  # processed graphs are cached
+    assert not list(tmp_path.glob(".*.tmp"))  # written to a temporary file, then renamed
 
 
 @pytest.mark.parametrize(
