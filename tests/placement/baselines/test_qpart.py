@@ -141,7 +141,9 @@ def test_closed_form_equals_scipy_optimum(n: int, seed: int, log_c: float) -> No
     ref = _slsqp(theta, s, C)
     # same objective and the optimum is unique (strictly convex constraint, linear objective)
     assert float(s @ ref) == pytest.approx(float(s @ b), rel=1e-6)
-    assert float(s @ b) <= float(s @ ref) + 1e-9 * abs(float(s @ ref))  # closed form never worse
+    # closed form never worse, up to the solver's own slack: SLSQP may overshoot the noise
+    # budget by 1e-6 relative (checked in _slsqp), which buys it that much objective
+    assert float(s @ b) <= float(s @ ref) + 1e-6 * abs(float(s @ ref))
     # bits of tiny-s layers barely move the objective, so the solver pins them loosely
     np.testing.assert_allclose(ref, b, atol=2e-2)
     bi = optimal_bits(theta, s, C, integer=True, b_min=1, b_max=64)
