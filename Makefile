@@ -86,7 +86,7 @@ placer-model: setup
 	$(call finetune,placer_final,FINAL_DATA)
 	cp runs/placer_final.pt chainnet/checkpoints/default.pt
 	$(PY) -m training calibrate --model chainnet/checkpoints/default.pt --data data/placer_val data/large_val data/chainnet_like_val
-	$(PY) -m training evaluate --model chainnet/checkpoints/default.pt --data data/placer_test data/chainnet_like_test data/large_test data/edge_test
+	$(PY) -m training evaluate --model chainnet/checkpoints/default.pt analytic --data data/placer_test data/chainnet_like_test data/large_test data/edge_test --record chainnet/checkpoints/default.pt
 
 # The GCN and GAT baselines of the model card (same data as default-model; run it first).
 baselines: setup
