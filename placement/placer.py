@@ -299,7 +299,8 @@ class Placer:
         objective: The cost to minimise (default: :class:`Objective`: lost requests/s plus
             the SLA-miss penalty).
         verify_top_k: Best candidates simulated and re-ranked (``0`` = no verification)
-            (default: ``3``).
+            (default: ``5``; with 3, near-saturated small instances missed the optimum more
+            often: 90% against 95% within 2% on `bench_placement`'s high_load family).
         seed: Seed of the search and the verification simulations (default: ``0``).
         verify_requests: Requests per verification simulation (default: ``10_000``; cheap
             next to the search, while 3,000 were noisy enough to pick the worse of two close
@@ -332,7 +333,7 @@ class Placer:
         split_policy: Any = None,
         search: SearchMethod | None = None,
         objective: Objective | None = None,
-        verify_top_k: int = 3,
+        verify_top_k: int = 5,
         seed: int = 0,
         verify_requests: int = 10_000,
         explore: bool = False,
