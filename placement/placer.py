@@ -9,8 +9,10 @@
    built with the predicted latency of each split (one batched prediction);
 3. placement search: the search method (default :class:`~placement.search.LocalSearch`) scores
    batches of memory-feasible candidates with the predictor and the objective;
-4. verification: the ``verify_top_k`` best candidates are simulated with
-   :func:`datagen.sim.simulate` and re-ranked on the simulated objective.
+4. verification: the ``verify_top_k`` best candidates, plus the greedy plan and the best plan
+   of a search driven by :class:`chainnet.AnalyticSurrogate` (``safeguards``), are simulated
+   with :func:`datagen.sim.simulate` and re-ranked on the simulated objective, so the returned
+   plan is never worse in that simulation than a plan found without the learned predictor.
 """
 
 from __future__ import annotations
