@@ -53,6 +53,7 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import HeteroData
+from torch_geometric.utils import scatter
 
 from chainnet.analytic import PREDICT_COLUMNS
 from chainnet.builder import build_batch
@@ -139,25 +140,20 @@ def service_out_of_range(data: HeteroData, normalizer: Any, margin: float) -> Te
     """
     x_dict = {nt: data[nt].x for nt in (SERVICE, FRAGMENT, DEVICE, LINK)
               if nt in data.node_types and "x" in data[nt]}
-    oor = normalizer.out_of_range(x_dict, margin)
-    num_s = data[SERVICE].num_nodes
-    flag = oor[SERVICE].clone()
-    if FRAGMENT not in oor or oor[FRAGMENT].numel() == 0:
-        return flag
-    frag = oor[FRAGMENT].clone()
-    runs_on = data[FRAGMENT_RUNS_ON_DEVICE].edge_index
-    if DEVICE in oor:
-        frag[runs_on[0]] |= oor[DEVICE][runs_on[1]]
-    if LINK in oor and FRAGMENT_SENDS_OVER_LINK in data.edge_types:
-        sends = data[FRAGMENT_SENDS_OVER_LINK].edge_index
-        if sends.numel():
-            via = torch.zeros(frag.shape[0], dtype=torch.long, device=frag.device)
-            via.index_add_(0, sends[0], oor[LINK][sends[1]].long())
-            frag |= via > 0
-    part_of = data[FRAGMENT_PART_OF_SERVICE].edge_index
-    hit = torch.zeros(num_s, dtype=torch.long, device=flag.device)
-    hit.index_add_(0, part_of[1], frag[part_of[0]].long())
-    return flag | (hit > 0)
+    oor = {nt: flag.long() for nt, flag in normalizer.out_of_range(x_dict, margin).items()}
+    if FRAGMENT not in oor:
+        return oor[SERVICE].bool()
+    frag = oor[FRAGMENT]
+    num_f = frag.shape[0]
+    # a fragment is out of range with its host device or any link it sends over
+    for edge_type, node_type in ((FRAGMENT_RUNS_ON_DEVICE, DEVICE),
+                                 (FRAGMENT_SENDS_OVER_LINK, LINK)):
+        if node_type in oor and edge_type in data.edge_types:
+            src, dst = data[edge_type].edge_index
+            frag = frag.maximum(scatter(oor[node_type][dst], src, dim_size=num_f, reduce="max"))
+    src, dst = data[FRAGMENT_PART_OF_SERVICE].edge_index
+    hit = scatter(frag[src], dst, dim_size=data[SERVICE].num_nodes, reduce="max")
+    return (oor[SERVICE].maximum(hit)).bool()
 
 
 class Surrogate:

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from training.evaluate import service_labels
 from training.metrics import FLAG_ERROR
 
 __all__ = ["calibrate_uncertainty", "main"]
@@ -34,13 +35,6 @@ __all__ = ["calibrate_uncertainty", "main"]
 #: Grid of the calibration: range margins (std) and prior-gap weights.
 RANGE_MARGINS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, math.inf)
 PRIOR_WEIGHTS: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0)
-
-
-def _truth(samples: Sequence[tuple[Any, pd.DataFrame, Any]]) -> np.ndarray:
-    return np.concatenate([
-        labels.reindex([svc.name for svc in sc.services])["loss_ratio"].to_numpy(np.float64)
-        for sc, labels, _ in samples
-    ])
 
 
 def calibrate_uncertainty(
@@ -68,7 +62,7 @@ def calibrate_uncertainty(
         raise ValueError(f"recall must be in (0, 1], got {recall!r}")
     if not samples:
         raise ValueError("samples is empty: nothing to calibrate on")
-    true = _truth(samples)
+    true = service_labels(samples)["loss_ratio"].to_numpy(np.float64)
     scenarios = [s for s, _, _ in samples]
     best: dict[str, float] | None = None
     for margin in RANGE_MARGINS:

@@ -23,7 +23,7 @@ import pandas as pd
 
 from training.metrics import evaluation_table, service_errors
 
-__all__ = ["evaluate", "load_predictor", "main", "record_evaluation"]
+__all__ = ["evaluate", "load_predictor", "main", "record_evaluation", "service_labels"]
 
 
 def load_predictor(spec: str) -> Any:
@@ -39,6 +39,28 @@ def load_predictor(spec: str) -> Any:
     if spec == "default":
         return Surrogate.default()
     return Surrogate.load(spec)
+
+
+def service_labels(samples: Sequence[tuple[Any, pd.DataFrame, Any]]) -> pd.DataFrame:
+    """The simulated labels of every service, in the row order of ``predictor.predict``.
+
+    Args:
+        samples: ``(scenario, service labels, device labels)`` triples
+            (:func:`training.samples.load_samples`).
+
+    Returns:
+        One row per (scenario, service), the label columns plus ``scenario`` (index in
+        ``samples``) and ``num_services`` (services in that scenario).
+    """
+    return pd.concat(
+        [
+            labels.reindex([svc.name for svc in sc.services]).assign(
+                scenario=i, num_services=len(sc.services)
+            )
+            for i, (sc, labels, _) in enumerate(samples)
+        ],
+        ignore_index=True,
+    )
 
 
 def evaluate(
@@ -61,15 +83,7 @@ def evaluate(
         raise ValueError("samples is empty: nothing to evaluate")
     scenarios = [s for s, _, _ in samples]
     pred = predictor.predict(scenarios)
-    truth = pd.concat(
-        [
-            labels.reindex([svc.name for svc in sc.services]).assign(
-                scenario=i, num_services=len(sc.services)
-            )
-            for i, (sc, labels, _) in enumerate(samples)
-        ],
-        ignore_index=True,
-    )
+    truth = service_labels(samples)
     keys = ("tput_ratio", "respt_ratio", "loss_ratio", "latency_mean", "latency_p95")
     true = {k: truth[k].to_numpy(np.float64) if k in truth else np.full(len(truth), np.nan)
             for k in keys}

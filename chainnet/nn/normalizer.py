@@ -83,9 +83,35 @@ class FeatureNormalizer(nn.Module):
             self._buf(f"{nt}_hi").fill_(math.inf)
         self._buf("fitted").fill_(False)
 
+    def _scan(self, data: HeteroData | Iterable[HeteroData]) -> tuple[
+        dict[str, int], TensorDict, TensorDict, TensorDict, TensorDict
+    ]:
+        """One pass over the graphs: per node type the count, sum, sum of squares, min, max.
+
+        All in the asinh scale, float64, on the CPU.
+        """
+        graphs = [data] if isinstance(data, HeteroData) else data
+        count = dict.fromkeys(self.features, 0)
+        sum1 = {nt: torch.zeros(len(n), dtype=torch.float64) for nt, n in self.features.items()}
+        sum2 = {nt: torch.zeros(len(n), dtype=torch.float64) for nt, n in self.features.items()}
+        lo = {nt: torch.full((len(n),), math.inf, dtype=torch.float64)
+              for nt, n in self.features.items()}
+        hi = {nt: -lo[nt] for nt in self.features}
+        for g in graphs:
+            for nt in self.features:
+                if nt not in g.node_types or g[nt].num_nodes == 0:
+                    continue
+                z = torch.asinh(g[nt].x.to(torch.float64)).cpu()
+                count[nt] += z.shape[0]
+                sum1[nt] += z.sum(0)
+                sum2[nt] += (z * z).sum(0)
+                lo[nt] = torch.minimum(lo[nt], z.min(0).values)
+                hi[nt] = torch.maximum(hi[nt], z.max(0).values)
+        return count, sum1, sum2, lo, hi
+
     @torch.no_grad()
     def fit(self, data: HeteroData | Iterable[HeteroData]) -> FeatureNormalizer:
-        """Fit mean and standard deviation on one graph/batch or an iterable of them.
+        """Fit mean, standard deviation and range on one graph/batch or an iterable of them.
 
         Args:
             data: A (batched) heterograph, or an iterable of them (e.g. a ``DataLoader``).
@@ -96,23 +122,7 @@ class FeatureNormalizer(nn.Module):
         Raises:
             ValueError: If no node of some type carries features.
         """
-        graphs = [data] if isinstance(data, HeteroData) else data
-        count = dict.fromkeys(self.features, 0)
-        lo = {nt: torch.full((len(n),), math.inf, dtype=torch.float64)
-              for nt, n in self.features.items()}
-        hi = {nt: -lo[nt] for nt in self.features}
-        sum1 = {nt: torch.zeros(len(n), dtype=torch.float64) for nt, n in self.features.items()}
-        sum2 = {nt: torch.zeros(len(n), dtype=torch.float64) for nt, n in self.features.items()}
-        for g in graphs:
-            for nt in self.features:
-                if nt not in g.node_types or g[nt].num_nodes == 0:
-                    continue
-                z = torch.asinh(g[nt].x.to(torch.float64))
-                count[nt] += z.shape[0]
-                sum1[nt] += z.sum(0).cpu()
-                sum2[nt] += (z * z).sum(0).cpu()
-                lo[nt] = torch.minimum(lo[nt], z.min(0).values.cpu())
-                hi[nt] = torch.maximum(hi[nt], z.max(0).values.cpu())
+        count, sum1, sum2, lo, hi = self._scan(data)
         for nt in self.features:
             n, s1, s2 = count[nt], sum1[nt], sum2[nt]
             mean_buf, std_buf = self._buf(f"{nt}_mean"), self._buf(f"{nt}_std")
@@ -144,19 +154,9 @@ class FeatureNormalizer(nn.Module):
         Returns:
             ``self``.
         """
-        graphs = [data] if isinstance(data, HeteroData) else data
-        lo = {nt: torch.full((len(n),), math.inf, dtype=torch.float64)
-              for nt, n in self.features.items()}
-        hi = {nt: -lo[nt] for nt in self.features}
-        for g in graphs:
-            for nt in self.features:
-                if nt not in g.node_types or g[nt].num_nodes == 0:
-                    continue
-                z = torch.asinh(g[nt].x.to(torch.float64))
-                lo[nt] = torch.minimum(lo[nt], z.min(0).values.cpu())
-                hi[nt] = torch.maximum(hi[nt], z.max(0).values.cpu())
+        count, _, _, lo, hi = self._scan(data)
         for nt in self.features:
-            if torch.isfinite(lo[nt]).all():
+            if count[nt] > 0:
                 self._buf(f"{nt}_lo").copy_(lo[nt].to(self._buf(f"{nt}_lo").dtype))
                 self._buf(f"{nt}_hi").copy_(hi[nt].to(self._buf(f"{nt}_hi").dtype))
         return self
@@ -186,8 +186,7 @@ class FeatureNormalizer(nn.Module):
             std = self._buf(f"{nt}_std")
             below = z < self._buf(f"{nt}_lo") - margin * std
             above = z > self._buf(f"{nt}_hi") + margin * std
-            out[nt] = (below | above).any(dim=-1) if z.numel() else torch.zeros(
-                z.shape[0], dtype=torch.bool, device=z.device)
+            out[nt] = (below | above).any(dim=-1)
         return out
 
     def forward(self, x_dict: Mapping[NodeType, Tensor]) -> TensorDict:
