@@ -111,6 +111,30 @@ def _check_range(
         )
 
 
+def _check_structure(cfg: EdgeConfig | PlacerConfig, min_branches: int) -> None:
+    """Ranges of the deployment's size, shared by the ``edge`` and ``placer`` regimes."""
+    c = cfg.regime
+    _check_range(c, "min_services", cfg.min_services, "max_services", cfg.max_services, 1)
+    _check_range(c, "min_devices", cfg.min_devices, "max_devices", cfg.max_devices, 1)
+    _check_range(c, "min_fragments", cfg.min_fragments, "max_fragments", cfg.max_fragments, 1)
+    _check_range(c, "min_branches", cfg.min_branches, "max_branches", cfg.max_branches,
+                 min_branches)
+    _check_range(c, "min_capacity", cfg.min_capacity, "max_capacity", cfg.max_capacity, 1)
+
+
+def _check_service_and_links(cfg: EdgeConfig | PlacerConfig) -> None:
+    """Service-time SCV, link and SLA ranges, shared by the ``edge`` and ``placer`` regimes."""
+    c = cfg.regime
+    if cfg.max_scv < 0:
+        raise _err(c, "max_scv", cfg.max_scv, ">= 0")
+    _check_range(c, "min_bandwidth", cfg.min_bandwidth, "max_bandwidth", cfg.max_bandwidth, 1e-9)
+    _check_range(c, "min_delay", cfg.min_delay, "max_delay", cfg.max_delay, 0.0)
+    if not 0 < cfg.max_link_utilization < 1:
+        raise _err(c, "max_link_utilization", cfg.max_link_utilization, "in (0, 1)")
+    _check_range(c, "min_sla_factor", cfg.min_sla_factor, "max_sla_factor", cfg.max_sla_factor,
+                 1e-9)
+
+
 @dataclass(frozen=True)
 class SimulationConfig:
     r"""How each sampled scenario is labelled by :func:`datagen.sim.simulate`.
@@ -339,23 +363,12 @@ class EdgeConfig:
             raise _err(c, "profiles", self.profiles, "a non-empty list of zoo profile names")
         if not self.device_kinds:
             raise _err(c, "device_kinds", self.device_kinds, "a non-empty list of device kinds")
-        _check_range(c, "min_services", self.min_services, "max_services", self.max_services, 1)
-        _check_range(c, "min_devices", self.min_devices, "max_devices", self.max_devices, 1)
-        _check_range(
-            c, "min_fragments", self.min_fragments, "max_fragments", self.max_fragments, 1
-        )
-        _check_range(c, "min_branches", self.min_branches, "max_branches", self.max_branches, 1)
-        _check_range(c, "min_capacity", self.min_capacity, "max_capacity", self.max_capacity, 1)
+        _check_structure(self, min_branches=1)
         if not 0 <= self.semantic_probability <= 1:
             raise _err(c, "semantic_probability", self.semantic_probability, "in [0, 1]")
         if not 0 <= self.link_probability <= 1:
             raise _err(c, "link_probability", self.link_probability, "in [0, 1]")
-        if self.max_scv < 0:
-            raise _err(c, "max_scv", self.max_scv, ">= 0")
-        _check_range(
-            c, "min_bandwidth", self.min_bandwidth, "max_bandwidth", self.max_bandwidth, 1e-9
-        )
-        _check_range(c, "min_delay", self.min_delay, "max_delay", self.max_delay, 0.0)
+        _check_service_and_links(self)
         _check_range(
             c,
             "min_bottleneck_utilization",
@@ -363,11 +376,6 @@ class EdgeConfig:
             "max_bottleneck_utilization",
             self.max_bottleneck_utilization,
             1e-6,
-        )
-        if not 0 < self.max_link_utilization < 1:
-            raise _err(c, "max_link_utilization", self.max_link_utilization, "in (0, 1)")
-        _check_range(
-            c, "min_sla_factor", self.min_sla_factor, "max_sla_factor", self.max_sla_factor, 1e-9
         )
 
 
@@ -548,13 +556,7 @@ class PlacerConfig:
             except ValueError as exc:
                 raise _err(c, "device_kinds", list(self.device_kinds),
                            f"a list of catalog device kinds ({exc})") from None
-        _check_range(c, "min_services", self.min_services, "max_services", self.max_services, 1)
-        _check_range(c, "min_devices", self.min_devices, "max_devices", self.max_devices, 1)
-        _check_range(
-            c, "min_fragments", self.min_fragments, "max_fragments", self.max_fragments, 1
-        )
-        _check_range(c, "min_branches", self.min_branches, "max_branches", self.max_branches, 2)
-        _check_range(c, "min_capacity", self.min_capacity, "max_capacity", self.max_capacity, 1)
+        _check_structure(self, min_branches=2)
         _check_range(c, "min_speed_factor", self.min_speed_factor, "max_speed_factor",
                      self.max_speed_factor, 1e-9)
         _check_range(c, "min_memory_factor", self.min_memory_factor, "max_memory_factor",
@@ -571,14 +573,7 @@ class PlacerConfig:
             raise ValueError(
                 f"{terms} must sum to 1 in sampler config {c!r}, got {total:g}; adjust them"
             )
-        if self.max_scv < 0:
-            raise _err(c, "max_scv", self.max_scv, ">= 0")
-        _check_range(
-            c, "min_bandwidth", self.min_bandwidth, "max_bandwidth", self.max_bandwidth, 1e-9
-        )
-        _check_range(c, "min_delay", self.min_delay, "max_delay", self.max_delay, 0.0)
-        if not 0 < self.max_link_utilization < 1:
-            raise _err(c, "max_link_utilization", self.max_link_utilization, "in (0, 1)")
+        _check_service_and_links(self)
         _check_range(c, "min_cluster_utilization", self.min_cluster_utilization,
                      "max_cluster_utilization", self.max_cluster_utilization, 1e-6)
         if not (self.min_cluster_utilization <= self.saturation_utilization
@@ -592,9 +587,6 @@ class PlacerConfig:
             raise _err(c, "max_rate_ratio", self.max_rate_ratio, ">= 1")
         if not self.max_bottleneck_utilization > 0:
             raise _err(c, "max_bottleneck_utilization", self.max_bottleneck_utilization, "> 0")
-        _check_range(
-            c, "min_sla_factor", self.min_sla_factor, "max_sla_factor", self.max_sla_factor, 1e-9
-        )
         _check_range(c, "min_walk_moves", self.min_walk_moves, "max_walk_moves",
                      self.max_walk_moves, 0)
 
