@@ -1,6 +1,6 @@
 """Does the demo's decision keep its promise? Predicted vs simulated loss over seeds and warm-ups.
 
-Runs the placement step of ``python -m scripts.demo`` (the sample cluster and workload, a LinUCB
+Runs the placement step of ``python -m scripts.demo`` (the sample cluster and workload, the default
 split bandit warmed up online for ``--bandit-steps``, then :class:`placement.Placer`) for every
 combination of warm-up length and seed, simulates the decision with the demo's own check
 (10,000 requests, seed + 1), and reports per service the simulated loss ratio minus the
@@ -23,7 +23,6 @@ import numpy as np
 from datagen.sim import simulate
 from placement.online import OnlineExperiment
 from placement.placer import Placer, default_predictor
-from placement.policies import make_policy
 from placement.request import PlacementRequest
 from scripts.demo import sample_cluster, sample_workload
 
@@ -34,12 +33,13 @@ MAX_EXCESS = 0.05
 def run_one(predictor: Any, steps: int, seed: int) -> list[dict[str, Any]]:
     """The demo's placement and check for one warm-up length and seed; one row per service."""
     devices = sample_cluster()
-    policy = make_policy("linucb", seed=seed, per_service=True)
+    placer = Placer(predictor=predictor, seed=seed)  # the default (pre-warmed) split policy
     if steps:
-        OnlineExperiment(policy, devices=devices, seed=seed).run(steps)
+        OnlineExperiment(placer.split_policy, devices=devices, predictor=predictor,
+                         seed=seed).run(steps)
     request = PlacementRequest(devices=tuple(devices), services=tuple(sample_workload(devices)))
     t0 = time.perf_counter()
-    decision = Placer(predictor=predictor, split_policy=policy, seed=seed).place(request)
+    decision = placer.place(request)
     place_s = time.perf_counter() - t0
     sim = simulate(decision.scenario, num_requests=10_000, seed=seed + 1).services
     rows = []

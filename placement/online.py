@@ -38,18 +38,29 @@ import numpy as np
 import pandas as pd
 
 from datagen.world import Device, DNNProfile, Placement, Scenario, Service
-from placement.policies import ARMS, SplitPolicy, build_context, load_features
+from placement.policies import (
+    ARMS,
+    Reward,
+    SplitPolicy,
+    build_reward_context,
+    load_features,
+)
 
 __all__ = [
+    "COMPARED_POLICIES",
     "DEFAULT_EDGE_DEVICES",
     "DEFAULT_EDGE_PROFILES",
+    "ONLINE_FAMILIES",
     "OnlineConfig",
     "OnlineExperiment",
     "PlacementFn",
+    "compared_policy",
     "deployment_reward",
     "estimate_latency",
     "greedy_placement",
+    "online_family",
     "regret_growth_exponent",
+    "summarize_log",
 ]
 
 #: The SplitPlace edge applications (MNIST, FashionMNIST, CIFAR100 CNNs) in :mod:`datagen.zoo`.
@@ -69,6 +80,54 @@ PlacementFn = Callable[
     [Sequence[Device], Sequence[tuple[Service, tuple[str, ...]]], Service],
     "tuple[str, ...] | None",
 ]
+
+
+#: Named settings of the online loop used by the policy benchmark and the report: the model
+#: family (SplitPlace's CNNs on a Raspberry-Pi cluster, or ImageNet zoo models on a Jetson /
+#: Raspberry-Pi cluster) times the deadline tightness (``tight``: SLA factor 0.2-0.8 of the
+#: reference latency, ``loose``: 1-3). Values: ``(device kinds, OnlineConfig fields)``.
+ONLINE_FAMILIES: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
+    "splitplace_tight": (DEFAULT_EDGE_DEVICES, {"sla_factor_range": (0.2, 0.8)}),
+    "splitplace_loose": (DEFAULT_EDGE_DEVICES, {"sla_factor_range": (1.0, 3.0)}),
+    "zoo_tight": (
+        ("jetson_nano", "jetson_nano", "rpi4", "rpi4", "rpi3"),
+        {
+            "profiles": ("mobilenet_v2", "resnet18", "resnet50"),
+            "arrival_rate_range": (2.0, 20.0),
+            "sla_factor_range": (0.2, 0.8),
+        },
+    ),
+    "zoo_loose": (
+        ("jetson_nano", "jetson_nano", "rpi4", "rpi4", "rpi3"),
+        {
+            "profiles": ("mobilenet_v2", "resnet18", "resnet50"),
+            "arrival_rate_range": (2.0, 20.0),
+            "sla_factor_range": (1.0, 3.0),
+        },
+    ),
+}
+
+
+def online_family(name: str, **overrides: Any) -> tuple[tuple[Device, ...], OnlineConfig]:
+    """The cluster and config of a named setting of :data:`ONLINE_FAMILIES`.
+
+    Args:
+        name: A key of :data:`ONLINE_FAMILIES`.
+        **overrides: Further :class:`OnlineConfig` fields (e.g. ``sim_requests=300``).
+
+    Returns:
+        ``(devices, config)`` for :class:`OnlineExperiment` (devices named ``d0, d1, ...``).
+
+    Raises:
+        ValueError: On an unknown name.
+    """
+    if name not in ONLINE_FAMILIES:
+        raise ValueError(f"unknown online family {name!r}; choose one of {sorted(ONLINE_FAMILIES)}")
+    from datagen.catalog import get_device
+
+    kinds, fields = ONLINE_FAMILIES[name]
+    devices = tuple(get_device(kind, f"d{i}") for i, kind in enumerate(kinds))
+    return devices, OnlineConfig(**{**fields, **overrides}).validate()
 
 
 class _Placer(Protocol):
@@ -196,12 +255,20 @@ def deployment_reward(
     served: np.ndarray,
     sla: float,
     accuracy: float,
+    *,
+    reward: Reward | str | None = "published",
+    reference_accuracy: float | None = None,
 ) -> tuple[float, float, float]:
-    r"""Mean per-request SplitPlace reward of one deployment, dropped requests earning 0.
+    r"""Mean per-request reward of one deployment, dropped requests earning 0.
+
+    With the published reward:
 
     .. math::
         r = \frac{1}{n}\sum_i \mathbb{1}[\text{served}_i]\big(0.5\,\mathbb{1}[RT_i \le SLA]
             + 0.5 \cdot 10 \cdot \max(0, acc - 0.9)\big)
+
+    and any :class:`~placement.policies.Reward` likewise (its per-request reward, averaged
+    over all requests).
 
     Args:
         arrival: Arrival times of the requests (s), shape ``(n,)``.
@@ -209,6 +276,9 @@ def deployment_reward(
         served: Whether each request was served, bool shape ``(n,)``.
         sla: Deadline (s).
         accuracy: Accuracy of the deployed split in [0, 1].
+        reward: The reward (default: ``"published"``, SplitPlace's).
+        reference_accuracy: Accuracy of the unsplit model, for the relative reward
+            (default: ``None`` = ``accuracy``).
 
     Returns:
         ``(reward, sla_compliance, mean_latency)``: the mean reward, the fraction of requests
@@ -217,13 +287,15 @@ def deployment_reward(
     n = len(arrival)
     if n == 0:
         return 0.0, 0.0, math.nan
+    rw = Reward.coerce(reward)
+    ref = accuracy if reference_accuracy is None else reference_accuracy
     rt = np.where(served, completion - arrival, np.inf)
     met = served & (rt <= sla)
     compliance = float(met.mean())
-    acc_term = 0.5 * 10.0 * max(0.0, accuracy - 0.9)
-    reward = 0.5 * compliance + acc_term * float(served.mean())
+    value = float(rw.expected(compliance / max(float(served.mean()), 1e-300),
+                              1.0 - float(served.mean()), accuracy, ref))
     mean_latency = float(rt[served].mean()) if served.any() else math.nan
-    return reward, compliance, mean_latency
+    return value, compliance, mean_latency
 
 
 def regret_growth_exponent(cumulative_regret: Sequence[float] | np.ndarray) -> float:
@@ -277,6 +349,9 @@ class OnlineConfig:
         update_every: Steps per decision interval: the policy is updated every this many
             steps with the interval's observations (default: ``1``).
         slack_clip: Clip range of the normalised slack (default: ``(-2.0, 1.0)``).
+        reward: The reward of a deployment: a :class:`~placement.policies.Reward` or its kind,
+            ``"relative"`` (accuracy credit relative to the unsplit model, meaningful for any
+            model) or ``"published"`` (SplitPlace's) (default: ``"relative"``).
     """
 
     profiles: tuple[str | DNNProfile, ...] = DEFAULT_EDGE_PROFILES
@@ -287,6 +362,7 @@ class OnlineConfig:
     sim_requests: int = 1000
     update_every: int = 1
     slack_clip: tuple[float, float] = (-2.0, 1.0)
+    reward: Reward | str = "relative"
 
     def validate(self) -> OnlineConfig:
         """Check every field; return ``self``.
@@ -313,6 +389,7 @@ class OnlineConfig:
                 raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
         if not isinstance(self.sim_requests, int) or self.sim_requests < 50:
             raise ValueError(f"sim_requests must be an integer >= 50, got {self.sim_requests!r}")
+        Reward.coerce(self.reward)
         return self
 
 
@@ -328,9 +405,33 @@ class _Arm:
     service: Service
     scenario: Scenario | None
     predicted_latency: float
+    #: Predicted latency_mean (s), latency_p95 (s, nan if unknown) and loss_ratio.
+    predicted: dict[str, float] = field(default_factory=dict)
+    #: Accuracy of the unsplit model (the layer split).
+    reference_accuracy: float = math.nan
     reward: float = 0.0
     compliance: float = 0.0
     latency: float = math.nan
+
+    @property
+    def accuracy(self) -> float:
+        """Accuracy of this split (0 when the profile gives none)."""
+        acc = self.service.accuracy
+        return float(acc) if acc is not None else 0.0
+
+
+def _service_metrics(rows: pd.DataFrame) -> dict[str, float] | None:
+    """latency_mean, latency_p95 and loss_ratio of the first row, or None if none is usable."""
+    if not len(rows):
+        return None
+    row = rows.iloc[0]
+    lat = float(row["latency_mean"])
+    if math.isnan(lat) or lat < 0:
+        return None
+    p95 = float(row["latency_p95"]) if "latency_p95" in rows.columns else math.nan
+    loss = float(row["loss_ratio"]) if "loss_ratio" in rows.columns else 0.0
+    loss = min(1.0, max(0.0, loss)) if math.isfinite(loss) else 1.0
+    return {"latency_mean": lat, "latency_p95": p95, "loss_ratio": loss}
 
 
 @dataclass
@@ -419,6 +520,7 @@ class OnlineExperiment:
                 f"devices, or an object with place(request); got {type(self.placer).__name__}"
             )
         self._devices: tuple[Device, ...] = tuple(self.devices)
+        self._reward = Reward.coerce(self.config.reward)
         self._profiles = tuple(self._resolve(p) for p in self.config.profiles)
         mean_speed = float(np.mean([d.effective_speed for d in self._devices]))
         self._ref_latency = {p.name: p.total_macs / mean_speed for p in self._profiles}
@@ -465,9 +567,13 @@ class OnlineExperiment:
 
         Columns: ``step, service, profile, arrival_rate, sla, context`` (the policy's context
         row, a tuple), ``arm`` (name), ``arm_index, reward, reward_layer, reward_semantic,
-        oracle_arm, oracle_reward, regret, cumulative_regret, compliance, latency`` (simulated
-        mean, s), ``predicted_latency_layer, predicted_latency_semantic`` (s), ``running``
-        (deployments already running at decision time).
+        oracle_arm, oracle_reward, regret, cumulative_regret, compliance`` (share of the
+        deployment's requests served within the SLA), ``sla_violation`` (1 - compliance),
+        ``latency`` (simulated mean, s), ``accuracy`` (of the chosen split),
+        ``expected_reward_layer, expected_reward_semantic`` (the predicted expected reward of
+        each split, the prior of the ``informed`` policy), ``predicted_latency_layer,
+        predicted_latency_semantic`` (s), ``running`` (deployments already running at
+        decision time).
         """
         df = pd.DataFrame(self._rows, columns=_LOG_COLUMNS)
         df["cumulative_regret"] = df["regret"].cumsum()
@@ -488,16 +594,23 @@ class OnlineExperiment:
 
         arms = [self._build_arm(name, profile, split, rate, sla) for split in ARMS]
         running_sc = self._running_scenario()
+        load = load_features(self._devices, running_sc)
+        accuracy = {a: arms[i].accuracy for i, a in enumerate(ARMS)}
+        prior = build_reward_context(
+            sla,
+            {a: arms[i].predicted for i, a in enumerate(ARMS)},
+            accuracy,
+            profile.accuracy,
+            load,
+            reward=self._reward,
+            slack_clip=cfg.slack_clip,
+        )
         if self.policy.context_type == "sla":
             context = np.array([sla])
+        elif self.policy.context_type == "reward":
+            context = prior
         else:
-            load = load_features(self._devices, running_sc)
-            context = build_context(
-                sla,
-                {a: arms[i].predicted_latency for i, a in enumerate(ARMS)},
-                load,
-                slack_clip=cfg.slack_clip,
-            )
+            context = prior[len(ARMS):]
         key = profile.name
         arm = int(self.policy.select(context.reshape(1, -1), keys=[key])[0])
         for a in arms:
@@ -524,7 +637,11 @@ class OnlineExperiment:
             "oracle_reward": rewards[oracle],
             "regret": rewards[oracle] - chosen.reward,
             "compliance": chosen.compliance,
+            "sla_violation": 1.0 - chosen.compliance,
             "latency": chosen.latency,
+            "accuracy": chosen.accuracy,
+            "expected_reward_layer": float(prior[0]),
+            "expected_reward_semantic": float(prior[1]),
             "predicted_latency_layer": arms[0].predicted_latency,
             "predicted_latency_semantic": arms[1].predicted_latency,
             "running": len(self._running),
@@ -567,10 +684,10 @@ class OnlineExperiment:
         from datagen.splitting import make_service
 
         service = make_service(name, profile, split, rate, sla)
-        predicted: float | None = None
+        metrics: dict[str, float] | None = None
         scenario: Scenario | None
         if self.placer is not None and hasattr(self.placer, "place"):
-            scenario, predicted = self._place_with_placer(service, profile, split)
+            scenario, metrics = self._place_with_placer(service, profile, split)
         else:
             place_fn = self.placer if self.placer is not None else greedy_placement
             devs = place_fn(self._devices, self._running_pairs(), service)
@@ -583,18 +700,23 @@ class OnlineExperiment:
                     Placement({s.name: d for s, d in pairs}),
                 )
         if scenario is None:
-            return _Arm(service, None, math.inf)
+            return _Arm(service, None, math.inf, {"latency_mean": math.inf, "loss_ratio": 1.0},
+                        profile.accuracy)
         if self.predictor is not None:
             pred = self.predictor.predict([scenario])
-            sel = pred[pred["service"] == name]
-            predicted = float(sel["latency_mean"].iloc[0])
-        if predicted is None or not math.isfinite(predicted) or predicted < 0:
-            predicted = estimate_latency(scenario, name)
-        return _Arm(service, scenario, predicted)
+            metrics = _service_metrics(pred[pred["service"] == name])
+        if metrics is None:
+            lat = estimate_latency(scenario, name)
+            metrics = {
+                "latency_mean": lat,
+                "latency_p95": math.nan,
+                "loss_ratio": 0.0 if math.isfinite(lat) else 1.0,
+            }
+        return _Arm(service, scenario, metrics["latency_mean"], metrics, profile.accuracy)
 
     def _place_with_placer(
         self, service: Service, profile: DNNProfile, split: str
-    ) -> tuple[Scenario | None, float | None]:
+    ) -> tuple[Scenario | None, dict[str, float] | None]:
         from placement.request import PlacementRequest, RunningService, ServiceRequest
 
         req = PlacementRequest(
@@ -610,17 +732,14 @@ class OnlineExperiment:
             decision = self.placer.place(req)
         except ValueError:  # an infeasible request: this split cannot be deployed
             return None, None
-        scenario = decision.scenario
-        predicted = None
         table = getattr(decision, "predicted", None)
+        metrics = None
         if isinstance(table, pd.DataFrame) and "latency_mean" in table.columns:
             if service.name in table.index:
-                predicted = float(table.loc[service.name, "latency_mean"])
+                metrics = _service_metrics(table.loc[[service.name]])
             elif "service" in table.columns:
-                sel = table[table["service"] == service.name]
-                if len(sel):
-                    predicted = float(sel["latency_mean"].iloc[0])
-        return scenario, predicted
+                metrics = _service_metrics(table[table["service"] == service.name])
+        return decision.scenario, metrics
 
     def _simulate(self, arm: _Arm, name: str, sla: float, seed: int) -> None:
         if arm.scenario is None:
@@ -632,13 +751,14 @@ class OnlineExperiment:
         )
         rec = res.records
         mine = rec[(rec["service"] == name) & (rec["arrival"] >= res.warmup_time)]
-        accuracy = arm.service.accuracy if arm.service.accuracy is not None else 0.0
         arm.reward, arm.compliance, arm.latency = deployment_reward(
             mine["arrival"].to_numpy(float),
             mine["completion"].to_numpy(float),
             (mine["record_type"] == "served").to_numpy(bool),
             sla,
-            accuracy,
+            arm.accuracy,
+            reward=self._reward,
+            reference_accuracy=arm.reference_accuracy,
         )
 
     def _flush(self) -> None:
@@ -671,8 +791,95 @@ _LOG_COLUMNS = [
     "oracle_reward",
     "regret",
     "compliance",
+    "sla_violation",
     "latency",
+    "accuracy",
+    "expected_reward_layer",
+    "expected_reward_semantic",
     "predicted_latency_layer",
     "predicted_latency_semantic",
     "running",
 ]
+
+
+# ------------------------------------------------------------------------------------------
+# Comparing policies (shared by benchmarks/bench_policies.py and the report)
+# ------------------------------------------------------------------------------------------
+
+#: ``(label, policy name, config)`` of the policies compared by the benchmark and the report;
+#: ``"default"`` is the packaged pre-warmed policy that ``placement.Placer()`` loads.
+COMPARED_POLICIES: tuple[tuple[str, str, dict[str, Any]], ...] = (
+    ("default", "default", {}),
+    ("informed", "informed", {}),
+    ("splitplace", "splitplace", {}),
+    ("linucb", "linucb", {"per_service": True}),
+    ("thompson", "thompson", {"per_service": True}),
+    ("layer_only", "layer_only", {}),
+    ("semantic_only", "semantic_only", {}),
+    ("random", "random", {}),
+)
+
+
+def compared_policy(
+    name: str, kwargs: dict[str, Any], seed: int, reference_latency: dict[str, float]
+) -> SplitPolicy:
+    """Build one policy of :data:`COMPARED_POLICIES` for a run.
+
+    ``"default"`` loads the packaged pre-warmed policy (its generator reseeded with ``seed``);
+    ``"splitplace"`` starts its thresholds ``T[app]`` at each application's reference latency
+    (the published 5, 8, 15 were on their setup's time scale, and the 10 s default would
+    classify every request as ``low`` for a long time).
+
+    Args:
+        name: ``"default"`` or a name of :data:`placement.policies.POLICIES`.
+        kwargs: Config fields.
+        seed: Seed of the policy's generator.
+        reference_latency: :attr:`OnlineExperiment.reference_latency` of the run (s).
+
+    Returns:
+        A fresh policy.
+    """
+    from placement.policies import DEFAULT_POLICY_PATH, load_policy, make_policy
+
+    if name == "default":
+        policy = load_policy(DEFAULT_POLICY_PATH)
+        policy.rng = np.random.default_rng(seed)
+        return policy
+    if name == "splitplace" and "initial_thresholds" not in kwargs:
+        kwargs = {**kwargs, "initial_thresholds": dict(reference_latency)}
+    return make_policy(name, seed=seed, **kwargs)
+
+
+def summarize_log(log: pd.DataFrame, first: int = 100) -> dict[str, float]:
+    """Figures of one run of :class:`OnlineExperiment` (one policy).
+
+    Args:
+        log: :meth:`OnlineExperiment.log`.
+        first: Length of the early window of ``reward_over_oracle_first`` (default: ``100``).
+
+    Returns:
+        ``mean_reward``, ``reward_over_oracle`` (sum of rewards over the per-request oracle's),
+        ``reward_over_oracle_first`` (the same over the first ``first`` requests),
+        ``final_regret``, ``beta`` (regret growth exponent, ``nan`` under 8 steps),
+        ``semantic_share``, ``oracle_semantic_share``, ``agrees_with_oracle``,
+        ``response_time`` (mean simulated latency of served requests, s),
+        ``sla_violation`` (share of requests not served within the SLA) and ``accuracy``
+        (mean accuracy of the chosen splits).
+    """
+    head = log.iloc[:first]
+    cr = log["cumulative_regret"].to_numpy(float)
+    return {
+        "mean_reward": float(log.reward.mean()),
+        "reward_over_oracle": float(log.reward.sum() / max(log.oracle_reward.sum(), 1e-12)),
+        "reward_over_oracle_first": float(
+            head.reward.sum() / max(head.oracle_reward.sum(), 1e-12)
+        ),
+        "final_regret": float(cr[-1]) if len(cr) else 0.0,
+        "beta": regret_growth_exponent(cr) if len(cr) >= 8 else math.nan,
+        "semantic_share": float((log.arm == "semantic").mean()),
+        "oracle_semantic_share": float((log.oracle_arm == "semantic").mean()),
+        "agrees_with_oracle": float((log.arm == log.oracle_arm).mean()),
+        "response_time": float(np.nanmean(log.latency.to_numpy(float))),
+        "sla_violation": float(log.sla_violation.mean()),
+        "accuracy": float(log.accuracy.mean()),
+    }

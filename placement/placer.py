@@ -99,11 +99,34 @@ def diverse_top(assignments: np.ndarray, k: int, min_distance: int = 2) -> np.nd
 
 
 def _default_policy(seed: int) -> Any:
-    try:
-        from placement.policies import make_policy
-    except ImportError:  # pragma: no cover - the policies package ships with placement
-        return None
-    return make_policy("splitplace", seed=seed)
+    """The packaged pre-warmed ``informed`` policy, or a fresh one if none is packaged."""
+    from placement.policies import DEFAULT_POLICY_PATH, load_policy, make_policy
+
+    if DEFAULT_POLICY_PATH.is_file():
+        try:
+            policy = load_policy(DEFAULT_POLICY_PATH)
+            policy.rng = np.random.default_rng(seed)
+            return policy
+        except ValueError as exc:  # a damaged package file: decide from the prior alone
+            log.warning("cannot load the default split policy (%s); using a fresh one", exc)
+    return make_policy("informed", seed=seed)
+
+
+def _measured_frame(measured: Any) -> pd.DataFrame:
+    """Measured per-service metrics indexed by service name; checks the columns."""
+    if not isinstance(measured, pd.DataFrame):
+        raise ValueError(
+            f"measured must be a pandas DataFrame like SimResult.services, got "
+            f"{type(measured).__name__}"
+        )
+    frame = measured.set_index("service") if "service" in measured.columns else measured
+    need = [c for c in ("latency_mean", "loss_ratio") if c not in frame.columns]
+    if need or not ({"latency_p95", "sla_compliance"} & set(frame.columns)):
+        raise ValueError(
+            "measured must have columns latency_mean, loss_ratio and latency_p95 or "
+            f"sla_compliance; it has {list(frame.columns)}"
+        )
+    return frame
 
 
 def _per_scenario(frame: pd.DataFrame, n: int) -> list[pd.DataFrame]:
@@ -296,7 +319,10 @@ class Placer:
             :class:`chainnet.AnalyticSurrogate` with a warning when no learned surrogate is
             packaged; :attr:`Decision.predictor_fallback` then says so).
         split_policy: A split policy object (``select``/``predict``/``update``), a policy name
-            for :func:`placement.policies.make_policy`, or ``None`` = ``"splitplace"``.
+            for :func:`placement.policies.make_policy`, or ``None`` = the packaged pre-warmed
+            ``"informed"`` policy (``placement/policies/default_policy.json``, see its card
+            ``DEFAULT_POLICY.md``): it picks the split with the larger expected reward
+            predicted by the surrogate and corrects that prior from :meth:`observe`.
         search: A :class:`~placement.search.SearchMethod` (default: :class:`LocalSearch`).
         objective: The cost to minimise (default: :class:`Objective`: lost requests/s plus
             the SLA-miss penalty).
@@ -323,6 +349,9 @@ class Placer:
         analytic_search: The search driven by the analytic predictor (default: ``None`` =
             a :class:`LocalSearch` of at most 1,500 evaluations and no wall-clock budget, so
             the safe plan does not depend on the machine's speed; about 0.3-0.5 s).
+        reward: The reward the split policy maximises and :meth:`observe` computes: a
+            :class:`~placement.policies.Reward` or its kind (default: ``None`` =
+            ``Reward()``, deadline credit plus accuracy credit relative to the unsplit model).
 
     Example:
         >>> decision = Placer(predictor=AnalyticSurrogate()).place(request)  # doctest: +SKIP
@@ -343,6 +372,7 @@ class Placer:
         refine_seconds: float = 0.0,
         safeguards: bool = True,
         analytic_search: SearchMethod | None = None,
+        reward: Any = None,
     ) -> None:
         if isinstance(verify_top_k, bool) or not isinstance(verify_top_k, int) or verify_top_k < 0:
             raise ValueError(f"verify_top_k must be an integer >= 0, got {verify_top_k!r}")
@@ -391,6 +421,9 @@ class Placer:
         self.analytic_search = analytic_search if analytic_search is not None else LocalSearch(
             max_evaluations=1_500, max_seconds=None
         )
+        from placement.policies.reward import Reward
+
+        self.reward = Reward.coerce(reward)
 
     def __repr__(self) -> str:
         return (
@@ -471,6 +504,96 @@ class Placer:
                      decision.source, decision.simulated_objective)
         return decision
 
+    # -- feedback and policy state ----------------------------------------------------------
+
+    def observe(self, decision: Decision, measured: pd.DataFrame) -> Placer:
+        """Learn from what a deployed decision measured in the field.
+
+        The reward of each service whose split the policy chose is computed from the
+        measured metrics with :attr:`reward` (:meth:`~placement.policies.Reward.from_metrics`)
+        and the policy is updated with the context it decided from, so later decisions in
+        similar situations correct the surrogate's prior.
+
+        Args:
+            decision: A decision returned by :meth:`place` of this placer (or one with the
+                same policy type).
+            measured: Per-service metrics like :attr:`datagen.sim.SimResult.services`: index
+                = service name (or a ``service`` column), columns ``latency_mean`` (s),
+                ``loss_ratio`` and ``latency_p95`` (s) or ``sla_compliance`` (share of served
+                requests within the SLA). Extra rows and columns are ignored.
+
+        Returns:
+            ``self``.
+
+        Raises:
+            ValueError: If ``decision`` has no split context, ``measured`` lacks a required
+                column or one of the decided services, or a metric is out of range.
+
+        Example:
+            >>> decision = placer.place(request)  # doctest: +SKIP
+            >>> measured = simulate(decision.scenario, num_requests=5000).services  # doctest: +SKIP
+            >>> placer.observe(decision, measured)  # doctest: +SKIP
+        """
+        if not isinstance(decision, Decision):
+            raise ValueError(f"decision must be a Decision, got {type(decision).__name__}")
+        table = decision.split_context
+        if table is None or "context" not in table.columns:
+            raise ValueError("decision has no split_context; pass a decision from Placer.place")
+        decided = table[table["context"].notna()]
+        if decided.empty:
+            return self  # every split was forced or fixed: nothing the policy chose
+        frame = _measured_frame(measured)
+        missing = [name for name in decided.index if name not in frame.index]
+        if missing:
+            raise ValueError(
+                f"measured has no row for service(s) {missing}; it has {list(frame.index)}"
+            )
+        rows = frame.loc[list(decided.index)]
+        for col in ("latency_mean", "loss_ratio"):
+            values = rows[col].to_numpy(float)
+            if np.isnan(values).any() or (values < 0).any():
+                raise ValueError(f"measured[{col!r}] must be >= 0 for every decided service, got "
+                                 f"{values.tolist()}")
+        if (rows["loss_ratio"] > 1).any():
+            raise ValueError(f"measured['loss_ratio'] must be in [0, 1], got "
+                             f"{rows['loss_ratio'].tolist()}")
+        slas = [decision.scenario.service(name).sla for name in decided.index]
+        rewards = [
+            float(self.reward.from_metrics(
+                rows.loc[name], sla if math.isfinite(sla) else _NO_SLA,
+                decided.loc[name, "accuracy"], decided.loc[name, "reference_accuracy"],
+            ))
+            for name, sla in zip(decided.index, slas)
+        ]
+        contexts = np.vstack([np.asarray(c, dtype=float) for c in decided["context"]])
+        arms = [SPLIT_TYPES.index(split) for split in decided["split"]]
+        self.split_policy.update(
+            contexts, arms, rewards, keys=list(decided["key"]),
+            response_times=rows["latency_mean"].to_numpy(float),
+        )
+        return self
+
+    def save_policy(self, path: str | Any, metadata: Mapping[str, Any] | None = None) -> Any:
+        """Save the split policy's learned state as JSON; returns the path written.
+
+        See :func:`placement.policies.save_policy` (the file is data only: loading it runs
+        no code).
+        """
+        from placement.policies.state import save_policy
+
+        return save_policy(self.split_policy, path, metadata)
+
+    def load_policy(self, path: str | Any) -> Placer:
+        """Replace the split policy by one saved with :meth:`save_policy`; returns ``self``.
+
+        Raises:
+            PolicyFileError: If the file is missing, not JSON or not a policy file.
+        """
+        from placement.policies.state import load_policy
+
+        self.split_policy = load_policy(path)
+        return self
+
     def _safe_alternatives(
         self, space: CandidateSpace, stats: dict[str, Any]
     ) -> list[tuple[str, np.ndarray]]:
@@ -541,6 +664,8 @@ class Placer:
         allowed: Mapping[str, tuple[str, ...]],
         forced: Mapping[str, str],
     ) -> tuple[dict[str, str], pd.DataFrame]:
+        from datagen.splitting import split_accuracy
+
         chosen: dict[str, str] = {}
         open_: list[str] = []
         for sr in request.services:
@@ -553,24 +678,33 @@ class Placer:
         rows: list[dict[str, Any]] = []
         calls = 0
         if open_:
-            latency = self._latency_by_split(request, allowed, chosen)
+            predicted = self._predict_by_split(request, allowed, chosen)
             calls = 1
-            contexts = np.vstack([self._context(request, name, latency[name]) for name in open_])
+            contexts = np.vstack(
+                [self._context(request, name, predicted[name]) for name in open_]
+            )
             keys = [request.service(n).profile.name for n in open_]
             arms = self._select(contexts, keys)
-            for name, arm, ctx in zip(open_, arms, contexts):
+            for name, arm, ctx, key in zip(open_, arms, contexts, keys):
                 split = SPLIT_TYPES[int(arm)]
                 if split not in allowed[name]:
                     split = allowed[name][0]
                 chosen[name] = split
+                profile = request.service(name).profile
+                expected = self._expected_rewards(request, name, predicted[name])
                 rows.append(
                     {
                         "service": name,
                         "allowed": allowed[name],
-                        "latency_layer": latency[name].get("layer", math.inf),
-                        "latency_semantic": latency[name].get("semantic", math.inf),
+                        "latency_layer": predicted[name]["layer"]["latency_mean"],
+                        "latency_semantic": predicted[name]["semantic"]["latency_mean"],
+                        "expected_reward_layer": expected["layer"],
+                        "expected_reward_semantic": expected["semantic"],
                         "context": ctx,
                         "split": split,
+                        "key": key,
+                        "accuracy": split_accuracy(profile, split),
+                        "reference_accuracy": profile.accuracy,
                     }
                 )
         for sr in request.services:
@@ -581,8 +715,13 @@ class Placer:
                         "allowed": allowed[sr.name],
                         "latency_layer": math.nan,
                         "latency_semantic": math.nan,
+                        "expected_reward_layer": math.nan,
+                        "expected_reward_semantic": math.nan,
                         "context": None,
                         "split": chosen[sr.name],
+                        "key": sr.profile.name,
+                        "accuracy": split_accuracy(sr.profile, chosen[sr.name]),
+                        "reference_accuracy": sr.profile.accuracy,
                     }
                 )
         table = pd.DataFrame(rows).set_index("service")
@@ -609,13 +748,18 @@ class Placer:
             # An unfitted learned policy cannot be greedy yet: let it choose its own way.
             return call("select")
 
-    def _latency_by_split(
+    def _predict_by_split(
         self,
         request: PlacementRequest,
         allowed: Mapping[str, tuple[str, ...]],
         fixed: Mapping[str, str],
-    ) -> dict[str, dict[str, float]]:
-        """Predicted mean latency of every open service under each split (one predict call)."""
+    ) -> dict[str, dict[str, dict[str, float]]]:
+        """Predicted metrics of every open service under each split (one predict call).
+
+        Each split is placed greedily next to the running services; returns, per service
+        and split, ``latency_mean`` (s, ``inf`` when the split cannot be placed),
+        ``latency_p95`` (s, ``nan`` when the predictor gives none) and ``loss_ratio``.
+        """
         variants: list[tuple[str, CandidateSpace]] = []
         for split in SPLIT_TYPES:
             choice = {
@@ -637,28 +781,74 @@ class Placer:
                 kept.append(split)
             except ValueError:
                 continue
-        out: dict[str, dict[str, float]] = {sr.name: {} for sr in request.services}
+        missing = {"latency_mean": math.inf, "latency_p95": math.inf, "loss_ratio": 1.0}
+        out: dict[str, dict[str, dict[str, float]]] = {sr.name: {} for sr in request.services}
         if scenarios:
             frame = self.predictor.predict(scenarios)
             for i, split in enumerate(kept):
-                part = frame[frame["scenario"] == i].set_index("service")["latency_mean"]
+                part = frame[frame["scenario"] == i].set_index("service")
                 for sr in request.services:
                     if split in allowed[sr.name] and sr.name in part.index:
-                        val = float(part[sr.name])
-                        out[sr.name][split] = val if math.isfinite(val) else math.inf
+                        row = part.loc[sr.name]
+                        lat = float(row["latency_mean"])
+                        p95 = float(row["latency_p95"]) if "latency_p95" in part else math.nan
+                        loss = float(row["loss_ratio"]) if "loss_ratio" in part else 0.0
+                        if not math.isfinite(lat) or lat < 0:
+                            out[sr.name][split] = dict(missing)
+                            continue
+                        loss = min(1.0, max(0.0, loss)) if math.isfinite(loss) else 1.0
+                        out[sr.name][split] = {
+                            "latency_mean": lat, "latency_p95": p95, "loss_ratio": loss
+                        }
         for name in out:
             for split in SPLIT_TYPES:
-                out[name].setdefault(split, math.inf)
+                out[name].setdefault(split, dict(missing))
         return out
 
+    def _deadline(self, request: PlacementRequest, name: str,
+                  predicted: Mapping[str, Mapping[str, float]]) -> float:
+        """The service's SLA (s); a finite stand-in far above the latencies when it has none."""
+        sla = request.service(name).sla
+        if math.isfinite(sla):
+            return float(sla)
+        finite = [m["latency_mean"] for m in predicted.values() if math.isfinite(m["latency_mean"])]
+        return _NO_SLA if not finite else max(1.0, 1e3 * max(finite))
+
+    def _expected_rewards(self, request: PlacementRequest, name: str,
+                          predicted: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
+        """Expected reward of each split from its predicted metrics (see :class:`Reward`)."""
+        from placement.policies.context import build_reward_context
+
+        accuracy, reference = self._accuracies(request, name)
+        row = build_reward_context(
+            self._deadline(request, name, predicted), predicted, accuracy, reference,
+            reward=self.reward,
+        )
+        return {split: float(row[i]) for i, split in enumerate(SPLIT_TYPES)}
+
+    @staticmethod
+    def _accuracies(request: PlacementRequest, name: str) -> tuple[dict[str, float], float]:
+        from datagen.splitting import split_accuracy
+
+        profile = request.service(name).profile
+        return {s: split_accuracy(profile, s) for s in SPLIT_TYPES}, profile.accuracy
+
     def _context(
-        self, request: PlacementRequest, name: str, latency: Mapping[str, float]
+        self,
+        request: PlacementRequest,
+        name: str,
+        predicted: Mapping[str, Mapping[str, float]],
     ) -> np.ndarray:
         sr = request.service(name)
         policy = self.split_policy
-        if getattr(policy, "context_type", "slack") == "sla":
+        context_type = getattr(policy, "context_type", "slack")
+        if context_type == "sla":
             return np.array([sr.sla if math.isfinite(sr.sla) else _NO_SLA])
-        from placement.policies.context import build_context, load_features
+        from placement.policies.context import (
+            build_context,
+            build_reward_context,
+            load_features,
+        )
 
         running = None
         if request.running:
@@ -668,8 +858,12 @@ class Placer:
                 placement=Placement({r.name: r.devices for r in request.running}),
                 links=request.links,
             )
-        sla = sr.sla
-        if not math.isfinite(sla):
-            finite = [v for v in latency.values() if math.isfinite(v)]
-            sla = _NO_SLA if not finite else max(1.0, 1e3 * max(finite))
-        return build_context(sla, latency, load_features(request.devices, running))
+        load = load_features(request.devices, running)
+        sla = self._deadline(request, name, predicted)
+        if context_type == "reward":
+            accuracy, reference = self._accuracies(request, name)
+            return build_reward_context(
+                sla, predicted, accuracy, reference, load, reward=self.reward
+            )
+        latency = {split: m["latency_mean"] for split, m in predicted.items()}
+        return build_context(sla, latency, load)

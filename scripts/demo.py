@@ -5,10 +5,13 @@ Covers, on built-in defaults and printing progress as it goes:
 1. generate a small labelled dataset (``edge`` regime) with :func:`datagen.dataset.generate`;
 2. check the default surrogate on it (:meth:`chainnet.Surrogate.default`, or
    :class:`chainnet.AnalyticSurrogate` with a printed note when no trained model is packaged);
-3. warm up the LinUCB split bandit online (:class:`placement.OnlineExperiment`), then place a
-   sample workload of the SplitPlace edge profiles on a sample Raspberry-Pi/Jetson cluster
-   with :class:`placement.Placer`, the bandit choosing each service's split;
-4. verify the placement by simulation (:func:`datagen.sim.simulate`), predicted vs simulated;
+3. place a sample workload of the SplitPlace edge profiles on a sample Raspberry-Pi/Jetson
+   cluster with :class:`placement.Placer`, its split policy (the packaged pre-warmed
+   ``informed`` bandit, optionally warmed up further online with
+   :class:`placement.OnlineExperiment`) choosing each service's split from the surrogate's
+   predicted expected reward;
+4. verify the placement by simulation (:func:`datagen.sim.simulate`), predicted vs simulated,
+   and feed the measurement back to the split policy (:meth:`placement.Placer.observe`);
 5. write the quick evaluation report (:mod:`scripts.report`) and print where it is.
 
 To run (about 3-5 minutes on two cores)::
@@ -138,16 +141,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     # 3. bandit + placement
     from placement.online import OnlineExperiment
     from placement.placer import Placer
-    from placement.policies import make_policy
     from placement.request import PlacementRequest
 
     t0 = time.perf_counter()
     devices = sample_cluster()
-    policy = make_policy("linucb", seed=args.seed, per_service=True)
+    placer = Placer(predictor=predictor, seed=args.seed)
+    policy = placer.split_policy
     if args.bandit_steps:
-        _say("3/5", f"warming up the LinUCB split bandit online for {args.bandit_steps} "
-                    "deployments (both splits simulated each step) ...")
-        log = OnlineExperiment(policy, devices=devices, seed=args.seed).run(args.bandit_steps)
+        _say("3/5", f"warming up the split bandit ({type(policy).__name__}) online for "
+                    f"{args.bandit_steps} deployments (both splits simulated each step) ...")
+        log = OnlineExperiment(policy, devices=devices, predictor=predictor,
+                               seed=args.seed).run(args.bandit_steps)
         _say("3/5", f"bandit reward {log.reward.sum() / log.oracle_reward.sum():.1%} of the "
                     f"oracle's, regret {log.regret.sum():.2f}")
     request = PlacementRequest(devices=tuple(devices),
@@ -155,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     kinds = ", ".join(f"{d.name}={d.kind}" for d in devices)
     _say("3/5", f"placing {len(request.services)} services on {len(devices)} devices "
                 f"({kinds}) ...")
-    decision = Placer(predictor=predictor, split_policy=policy, seed=args.seed).place(request)
+    decision = placer.place(request)
     _say("3/5", f"decision in {time.perf_counter() - t0:.1f} s:\n{decision.summary()}")
     if decision.split_context is not None and len(decision.split_context):
         _say("3/5", "split chosen by the bandit per service:\n"
@@ -175,6 +179,9 @@ def main(argv: Sequence[str] | None = None) -> int:
          + _fmt_table(both))
     lost = float((sim["arrival_rate"] * sim["loss_ratio"]).sum())
     _say("4/5", f"total lost {lost:.3g} requests/s of {float(sim['arrival_rate'].sum()):.3g}")
+    placer.observe(decision, sim)
+    _say("4/5", f"fed the measurement back to the split policy "
+                f"({int(policy.counts_.sum())} observations so far)")
 
     # 5. report
     from scripts.report import SECTIONS, build_report

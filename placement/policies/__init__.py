@@ -7,6 +7,7 @@ Every policy has the same interface (see :class:`~placement.policies.base.SplitP
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,9 @@ import numpy as np
 from placement.policies.base import ARMS, DEFAULT_KEY, NotFittedError, SplitPolicy, as_rng
 from placement.policies.context import (
     LOAD_FEATURES,
+    REWARD_CONTEXT_PREFIX,
     build_context,
+    build_reward_context,
     context_names,
     load_features,
 )
@@ -26,27 +29,37 @@ from placement.policies.fixed import (
     RandomPolicy,
     SemanticOnlyPolicy,
 )
+from placement.policies.informed import InformedConfig, InformedPolicy
 from placement.policies.linucb import LinUCBConfig, LinUCBPolicy
+from placement.policies.reward import REWARD_KINDS, Reward, deadline_probability
 from placement.policies.splitplace import (
     PUBLISHED_THRESHOLDS,
     SplitPlaceConfig,
     SplitPlacePolicy,
     splitplace_reward,
 )
+from placement.policies.state import PolicyFileError, load_policy, policy_state, save_policy
 from placement.policies.thompson import ThompsonConfig, ThompsonPolicy
 
 __all__ = [
     "ARMS",
     "DEFAULT_KEY",
+    "DEFAULT_POLICY_PATH",
     "LOAD_FEATURES",
     "POLICIES",
     "PUBLISHED_THRESHOLDS",
+    "REWARD_CONTEXT_PREFIX",
+    "REWARD_KINDS",
     "FixedArmConfig",
+    "InformedConfig",
+    "InformedPolicy",
     "FixedArmPolicy",
     "LayerOnlyPolicy",
     "LinUCBConfig",
     "LinUCBPolicy",
     "NotFittedError",
+    "PolicyFileError",
+    "Reward",
     "RandomConfig",
     "RandomPolicy",
     "SemanticOnlyPolicy",
@@ -57,14 +70,24 @@ __all__ = [
     "ThompsonPolicy",
     "as_rng",
     "build_context",
+    "build_reward_context",
     "context_names",
+    "deadline_probability",
     "load_features",
+    "load_policy",
     "make_policy",
+    "policy_state",
+    "save_policy",
     "splitplace_reward",
 ]
 
+#: The packaged pre-warmed ``informed`` policy that ``placement.Placer()`` loads (its card:
+#: ``DEFAULT_POLICY.md`` next to it).
+DEFAULT_POLICY_PATH: Path = Path(__file__).with_name("default_policy.json")
+
 #: Registry of policy names accepted by :func:`make_policy`.
 POLICIES: dict[str, type[SplitPolicy]] = {
+    "informed": InformedPolicy,
     "splitplace": SplitPlacePolicy,
     "linucb": LinUCBPolicy,
     "thompson": ThompsonPolicy,
@@ -84,8 +107,8 @@ def make_policy(
     """Build a split policy by name.
 
     Args:
-        name: One of :data:`POLICIES`: ``"splitplace"``, ``"linucb"``, ``"thompson"``,
-            ``"layer_only"``, ``"semantic_only"``, ``"random"``.
+        name: One of :data:`POLICIES`: ``"informed"``, ``"splitplace"``, ``"linucb"``,
+            ``"thompson"``, ``"layer_only"``, ``"semantic_only"``, ``"random"``.
         rng: Random generator (default: ``None``).
         seed: Seed used when ``rng`` is ``None`` (default: ``None`` = ``0``).
         **kwargs: Config fields of that policy (e.g. ``alpha=0.5`` for ``linucb``), or

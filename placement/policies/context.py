@@ -22,11 +22,14 @@ import numpy as np
 
 from datagen.world import Device, Scenario
 from placement.policies.base import ARMS
+from placement.policies.reward import Reward
 
 __all__ = [
     "DEFAULT_SLACK_CLIP",
     "LOAD_FEATURES",
+    "REWARD_CONTEXT_PREFIX",
     "build_context",
+    "build_reward_context",
     "context_names",
     "load_features",
 ]
@@ -125,3 +128,81 @@ def load_features(
                     rho[dev] += svc.arrival_rate * frag.macs / speed[dev]
     u = np.minimum(np.array(list(rho.values())), cap)
     return np.array([u.mean(), u.max()])
+
+
+def build_reward_context(
+    sla: float,
+    predicted: Mapping[str, Mapping[str, float]],
+    accuracy: Mapping[str, float],
+    reference_accuracy: float,
+    load_features: Sequence[float] | np.ndarray = (),
+    *,
+    reward: Reward | str | None = None,
+    slack_clip: tuple[float, float] = DEFAULT_SLACK_CLIP,
+) -> np.ndarray:
+    r"""Build one context row of the ``"reward"`` type: expected reward per split, then slacks.
+
+    .. math::
+        x = \big[E[r_{layer}],\; E[r_{semantic}],\; \text{slack}_{layer},\;
+        \text{slack}_{semantic},\; \text{load}\dots\big]
+
+    with :math:`E[r_s]` from :meth:`Reward.from_metrics` on the predicted metrics of split
+    :math:`s` and the slacks as in :func:`build_context`. A split that cannot be deployed
+    (``latency_mean`` ``inf``) has expected reward 0.
+
+    Args:
+        sla: Deadline of the request (s), finite and > 0.
+        predicted: Per split (``"layer"``, ``"semantic"``) the predicted ``latency_mean`` (s),
+            ``loss_ratio`` and optionally ``latency_p95`` (s).
+        accuracy: Accuracy of each split, in [0, 1].
+        reference_accuracy: Accuracy of the unsplit model (the layer split), in [0, 1].
+        load_features: Extra finite features of the cluster state (default: none).
+        reward: The reward whose expectation is the prior (default: ``None`` =
+            ``Reward()``, the relative reward).
+        slack_clip: Clipping range of the slack (default: ``(-2.0, 1.0)``).
+
+    Returns:
+        Float array of shape ``(4 + len(load_features),)``; see :data:`REWARD_CONTEXT_PREFIX`.
+
+    Raises:
+        ValueError: On a bad SLA, a missing split, a metric that is negative or NaN, or an
+            accuracy outside [0, 1].
+    """
+    rw = Reward.coerce(reward)
+    latency: dict[str, float] = {}
+    expected = []
+    for split in ARMS:
+        if split not in predicted or split not in accuracy:
+            raise ValueError(
+                f"predicted and accuracy must give {split!r}, got {sorted(predicted)} and "
+                f"{sorted(accuracy)}"
+            )
+        m = predicted[split]
+        lat = float(m.get("latency_mean", math.inf))
+        loss = float(m.get("loss_ratio", 0.0))
+        p95 = m.get("latency_p95")
+        if math.isnan(lat) or lat < 0 or math.isnan(loss) or not 0 <= loss <= 1:
+            raise ValueError(
+                f"predicted[{split!r}] needs latency_mean >= 0 s and loss_ratio in [0, 1], "
+                f"got {lat!r} and {loss!r}"
+            )
+        acc = float(accuracy[split])
+        if not 0 <= acc <= 1:
+            raise ValueError(f"accuracy[{split!r}] must be in [0, 1], got {acc!r}")
+        latency[split] = lat
+        if math.isinf(lat):
+            expected.append(0.0)
+            continue
+        metrics = {"latency_mean": lat, "loss_ratio": loss, "latency_p95": p95}
+        expected.append(float(rw.from_metrics(metrics, sla, acc, reference_accuracy)))
+    slack_row = build_context(sla, latency, load_features, slack_clip=slack_clip)
+    return np.concatenate([np.asarray(expected), slack_row])
+
+
+#: Names of the first columns of a :func:`build_reward_context` row (load features follow).
+REWARD_CONTEXT_PREFIX: tuple[str, ...] = (
+    "expected_reward_layer",
+    "expected_reward_semantic",
+    "slack_layer",
+    "slack_semantic",
+)

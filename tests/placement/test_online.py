@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -121,12 +122,22 @@ def test_custom_placement_function_and_fake_simulator() -> None:
     )
     row = exp.step()
     assert len(calls) == 2 and calls[0] == calls[1]  # both arms, common random numbers
-    # latency 0 <= SLA for every post-warm-up request: 0.5 + accuracy term
-    assert row["compliance"] == 1.0
+    # latency 0 <= SLA for every post-warm-up request; the layer split keeps the model's
+    # accuracy, so the relative reward gives full credit: 0.5 + 0.5
+    assert row["compliance"] == 1.0 and row["sla_violation"] == 0.0
+    assert row["reward"] == pytest.approx(1.0)
+    published = OnlineExperiment(
+        make_policy("layer_only"), placer=first_device, simulator=fake_simulate,
+        config=replace(FAST, reward="published"),
+    )
+    row = published.step()
     assert row["reward"] == pytest.approx(0.5 + 5 * max(0.0, {
         "splitplace_mnist": 0.975, "splitplace_fashionmnist": 0.957,
         "splitplace_cifar100": 0.98,
     }[row["profile"]] - 0.9))
+    assert row["accuracy"] == pytest.approx(
+        {"splitplace_mnist": 0.975, "splitplace_fashionmnist": 0.957,
+         "splitplace_cifar100": 0.98}[row["profile"]])
 
 
 def test_with_the_real_placer() -> None:

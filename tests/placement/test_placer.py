@@ -151,11 +151,18 @@ def test_split_policy_and_forced_splits():
     assert forced.splits == {"a": "semantic", "b": "layer"}
 
 
-def test_default_policy_is_splitplace_and_learned_policies_work_unfitted():
+def test_default_policy_is_informed_and_learned_policies_work_unfitted():
     req = _request(splits=("layer", "semantic"), sla=0.5)
     p = _placer()
-    assert type(p.split_policy).__name__ == "SplitPlacePolicy"
-    assert set(p.place(req).splits.values()) <= {"layer", "semantic"}
+    assert type(p.split_policy).__name__ == "InformedPolicy"
+    d = p.place(req)
+    table = d.split_context
+    # zero-shot: the split with the larger predicted expected reward (the prior), unless the
+    # pre-warmed correction outweighs it; both are finite and in [0, 1]
+    exp = table[["expected_reward_layer", "expected_reward_semantic"]].to_numpy(float)
+    assert np.all((exp >= 0) & (exp <= 1))
+    assert set(d.splits.values()) <= {"layer", "semantic"}
+    assert type(_placer(split_policy="splitplace").split_policy).__name__ == "SplitPlacePolicy"
     for name in ("linucb", "thompson", "random"):
         d = _placer(split_policy=name).place(req)
         ctx = d.split_context.loc["a", "context"]

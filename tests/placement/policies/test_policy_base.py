@@ -152,7 +152,7 @@ def test_converges_to_the_dominating_arm(name: str) -> None:
 
 def test_make_policy_registry_and_errors() -> None:
     assert set(POLICIES) == {
-        "splitplace", "linucb", "thompson", "layer_only", "semantic_only", "random"
+        "informed", "splitplace", "linucb", "thompson", "layer_only", "semantic_only", "random"
     }
     for name in POLICIES:
         policy = make_policy(name)

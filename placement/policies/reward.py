@@ -1,0 +1,236 @@
+r"""The reward of a split decision: deadline credit plus accuracy credit, for any model.
+
+SplitPlace's published reward gives accuracy credit only above 90% accuracy:
+
+.. math::
+    r^{pub} = 0.5\,\mathbb{1}[RT \le SLA] + 0.5 \cdot 10 \cdot \max(0, acc - 0.9)
+
+so an ImageNet model (MobileNetV2 72%, ResNet-50 76%) is judged on its deadline alone and a
+semantic split never pays for its accuracy loss. The default reward here measures the accuracy
+*relative to the unsplit model* (the layer split keeps the model's accuracy, ``a_ref``):
+
+.. math::
+    r = w\,\mathbb{1}[RT \le SLA] + (1 - w)\,\max\!\Big(0,\; 1 - \frac{a_{ref} - acc}{\delta}\Big)
+
+with ``w = 0.5`` and ``delta = 0.1`` (losing 10 accuracy points loses all accuracy credit).
+With these defaults one accuracy point is worth 0.05 reward in both rewards, so the trade-off
+of the published setup (a semantic MNIST split, 97.5% -> 95.7%, gives up 0.09) is kept, while
+every model now earns accuracy credit. A request that is dropped earns nothing.
+
+The expected reward of a deployment, from predicted (or measured) per-service metrics:
+
+.. math::
+    E[r] = (1 - \ell)\,\big(w\,P(RT \le SLA) + (1 - w)\,c(acc)\big)
+
+with :math:`\ell` the loss ratio and :math:`P(RT \le SLA)` from a log-normal fitted to the mean
+and p95 response time (:func:`deadline_probability`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["REWARD_KINDS", "Reward", "deadline_probability"]
+
+#: The reward kinds of :class:`Reward`.
+REWARD_KINDS: tuple[str, ...] = ("relative", "published")
+
+#: z-score of the 95th percentile of a standard normal.
+_Z95 = 1.6448536269514722
+#: Log-normal shape used when no p95 is known (p95 / mean = 1.9).
+_DEFAULT_SIGMA = 0.5
+
+
+def _lognormal_sigma(mean: np.ndarray, p95: np.ndarray) -> np.ndarray:
+    r"""Shape :math:`\sigma` of the log-normal with the given mean and 95th percentile.
+
+    Solves :math:`\ln(q/m) = z\sigma - \sigma^2/2` (smaller root); ratios beyond the largest a
+    log-normal reaches (:math:`e^{z^2/2}` = 3.87) take :math:`\sigma = z`, unknown or
+    non-positive ones the default shape.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.log(p95 / mean)
+    ok = np.isfinite(ratio) & (ratio > 0)
+    disc = np.maximum(_Z95 * _Z95 - 2.0 * np.where(ok, ratio, 0.0), 0.0)
+    sigma = _Z95 - np.sqrt(disc)
+    return np.where(ok, np.maximum(sigma, 1e-3), _DEFAULT_SIGMA)
+
+
+def deadline_probability(sla: Any, mean: Any, p95: Any = None) -> np.ndarray:
+    r"""Probability that a served request meets its deadline, from its mean and p95 latency.
+
+    The response time is taken as log-normal with the given mean and 95th percentile:
+
+    .. math::
+        P(RT \le SLA) = \Phi\Big(\frac{\ln SLA - \mu}{\sigma}\Big),
+        \qquad \mu = \ln m - \sigma^2 / 2
+
+    Args:
+        sla: Deadline (s), ``> 0``; ``inf`` = no deadline.
+        mean: Mean response time (s); ``inf`` or ``nan`` (overloaded, not placed) gives 0.
+        p95: 95th-percentile response time (s), or ``None``/``nan`` when unknown (a shape of
+            p95 / mean = 1.9 is then assumed) (default: ``None``).
+
+    Returns:
+        Probabilities in [0, 1], broadcast from the inputs.
+    """
+    sla_a = np.asarray(sla, dtype=float)
+    m = np.asarray(mean, dtype=float)
+    q = np.full(np.broadcast(sla_a, m).shape, np.nan) if p95 is None else np.asarray(p95, float)
+    sla_a, m, q = np.broadcast_arrays(sla_a, m, q)
+    sigma = _lognormal_sigma(m, q)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mu = np.log(m) - 0.5 * sigma * sigma
+        z = (np.log(sla_a) - mu) / sigma
+    from scipy.special import ndtr
+
+    p = ndtr(z)
+    p = np.where(np.isfinite(m) & (m > 0), p, np.where(m == 0, 1.0, 0.0))
+    p = np.where(np.isinf(sla_a) & (sla_a > 0), np.where(np.isfinite(m), 1.0, 0.0), p)
+    return np.clip(np.nan_to_num(p, nan=0.0), 0.0, 1.0)
+
+
+@dataclass(frozen=True)
+class Reward:
+    r"""The reward of a split decision (see the module docstring for the formulas).
+
+    Args:
+        kind: ``"relative"`` (accuracy credit relative to the unsplit model, for any model)
+            or ``"published"`` (SplitPlace's, credit above 90% only) (default:
+            ``"relative"``).
+        sla_weight: Weight ``w`` of the deadline credit, in [0, 1] (default: ``0.5``; the
+            published reward always uses 0.5).
+        tolerance: Accuracy loss ``delta`` (fraction, e.g. 0.1 = 10 points) at which the
+            relative accuracy credit reaches 0, ``> 0`` (default: ``0.1``).
+
+    Example:
+        >>> r = Reward()
+        >>> float(r.per_request(0.2, 0.5, accuracy=0.70, reference_accuracy=0.72))
+        0.9
+        >>> float(r.expected(p_met=0.9, loss_ratio=0.0, accuracy=0.72, reference_accuracy=0.72))
+        0.95
+    """
+
+    kind: str = "relative"
+    sla_weight: float = 0.5
+    tolerance: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.kind not in REWARD_KINDS:
+            raise ValueError(f"kind must be one of {REWARD_KINDS}, got {self.kind!r}")
+        w = self.sla_weight
+        if not (isinstance(w, (int, float)) and 0 <= w <= 1):
+            raise ValueError(f"sla_weight must be in [0, 1], got {w!r}")
+        t = self.tolerance
+        if not (isinstance(t, (int, float)) and math.isfinite(t) and t > 0):
+            raise ValueError(f"tolerance must be a finite accuracy loss > 0, got {t!r}")
+        if self.kind == "published" and w != 0.5:
+            raise ValueError(
+                f"the published reward has sla_weight 0.5, got {w!r}; use kind='relative'"
+            )
+
+    @classmethod
+    def coerce(cls, value: Reward | str | None) -> Reward:
+        """A :class:`Reward` from an instance, a kind name or ``None`` (the default)."""
+        if value is None:
+            return cls()
+        if isinstance(value, Reward):
+            return value
+        if isinstance(value, str):
+            return cls(kind=value)
+        raise ValueError(
+            f"reward must be a Reward or one of {REWARD_KINDS}, got {type(value).__name__}"
+        )
+
+    def accuracy_credit(self, accuracy: Any, reference_accuracy: Any) -> np.ndarray:
+        """Accuracy credit in [0, 1] (before the weight ``1 - w``).
+
+        Args:
+            accuracy: Accuracy of the deployed split, in [0, 1].
+            reference_accuracy: Accuracy of the unsplit model (the layer split), in [0, 1];
+                ignored by the published reward.
+
+        Returns:
+            The credit, broadcast from the inputs.
+        """
+        acc = np.asarray(accuracy, dtype=float)
+        if self.kind == "published":
+            return np.maximum(0.0, acc - 0.9) * 10.0
+        ref = np.asarray(reference_accuracy, dtype=float)
+        return np.clip(1.0 - (ref - acc) / self.tolerance, 0.0, 1.0)
+
+    def per_request(
+        self, response_time: Any, sla: Any, accuracy: Any, reference_accuracy: Any
+    ) -> np.ndarray:
+        """Reward of served requests (a dropped request earns 0: pass ``inf``).
+
+        Args:
+            response_time: Response time (s); ``nan``/``inf`` = not completed.
+            sla: Deadline (s).
+            accuracy: Accuracy of the split that served it.
+            reference_accuracy: Accuracy of the unsplit model.
+
+        Returns:
+            Rewards, broadcast from the inputs.
+        """
+        rt = np.asarray(response_time, dtype=float)
+        done = np.isfinite(rt)
+        met = np.where(done, rt <= np.asarray(sla, dtype=float), False)
+        credit = self.accuracy_credit(accuracy, reference_accuracy)
+        w = self.sla_weight
+        return np.where(done, w * met + (1.0 - w) * credit, 0.0)
+
+    def expected(
+        self,
+        p_met: Any,
+        loss_ratio: Any,
+        accuracy: Any,
+        reference_accuracy: Any,
+    ) -> np.ndarray:
+        r"""Mean reward per arriving request: :math:`(1-\ell)(w P + (1-w) c)`.
+
+        Args:
+            p_met: Probability that a served request meets its deadline, in [0, 1].
+            loss_ratio: Share of requests dropped, in [0, 1] (``nan`` counts as all lost).
+            accuracy: Accuracy of the split.
+            reference_accuracy: Accuracy of the unsplit model.
+
+        Returns:
+            Expected rewards, broadcast from the inputs.
+        """
+        served = 1.0 - np.clip(np.nan_to_num(np.asarray(loss_ratio, float), nan=1.0), 0, 1)
+        p = np.clip(np.nan_to_num(np.asarray(p_met, float), nan=0.0), 0.0, 1.0)
+        credit = self.accuracy_credit(accuracy, reference_accuracy)
+        w = self.sla_weight
+        return served * (w * p + (1.0 - w) * credit)
+
+    def from_metrics(
+        self,
+        metrics: Any,
+        sla: Any,
+        accuracy: Any,
+        reference_accuracy: Any,
+    ) -> np.ndarray:
+        """Expected reward from per-service metrics (predicted or measured).
+
+        Args:
+            metrics: A mapping or DataFrame with ``latency_mean`` (s) and ``loss_ratio``, and
+                optionally ``latency_p95`` (s) or ``sla_compliance`` (the measured share of
+                served requests within the deadline, used as is when present).
+            sla: Deadline (s).
+            accuracy: Accuracy of the split.
+            reference_accuracy: Accuracy of the unsplit model.
+
+        Returns:
+            Expected rewards.
+        """
+        get = metrics.get
+        if get("sla_compliance") is not None:
+            p = np.asarray(get("sla_compliance"), dtype=float)
+        else:
+            p = deadline_probability(sla, get("latency_mean"), get("latency_p95"))
+        return self.expected(p, get("loss_ratio"), accuracy, reference_accuracy)
