@@ -7,13 +7,23 @@ processed once and cached under ``cache_dir`` (PyG ``InMemoryDataset``), keyed b
 its files' sizes and modification times, the graph schema version and its feature names, so
 training many models reuses one simulation and regenerated data is never served from a stale
 cache.
+
+A cache file is trusted only as far as a file can be: each has a sidecar manifest
+(``<cache>.json``) with its key and SHA-256, written with it; a file whose manifest is missing or
+disagrees is rebuilt (with a warning) before anything in it is unpickled, and a verified file is
+still loaded with ``torch.load(weights_only=True)`` only (tensors and plain containers; PyG's
+loader would retry with ``weights_only=False``), so no file placed in the cache can run code.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import logging
 import os
+import pickle
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -137,12 +147,16 @@ class ScenarioGraphDataset(InMemoryDataset):
         # the feature and prior names too: an edit that forgot to bump the schema version
         # must not be served graphs of the old features
         names = repr((FEATURES, PRIORS, TARGETS))
-        key = hashlib.sha1(
-            f"{self.source}|{format}|{SCHEMA_VERSION}|{names}|{_fingerprint(self.source)}".encode()
-        ).hexdigest()[:12]
+        identity = f"{self.source}|{format}|{SCHEMA_VERSION}|{names}|{_fingerprint(self.source)}"
+        key = hashlib.sha1(identity.encode()).hexdigest()[:12]
+        self._key = hashlib.sha256(identity.encode()).hexdigest()
         self._file = f"{self.source.name}-{format}-v{SCHEMA_VERSION}-{key}.pt"
-        super().__init__(str(cache_dir), transform=transform)
-        self.load(self.processed_paths[0], data_cls=HeteroData)
+        self._loaded: tuple[dict[str, Any], dict[str, Any] | None] | None = None
+        super().__init__(str(cache_dir), transform=transform)  # runs _process
+        loaded = self._loaded
+        assert loaded is not None, "_process loads or builds the graphs"
+        self._loaded = None
+        self.data, self.slices = HeteroData.from_dict(loaded[0]), loaded[1]
 
     @property
     def raw_file_names(self) -> list[str]:
@@ -159,8 +173,65 @@ class ScenarioGraphDataset(InMemoryDataset):
         """One file per (source, format, schema version)."""
         return [self._file]
 
+    @property
+    def manifest_path(self) -> Path:
+        """The sidecar manifest of the cache file: its key and SHA-256."""
+        return Path(self.processed_paths[0] + ".json")
+
     def download(self) -> None:
         """Nothing to download: sources are local folders."""
+
+    def _process(self) -> None:
+        """Load the verified cache, or build it.
+
+        Replaces PyG's ``Dataset._process``, which unpickles ``pre_transform.pt`` and
+        ``pre_filter.pt`` of the cache folder with ``weights_only=False``.
+        """
+        self._loaded = self._read_cache()
+        if self._loaded is None:
+            Path(self.processed_dir).mkdir(parents=True, exist_ok=True)
+            self.process()  # sets self._loaded
+
+    def _read_cache(self) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+        """The collated graphs of the cache file if it is verified and loads safely, else ``None``.
+
+        The file is read once; its bytes are checked against the manifest's SHA-256 before
+        ``torch.load(weights_only=True)`` sees them. A cache that fails a check is reported
+        with a warning (the caller rebuilds it).
+        """
+        path = Path(self.processed_paths[0])
+        if not path.is_file():
+            return None
+
+        def refuse(why: str) -> None:
+            warnings.warn(f"processed-graph cache {str(path)!r} {why}; rebuilding it",
+                          stacklevel=3)
+
+        try:
+            manifest = json.loads(self.manifest_path.read_text())
+        except (OSError, ValueError):
+            refuse(f"has no readable manifest {self.manifest_path.name!r}")
+            return None
+        blob = path.read_bytes()
+        digest = hashlib.sha256(blob).hexdigest()
+        if not isinstance(manifest, dict) or manifest.get("key") != self._key:
+            refuse("has a manifest of another source, format or schema")
+            return None
+        if manifest.get("sha256") != digest:
+            refuse("does not match the SHA-256 of its manifest (altered or half-written)")
+            return None
+        try:
+            out = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
+        except Exception as e:  # noqa: BLE001 - whatever the reason, the cache is rebuilt
+            why = "holds objects that a safe load refuses" if isinstance(
+                e, pickle.UnpicklingError) else "cannot be loaded"
+            refuse(f"{why} ({type(e).__name__}: {(str(e).splitlines() or [''])[0]})")
+            return None
+        if not (isinstance(out, tuple) and len(out) == 3 and isinstance(out[0], dict)
+                and isinstance(out[1], (dict, type(None))) and out[2] is HeteroData):
+            refuse("does not hold collated HeteroData graphs")
+            return None
+        return out[0], out[1]
 
     def process(self) -> None:
         """Build and label one graph per sample, then save the collated list."""
@@ -173,13 +244,27 @@ class ScenarioGraphDataset(InMemoryDataset):
             raise ValueError(f"source folder {str(self.source)!r} holds no samples")
         # Write then rename: two trainings sharing a cache (the recipe's members run side by
         # side) must never read a half-written file; the loser of the race rewrites it alike.
+        # The manifest is replaced after the file: a reader between the two sees a mismatch and
+        # rebuilds, never unverified bytes.
         final = Path(self.processed_paths[0])
         tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
+        tmp_manifest = final.with_name(f".{final.name}.{os.getpid()}.json.tmp")
         try:
             self.save(graphs, str(tmp))
+            blob = tmp.read_bytes()
+            digest = hashlib.sha256(blob).hexdigest()
+            # served from the bytes just written, not re-read from a file another process
+            # may be replacing
+            data, slices, _ = torch.load(io.BytesIO(blob), map_location="cpu", weights_only=True)
+            self._loaded = data, slices
+            tmp_manifest.write_text(json.dumps(
+                {"file": final.name, "key": self._key, "sha256": digest, "source": str(self.source),
+                 "format": self.format, "schema_version": SCHEMA_VERSION}, indent=1))
             os.replace(tmp, final)
+            os.replace(tmp_manifest, self.manifest_path)
         finally:
             tmp.unlink(missing_ok=True)
+            tmp_manifest.unlink(missing_ok=True)
 
 
 def _as_list(x: str | Sequence[str] | None) -> list[str]:

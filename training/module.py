@@ -23,14 +23,22 @@ almost everything) ten thousand times more than a healthy one and derails traini
 
 from __future__ import annotations
 
+import logging
+import pickle
+import signal
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as L
 import numpy as np
+import pandas as pd
 import torch
+import torch.distributed as dist
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from lightning.pytorch.utilities import rank_zero_warn
+from lightning.pytorch.utilities.rank_zero import rank_prefixed_message
 from torch import Tensor, nn
 from torch_geometric.data import HeteroData
 
@@ -158,6 +166,9 @@ class PerfPredictorModule(L.LightningModule):
         self.optimizer_factory = optimizer
         self.scheduler_factory = lr_scheduler
         self.export_path = export_path
+        self._epoch_errors: list[Any] = []
+        self._sigterm_handled = False
+        self._sigterm_pending = False
         if init_from is not None:
             _load_weights(predictor, init_from)
 
@@ -207,34 +218,139 @@ class PerfPredictorModule(L.LightningModule):
         self.log(f"{stage}/loss", loss, batch_size=batch.num_graphs, sync_dist=True,
                  prog_bar=stage != "test")
         if stage != "train":
-            self._log_metrics(out, batch, stage)
+            self._epoch_errors.append(self.batch_errors(out, batch))
         return loss
 
-    def _log_metrics(self, out: Mapping[str, Tensor], batch: HeteroData, stage: str) -> None:
-        errors = self.batch_errors(out, batch)
+    def _every_parameter_term(self) -> Tensor:
+        """``0 * sum(parameters)``: a zero that gives every parameter a (zero) gradient.
+
+        DDP all-reduces a gradient for every parameter and fails on a step that leaves one
+        without: a batch with no link nodes (``chainnet_like`` data) or the link update of the
+        last message-passing iteration, whose output no head reads.
+        """
+        params = [p.sum() for p in self.parameters() if p.requires_grad]
+        return 0.0 * torch.stack(params).sum() if params else torch.zeros((), device=self.device)
+
+    def _log_epoch_metrics(self, stage: str) -> None:
+        """Log the metrics of every service the epoch saw, overall and by services per graph.
+
+        The per-service errors are gathered from every rank first, so that every rank logs
+        the same keys (``_ns{k}`` groups and NaN-able metrics such as ``loss_mae_lossy``
+        depend on the data a rank holds; a key logged with ``sync_dist`` on some ranks only
+        deadlocks DDP) and the values are exact means over all services, not means of batches.
+        """
+        frames: list[Any] = self._epoch_errors
+        self._epoch_errors = []
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            local = pd.concat(frames, ignore_index=True) if frames else None
+            gathered: list[Any] = [None] * dist.get_world_size()
+            dist.all_gather_object(gathered, local)
+            frames = [f for f in gathered if f is not None]
+        if not frames:
+            return
+        errors = pd.concat(frames, ignore_index=True)
         groups = [("", errors)] + [
             (f"_ns{int(k)}", g) for k, g in errors.groupby("num_services", sort=True)
         ]
         for suffix, g in groups:
-            # means over services, so each batch is weighted by its number of services
             for key, value in summarize(g).items():
                 if key == "services" or not np.isfinite(value):
                     continue
-                n = int(g["true_loss"].gt(0.01).sum()) if key == "loss_mae_lossy" else len(g)
-                self.log(f"{stage}/{key}{suffix}", float(value), batch_size=max(n, 1),
-                         sync_dist=True, prog_bar=(key == "combined_mape" and not suffix))
+                # every rank holds the same value: the mean over ranks changes nothing, but
+                # keeps Lightning's epoch-level reduction consistent across ranks
+                self.log(f"{stage}/{key}{suffix}", float(value), batch_size=1, sync_dist=True,
+                         prog_bar=(key == "combined_mape" and not suffix))
 
     def training_step(self, batch: HeteroData, batch_idx: int) -> Tensor:
         """One optimisation step."""
-        return self._shared_step(batch, "train")
+        loss = self._shared_step(batch, "train")
+        if self.trainer.world_size > 1:
+            loss = loss + self._every_parameter_term()
+        return loss
+
+    def _take_over_sigterm(self) -> None:
+        """Under DDP, replace Lightning's SIGTERM handler by one that all ranks act on together.
+
+        Lightning's handler broadcasts a flag from inside the signal handler, which pairs with
+        whatever collective call another rank is blocked in (a gradient all-reduce, a metric
+        sync) and hangs both ranks; and each rank then stops on its own flag, so a rank that
+        saw the signal one batch earlier leaves the other blocked. This handler only forwards
+        the signal to the ranks this process launched and notes it; at the start of every
+        batch the ranks agree (:meth:`_agree_on_sigterm`) and all raise Lightning's stop at the
+        end of the same batch. Lightning restores the previous handlers when the run ends.
+        """
+        trainer = self.trainer
+        if trainer.world_size <= 1 or threading.current_thread() is not threading.main_thread():
+            return
+
+        def on_sigterm(signum: int, frame: Any) -> None:
+            logging.getLogger("lightning.pytorch").info(
+                rank_prefixed_message(f"Received SIGTERM: {signum}", trainer.local_rank))
+            launcher = trainer.strategy.launcher
+            if not self._sigterm_pending and launcher is not None:
+                launcher.kill(signum)
+            self._sigterm_pending = True
+
+        signal.signal(signal.SIGTERM, on_sigterm)
+        self._sigterm_handled = True
+
+    def _agree_on_sigterm(self) -> None:
+        """Stop every rank at the end of this batch if any rank received SIGTERM."""
+        if not (self._sigterm_handled and dist.is_available() and dist.is_initialized()):
+            return
+        flag = torch.tensor([float(self._sigterm_pending)], device=self.device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        if flag.item() > 0:
+            self.trainer._signal_connector.received_sigterm = True
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        """Agree on stopping (SIGTERM) before the batch."""
+        self._agree_on_sigterm()
+
+    def on_validation_batch_start(self, batch: Any, batch_idx: int,
+                                  dataloader_idx: int = 0) -> None:
+        """Agree on stopping (SIGTERM) before the batch."""
+        self._agree_on_sigterm()
+
+    def on_test_batch_start(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:
+        """Agree on stopping (SIGTERM) before the batch."""
+        self._agree_on_sigterm()
+
+    def on_train_start(self) -> None:
+        """Take over SIGTERM (after Lightning installed its handler)."""
+        self._take_over_sigterm()
+
+    def on_validation_start(self) -> None:
+        """Take over SIGTERM (the sanity check runs before ``on_train_start``)."""
+        self._take_over_sigterm()
+
+    def on_validation_epoch_start(self) -> None:
+        """Start collecting per-service validation errors."""
+        self._epoch_errors = []
 
     def validation_step(self, batch: HeteroData, batch_idx: int) -> None:
-        """Log validation loss and metrics."""
+        """Log the validation loss; collect per-service errors."""
         self._shared_step(batch, "val")
 
+    def on_validation_epoch_end(self) -> None:
+        """Log the validation metrics of the epoch."""
+        self._log_epoch_metrics("val")
+
+    def on_test_start(self) -> None:
+        """Take over SIGTERM."""
+        self._take_over_sigterm()
+
+    def on_test_epoch_start(self) -> None:
+        """Start collecting per-service test errors."""
+        self._epoch_errors = []
+
     def test_step(self, batch: HeteroData, batch_idx: int) -> None:
-        """Log test loss and metrics."""
+        """Log the test loss; collect per-service errors."""
         self._shared_step(batch, "test")
+
+    def on_test_epoch_end(self) -> None:
+        """Log the test metrics of the epoch."""
+        self._log_epoch_metrics("test")
 
     def predict_step(self, batch: HeteroData, batch_idx: int) -> dict[str, np.ndarray]:
         """Predicted throughput, loss and latency of every service of the batch."""
@@ -272,24 +388,70 @@ class PerfPredictorModule(L.LightningModule):
         else:
             norm.fit(batch.to(self.device) for batch in loader)
 
+    def _best_state(self) -> tuple[dict[str, Tensor] | None, str]:
+        """The predictor weights of the best checkpoint of this run, loaded safely.
+
+        The path comes from the checkpoint callback, which a resumed checkpoint restores, so it
+        is accepted only inside this run's checkpoint folder and loaded with
+        ``weights_only=True`` (tensors and plain containers only: nothing in it can run).
+
+        Returns:
+            The weights (``None`` if there is no best checkpoint or it is refused, with a
+            warning) and the path they came from (``""`` if none).
+
+        Raises:
+            pickle.UnpicklingError: If the checkpoint holds objects a safe load refuses.
+        """
+        callback = self.trainer.checkpoint_callback
+        best = str(getattr(callback, "best_model_path", "") or "")
+        if not best:
+            return None, ""
+        folder = getattr(callback, "dirpath", None)
+        path = Path(best).resolve()
+        if folder is None or not path.is_relative_to(Path(folder).resolve()):
+            rank_zero_warn(
+                f"ignoring best checkpoint {best!r} (restored from a resumed checkpoint?): it is "
+                f"not inside this run's checkpoint folder {folder!r}; exporting the final weights"
+            )
+            return None, ""
+        if not path.is_file():
+            rank_zero_warn(f"best checkpoint {best!r} does not exist; exporting the final weights")
+            return None, ""
+        try:
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as e:
+            raise pickle.UnpicklingError(
+                f"best checkpoint {best!r} holds objects that a safe load refuses, so it was not "
+                f"written by Lightning or was altered; it was not loaded and nothing was exported "
+                f"(the safe loader said: {str(e).splitlines()[0]})"
+            ) from None
+        state = ckpt.get("state_dict") if isinstance(ckpt, dict) else None
+        if not isinstance(state, dict):
+            raise ValueError(f"best checkpoint {best!r} holds no 'state_dict'")
+        prefix = "predictor."
+        return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}, best
+
     def on_fit_end(self) -> None:
-        """Export the trained predictor as a :class:`chainnet.Surrogate` checkpoint."""
+        """Export the trained predictor (the best checkpoint's weights, if any).
+
+        Every rank takes the best weights and asks for the log folder (a collective call);
+        rank 0 alone writes the :class:`chainnet.Surrogate` checkpoint and prints its path.
+        """
+        model = self.predictor
+        log_dir = self.trainer.log_dir  # broadcast from rank 0: every rank must call it
+        state, best = self._best_state()
+        if state is not None:
+            model.load_state_dict(state)
         if not self.trainer.is_global_zero:
             return
-        model = self.predictor
-        best = getattr(self.trainer.checkpoint_callback, "best_model_path", "")
-        if best:
-            state = torch.load(best, map_location="cpu", weights_only=False)["state_dict"]
-            prefix = "predictor."
-            model.load_state_dict({k[len(prefix):]: v for k, v in state.items()
-                                   if k.startswith(prefix)})
-        path = Path(self.export_path or Path(self.trainer.log_dir or ".") / "surrogate.pt")
+        path = Path(self.export_path or Path(log_dir or ".") / "surrogate.pt")
         metadata = {
             "trained_with": "training.PerfPredictorModule",
             "best_checkpoint": best,
             "hparams": {k: v for k, v in self.hparams.items() if k != "feature_dims"},
             "callback_metrics": {k: float(v) for k, v in self.trainer.callback_metrics.items()},
         }
+        device = next(model.parameters()).device
         Surrogate(model.cpu(), metadata=metadata).save(path)
-        model.to(self.device)
+        model.to(device)
         self.print(f"exported surrogate checkpoint to {path}")

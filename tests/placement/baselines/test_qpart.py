@@ -368,12 +368,22 @@ def test_calibration_noise_model(trained: tuple) -> None:
     assert cal.theta.shape == (6,) and np.all(cal.theta > 0)
     # estimator (a): isotropic noise over 10 logits gives t ~ 10; it must stay in a sane band
     assert np.all((cal.t_w > 1) & (cal.t_w < 100)) and np.all((cal.t_a > 1) & (cal.t_a < 100))
+    # E||r||^2 = p e^{-alpha b}: the model predicts widths outside the fitted (6, 8, 10) too.
+    # One (layer, width) ratio is rounding luck of one weight matrix, and which luck a
+    # machine draws depends on its floating-point path through training: over training seeds
+    # 0-15 single ratios span 0.41-3.3 (0.38 was seen on another CPU), while the geometric
+    # mean over the six layers at one width spans 0.81-1.36. So the law is tested on the
+    # geometric mean per width (factor 2), and single ratios only for gross errors (factor 5).
     z = _forward(model, xc)
-    for i in range(6):  # E||r||^2 = p e^{-alpha b}: the model predicts other widths too
-        for b in (5, 12):  # asymptotic model: within a factor 2 outside the fitted widths
+    for b in (5, 12):
+        ratios = []
+        for i in range(6):
             r = _forward(model, xc, weight_bits={i: b}) - z
             measured = float((r**2).sum(dim=1).mean())
-            assert 0.5 < measured / (cal.p_w[i] * math.exp(-ALPHA * b)) < 2.0
+            ratios.append(measured / (cal.p_w[i] * math.exp(-ALPHA * b)))
+        assert all(0.2 < q < 5.0 for q in ratios), (b, ratios)
+        geo_mean = math.exp(float(np.mean(np.log(ratios))))
+        assert 0.5 < geo_mean < 2.0, (b, ratios)
 
 
 def test_calibrated_pipeline_meets_accuracy_demand(trained: tuple) -> None:
