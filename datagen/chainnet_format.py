@@ -483,8 +483,9 @@ def write_chainnet(
         reads back what was written.
 
     Raises:
-        ValueError: If a scenario does not fit the format (naming the sample and the reasons)
-            or its labels lack a column or a service.
+        ValueError: If a scenario does not fit the format (naming the sample and the reasons),
+            its labels lack a column or a service, or ``raw_dir`` cannot be written (a file,
+            or not writable).
     """
     lines: dict[str, list[str]] = {name: [] for name in CHAINNET_FILES}
     need = ("throughput", "tput_ratio", "latency_mean", "respt_ratio")
@@ -538,8 +539,14 @@ def write_chainnet(
             lines["responseTime.txt"].append(_fmt(row[2]))
             lines["resptRatio.txt"].append(_fmt(row[3]))
     raw = Path(raw_dir)
-    raw.mkdir(parents=True, exist_ok=True)
-    for name, content in lines.items():
-        (raw / name).write_text("".join(f"{ln}\n" for ln in content))
+    try:
+        raw.mkdir(parents=True, exist_ok=True)
+        for name, content in lines.items():
+            (raw / name).write_text("".join(f"{ln}\n" for ln in content))
+    except OSError as exc:
+        raise ValueError(
+            f"cannot write the ChainNet files to {str(raw)!r}: {exc.strerror or exc}; choose a "
+            f"writable folder path"
+        ) from None
     return raw
 

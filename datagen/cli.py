@@ -3,19 +3,22 @@
 Commands:
 
 - ``generate --config CONFIG --out DIR --num-samples N [--workers W] [--seed S]
-  [--shard-size M] [--num-requests R] [--executor process|dask --address HOST:PORT]``:
-  draw, simulate and write a sharded labelled dataset (resumable: rerun the same command).
+  [--shard-size M] [--num-requests R] [--executor process|dask --address HOST:PORT]
+  [--overwrite]``: draw, simulate and write a sharded labelled dataset (resumable: rerun the
+  same command; a folder holding another dataset is refused unless ``--overwrite``).
 - ``export-chainnet DIR OUT``: convert a generated dataset into the ChainNet text format.
 - ``configs``: list the packaged sampler configs.
 
 The module imports only :mod:`argparse` at load time, so ``--help`` is instant; the heavy
-modules are imported by the command that needs them (never torch).
+modules are imported by the command that needs them (never torch). Errors the package raises
+on purpose, and I/O errors such as an unwritable output folder, print one line and exit 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -36,14 +39,17 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--num-samples", type=int, required=True, help="number of scenarios")
     gen.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
     gen.add_argument("--seed", type=int, default=0, help="dataset seed (default: 0)")
-    gen.add_argument("--shard-size", type=int, default=1000,
-                     help="samples per shard (default: 1000)")
+    gen.add_argument("--shard-size", type=int, default=None,
+                     help="samples per shard (default: the resumed dataset's, else "
+                          "min(1000, ceil(num_samples / workers)) so every worker has a shard)")
     gen.add_argument("--num-requests", type=int, default=None,
                      help="override simulation.num_requests of the config")
     gen.add_argument("--executor", choices=("process", "dask"), default="process",
                      help="local process pool or a Dask cluster (default: process)")
     gen.add_argument("--address", default=None, help="Dask scheduler HOST:PORT")
     gen.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    gen.add_argument("--overwrite", action="store_true",
+                     help="delete a dataset already in --out (manifest and shards) and start again")
 
     exp = sub.add_parser("export-chainnet", help="write a dataset in the ChainNet text format")
     exp.add_argument("dataset", help="dataset directory made by `generate`")
@@ -67,6 +73,7 @@ def _generate(ns: argparse.Namespace) -> int:
         address=ns.address,
         num_requests=ns.num_requests,
         progress=not ns.no_progress,
+        overwrite=ns.overwrite,
     )
     c = manifest["counts"]
     print(
@@ -80,6 +87,7 @@ def _export(ns: argparse.Namespace) -> int:
     from datagen.chainnet_format import chainnet_incompatibilities, write_chainnet
     from datagen.dataset import load_dataset
 
+    _check_out_dir(ns.out)  # before the (slow) load, and without creating anything
     ds = load_dataset(ns.dataset)
     regime = ds.manifest.get("config", {}).get("regime")
     if regime == "edge":
@@ -102,6 +110,25 @@ def _export(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _check_out_dir(out: str) -> None:
+    """Refuse an output folder that is a file, lies under a file, or cannot be written."""
+    from pathlib import Path
+
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"output folder {out!r} is a file, not a directory; choose a folder path")
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ValueError(
+            f"cannot create the output folder {out!r}: {str(existing)!r} is a file, not a "
+            f"directory; choose a folder path"
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"output folder {out!r} is not writable; choose a writable folder path")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (2 with a message on bad input)."""
     parser = build_parser()
@@ -118,4 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except (ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # e.g. a full disk or a folder made read-only mid-run
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2

@@ -8,14 +8,31 @@ A dataset directory holds ``manifest.json`` and one folder per shard::
     DIR/shard-00000/services.parquet    sample_id, service, <SimResult.services columns>
     DIR/shard-00000/devices.parquet     sample_id, device, <SimResult.devices columns>
     DIR/shard-00000/links.parquet       sample_id, link, <SimResult.links columns> (may be empty)
+    DIR/shard-00000/SHA256SUMS          SHA-256 of the four files (``sha256sum -c`` format)
 
 Shard ``i`` covers samples ``[i*M, min((i+1)*M, N))``. Its random stream is
 ``SeedSequence(seed).spawn(num_shards)[i]`` (``spawn_key = (i,)``) and sample ``k`` of the shard
 uses that sequence's ``k``-th child (``spawn_key = (i, k)``): the scenario is drawn from a
 ``Generator`` on it and the simulator seed is the next draw. A shard therefore has the same
-contents whatever the number of workers or the executor. A shard is written to a temporary
-folder and renamed into place (:func:`os.replace`), so a run killed with ``SIGKILL`` never
-leaves a half-written shard; rerunning the same command skips the finished shards.
+contents whatever the number of workers or the executor. The shard size ``M`` is part of the
+dataset's identity: when it is not given, :func:`generate` picks
+``min(1000, ceil(N / workers))`` so that every worker has a shard, which makes small datasets
+(``N < 1000 * workers``) depend on ``workers``; pass ``shard_size`` to make them independent.
+
+Integrity
+---------
+A shard is written to a temporary folder and renamed into place (:func:`os.replace`), so a
+run killed with ``SIGKILL`` never leaves a half-written shard; rerunning the same command
+skips the finished shards. The manifest is rewritten as each shard lands and records the
+SHA-256 of each shard file, which the shard's ``SHA256SUMS`` repeats (so a shard that landed
+just before a kill, and is not yet in the manifest, can still be verified). Resuming redoes a
+shard whose files do not match their checksums; :func:`load_dataset` refuses it with a
+:class:`DatasetError` naming the shard and the file. Shards written by datagen before
+checksums existed (format version 1) have none: they still load, unverified, with one warning.
+A directory whose manifest was made with other settings (or lost while shards remain) is never
+mixed with a new run: :func:`generate` refuses unless ``overwrite=True``. Pool workers die with
+the driver process (``PR_SET_PDEATHSIG`` on Linux, plus a parent-pid watch everywhere), so a
+killed run leaves no process writing shards.
 
 Label precision
 ---------------
@@ -66,11 +83,16 @@ total loss, which has no latency label) is redrawn from the same random stream, 
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import logging
 import math
 import os
+import re
 import shutil
+import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
@@ -106,6 +128,8 @@ __all__ = [
     "shard_seed_sequence",
     "MANIFEST_NAME",
     "SHARD_FILES",
+    "CHECKSUM_FILE",
+    "DEFAULT_SHARD_SIZE",
 ]
 
 log = logging.getLogger(__name__)
@@ -126,9 +150,17 @@ SCENARIO_COLUMNS: tuple[str, ...] = (
     "se_rel_respt",
     "se_abs_tput",
 )
+#: Per-shard file of SHA-256 checksums, in the format of ``sha256sum``.
+CHECKSUM_FILE = "SHA256SUMS"
+#: Largest shard size :func:`generate` picks by itself.
+DEFAULT_SHARD_SIZE = 1000
 _FORMAT = "edgechain-dataset"
-_FORMAT_VERSION = 1
+# 1: no checksums; 2: shards carry SHA-256 checksums (manifest and SHA256SUMS).
+_FORMAT_VERSION = 2
 _TMP_PREFIX = ".tmp-"
+_SHARD_RE = re.compile(r"shard-\d+")
+# Dataset roots already warned about for unverified (pre-checksum) shards, once per process.
+_WARNED_UNVERIFIED: set[str] = set()
 
 
 #: Redraws of a sample whose scenario cannot be labelled (a service completes nothing).
@@ -268,7 +300,8 @@ def generate_shard(
         stop: One past the last global sample id.
 
     Returns:
-        A summary: ``index``, ``num_samples``, row counts and ``seconds``.
+        A summary: ``index``, ``num_samples``, row counts, ``sha256`` (``{file: hex digest}``)
+        and ``seconds``.
     """
     t0 = time.perf_counter()
     cfg = config_from_dict(config, source="manifest")
@@ -302,13 +335,14 @@ def generate_shard(
         dev_tabs.append((sample_id, devices))
         link_tabs.append((sample_id, links))
     tables = _shard_tables(scen_rows, svc_tabs, dev_tabs, link_tabs)
-    _write_shard(Path(out_dir), index, tables)
+    sums = _write_shard(Path(out_dir), index, tables)
     return {
         "index": index,
         "num_samples": stop - start,
         "service_rows": len(tables["services.parquet"]),
         "device_rows": len(tables["devices.parquet"]),
         "link_rows": len(tables["links.parquet"]),
+        "sha256": sums,
         "seconds": time.perf_counter() - t0,
     }
 
@@ -327,20 +361,77 @@ def _shard_tables(
     }
 
 
-def _write_shard(root: Path, index: int, tables: dict[str, pd.DataFrame]) -> None:
-    """Write the tables of one shard atomically (a temporary folder renamed into place)."""
+def _write_shard(root: Path, index: int, tables: dict[str, pd.DataFrame]) -> dict[str, str]:
+    """Write the tables of one shard atomically (a temporary folder renamed into place).
+
+    Returns:
+        ``{file name: SHA-256 hex digest}`` of the written files, also written to the shard's
+        :data:`CHECKSUM_FILE`.
+    """
     final = root / shard_name(index)
     tmp = root / f"{_TMP_PREFIX}{shard_name(index)}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
     try:
+        sums: dict[str, str] = {}
         for fname, df in tables.items():
             df.to_parquet(tmp / fname, index=False)
+            sums[fname] = _sha256_file(tmp / fname)
+        (tmp / CHECKSUM_FILE).write_text("".join(f"{h}  {f}\n" for f, h in sums.items()))
         if final.exists():
             shutil.rmtree(final)
         os.replace(tmp, final)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    return sums
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_checksum_file(shard_dir: Path) -> dict[str, str] | None:
+    """The shard's :data:`CHECKSUM_FILE` as ``{file: digest}``; ``None`` if it has none.
+
+    Raises:
+        ValueError: If the file exists but is malformed or does not cover :data:`SHARD_FILES`.
+    """
+    path = shard_dir / CHECKSUM_FILE
+    if not path.is_file():
+        return None
+    sums: dict[str, str] = {}
+    for line in path.read_text(errors="replace").splitlines():
+        digest, sep, fname = line.partition("  ")
+        if not sep or not re.fullmatch(r"[0-9a-f]{64}", digest):
+            raise ValueError(f"{CHECKSUM_FILE} has a malformed line {line[:80]!r}")
+        sums[fname] = digest
+    if sorted(sums) != sorted(SHARD_FILES):
+        raise ValueError(f"{CHECKSUM_FILE} lists {sorted(sums)}, not {sorted(SHARD_FILES)}")
+    return sums
+
+
+def _expected_checksums(shard_dir: Path, recorded: Any) -> dict[str, str] | None:
+    """Checksums a shard must match: the manifest's, else its own file; ``None`` if neither.
+
+    Raises:
+        ValueError: If the manifest's record is malformed or the shard's file is.
+    """
+    if recorded is None:
+        return _read_checksum_file(shard_dir)
+    if not isinstance(recorded, dict) or sorted(recorded) != sorted(SHARD_FILES):
+        raise ValueError(f"the manifest's sha256 record {recorded!r} is malformed")
+    return {str(k): str(v) for k, v in recorded.items()}
+
+
+def _checksum_mismatch(fname: str, expected: str, found: str) -> str:
+    return (
+        f"{fname} does not match its SHA-256 checksum (recorded {expected[:16]}..., "
+        f"found {found[:16]}...): the file is corrupt"
+    )
 
 
 def label_scenarios(
@@ -411,7 +502,7 @@ def label_scenarios(
         link_tabs.append((sid, links))
     root.mkdir(parents=True, exist_ok=True)
     tables = _shard_tables(scen_rows, svc_tabs, dev_tabs, link_tabs)
-    _write_shard(root, 0, tables)
+    sums = _write_shard(root, 0, tables)
     n = len(scen_rows)
     cfg = config if config is not None else EdgeConfig(simulation=simulation)
     manifest: dict[str, Any] = {
@@ -429,7 +520,7 @@ def label_scenarios(
         "shards": [{"name": shard_name(0), "index": 0, "start": 0, "stop": n,
                     "status": "done", "service_rows": len(tables["services.parquet"]),
                     "device_rows": len(tables["devices.parquet"]),
-                    "link_rows": len(tables["links.parquet"])}],
+                    "link_rows": len(tables["links.parquet"]), "sha256": sums}],
     }
     _update_counts(manifest)
     _write_json_atomic(root / MANIFEST_NAME, manifest)
@@ -463,23 +554,148 @@ def _read_manifest(root: Path) -> dict[str, Any]:
     return data
 
 
-def _shard_ok(shard_dir: Path, expected_rows: int) -> str | None:
-    """Return ``None`` if the shard looks complete, else the reason it is not."""
+def _shard_ok(
+    shard_dir: Path, expected_rows: int, recorded: Any = None
+) -> tuple[str | None, dict[str, str] | None]:
+    """Check a shard folder before resuming.
+
+    Args:
+        shard_dir: The shard folder.
+        expected_rows: Samples the shard must hold.
+        recorded: The manifest's ``sha256`` record of the shard, if any.
+
+    Returns:
+        ``(reason, checksums)``: ``reason`` is ``None`` if the shard is complete and matches
+        its checksums (the manifest's, else its :data:`CHECKSUM_FILE`), else why it is not
+        (``"missing"`` if there is no folder); ``checksums`` are the verified digests, or
+        ``None`` for a shard written before checksums existed.
+    """
     import pyarrow.parquet as pq
 
     if not shard_dir.is_dir():
-        return "missing"
+        return "missing", None
+    try:
+        expected = _expected_checksums(shard_dir, recorded)
+    except ValueError as exc:
+        return str(exc), None
     for fname in SHARD_FILES:
         f = shard_dir / fname
         if not f.is_file():
-            return f"{fname} is missing"
+            return f"{fname} is missing", None
+        if expected is not None:
+            found = _sha256_file(f)
+            if found != expected[fname]:
+                return _checksum_mismatch(fname, expected[fname], found), None
         try:
             meta = pq.read_metadata(f)
         except Exception as exc:  # pyarrow raises several types for a damaged file
-            return f"{fname} is unreadable ({type(exc).__name__}: {exc})"
+            return f"{fname} is unreadable ({type(exc).__name__}: {exc})", None
         if fname == "scenarios.parquet" and meta.num_rows != expected_rows:
-            return f"{fname} has {meta.num_rows} rows, expected {expected_rows}"
-    return None
+            return f"{fname} has {meta.num_rows} rows, expected {expected_rows}", None
+    return None, expected
+
+
+def _prepare_out_dir(root: Path) -> None:
+    """Create the output folder, or raise a :class:`ValueError` saying why it cannot be used."""
+    if root.exists() and not root.is_dir():
+        raise ValueError(
+            f"output folder {str(root)!r} is a file, not a directory; choose a folder path "
+            f"(it is created if needed)"
+        )
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValueError(
+            f"cannot create the output folder {str(root)!r}: {exc.strerror or exc}; choose "
+            f"a writable folder path"
+        ) from None
+    if not os.access(root, os.W_OK | os.X_OK):
+        raise ValueError(
+            f"output folder {str(root)!r} is not writable; choose a writable folder path"
+        )
+
+
+def _clear_dataset(root: Path) -> None:
+    """Delete what :func:`generate` writes in ``root`` (manifest, shards, temporaries) only."""
+    removed = 0
+    for entry in root.iterdir():
+        name = entry.name
+        is_shard = _SHARD_RE.fullmatch(name) is not None
+        if not (is_shard or name == MANIFEST_NAME or name.startswith(_TMP_PREFIX)):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:  # a file or a link: remove the entry itself, never what a link points to
+            entry.unlink()
+        removed += is_shard
+    if removed:
+        log.info("overwrite: deleted %d shards of the dataset in %s", removed, root)
+
+
+def _adopted_settings(
+    root: Path,
+    cfg_dict: dict[str, Any],
+    seed: int,
+    num_samples: int,
+    shard_size: int | None,
+) -> tuple[dict[str, Any] | None, int | None]:
+    """Check ``root`` against the command before resuming.
+
+    Returns:
+        ``(old manifest or None, shard size)``: the shard size is the manifest's when the
+        command did not give one.
+
+    Raises:
+        ValueError: If ``root`` holds a dataset made with other settings, an unreadable
+            manifest, or shard folders without a manifest.
+    """
+    hint = (
+        "pass overwrite=True (--overwrite) to delete it and start again, or choose another "
+        "output folder"
+    )
+    if not (root / MANIFEST_NAME).exists():
+        shards = sorted(p.name for p in root.iterdir() if _SHARD_RE.fullmatch(p.name))
+        if shards:
+            listed = ", ".join(shards[:3]) + (", ..." if len(shards) > 3 else "")
+            raise ValueError(
+                f"{root} holds {len(shards)} shard folders ({listed}) but no {MANIFEST_NAME}: "
+                f"they may come from another seed or config and cannot be resumed safely; "
+                f"{hint}"
+            )
+        return None, shard_size
+    try:
+        old = _read_manifest(root)
+    except DatasetError as exc:
+        raise DatasetError(f"{exc}; {hint}") from None
+    if shard_size is None:
+        old_size = old.get("shard_size")
+        if isinstance(old_size, int) and not isinstance(old_size, bool) and old_size >= 1:
+            shard_size = old_size
+    settings: tuple[tuple[str, Any], ...] = (
+        ("config", cfg_dict), ("seed", seed), ("num_samples", num_samples),
+        ("shard_size", shard_size),
+    )
+    for key, value in settings:
+        if old.get(key) != value:
+            what = (
+                _config_difference(old.get(key), cfg_dict) if key == "config"
+                else f"{key}={old.get(key)!r}, not {value!r}"
+            )
+            raise ValueError(
+                f"{root} already holds a dataset with {what}; rerun with the original settings "
+                f"to resume, or {hint}"
+            )
+    return old, shard_size
+
+
+def _config_difference(old: Any, new: dict[str, Any]) -> str:
+    """Say briefly how a manifest's config differs from the command's."""
+    if not isinstance(old, dict):
+        return f"config={old!r}"
+    if old.get("regime") != new.get("regime"):
+        return f"config regime {old.get('regime')!r}, not {new.get('regime')!r}"
+    keys = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
+    return f"a {new.get('regime')!r} config that differs in {keys}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -494,13 +710,18 @@ def generate(
     *,
     seed: int = 0,
     workers: int = 1,
-    shard_size: int = 1000,
+    shard_size: int | None = None,
     executor: str = "process",
     address: str | None = None,
     num_requests: int | None = None,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Generate (or finish) a labelled dataset in ``out``.
+
+    Rerunning the same call resumes: finished shards whose checksums match are kept, the
+    others are redone. A folder holding a dataset made with other settings (or shard folders
+    without a manifest) is refused unless ``overwrite``.
 
     Args:
         config: A sampler config, a packaged config name or a YAML path.
@@ -509,18 +730,24 @@ def generate(
         seed: Dataset seed (default: ``0``).
         workers: Parallel worker processes for ``executor="process"``; ``1`` runs in this
             process (default: ``1``).
-        shard_size: Samples per shard ``M`` (default: ``1000``).
+        shard_size: Samples per shard ``M``; ``None`` resumes with the manifest's, else picks
+            ``min(DEFAULT_SHARD_SIZE, ceil(N / workers))`` so that every worker has a shard
+            (default: ``None``).
         executor: ``"process"`` (a local process pool) or ``"dask"`` (default: ``"process"``).
         address: Dask scheduler address ``HOST:PORT`` for ``executor="dask"``; the workers
             must see ``out`` at the same path (default: ``None``).
         num_requests: Override of ``config.simulation.num_requests`` (default: ``None``).
-        progress: Show a tqdm progress bar (default: ``True``).
+        progress: Show a tqdm progress bar, advanced as each shard lands (default: ``True``).
+        overwrite: Delete a dataset already in ``out`` (its manifest, shard folders and
+            temporaries; nothing else) and start again (default: ``False``).
 
     Returns:
-        The final manifest (also written to ``out/manifest.json``).
+        The final manifest (also written to ``out/manifest.json`` as each shard lands).
 
     Raises:
-        ValueError: On bad arguments, or if ``out`` holds a dataset made with other settings.
+        ValueError: On bad arguments, if ``out`` is a file or not writable, or (without
+            ``overwrite``) if ``out`` holds a dataset made with other settings, an unreadable
+            manifest or shard folders without a manifest.
         RuntimeError: If a shard fails (the message names it; rerun to retry).
     """
     if isinstance(config, (str, Path)):
@@ -532,8 +759,10 @@ def generate(
         from dataclasses import replace
 
         cfg = replace(cfg, simulation=replace(cfg.simulation, num_requests=num_requests))
-    for name, value, lo in (("num_samples", num_samples, 1), ("workers", workers, 1),
-                            ("shard_size", shard_size, 1)):
+    checks: list[tuple[str, Any, int]] = [("num_samples", num_samples, 1), ("workers", workers, 1)]
+    if shard_size is not None:
+        checks.append(("shard_size", shard_size, 1))
+    for name, value, lo in checks:
         if isinstance(value, bool) or not isinstance(value, int) or value < lo:
             raise ValueError(f"{name} must be an integer >= {lo}, got {value!r}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
@@ -546,22 +775,17 @@ def generate(
     import datagen
 
     root = Path(out)
-    root.mkdir(parents=True, exist_ok=True)
+    _prepare_out_dir(root)
+    if overwrite:
+        _clear_dataset(root)
     cfg_dict = config_to_dict(cfg)
+    old, chosen = _adopted_settings(root, cfg_dict, seed, num_samples, shard_size)
+    if chosen is None:
+        # Every worker gets at least one shard; large datasets keep the default size.
+        chosen = min(DEFAULT_SHARD_SIZE, -(-num_samples // workers))
+    shard_size = chosen
     num_shards = -(-num_samples // shard_size)
     manifest_path = root / MANIFEST_NAME
-    if manifest_path.exists():
-        old = _read_manifest(root)
-        settings: tuple[tuple[str, Any], ...] = (
-            ("config", cfg_dict), ("seed", seed), ("num_samples", num_samples),
-            ("shard_size", shard_size),
-        )
-        for key, value in settings:
-            if old.get(key) != value:
-                raise ValueError(
-                    f"{root} already holds a dataset with {key}={old.get(key)!r}, not {value!r}; "
-                    f"rerun with the original settings to resume, or choose another --out"
-                )
     for leftover in root.glob(f"{_TMP_PREFIX}*"):
         # Half-written shards of a killed run: never renamed into place, safe to drop.
         if leftover.is_dir():
@@ -569,6 +793,7 @@ def generate(
         else:
             leftover.unlink(missing_ok=True)
 
+    old_by_name = {s["name"]: s for s in (old or {}).get("shards", []) if isinstance(s, dict)}
     shards: list[dict[str, Any]] = []
     for i in range(num_shards):
         start, stop = i * shard_size, min((i + 1) * shard_size, num_samples)
@@ -579,9 +804,15 @@ def generate(
         })
     todo = []
     for s in shards:
-        reason = _shard_ok(root / s["name"], s["stop"] - s["start"])
+        prev = old_by_name.get(s["name"], {})
+        reason, sums = _shard_ok(root / s["name"], s["stop"] - s["start"], prev.get("sha256"))
         if reason is None:
             s["status"] = "done"
+            for key in ("service_rows", "device_rows", "link_rows", "seconds"):
+                if key in prev:
+                    s[key] = prev[key]
+            if sums is not None:
+                s["sha256"] = sums
         else:
             if reason != "missing":
                 log.warning("redoing shard %s: %s", s["name"], reason)
@@ -600,23 +831,19 @@ def generate(
         "counts": {},
         "shards": shards,
     }
-    if manifest_path.exists():
-        old = _read_manifest(root)
-        old_by_name = {s["name"]: s for s in old.get("shards", [])}
-        for s in shards:
-            prev = old_by_name.get(s["name"], {})
-            if s["status"] == "done":
-                for key in ("service_rows", "device_rows", "link_rows", "seconds"):
-                    if key in prev:
-                        s[key] = prev[key]
     _update_counts(manifest)
-    _write_json_atomic(manifest_path, manifest)
+    try:
+        _write_json_atomic(manifest_path, manifest)
+    except OSError as exc:
+        raise ValueError(
+            f"cannot write {manifest_path}: {exc.strerror or exc}; choose a writable folder"
+        ) from None
 
     def on_done(result: dict[str, Any]) -> None:
         s = shards[result["index"]]
         s.update(status="done", service_rows=result["service_rows"],
                  device_rows=result["device_rows"], link_rows=result["link_rows"],
-                 seconds=round(result["seconds"], 3))
+                 sha256=result["sha256"], seconds=round(result["seconds"], 3))
         _update_counts(manifest)
         _write_json_atomic(manifest_path, manifest)
 
@@ -653,25 +880,82 @@ def _update_counts(manifest: dict[str, Any]) -> None:
 
 
 def _run_pool(args: list[tuple[Any, ...]], workers: int, on_done: Any, bar: Any) -> None:
-    from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+    """Run shards on a local process pool, recording each as it lands."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(
+        max_workers=min(workers, len(args)), initializer=_die_with_parent,
+        initargs=(os.getpid(),),
+    ) as pool:
         futures = {pool.submit(generate_shard, *a): a for a in args}
-        pending = set(futures)
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
-            for fut in finished:
-                a = futures[fut]
-                exc = fut.exception()
-                if exc is not None:
-                    for p in pending:
-                        p.cancel()
-                    raise RuntimeError(
-                        f"shard {shard_name(a[3])} failed: {exc!r}; rerun the same command to "
-                        f"retry (finished shards are kept)"
-                    ) from exc
-                on_done(fut.result())
-                bar.update(a[5] - a[4])
+        for fut in as_completed(futures):
+            a = futures[fut]
+            exc = fut.exception()
+            if exc is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+                for other, b in futures.items():  # shards that landed while shutting down
+                    if other.done() and not other.cancelled() and other.exception() is None:
+                        on_done(other.result())
+                        bar.update(b[5] - b[4])
+                raise RuntimeError(
+                    f"shard {shard_name(a[3])} failed: {exc!r}; rerun the same command to "
+                    f"retry (finished shards are kept)"
+                ) from exc
+            on_done(fut.result())
+            bar.update(a[5] - a[4])
+
+
+#: ``prctl`` option: the signal a Linux process receives when its parent dies.
+_PR_SET_PDEATHSIG = 1
+_PARENT_POLL_S = 0.5
+
+
+def _die_with_parent(parent_pid: int, use_pdeathsig: bool = True) -> None:
+    """Pool worker initializer: end this worker when the driver process dies.
+
+    On Linux the kernel sends ``SIGKILL`` when the parent dies (``PR_SET_PDEATHSIG``, set
+    through :mod:`ctypes`); everywhere, a daemon thread also checks every 0.5 s that the
+    parent process is unchanged and alive, and ends the worker with :func:`os._exit` if not.
+    A shard being written is then left as a temporary folder, which the next run deletes.
+
+    Args:
+        parent_pid: Process id of the driver (the pool's owner).
+        use_pdeathsig: Arm ``PR_SET_PDEATHSIG`` on Linux; ``False`` relies on the watch
+            thread alone (default: ``True``).
+    """
+    import signal
+
+    ppid = os.getppid()
+    if use_pdeathsig and sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):  # no libc prctl: the watch thread below suffices
+            pass
+
+    def orphaned() -> bool:
+        if os.getppid() != ppid:  # re-parented: the parent died
+            return True
+        if ppid != parent_pid:  # started through a fork server: watch the driver itself
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                return True
+            except PermissionError:
+                pass
+        return False
+
+    if orphaned():  # the parent died before the death signal was armed
+        os._exit(1)
+
+    def watch() -> None:
+        while not orphaned():
+            time.sleep(_PARENT_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="datagen-parent-watch", daemon=True).start()
 
 
 def _run_dask(args: list[tuple[Any, ...]], address: str, on_done: Any, bar: Any) -> None:
@@ -717,7 +1001,8 @@ class Dataset:
         devices: One row per (sample, device): ``sample_id``, ``device`` and the labels.
         links: One row per (sample, link) (may be empty).
         missing_shards: Names of shards not found (only with ``strict=False``).
-        corrupt_shards: ``{name: reason}`` of unreadable shards (only with ``strict=False``).
+        corrupt_shards: ``{name: reason}`` of unreadable shards or shards whose files do not
+            match their checksums (only with ``strict=False``).
     """
 
     root: Path
@@ -788,15 +1073,21 @@ def load_dataset(root: str | Path, *, strict: bool = True) -> Dataset:
     Returns:
         The :class:`Dataset`, samples in global ``sample_id`` order.
 
+    Every shard file is checked against the SHA-256 checksum recorded in the manifest (or,
+    failing that, in the shard's :data:`CHECKSUM_FILE`). Shards written before checksums
+    existed load unverified, with one warning per dataset and process.
+
     Raises:
         DatasetError: If the manifest is missing or corrupt, or (``strict``) a shard is missing
-            or corrupt; the message names every such shard and the reason.
+            or corrupt (a file unreadable or not matching its checksum); the message names
+            every such shard, the file and the reason.
     """
     path = Path(root)
     manifest = _read_manifest(path)
     parts: dict[str, list[pd.DataFrame]] = {f: [] for f in SHARD_FILES}
     missing: list[str] = []
     corrupt: dict[str, str] = {}
+    unverified: list[str] = []
     for s in manifest.get("shards", []):
         name = s["name"]
         shard_dir = path / name
@@ -804,9 +1095,30 @@ def load_dataset(root: str | Path, *, strict: bool = True) -> Dataset:
             missing.append(name)
             continue
         try:
-            tables = {f: pd.read_parquet(shard_dir / f) for f in SHARD_FILES}
-        except Exception as exc:  # pyarrow/OS errors of a damaged shard
-            corrupt[name] = f"{type(exc).__name__}: {exc}"
+            expected = _expected_checksums(shard_dir, s.get("sha256"))
+        except ValueError as exc:
+            corrupt[name] = str(exc)
+            continue
+        if expected is None:
+            unverified.append(name)
+        tables: dict[str, pd.DataFrame] = {}
+        for f in SHARD_FILES:
+            try:
+                data = (shard_dir / f).read_bytes()
+            except OSError as exc:
+                corrupt[name] = f"{f}: {exc.strerror or exc}"
+                break
+            if expected is not None:
+                found = hashlib.sha256(data).hexdigest()
+                if found != expected[f]:
+                    corrupt[name] = _checksum_mismatch(f, expected[f], found)
+                    break
+            try:
+                tables[f] = pd.read_parquet(io.BytesIO(data))
+            except Exception as exc:  # pyarrow errors of a damaged file
+                corrupt[name] = f"{f} is unreadable ({type(exc).__name__}: {exc})"
+                break
+        if name in corrupt:
             continue
         expected = s["stop"] - s["start"]
         ids = tables["scenarios.parquet"].get("sample_id")
@@ -833,6 +1145,13 @@ def load_dataset(root: str | Path, *, strict: bool = True) -> Dataset:
                 + " (delete them and rerun generate)"
             )
         raise DatasetError(" ".join(msg))
+    if unverified and str(path.resolve()) not in _WARNED_UNVERIFIED:
+        _WARNED_UNVERIFIED.add(str(path.resolve()))
+        log.warning(
+            "%d of %d shards of %s carry no checksums (written before datagen recorded them): "
+            "loaded unverified; regenerate the dataset to add checksums",
+            len(unverified), len(manifest.get("shards", [])), path,
+        )
 
     def cat(name: str, key: str) -> pd.DataFrame:
         frames = [df for df in parts[name] if len(df)]

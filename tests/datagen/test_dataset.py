@@ -16,6 +16,7 @@ import pytest
 
 import datagen
 from datagen.dataset import (
+    CHECKSUM_FILE,
     MANIFEST_NAME,
     SCENARIO_COLUMNS,
     SHARD_FILES,
@@ -65,7 +66,8 @@ def test_layout_and_manifest(small_dataset: Path) -> None:
         ss = shard_seed_sequence(3, s["index"])
         assert s["entropy"] == str(ss.entropy) and s["spawn_key"] == [s["index"]]
         assert ss.spawn_key == np.random.SeedSequence(3).spawn(3)[s["index"]].spawn_key
-        assert sorted(p.name for p in (small_dataset / s["name"]).iterdir()) == sorted(SHARD_FILES)
+        files = sorted(p.name for p in (small_dataset / s["name"]).iterdir())
+        assert files == sorted((*SHARD_FILES, CHECKSUM_FILE))
     assert not list(small_dataset.glob(".tmp-*"))
 
 
@@ -131,7 +133,7 @@ def test_resume_after_sigkill(tmp_path: Path, small_dataset: Path) -> None:
         proc.wait()
     # Whatever was written, no shard folder is half-written.
     for d in root.glob("shard-*"):
-        assert sorted(p.name for p in d.iterdir()) == sorted(SHARD_FILES)
+        assert sorted(p.name for p in d.iterdir()) == sorted((*SHARD_FILES, CHECKSUM_FILE))
     generate("chainnet_like", root, 10, seed=3, workers=1, shard_size=4, progress=False,
              num_requests=20000)
     assert len(load_dataset(root)) == 10
