@@ -62,20 +62,28 @@ REPLAY := data/edge, data/chainnet_like
 R0_DATA := [data/placer, $(REPLAY)]
 R1_DATA := [data/placer, data/placer_al1, $(REPLAY)]
 R2_DATA := [data/placer, data/placer_al1, data/placer_al2, $(REPLAY)]
-# the shipped members: round-2 data plus more replay of the first stage's regimes, so the
+# the shipped members: the round-2 members trained further on round-2 data, 18,000 more
+# placer graphs, 4,000 more edge graphs and more replay of the first stage's regimes, so the
 # training feature range (out_of_range) and the accuracy cover them too
-FINAL_DATA := [data/placer, data/placer_al1, data/placer_al2, $(REPLAY), data/chainnet_like_high, data/large_train]
-define finetune  # $(1) = round name, $(2) = name of the variable listing the training folders
-	$(FT) --seed_everything 0 --model.init_from runs/default_model_s0.pt --trainer.default_root_dir runs/$(1)_s0 --model.export_path runs/$(1)_s0.pt --data.train "$($(2))" & p0=$$!; \
-	$(FT) --seed_everything 1 --model.init_from runs/default_model_s1.pt --trainer.default_root_dir runs/$(1)_s1 --model.export_path runs/$(1)_s1.pt --data.train "$($(2))" & p1=$$!; \
+FINAL_DATA := [data/placer, data/placer2, data/placer3, data/placer_al1, data/placer_al2, $(REPLAY), data/edge2, data/chainnet_like_high, data/large_train]
+FINAL_OPTIONS := --trainer.max_epochs 8 --model.lr_scheduler.init_args.T_max 8
+# $(1) = round name, $(2) = name of the variable listing the training folders, $(3) = members
+# to start from (default: runs/default_model, the first stage), $(4) = more options
+define finetune
+	$(FT) --seed_everything 0 --model.init_from $(or $(3),runs/default_model)_s0.pt --trainer.default_root_dir runs/$(1)_s0 --model.export_path runs/$(1)_s0.pt --data.train "$($(2))" $(4) & p0=$$!; \
+	$(FT) --seed_everything 1 --model.init_from $(or $(3),runs/default_model)_s1.pt --trainer.default_root_dir runs/$(1)_s1 --model.export_path runs/$(1)_s1.pt --data.train "$($(2))" $(4) & p1=$$!; \
 	wait $$p0 && wait $$p1
 	$(PY) -m training ensemble --models runs/$(1)_s0.pt runs/$(1)_s1.pt --out runs/$(1).pt
 	$(PY) -m training evaluate --model runs/$(1).pt --data data/placer_test data/edge_test data/chainnet_like_test
 endef
 placer-model: setup
 	$(GEN) --config placer --out data/placer --num-samples 6000 --seed 81 --shard-size 500
+	$(GEN) --config placer --out data/placer2 --num-samples 6000 --seed 82 --shard-size 1000
+	$(GEN) --config placer --out data/placer3 --num-samples 12000 --seed 83 --shard-size 1000
+	$(GEN) --config edge --out data/edge2 --num-samples 4000 --seed 13 --shard-size 500 --num-requests 5000
 	$(GEN) --config placer --out data/placer_test --num-samples 600 --seed 91 --shard-size 100
 	$(GEN) --config placer --out data/placer_val --num-samples 300 --seed 92 --shard-size 100
+	$(GEN) --config placer --out data/placer_cal --num-samples 2000 --seed 93 --shard-size 250
 	$(GEN) --config training/configs/regimes/large_test.yaml --out data/large_val --num-samples 60 --seed 34 --shard-size 20
 	$(GEN) --config chainnet_like --out data/chainnet_like_val --num-samples 300 --seed 43 --shard-size 100
 	$(call finetune,placer_r0,R0_DATA)
@@ -83,9 +91,9 @@ placer-model: setup
 	$(call finetune,placer_r1,R1_DATA)
 	$(PY) -m scripts.active_learning --model runs/placer_r1.pt --out data/placer_al2 --requests 250 --seed 102
 	$(call finetune,placer_r2,R2_DATA)
-	$(call finetune,placer_final,FINAL_DATA)
+	$(call finetune,placer_final,FINAL_DATA,runs/placer_r2,$(FINAL_OPTIONS))
 	cp runs/placer_final.pt chainnet/checkpoints/default.pt
-	$(PY) -m training calibrate --model chainnet/checkpoints/default.pt --data data/placer_val data/large_val data/chainnet_like_val
+	$(PY) -m training calibrate --model chainnet/checkpoints/default.pt --data data/placer_val data/placer_cal data/large_val data/chainnet_like_val
 	$(PY) -m training evaluate --model chainnet/checkpoints/default.pt analytic --data data/placer_test data/chainnet_like_test data/large_test data/edge_test --record chainnet/checkpoints/default.pt
 
 # The GCN and GAT baselines of the model card (same data as default-model; run it first).

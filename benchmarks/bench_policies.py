@@ -75,6 +75,7 @@ def verdicts(rows: list[dict[str, Any]], families: list[str]) -> dict[str, Any]:
         out["default_first_min"] = min(r["reward_over_oracle_first"] for r in default)
         out["default_whole_min"] = min(r["reward_over_oracle"] for r in default)
         out["default_beta_max"] = max(r["beta"] for r in default)
+        out["default_late_over_early_max"] = max(r["late_over_early_regret"] for r in default)
         out["pass_first"] = out["default_first_min"] >= FIRST_TARGET
         out["pass_whole"] = out["default_whole_min"] >= WHOLE_TARGET
         out["pass_sublinear"] = out["default_beta_max"] < 1.0
@@ -135,6 +136,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
           f"predictor = {args.predictor}, sim_requests = {args.sim_requests}")
     header = (f"{'family':17s} {'policy':14s} {'seed':>4s} {'RT ms':>7s} {'viol%':>6s} "
               f"{'acc%':>6s} {'reward':>6s} {'/oracle':>7s} {'first100':>8s} {'beta':>5s} "
+              f"{'late/early':>10s} "
               f"{'sem%':>5s} {'orc sem%':>8s} {'wall s':>6s}")
     print(header)
     rows = []
@@ -148,6 +150,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                       f"{100 * r['sla_violation']:6.1f} {100 * r['accuracy']:6.2f} "
                       f"{r['mean_reward']:6.3f} {r['reward_over_oracle']:7.3f} "
                       f"{r['reward_over_oracle_first']:8.3f} {r['beta']:5.2f} "
+                      f"{r['late_over_early_regret']:10.2f} "
                       f"{100 * r['semantic_share']:5.1f} {100 * r['oracle_semantic_share']:8.1f} "
                       f"{r['wall_s']:6.1f}", flush=True)
     v = verdicts(rows, args.families)
@@ -157,7 +160,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               f"{'PASS' if v['pass_first'] else 'FAIL'}; whole run {v['default_whole_min']:.3f} "
               f"(target >= {WHOLE_TARGET}) -> {'PASS' if v['pass_whole'] else 'FAIL'}; regret "
               f"exponent {v['default_beta_max']:.2f} (target < 1) -> "
-              f"{'PASS' if v['pass_sublinear'] else 'FAIL'}")
+              f"{'PASS' if v['pass_sublinear'] else 'FAIL'}; second-half over first-half "
+              f"regret at most {v['default_late_over_early_max']:.2f} (< 1: the regret rate "
+              "falls)")
         for tag in [*args.families, "all"]:
             if f"violation_gap_{tag}" in v:
                 gv, ga = v[f"violation_gap_{tag}"], v[f"accuracy_gap_{tag}"]

@@ -510,7 +510,8 @@ class AnalyticSurrogate:
         surv = np.exp(np.bincount(cs.path_svc, weights=p_logs, minlength=n_svc))
         lat = np.full(n_svc, -np.inf)
         np.maximum.at(lat, cs.path_svc, p_lat)
-        lat = np.maximum(lat, self._fork_serial(cs, dv, st["wait"], n_svc))
+        lat = np.maximum(lat, self._fork_serial(cs, dv, st["wait"], n_svc,
+                                                l_wait if cs.n_links else None))
         nominal = np.zeros(n_svc)
         np.maximum.at(nominal, cs.path_svc, cs.path_nominal)
         level = self.quantile ** (1.0 / cs.svc_branches[cs.path_svc])
@@ -544,26 +545,54 @@ class AnalyticSurrogate:
         return services, devices
 
     @staticmethod
-    def _fork_serial(cs: _Compiled, dv: np.ndarray, dev_wait: np.ndarray, n_svc: int
-                     ) -> np.ndarray:
-        r"""Per service, the latency floor of its own branches queueing at one device.
+    def _fork_serial(cs: _Compiled, dv: np.ndarray, dev_wait: np.ndarray, n_svc: int,
+                     link_wait: np.ndarray | None = None) -> np.ndarray:
+        r"""Per service, the latency floor of its own branches queueing at one station.
 
-        The branches of a fork-join request arrive at once; those placed on the same
+        The branches of a fork-join request leave at once; those placed on the same
         one-server device are served one after the other, so the request cannot complete
-        before :math:`W_d + \sum_{v \to d} m_v` (its visits' mean service times at ``d``).
+        before :math:`W_d + \min t^{in} + \sum_{v \to d} m_v` (the earliest input transfer,
+        then its visits' mean service times at ``d``). Their inputs crossing the same link
+        are sent one after the other too: :math:`W_l + \delta_l + \sum_{v \to l} m_v +
+        \min m_{next}` (the transfers, then at least the shortest computation that follows).
         """
         floor = np.zeros(n_svc)
         v_svc = cs.path_svc[cs.v_path]
-        forked = dv & (cs.svc_branches[v_svc] > 1)
+        branched = cs.svc_branches[v_svc] > 1
+        forked = dv & branched
         if not forked.any():
             return floor
         n_dev = cs.dev_K.size
+        # the transfer into each device visit (the link visit just before it on its path)
+        prev_link = np.zeros(dv.size, dtype=bool)
+        prev_link[1:] = ~dv[:-1] & (cs.v_path[:-1] == cs.v_path[1:])
+        lead = np.zeros(dv.size)
+        lead[1:] = np.where(prev_link[1:], cs.v_mean[:-1] + cs.v_delay[:-1], 0.0)
         key = v_svc[forked] * n_dev + cs.v_station[forked]
         uniq, inv = np.unique(key, return_inverse=True)
         serial = np.bincount(inv, weights=cs.v_mean[forked])
+        first_in = np.full(uniq.size, np.inf)
+        np.minimum.at(first_in, inv, lead[forked])
         dev = uniq % n_dev
         # servers share the burst: c servers finish it about c times sooner
-        np.maximum.at(floor, uniq // n_dev, dev_wait[dev] + serial / cs.dev_c[dev])
+        np.maximum.at(floor, uniq // n_dev, dev_wait[dev] + first_in + serial / cs.dev_c[dev])
+        if link_wait is None or not cs.n_links:
+            return floor
+        # a link visit is always followed by the device visit it feeds
+        sent_v = ~dv & branched & (cs.v_mean > 0)
+        if not sent_v.any():
+            return floor
+        idx = np.flatnonzero(sent_v)
+        key = v_svc[idx] * cs.n_links + cs.v_station[idx]
+        uniq, inv = np.unique(key, return_inverse=True)
+        sent = np.bincount(inv, weights=cs.v_mean[idx])
+        delay = np.zeros(uniq.size)
+        np.maximum.at(delay, inv, cs.v_delay[idx])
+        nxt = idx + 1
+        after = np.full(uniq.size, np.inf)
+        np.minimum.at(after, inv, cs.v_mean[nxt] / cs.dev_c[cs.v_station[nxt]])
+        wait = np.nan_to_num(link_wait[uniq % cs.n_links], nan=np.inf)
+        np.maximum.at(floor, uniq // cs.n_links, wait + delay + sent + after)
         return floor
 
     def _fixed_point(self, cs: _Compiled) -> np.ndarray:

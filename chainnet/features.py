@@ -470,16 +470,64 @@ def _arrival_timing(
 def _fork_serial_floor(
     a: ScenarioArrays, svc: np.ndarray, dev: np.ndarray, serial_time: np.ndarray,
     dev_wait: np.ndarray, num_dev: int, num_svc: int,
+    link: np.ndarray | None = None, tx_serv: np.ndarray | None = None,
+    tx_delay: np.ndarray | None = None, link_wait: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Per fork-join service, the wait plus its summed service times at its busiest device."""
+    r"""Per fork-join service, the latency floor of its own branches queueing one after another.
+
+    The branches of one request leave together, so those that share a station are served in
+    turn. At a device :math:`d`: its wait, the earliest input transfer of those branches and
+    their summed service times. On a link :math:`l` (the transfers of a request's branch
+    inputs are queued FCFS): its wait and delay, the summed transfer times, then at least the
+    shortest computation that follows:
+
+    .. math::
+        F_d = W_d + \min_{f \to d} t^{in}_f + \sum_{f \to d} s_f, \qquad
+        F_l = W_l + \delta_l + \sum_{f \text{ over } l} t^{tx}_f + \min_{f \text{ over } l} s_f
+
+    Args:
+        a: The flat arrays.
+        svc, dev: Service and device of each fragment.
+        serial_time: Service time of each fragment at its device (s, per server).
+        dev_wait: Mean wait per device (s).
+        num_dev, num_svc: Counts.
+        link: Input link of each fragment (``-1`` = none) (default: ``None`` = no links).
+        tx_serv: Transfer time of each fragment's input over its link (s).
+        tx_delay: Delay of that link (s).
+        link_wait: Mean wait per link (s).
+
+    Returns:
+        The floor per service (s; 0 for services without branches).
+    """
     floor = np.zeros(num_svc)
     forked = a.service_num_branches[svc] > 1
     if not forked.any():
         return floor
+    no_tx = tx_serv is None or tx_delay is None
+    lead = np.zeros(svc.shape[0]) if no_tx else tx_serv + tx_delay  # type: ignore[operator]
     key = svc[forked].astype(np.int64) * num_dev + dev[forked]
     uniq, inv = np.unique(key, return_inverse=True)
-    serial = np.bincount(inv.ravel(), serial_time[forked])
-    np.maximum.at(floor, uniq // num_dev, dev_wait[uniq % num_dev] + serial)
+    inv = inv.ravel()
+    serial = np.bincount(inv, serial_time[forked])
+    first_in = np.full(uniq.shape[0], np.inf)
+    np.minimum.at(first_in, inv, lead[forked])
+    np.maximum.at(floor, uniq // num_dev, dev_wait[uniq % num_dev] + first_in + serial)
+    if link is None or tx_serv is None or tx_delay is None or link_wait is None \
+            or link_wait.size == 0:
+        return floor
+    on_link = forked & (link >= 0) & (tx_serv > 0)
+    if not on_link.any():
+        return floor
+    num_link = link_wait.shape[0]
+    key = svc[on_link].astype(np.int64) * num_link + link[on_link]
+    uniq, inv = np.unique(key, return_inverse=True)
+    inv = inv.ravel()
+    sent = np.bincount(inv, tx_serv[on_link])
+    delay = np.zeros(uniq.shape[0])
+    np.maximum.at(delay, inv, tx_delay[on_link])
+    after = np.full(uniq.shape[0], np.inf)
+    np.minimum.at(after, inv, serial_time[on_link])
+    np.maximum.at(floor, uniq // num_link, link_wait[uniq % num_link] + delay + sent + after)
     return floor
 
 
@@ -568,6 +616,7 @@ def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
         tx_var = np.where(visits, _wait_variance(link_wait, link_load)[link_idx], 0.0)
     else:
         link_load = link_wait_ratio = delay_share = link_count = np.zeros(0, dtype=np.float64)
+        link_wait = np.zeros(0, dtype=np.float64)
         tx_time = tx_var = np.zeros_like(stime)
 
     # -- latency and throughput priors ---------------------------------------------------------
@@ -575,7 +624,9 @@ def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
     path_latency = np.bincount(s.fragment_path, frag_latency, minlength=num_paths)
     svc_latency = np.maximum(
         _segment_max(path_latency, s.path_service, num_svc),
-        _fork_serial_floor(a, svc, dev, stime / servers[dev], dev_wait, num_dev, num_svc),
+        _fork_serial_floor(a, svc, dev, stime / servers[dev], dev_wait, num_dev, num_svc,
+                           np.where(has_link, s.fragment_in_link, -1), tx_serv, tx_delay,
+                           link_wait),
     )
     tput_prior = _service_survival(loss_thin[dev], svc, num_svc)
     respt_prior = np.clip(t_svc / svc_latency, 0.0, 1.0)

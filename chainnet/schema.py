@@ -54,7 +54,10 @@ __all__ = [
 ]
 
 #: Bumped whenever a feature, a prior or an edge type changes; checkpoints carry it.
-SCHEMA_VERSION: Final[int] = 6
+#: 6: the latency prior of a fork-join service is at least the summed service times of its
+#: branches sharing a device; 7: also the summed transfer times of its branch inputs sharing
+#: a link, and the device floor starts after the earliest input transfer.
+SCHEMA_VERSION: Final[int] = 7
 
 SERVICE: Final[NodeType] = "service"
 FRAGMENT: Final[NodeType] = "fragment"

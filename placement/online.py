@@ -861,6 +861,9 @@ def summarize_log(log: pd.DataFrame, first: int = 100) -> dict[str, float]:
         ``mean_reward``, ``reward_over_oracle`` (sum of rewards over the per-request oracle's),
         ``reward_over_oracle_first`` (the same over the first ``first`` requests),
         ``final_regret``, ``beta`` (regret growth exponent, ``nan`` under 8 steps),
+        ``late_over_early_regret`` (regret of the second half of the run over that of the
+        first half; below 1 the regret grows sublinearly, ``nan`` when the first half has
+        none),
         ``semantic_share``, ``oracle_semantic_share``, ``agrees_with_oracle``,
         ``response_time`` (mean simulated latency of served requests, s),
         ``sla_violation`` (share of requests not served within the SLA) and ``accuracy``
@@ -876,6 +879,7 @@ def summarize_log(log: pd.DataFrame, first: int = 100) -> dict[str, float]:
         ),
         "final_regret": float(cr[-1]) if len(cr) else 0.0,
         "beta": regret_growth_exponent(cr) if len(cr) >= 8 else math.nan,
+        "late_over_early_regret": _late_over_early(cr),
         "semantic_share": float((log.arm == "semantic").mean()),
         "oracle_semantic_share": float((log.oracle_arm == "semantic").mean()),
         "agrees_with_oracle": float((log.arm == log.oracle_arm).mean()),
@@ -883,3 +887,12 @@ def summarize_log(log: pd.DataFrame, first: int = 100) -> dict[str, float]:
         "sla_violation": float(log.sla_violation.mean()),
         "accuracy": float(log.accuracy.mean()),
     }
+
+
+def _late_over_early(cumulative: np.ndarray) -> float:
+    """Regret of the second half of a run over that of the first half (``nan`` if none)."""
+    if len(cumulative) < 2:
+        return math.nan
+    half = float(cumulative[len(cumulative) // 2 - 1])
+    total = float(cumulative[-1])
+    return (total - half) / half if half > 0 else math.nan

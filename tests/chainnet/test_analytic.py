@@ -266,3 +266,31 @@ def test_fork_join_branches_on_one_device_are_served_one_after_the_other():
     # spread over both devices: the busier one (two branches) sets the pace
     spread = Scenario(devs, (svc,), Placement({"s": ("x", "y", "x", "y")}))
     assert AnalyticSurrogate().predict(spread).iloc[0].latency_mean == pytest.approx(0.2, rel=0.01)
+
+
+def test_fork_join_branch_inputs_over_one_link_are_sent_one_after_the_other():
+    """Schema 7: three branch inputs of 0.05 s each cross one link in turn, then compute."""
+    from datagen.sim import simulate
+
+    from chainnet import features  # noqa: F401  (the learned priors use the same floor)
+
+    devs = (Device("src", speed=1e9, capacity=8), Device("x", speed=1e9, capacity=8))
+    frags = tuple(Fragment(f"b{i}", 1e7, branch=i) for i in range(3))  # 0.01 s each
+    svc = Service("s", frags, arrival_rate=0.01, split="semantic", scv=0.0, source="src",
+                  input_bytes=50_000)
+    link = Link("src", "x", bandwidth=1e6, delay=0.002)  # 0.05 s per input
+    scn = Scenario(devs, (svc,), Placement({"s": ("x", "x", "x")}), (link,))
+    got = AnalyticSurrogate().predict(scn).iloc[0]
+    sim = simulate(scn, num_requests=2_000, seed=0).services.iloc[0]
+    # 0.002 delay + 3 x 0.05 transfers + the last 0.01 s branch
+    assert got.latency_mean == pytest.approx(0.162, rel=0.01)
+    assert got.latency_mean == pytest.approx(sim.latency_mean, rel=0.02)
+    # compute-bound: 0.05 s branches after 0.01 s transfers: first input, then 3 x 0.05
+    slow = Service("s", tuple(Fragment(f"b{i}", 5e7, branch=i) for i in range(3)),
+                   arrival_rate=0.01, split="semantic", scv=0.0, source="src",
+                   input_bytes=10_000)
+    scn = Scenario(devs, (slow,), Placement({"s": ("x", "x", "x")}), (link,))
+    got = AnalyticSurrogate().predict(scn).iloc[0]
+    sim = simulate(scn, num_requests=2_000, seed=0).services.iloc[0]
+    assert got.latency_mean == pytest.approx(0.002 + 0.01 + 0.15, rel=0.01)
+    assert got.latency_mean == pytest.approx(sim.latency_mean, rel=0.02)

@@ -155,3 +155,22 @@ def test_latency_prior_serialises_co_located_fork_branches():
         a = scenarios_to_arrays([Scenario(devs, (svc,), Placement({"s": devices}))])
         f = compute_features(a, compute_structure(a))
         assert f.prior["service"][0, 1] == pytest.approx(ratio, rel=0.01)
+
+
+def test_latency_prior_serialises_fork_branch_inputs_over_one_link():
+    """Schema 7: the prior agrees with the analytic floor (transfers in turn, then compute)."""
+    from chainnet.analytic import AnalyticSurrogate
+    from datagen.world import Link
+
+    devs = (Device("src", speed=1e9, capacity=8), Device("x", speed=1e9, capacity=8))
+    link = Link("src", "x", bandwidth=1e6, delay=0.002)
+    for macs, nbytes in ((1e7, 50_000), (5e7, 10_000)):
+        svc = Service("s", tuple(Fragment(f"b{i}", macs, branch=i) for i in range(3)),
+                      arrival_rate=0.01, split="semantic", scv=0.0, source="src",
+                      input_bytes=nbytes)
+        scn = Scenario(devs, (svc,), Placement({"s": ("x", "x", "x")}), (link,))
+        a = scenarios_to_arrays([scn])
+        f = compute_features(a, compute_structure(a))
+        analytic = AnalyticSurrogate().predict(scn).iloc[0]
+        assert f.prior["service"][0, 1] == pytest.approx(analytic.respt_ratio, rel=0.01)
+        assert f.prior["service"][0, 1] < 0.5  # one branch's no-queue time over the floor
