@@ -36,9 +36,7 @@ import numpy as np
 from placement.online import (
     COMPARED_POLICIES,
     ONLINE_FAMILIES,
-    OnlineExperiment,
-    compared_policy,
-    online_family,
+    run_compared_policy,
     summarize_log,
 )
 
@@ -49,14 +47,9 @@ WHOLE_TARGET = 0.98  # the same over the whole run, with feedback
 def run_one(label: str, name: str, kw: dict[str, Any], family: str, steps: int, seed: int,
             reward: str, sim_requests: int, predictor: Any, placer: str) -> dict[str, Any]:
     """Run one policy on one family and seed; return its summary row."""
-    devices, config = online_family(family, sim_requests=sim_requests, reward=reward)
-    probe = OnlineExperiment(compared_policy("layer_only", {}, seed, {}), devices=devices,
-                             config=config)
-    policy = compared_policy(name, kw, seed, probe.reference_latency)
-    exp = OnlineExperiment(policy, placer=placer, devices=devices, config=config,
-                           predictor=predictor, seed=seed)
     t0 = time.perf_counter()
-    log = exp.run(steps)
+    log = run_compared_policy(name, kw, family, steps, seed, sim_requests=sim_requests,
+                              reward=reward, predictor=predictor, placer=placer)
     return {"policy": label, "family": family, "seed": seed, "steps": steps,
             **summarize_log(log), "wall_s": time.perf_counter() - t0}
 

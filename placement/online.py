@@ -60,6 +60,7 @@ __all__ = [
     "greedy_placement",
     "online_family",
     "regret_growth_exponent",
+    "run_compared_policy",
     "summarize_log",
 ]
 
@@ -848,6 +849,44 @@ def compared_policy(
     if name == "splitplace" and "initial_thresholds" not in kwargs:
         kwargs = {**kwargs, "initial_thresholds": dict(reference_latency)}
     return make_policy(name, seed=seed, **kwargs)
+
+
+def run_compared_policy(
+    name: str,
+    kwargs: dict[str, Any],
+    family: str,
+    steps: int,
+    seed: int,
+    *,
+    sim_requests: int = 1000,
+    reward: Reward | str = "relative",
+    predictor: Any = None,
+    placer: Any = None,
+) -> pd.DataFrame:
+    """Run one policy of :data:`COMPARED_POLICIES` on one online family; return the log.
+
+    Args:
+        name: Policy name (see :func:`compared_policy`).
+        kwargs: Its config fields.
+        family: A key of :data:`ONLINE_FAMILIES`.
+        steps: Deployment requests.
+        seed: Seed of the request stream, the simulations and the policy.
+        sim_requests: Requests per simulated deployment (default: ``1000``).
+        reward: The reward (default: ``"relative"``).
+        predictor: Predictor of the per-split metrics (default: ``None``: the analytic
+            estimate of :func:`estimate_latency`).
+        placer: How to place each split (see :class:`OnlineExperiment`) (default: greedy).
+
+    Returns:
+        :meth:`OnlineExperiment.log`.
+    """
+    devices, config = online_family(family, sim_requests=sim_requests, reward=reward)
+    probe = OnlineExperiment(compared_policy("layer_only", {}, seed, {}), devices=devices,
+                             config=config)
+    policy = compared_policy(name, kwargs, seed, probe.reference_latency)
+    exp = OnlineExperiment(policy, placer=placer, devices=devices, config=config,
+                           predictor=predictor, seed=seed)
+    return exp.run(steps)
 
 
 def summarize_log(log: pd.DataFrame, first: int = 100) -> dict[str, float]:

@@ -23,15 +23,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from placement.policies._linear import check_linear_fields
-from placement.policies.linucb import LinearPolicy
+from placement.policies.linucb import LinearPolicy, LinUCBConfig
 
 __all__ = ["InformedConfig", "InformedPolicy"]
 
 
 @dataclass(frozen=True)
-class InformedConfig:
-    r"""Hyper-parameters of :class:`InformedPolicy`.
+class InformedConfig(LinUCBConfig):
+    r"""Hyper-parameters of :class:`InformedPolicy` (the fields of :class:`LinUCBConfig`).
 
     Args:
         alpha: Width of the exploration bonus of :meth:`~InformedPolicy.select`, ``>= 0``
@@ -49,24 +48,6 @@ class InformedConfig:
 
     alpha: float = 0.1
     l2_lambda: float = 4.0
-    discount: float = 1.0
-    window: int | None = None
-    fit_intercept: bool = True
-    per_service: bool = False
-
-    def validate(self) -> InformedConfig:
-        """Check every field; return ``self``.
-
-        Raises:
-            ValueError: Naming the field, its value and the valid range.
-        """
-        a = self.alpha
-        if not (isinstance(a, (int, float)) and np.isfinite(a) and a >= 0):
-            raise ValueError(f"alpha must be a finite number >= 0, got {self.alpha!r}")
-        check_linear_fields(self.l2_lambda, self.discount, self.window, self.fit_intercept)
-        if not isinstance(self.per_service, bool):
-            raise ValueError(f"per_service must be a bool, got {self.per_service!r}")
-        return self
 
 
 class InformedPolicy(LinearPolicy):

@@ -27,9 +27,7 @@ import pandas as pd
 from placement.online import (
     COMPARED_POLICIES,
     ONLINE_FAMILIES,
-    OnlineExperiment,
-    compared_policy,
-    online_family,
+    run_compared_policy,
     summarize_log,
 )
 from scripts.report_sections import plotting
@@ -47,13 +45,8 @@ PLOTTED_FAMILY = "splitplace_tight"
 def run_policy(name: str, kwargs: dict[str, Any], steps: int, seed: int, sim_requests: int,
                family: str = PLOTTED_FAMILY, predictor: Any = None) -> pd.DataFrame:
     """Run one policy for ``steps`` deployments of ``family`` and return the experiment log."""
-    devices, config = online_family(family, sim_requests=sim_requests)
-    probe = OnlineExperiment(compared_policy("layer_only", {}, seed, {}), devices=devices,
-                             config=config)
-    policy = compared_policy(name, kwargs, seed, probe.reference_latency)
-    exp = OnlineExperiment(policy, devices=devices, config=config, predictor=predictor,
-                           seed=seed)
-    return exp.run(steps)
+    return run_compared_policy(name, kwargs, family, steps, seed, sim_requests=sim_requests,
+                               predictor=predictor)
 
 
 def _smooth(x: np.ndarray, w: int) -> np.ndarray:
