@@ -487,10 +487,12 @@ def _fork_serial_floor(
 
     Args:
         a: The flat arrays.
-        svc, dev: Service and device of each fragment.
+        svc: Service of each fragment.
+        dev: Device of each fragment.
         serial_time: Service time of each fragment at its device (s, per server).
         dev_wait: Mean wait per device (s).
-        num_dev, num_svc: Counts.
+        num_dev: Number of devices.
+        num_svc: Number of services.
         link: Input link of each fragment (``-1`` = none) (default: ``None`` = no links).
         tx_serv: Transfer time of each fragment's input over its link (s).
         tx_delay: Delay of that link (s).

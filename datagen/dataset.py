@@ -222,7 +222,7 @@ def label_scenario(
         the last run, indexed by name, and ``info`` with ``num_requests``, ``rounds``,
         ``se_rel_respt`` and ``se_abs_tput`` (the estimates of :func:`estimated_se`).
     """
-    from datagen.sim import simulate
+    from datagen.sim import SimulationLimitError, simulate
 
     n = simulation.num_requests
     t_r = simulation.target_rel_se_respt
@@ -235,6 +235,9 @@ def label_scenario(
         try:
             res = simulate(scenario, num_requests=n, warmup=simulation.warmup, seed=run_seed,
                            engine=simulation.engine)
+        except SimulationLimitError as exc:
+            # Too much work to label (see datagen.sim.MAX_EVENTS): skip it like an empty one.
+            raise UnlabelledScenarioError(f"the simulation would be too large: {exc}") from exc
         except ValueError as exc:
             # A service with no completion in the window: only a longer run can help.
             if "no request" not in str(exc):

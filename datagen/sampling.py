@@ -40,8 +40,10 @@ visited yet and that holds fewer than 3 fragments (restarting on a dead end).
 
 from __future__ import annotations
 
+import difflib
 import math
-from collections.abc import Mapping
+import numbers
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from functools import lru_cache
 from importlib import resources
@@ -50,6 +52,7 @@ from typing import Any
 
 import numpy as np
 
+from datagen.splitting import MAX_BRANCHES
 from datagen.world import Device, DNNProfile, Fragment, Link, Placement, Scenario, Service
 
 __all__ = [
@@ -68,11 +71,16 @@ __all__ = [
     "chainnet_device_name",
     "chainnet_service_name",
     "chainnet_fragment_name",
+    "MAX_CONFIG_INT",
 ]
 
 REGIMES: tuple[str, ...] = ("chainnet_like", "large", "edge", "placer")
 
 _MAX_TRIES = 1000
+
+#: Largest value of an integer field of a sampler config (counts, capacities, walk moves; the
+#: simulation section's request counts may reach ``1000 * MAX_CONFIG_INT``).
+MAX_CONFIG_INT: int = 1_000_000
 
 
 def chainnet_device_name(index: int) -> str:
@@ -95,8 +103,65 @@ def chainnet_fragment_name(index: int) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+def _show(value: Any) -> str:
+    """``repr(value)``, a huge integer described by its size instead."""
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"an integer of {value.bit_length()} bits"
+    return repr(value)
+
+
 def _err(cfg: str, name: str, value: Any, rule: str) -> ValueError:
-    return ValueError(f"{name} must be {rule} in sampler config {cfg!r}, got {value!r}")
+    return ValueError(f"{name} must be {rule} in sampler config {cfg!r}, got {_show(value)}")
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _finite_float(value: Any) -> float | None:
+    """``value`` as a float if it is a finite real number, else ``None``."""
+    if not _is_real(value):
+        return None
+    try:
+        x = float(value)
+    except OverflowError:  # an int beyond the float range
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _normalise_numbers(cfg: object, name: str, int_max: int = MAX_CONFIG_INT) -> None:
+    """Check the type and range of every numeric field of a config dataclass, in place.
+
+    The type is that of the field's default: integer fields take integers (numpy ones too) in
+    ``[.., int_max]``; float fields (and ``None``-default ones, when set) take finite real
+    numbers. Numpy scalars become Python numbers; Python ints and floats are kept as given.
+    Lower bounds and cross-field rules are checked by each config afterwards.
+
+    Raises:
+        ValueError: Naming the field, the value and the rule.
+    """
+    for f in fields(cfg):  # type: ignore[arg-type]
+        value = getattr(cfg, f.name)
+        if f.name == "simulation":
+            if not isinstance(value, SimulationConfig):
+                raise _err(name, f.name, value, "a SimulationConfig (a mapping in YAML)")
+            continue
+        default = f.default
+        if isinstance(default, bool) or isinstance(default, (str, tuple)):
+            continue
+        if isinstance(default, int):
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise _err(name, f.name, value, "an integer")
+            if int(value) > int_max:
+                raise _err(name, f.name, value, f"an integer <= {int_max:,}")
+            object.__setattr__(cfg, f.name, int(value))
+        elif isinstance(default, float) or (default is None and value is not None):
+            x = _finite_float(value)
+            if x is None:
+                rule = "a finite number" + (" or null" if default is None else "")
+                raise _err(name, f.name, value, rule)
+            if not isinstance(value, (int, float)):  # numpy scalars, Fractions, ...
+                object.__setattr__(cfg, f.name, x)
 
 
 def _check_range(
@@ -119,6 +184,8 @@ def _check_structure(cfg: EdgeConfig | PlacerConfig, min_branches: int) -> None:
     _check_range(c, "min_fragments", cfg.min_fragments, "max_fragments", cfg.max_fragments, 1)
     _check_range(c, "min_branches", cfg.min_branches, "max_branches", cfg.max_branches,
                  min_branches)
+    if cfg.max_branches > MAX_BRANCHES:
+        raise _err(c, "max_branches", cfg.max_branches, f"<= {MAX_BRANCHES} (MAX_BRANCHES)")
     _check_range(c, "min_capacity", cfg.min_capacity, "max_capacity", cfg.max_capacity, 1)
 
 
@@ -173,24 +240,23 @@ class SimulationConfig:
     max_rounds: int = 3
 
     def __post_init__(self) -> None:
-        for name in ("num_requests", "max_num_requests", "max_rounds"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise _err("simulation", name, value, "an integer")
+        from datagen.sim.runner import ENGINES
+
+        _normalise_numbers(self, "simulation", int_max=1000 * MAX_CONFIG_INT)
         if self.num_requests < 10:
             raise _err("simulation", "num_requests", self.num_requests, ">= 10")
         if self.max_num_requests < self.num_requests:
             raise _err("simulation", "max_num_requests", self.max_num_requests,
                        f">= num_requests={self.num_requests}")
-        if self.max_rounds < 1:
-            raise _err("simulation", "max_rounds", self.max_rounds, ">= 1")
+        if not 1 <= self.max_rounds <= 1000:
+            raise _err("simulation", "max_rounds", self.max_rounds, "in [1, 1000]")
         if not 0 <= self.warmup < 1:
             raise _err("simulation", "warmup", self.warmup, "in [0, 1)")
+        if not isinstance(self.engine, str) or self.engine not in ENGINES:
+            raise _err("simulation", "engine", self.engine, f"one of {ENGINES}")
         for name in ("target_rel_se_respt", "target_abs_se_tput"):
             value = getattr(self, name)
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0
-            ):
+            if value is not None and value <= 0:
                 raise _err("simulation", name, value, "a number > 0 or null")
 
     @property
@@ -245,6 +311,7 @@ class ChainLikeConfig:
         c = self.regime
         if c not in ("chainnet_like", "large"):
             raise _err(c, "regime", c, "'chainnet_like' or 'large' for ChainLikeConfig")
+        _normalise_numbers(self, c)
         _check_range(c, "min_services", self.min_services, "max_services", self.max_services, 1)
         _check_range(c, "min_devices", self.min_devices, "max_devices", self.max_devices, 1)
         _check_range(
@@ -357,13 +424,14 @@ class EdgeConfig:
         c = self.regime
         if c != "edge":
             raise _err(c, "regime", c, "'edge' for EdgeConfig")
+        _normalise_numbers(self, c)
         object.__setattr__(self, "profiles", tuple(self.profiles))
         object.__setattr__(self, "device_kinds", tuple(self.device_kinds))
         if not self.profiles:
             raise _err(c, "profiles", self.profiles, "a non-empty list of zoo profile names")
         if not self.device_kinds:
             raise _err(c, "device_kinds", self.device_kinds, "a non-empty list of device kinds")
-        _check_structure(self, min_branches=1)
+        _check_structure(self, min_branches=2)
         if not 0 <= self.semantic_probability <= 1:
             raise _err(c, "semantic_probability", self.semantic_probability, "in [0, 1]")
         if not 0 <= self.link_probability <= 1:
@@ -542,6 +610,7 @@ class PlacerConfig:
         c = self.regime
         if c != "placer":
             raise _err(c, "regime", c, "'placer' for PlacerConfig")
+        _normalise_numbers(self, c)
         object.__setattr__(self, "profiles", tuple(self.profiles))
         object.__setattr__(self, "device_kinds", tuple(self.device_kinds))
         known = list_profiles()
@@ -618,33 +687,33 @@ def config_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Sampler
         ValueError: On an unknown regime, an unknown key or an invalid value.
     """
     if not isinstance(data, Mapping):
-        raise ValueError(f"sampler config {source} must be a mapping, got {type(data).__name__}")
-    regime = data.get("regime")
-    if regime not in REGIMES:
+        raise ValueError(
+            f"sampler config {source} must be a mapping with a 'regime' key, got "
+            f"{type(data).__name__}"
+        )
+    if "regime" not in data:
+        close = difflib.get_close_matches("regime", [str(k) for k in data], n=1)
+        hint = f" (is {close[0]!r} a misspelling?)" if close else ""
+        raise ValueError(
+            f"regime is missing in sampler config {source}{hint}; add regime: one of {REGIMES}"
+        )
+    regime = data["regime"]
+    if not isinstance(regime, str) or regime not in REGIMES:
         raise ValueError(
             f"regime in sampler config {source} must be one of {REGIMES}, got {regime!r}"
+            + _did_you_mean(regime, REGIMES)
         )
     cls: type[ChainLikeConfig] | type[EdgeConfig] | type[PlacerConfig] = {
         "edge": EdgeConfig, "placer": PlacerConfig
     }.get(regime, ChainLikeConfig)
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ValueError(
-            f"unknown keys {unknown} in sampler config {source} (regime {regime!r}); known keys: "
-            f"{sorted(known)}"
-        )
+    _check_keys(data, [f.name for f in fields(cls)], f"sampler config {source} (regime "
+                f"{regime!r})")
     kwargs = dict(data)
     sim = kwargs.pop("simulation", None) or {}
     if not isinstance(sim, Mapping):
         raise ValueError(f"simulation in sampler config {source} must be a mapping, got {sim!r}")
-    sim_known = {f.name for f in fields(SimulationConfig)}
-    bad = sorted(set(sim) - sim_known)
-    if bad:
-        raise ValueError(
-            f"unknown keys {bad} in the simulation section of sampler config {source}; known: "
-            f"{sorted(sim_known)}"
-        )
+    _check_keys(sim, [f.name for f in fields(SimulationConfig)],
+                f"the simulation section of sampler config {source}")
     defaults = cls()
     for key, value in kwargs.items():
         kwargs[key] = _coerce(source, key, getattr(defaults, key), value)
@@ -657,29 +726,59 @@ def config_from_dict(data: Mapping[str, Any], source: str = "<dict>") -> Sampler
         raise ValueError(f"invalid sampler config {source}: {exc}") from exc
 
 
+def _did_you_mean(word: Any, options: Sequence[str]) -> str:
+    close = difflib.get_close_matches(str(word), list(options), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _check_keys(data: Mapping[Any, Any], known: Sequence[str], where: str) -> None:
+    """Refuse keys not in ``known``, naming each and the closest known key."""
+    unknown = sorted(str(k) for k in data if k not in known)
+    if unknown:
+        hints = []
+        for key in unknown:
+            close = difflib.get_close_matches(key, list(known), n=1)
+            if close:
+                hints.append(f"{close[0]!r} for {key!r}")
+        hint = f"; did you mean {', '.join(hints)}?" if hints else ""
+        raise ValueError(f"unknown keys {unknown} in {where}{hint} (known keys: {sorted(known)})")
+
+
 def _coerce(source: str, key: str, default: Any, value: Any) -> Any:
-    """Check ``value`` against the type of the field's default (ints are accepted as floats)."""
+    """Check ``value`` against the type of the field's default (ints are accepted as floats).
+
+    Numpy scalars are accepted where Python numbers are; a number beyond the float range, NaN
+    or inf is refused.
+    """
     if isinstance(default, bool) or isinstance(default, str):
         if not isinstance(value, type(default)):
             raise ValueError(f"{key} in sampler config {source} must be a "
                              f"{type(default).__name__}, got {value!r}")
         return value
     if isinstance(default, int):
-        if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise ValueError(f"{key} in sampler config {source} must be an integer, got {value!r}")
-        return value
+        return int(value)
     if default is None:
-        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise ValueError(f"{key} in sampler config {source} must be a number or null, got "
-                             f"{value!r}")
-        return None if value is None else float(value)
+        if value is None:
+            return None
+        x = _finite_float(value)
+        if x is None:
+            raise ValueError(f"{key} in sampler config {source} must be a finite number or null, "
+                             f"got {_show(value)}")
+        return x
     if isinstance(default, float):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if not _is_real(value):
             raise ValueError(
                 f"{key} in sampler config {source} must be a number, got {value!r} (write "
                 f"exponents with a sign and a dot, e.g. 1.25e+6, or YAML reads a string)"
             )
-        return float(value)
+        x = _finite_float(value)
+        if x is None:
+            raise ValueError(
+                f"{key} in sampler config {source} must be a finite number, got {_show(value)}"
+            )
+        return x
     if isinstance(default, tuple):
         if isinstance(value, str) or not isinstance(value, (list, tuple)):
             raise ValueError(f"{key} in sampler config {source} must be a list, got {value!r}")

@@ -42,6 +42,7 @@ from datagen.world import MMPP2, DNNProfile, Fragment, Service
 
 __all__ = [
     "DEFAULT_LAYER_FRAGMENTS",
+    "MAX_BRANCHES",
     "SEMANTIC_ACCURACY_RATIO",
     "balanced_cuts",
     "layer_split",
@@ -53,6 +54,12 @@ __all__ = [
 #: Fragments of a layer split when neither ``k`` nor ``cuts`` is given (SplitPlace uses 4),
 #: capped at the number of layers with positive MACs.
 DEFAULT_LAYER_FRAGMENTS = 4
+
+#: Most branches of a semantic split. The layer split's ``k`` is bounded by the profile's layers
+#: with MACs > 0 (at most 22 in the zoo); branches get a bound of the same order. Every branch is
+#: a fragment the placer must assign, so the search grows with it: 1000 branches took the placer
+#: minutes and gigabytes, while SplitPlace uses 5.
+MAX_BRANCHES = 64
 
 #: Semantic/layer accuracy ratio used when a profile has no ``semantic_accuracy``: the mean of
 #: SplitPlace's published ratios (MNIST 95.7/97.5, FashionMNIST 91.7/95.7, CIFAR100 94.0/98.0).
@@ -70,6 +77,13 @@ def _check_profile(profile: object) -> DNNProfile:
 
 def _is_int(value: object) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def _show(value: object) -> str:
+    """``repr(value)``, a huge integer described by its size instead."""
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"an integer of {value.bit_length()} bits"
+    return repr(value)
 
 
 def _fragments_from_bounds(profile: DNNProfile, bounds: Sequence[int]) -> tuple[Fragment, ...]:
@@ -151,11 +165,11 @@ def balanced_cuts(profile: DNNProfile, k: int) -> tuple[int, ...]:
     if positive == 0:
         raise ValueError(f"profile {profile.name!r} has 0 MACs in total; nothing to split")
     if not _is_int(k) or k < 1:
-        raise ValueError(f"k must be an integer >= 1 (number of fragments), got {k!r}")
+        raise ValueError(f"k must be an integer >= 1 (number of fragments), got {_show(k)}")
     if k > positive:
         raise ValueError(
             f"k must be <= {positive} for profile {profile.name!r} (the number of its layers "
-            f"with MACs > 0; each fragment needs one), got k={k}"
+            f"with MACs > 0; each fragment needs one), got k={_show(k)}"
         )
     return tuple(_balanced_bounds(macs, int(k))[1:-1])
 
@@ -224,19 +238,26 @@ def semantic_split(profile: DNNProfile, branches: int = 5) -> tuple[Fragment, ..
 
     Args:
         profile: The DNN profile.
-        branches: Number of branches ``B >= 2`` (default: ``5``, as in SplitPlace).
+        branches: Number of branches, ``2 <= B <=`` :data:`MAX_BRANCHES` (default: ``5``, as in
+            SplitPlace).
 
     Returns:
         Fragments ``b0 .. b{B-1}`` with ``branch = 0 .. B-1``.
 
     Raises:
-        ValueError: If ``branches`` is not an integer >= 2 or the profile has 0 MACs.
+        ValueError: If ``branches`` is not an integer in ``[2, MAX_BRANCHES]`` or the profile
+            has 0 MACs.
     """
     profile = _check_profile(profile)
     if not _is_int(branches) or branches < 2:
         raise ValueError(
-            f"branches must be an integer >= 2 for a semantic split, got {branches!r}; use "
+            f"branches must be an integer >= 2 for a semantic split, got {_show(branches)}; use "
             f"layer_split for a single chain"
+        )
+    if branches > MAX_BRANCHES:
+        raise ValueError(
+            f"branches must be <= {MAX_BRANCHES} (MAX_BRANCHES) for a semantic split of profile "
+            f"{profile.name!r}, got {_show(branches)}; every branch is a fragment to place"
         )
     if profile.total_macs <= 0:
         raise ValueError(f"profile {profile.name!r} has 0 MACs in total; nothing to split")
@@ -305,7 +326,7 @@ def make_service(
         sla: Deadline of one request (s) (default: ``inf``).
         k: Fragments of a layer split (default: ``None``, see :func:`layer_split`).
         cuts: Cut indices of a layer split (default: ``None``).
-        branches: Branches of a semantic split (default: ``5``).
+        branches: Branches of a semantic split, at most :data:`MAX_BRANCHES` (default: ``5``).
         scv: Service-time SCV (default: ``0.0``, deterministic).
         mmpp: Optional bursty arrivals (default: ``None``).
         source: Device where requests originate (default: ``None``).

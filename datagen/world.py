@@ -4,15 +4,22 @@ Every class is a frozen, validated dataclass in SI units (seconds, bytes, MAC, M
 constructor rejects bad input with a :class:`ScenarioError` (a :class:`ValueError`) naming the
 field, the offending value and the fix. :meth:`Scenario.validate` adds the cross-field checks
 (references and memory). :meth:`Scenario.to_dict` / :meth:`Scenario.from_dict` round-trip
-losslessly, and ``from_dict`` reports malformed input with a path to the bad field.
+losslessly, and ``from_dict`` reports malformed input with a path to the bad field; a key it
+does not know (``capacty``) is an error naming the closest known one.
+
+Numbers may be Python or numpy scalars; floats must be finite (``memory`` and ``sla`` may be
+``inf``) and integers at most :data:`MAX_INT`, so a huge value is a :class:`ScenarioError`,
+never an ``OverflowError`` deeper down.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
+import numbers
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
@@ -30,10 +37,15 @@ __all__ = [
     "Scenario",
     "SplitType",
     "SPLIT_TYPES",
+    "MAX_INT",
 ]
 
 SplitType = Literal["layer", "semantic"]
 SPLIT_TYPES: tuple[str, ...] = ("layer", "semantic")
+
+#: Largest value of every integer field (counts, capacities, byte sizes): ``2**53``, the largest
+#: integer a float64 holds exactly. Larger values overflow the simulator's int64 arrays.
+MAX_INT: int = 2**53
 
 
 class ScenarioError(ValueError):
@@ -49,42 +61,76 @@ def _where(owner: str) -> str:
     return f" for {owner}" if owner else ""
 
 
-def _check_number(name: str, value: Any, owner: str = "") -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+def _show(value: Any) -> str:
+    """``repr(value)``, a huge integer described by its size instead.
+
+    The repr of a huge integer can run to thousands of digits, or exceed Python's
+    integer-to-string limit and raise.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+        return f"an integer of {value.bit_length()} bits"
+    return repr(value)
+
+
+def _is_real(value: Any) -> bool:
+    """Whether ``value`` is a real number: Python or numpy ints and floats, not booleans."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _to_float(name: str, value: Any, owner: str = "", what: str = "a number") -> float:
+    """``value`` as a float (NaN and inf included); huge integers are refused, not overflowed."""
+    if not _is_real(value):
         raise ScenarioError(
-            f"{name} must be a number{_where(owner)}, got {value!r} ({type(value).__name__})"
+            f"{name} must be {what}{_where(owner)}, got {_show(value)} ({type(value).__name__})"
         )
-    if not math.isfinite(value):
-        raise ScenarioError(f"{name} must be finite{_where(owner)}, got {value!r}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise ScenarioError(
+            f"{name} must be finite{_where(owner)}, got {_show(value)}, beyond the float range"
+        ) from None
+
+
+def _check_number(name: str, value: Any, owner: str = "") -> float:
+    v = _to_float(name, value, owner)
+    if not math.isfinite(v):
+        raise ScenarioError(f"{name} must be finite{_where(owner)}, got {_show(value)}")
+    return v
 
 
 def _check_positive(name: str, value: Any, owner: str = "") -> float:
     v = _check_number(name, value, owner)
     if v <= 0:
-        raise ScenarioError(f"{name} must be > 0{_where(owner)}, got {value!r}")
+        raise ScenarioError(f"{name} must be > 0{_where(owner)}, got {_show(value)}")
     return v
 
 
 def _check_nonneg(name: str, value: Any, owner: str = "") -> float:
     v = _check_number(name, value, owner)
     if v < 0:
-        raise ScenarioError(f"{name} must be >= 0{_where(owner)}, got {value!r}")
+        raise ScenarioError(f"{name} must be >= 0{_where(owner)}, got {_show(value)}")
     return v
 
 
 def _check_int(name: str, value: Any, minimum: int, owner: str = "") -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = int(value)
+    elif _is_real(value) and math.isfinite(float(value)) and float(value).is_integer():
         # Accept integral floats such as 3.0 (JSON writers sometimes emit them).
-        if isinstance(value, float) and math.isfinite(value) and value.is_integer():
-            value = int(value)
-        else:
-            raise ScenarioError(
-                f"{name} must be an integer >= {minimum}{_where(owner)}, got {value!r}"
-            )
+        value = int(float(value))
+    else:
+        raise ScenarioError(
+            f"{name} must be an integer >= {minimum}{_where(owner)}, got {_show(value)}"
+        )
     if value < minimum:
-        raise ScenarioError(f"{name} must be an integer >= {minimum}{_where(owner)}, got {value}")
-    return int(value)
+        raise ScenarioError(
+            f"{name} must be an integer >= {minimum}{_where(owner)}, got {_show(value)}"
+        )
+    if value > MAX_INT:
+        raise ScenarioError(
+            f"{name} must be an integer <= 2**53{_where(owner)}, got {_show(value)}"
+        )
+    return value
 
 
 def _check_name(name: str, value: Any, owner: str = "") -> str:
@@ -177,13 +223,16 @@ class DNNProfile:
         acc = _check_number("accuracy", self.accuracy, owner)
         if not 0 <= acc <= 1:
             raise ScenarioError(f"accuracy must be in [0, 1]{_where(owner)}, got {acc}")
+        _set(self, "accuracy", acc)
         _set(self, "input_elems", _check_int("input_elems", self.input_elems, 0, owner))
         if self.semantic_accuracy is not None:
             sa = _check_number("semantic_accuracy", self.semantic_accuracy, owner)
             if not 0 <= sa <= 1:
                 raise ScenarioError(f"semantic_accuracy must be in [0, 1]{_where(owner)}, got {sa}")
+            _set(self, "semantic_accuracy", sa)
         if self.semantic_macs_fraction is not None:
-            _check_positive("semantic_macs_fraction", self.semantic_macs_fraction, owner)
+            phi = _check_positive("semantic_macs_fraction", self.semantic_macs_fraction, owner)
+            _set(self, "semantic_macs_fraction", phi)
 
     @property
     def total_macs(self) -> int:
@@ -266,7 +315,7 @@ class MMPP2:
     def __post_init__(self) -> None:
         phi = _check_number("peak_factor", self.peak_factor, "mmpp")
         p = _check_number("high_fraction", self.high_fraction, "mmpp")
-        _check_positive("mean_high_duration", self.mean_high_duration, "mmpp")
+        duration = _check_positive("mean_high_duration", self.mean_high_duration, "mmpp")
         if phi < 1:
             raise ScenarioError(f"peak_factor must be >= 1 for mmpp, got {phi}")
         if not 0 < p < 1:
@@ -276,6 +325,9 @@ class MMPP2:
                 f"high_fraction * peak_factor must be <= 1 for mmpp (the low-state rate would be "
                 f"negative), got {p} * {phi} = {p * phi}; lower one of them"
             )
+        _set(self, "peak_factor", phi)
+        _set(self, "high_fraction", p)
+        _set(self, "mean_high_duration", duration)
 
     def rates(self, mean_rate: float) -> tuple[float, float]:
         """Return ``(high_rate, low_rate)`` in requests/s for a given mean rate (requests/s)."""
@@ -344,11 +396,10 @@ class Service:
                 f"arrival_rate must be > 0 requests/s{_where(owner)}, got {self.arrival_rate!r}"
             )
         _set(self, "arrival_rate", rate)
-        if isinstance(self.sla, bool) or not isinstance(self.sla, (int, float)):
-            raise ScenarioError(f"sla must be a number of seconds{_where(owner)}, got {self.sla!r}")
-        if math.isnan(self.sla) or self.sla <= 0:
+        sla = _to_float("sla", self.sla, owner, "a number of seconds")
+        if math.isnan(sla) or sla <= 0:
             raise ScenarioError(f"sla must be > 0 s{_where(owner)}, got {self.sla!r}")
-        _set(self, "sla", float(self.sla))
+        _set(self, "sla", sla)
         if self.split not in SPLIT_TYPES:
             raise ScenarioError(
                 f"split must be one of {SPLIT_TYPES}{_where(owner)}, got {self.split!r}"
@@ -370,6 +421,7 @@ class Service:
             acc = _check_number("accuracy", self.accuracy, owner)
             if not 0 <= acc <= 1:
                 raise ScenarioError(f"accuracy must be in [0, 1]{_where(owner)}, got {acc}")
+            _set(self, "accuracy", acc)
         if self.profile is not None:
             _check_name("profile", self.profile, owner)
         if self.source is not None:
@@ -431,11 +483,10 @@ class Device:
         owner = f"device {self.name!r}"
         _check_name("name", self.name, "device")
         _set(self, "speed", _check_positive("speed", self.speed, owner))
-        if isinstance(self.memory, bool) or not isinstance(self.memory, (int, float)):
-            raise ScenarioError(f"memory must be a number of bytes{_where(owner)}")
-        if math.isnan(self.memory) or self.memory < 0:
+        memory = _to_float("memory", self.memory, owner, "a number of bytes")
+        if math.isnan(memory) or memory < 0:
             raise ScenarioError(f"memory must be >= 0 bytes{_where(owner)}, got {self.memory!r}")
-        _set(self, "memory", float(self.memory))
+        _set(self, "memory", memory)
         _set(self, "capacity", _check_int("capacity", self.capacity, 1, owner))
         _set(self, "servers", _check_int("servers", self.servers, 1, owner))
         if self.servers > self.capacity:
@@ -450,6 +501,11 @@ class Device:
         if not 0 <= share < 1:
             raise ScenarioError(f"reserved_share must be in [0, 1){_where(owner)}, got {share}")
         _set(self, "reserved_share", share)
+        if not self.effective_speed > 0:
+            raise ScenarioError(
+                f"speed * (1 - reserved_share) must be > 0 MAC/s{_where(owner)}, got "
+                f"{self.speed!r} * (1 - {share!r}) = {self.effective_speed!r}; raise speed"
+            )
 
     @property
     def effective_speed(self) -> float:
@@ -732,21 +788,27 @@ class Scenario:
         Raises:
             ScenarioError: If the text is not valid JSON or not a valid scenario.
         """
+        if not isinstance(source, (str, Path)):
+            raise ScenarioError(
+                f"source must be a JSON file path or JSON text, got {type(source).__name__}"
+            )
         text: str
-        if isinstance(source, Path) or (
-            isinstance(source, str) and not source.lstrip().startswith("{")
-        ):
+        if isinstance(source, str) and source.lstrip().startswith(("{", "[")):
+            text = source  # JSON text; a scenario is an object, from_dict says so otherwise
+        else:
             path = Path(source)
             try:
                 text = path.read_text()
-            except OSError as exc:
+            except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
                 raise ScenarioError(f"cannot read scenario file {str(path)!r}: {exc}") from exc
-        else:
-            text = source
         try:
             data = json.loads(text, parse_constant=_reject_constant)
-        except json.JSONDecodeError as exc:
+        except ScenarioError:
+            raise
+        except ValueError as exc:  # JSONDecodeError, or an integer too long to convert
             raise ScenarioError(f"scenario JSON is malformed: {exc}") from exc
+        except RecursionError:
+            raise ScenarioError("scenario JSON is malformed: nested too deeply") from None
         return cls.from_dict(data)
 
 
@@ -823,16 +885,29 @@ _MISSING = object()
 class _Reader:
     """Reads a JSON-like mapping and reports errors with a path to the field."""
 
-    def __init__(self, data: Any, path: str) -> None:
+    def __init__(self, data: Any, path: str, keys: Sequence[str]) -> None:
         if not isinstance(data, Mapping):
-            raise ScenarioError(f"{path or 'scenario'} must be an object, got {_typename(data)}")
+            what = path or "scenario"
+            raise ScenarioError(
+                f"{what} must be an object with keys {list(keys)}, got {_typename(data)}"
+            )
         self.data = data
         self.path = path
+        self.keys = tuple(keys)
+        unknown = [k for k in data if k not in self.keys]
+        if unknown:
+            key = unknown[0]
+            close = difflib.get_close_matches(str(key), self.keys, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ScenarioError(
+                f"{self._p(str(key))} is not a known key{hint} (known keys: {list(self.keys)})"
+            )
 
     def _p(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
 
     def get(self, key: str, default: Any = _MISSING) -> Any:
+        assert key in self.keys, key  # every key read is declared
         if key not in self.data:
             if default is _MISSING:
                 raise ScenarioError(f"{self._p(key)} is missing; add it")
@@ -841,20 +916,30 @@ class _Reader:
 
     def number(self, key: str, default: Any = _MISSING, allow_inf: bool = False) -> float:
         v = self.get(key, default)
-        if allow_inf and v in ("inf", "Infinity"):
+        if allow_inf and isinstance(v, str) and v in ("inf", "Infinity"):
             return math.inf
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
+        if not _is_real(v):
             raise ScenarioError(f"{self._p(key)} must be a number, got {_typename(v)} {v!r}")
-        if math.isnan(v) or (math.isinf(v) and not allow_inf):
+        try:
+            x = float(v)
+        except OverflowError:
+            raise ScenarioError(
+                f"{self._p(key)} must be finite, got {_show(v)}, beyond the float range"
+            ) from None
+        if math.isnan(x) or (math.isinf(x) and not allow_inf):
             raise ScenarioError(f"{self._p(key)} must be finite, got {v!r}")
-        return float(v)
+        return x
 
     def integer(self, key: str, default: Any = _MISSING) -> int:
         v = self.get(key, default)
-        if isinstance(v, float) and math.isfinite(v) and v.is_integer():
+        if isinstance(v, numbers.Integral) and not isinstance(v, bool):
             v = int(v)
-        if isinstance(v, bool) or not isinstance(v, int):
+        elif _is_real(v) and math.isfinite(float(v)) and float(v).is_integer():
+            v = int(float(v))
+        else:
             raise ScenarioError(f"{self._p(key)} must be an integer, got {_typename(v)} {v!r}")
+        if abs(v) > MAX_INT:
+            raise ScenarioError(f"{self._p(key)} must be an integer <= 2**53, got {_show(v)}")
         return v
 
     def string(self, key: str, default: Any = _MISSING, optional: bool = False) -> Any:
@@ -876,6 +961,11 @@ def _typename(v: Any) -> str:
     return type(v).__name__
 
 
+def _keys(cls: type) -> tuple[str, ...]:
+    """The keys of a class's dict form: its dataclass fields, as :meth:`Scenario.to_dict` writes."""
+    return tuple(f.name for f in fields(cls))
+
+
 def _build(path: str, ctor: Any, **kwargs: Any) -> Any:
     try:
         return ctor(**kwargs)
@@ -884,11 +974,11 @@ def _build(path: str, ctor: Any, **kwargs: Any) -> Any:
 
 
 def _parse_scenario(data: Any) -> Scenario:
-    r = _Reader(data, "")
+    r = _Reader(data, "", _keys(Scenario))
     devices = []
     for i, d in enumerate(r.array("devices")):
         p = f"devices[{i}]"
-        dr = _Reader(d, p)
+        dr = _Reader(d, p, _keys(Device))
         devices.append(
             _build(
                 p,
@@ -907,7 +997,7 @@ def _parse_scenario(data: Any) -> Scenario:
     links = []
     for i, link in enumerate(r.array("links", [])):
         p = f"links[{i}]"
-        lr = _Reader(link, p)
+        lr = _Reader(link, p, _keys(Link))
         links.append(
             _build(
                 p,
@@ -921,11 +1011,11 @@ def _parse_scenario(data: Any) -> Scenario:
     services = []
     for i, s in enumerate(r.array("services")):
         p = f"services[{i}]"
-        sr = _Reader(s, p)
+        sr = _Reader(s, p, _keys(Service))
         frags = []
         for j, f in enumerate(sr.array("fragments")):
             fp = f"{p}.fragments[{j}]"
-            fr = _Reader(f, fp)
+            fr = _Reader(f, fp, _keys(Fragment))
             frags.append(
                 _build(
                     fp,
@@ -941,7 +1031,7 @@ def _parse_scenario(data: Any) -> Scenario:
         mmpp = None
         if mmpp_raw is not None:
             mp = f"{p}.mmpp"
-            mr = _Reader(mmpp_raw, mp)
+            mr = _Reader(mmpp_raw, mp, _keys(MMPP2))
             mmpp = _build(
                 mp,
                 MMPP2,

@@ -10,10 +10,12 @@ split types allowed) and the services already running with fixed placements
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from datagen.splitting import MAX_BRANCHES
 from datagen.world import SPLIT_TYPES, Device, DNNProfile, Link, Scenario, Service
 
 __all__ = [
@@ -32,6 +34,34 @@ def _set(obj: object, name: str, value: Any) -> None:
     object.__setattr__(obj, name, value)
 
 
+def _show(value: Any) -> str:
+    """``repr(value)``, a huge integer described by its size instead."""
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"an integer of {value.bit_length()} bits"
+    return repr(value)
+
+
+def _real(value: Any) -> float | None:
+    """``value`` as a float if it is a real number (numpy scalars too), else ``None``.
+
+    Booleans are not numbers here; an integer beyond the float range gives ``nan``, which the
+    callers refuse as not finite.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return math.nan
+
+
+def _count(value: Any) -> int | None:
+    """``value`` as an int if it is an integer (numpy ints too, not booleans), else ``None``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        return None
+    return int(value)
+
+
 @dataclass(frozen=True)
 class ServiceRequest:
     """One new DNN inference service to deploy.
@@ -43,8 +73,10 @@ class ServiceRequest:
         sla: Deadline of one request (s), ``> 0`` (default: ``inf`` = no deadline).
         splits: Split types allowed, a non-empty subset of ``("layer", "semantic")``
             (default: both).
-        k: Number of fragments of a layer split (default: ``None`` = the splitter's default).
-        branches: Number of branches of a semantic split (default: ``None`` = the splitter's
+        k: Number of fragments of a layer split, at most the profile's layers with MACs > 0
+            (default: ``None`` = the splitter's default).
+        branches: Number of branches of a semantic split, in ``[2, MAX_BRANCHES]`` (see
+            :data:`datagen.splitting.MAX_BRANCHES`) (default: ``None`` = the splitter's
             default).
         scv: Squared coefficient of variation of service times, ``>= 0`` (default: ``0.0``).
     """
@@ -67,17 +99,22 @@ class ServiceRequest:
                 f"profile must be a datagen.DNNProfile for {owner}, got "
                 f"{type(self.profile).__name__}; use datagen.zoo.get_profile(name)"
             )
-        rate = self.arrival_rate
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate):
-            raise RequestError(f"arrival_rate must be a finite number for {owner}, got {rate!r}")
+        rate = _real(self.arrival_rate)
+        if rate is None or not math.isfinite(rate):
+            raise RequestError(
+                f"arrival_rate must be a finite number for {owner}, got {_show(self.arrival_rate)}"
+            )
         if rate <= 0:
-            raise RequestError(f"arrival_rate must be > 0 requests/s for {owner}, got {rate!r}")
-        _set(self, "arrival_rate", float(rate))
-        sla = self.sla
-        bad_type = isinstance(sla, bool) or not isinstance(sla, (int, float))
-        if bad_type or math.isnan(sla) or sla <= 0:
-            raise RequestError(f"sla must be a number of seconds > 0 for {owner}, got {sla!r}")
-        _set(self, "sla", float(sla))
+            raise RequestError(
+                f"arrival_rate must be > 0 requests/s for {owner}, got {self.arrival_rate!r}"
+            )
+        _set(self, "arrival_rate", rate)
+        sla = _real(self.sla)
+        if sla is None or math.isnan(sla) or sla <= 0:
+            raise RequestError(
+                f"sla must be a number of seconds > 0 for {owner}, got {_show(self.sla)}"
+            )
+        _set(self, "sla", sla)
         splits = (self.splits,) if isinstance(self.splits, str) else tuple(self.splits)
         if not splits:
             raise RequestError(f"splits must name at least one of {SPLIT_TYPES} for {owner}")
@@ -85,18 +122,34 @@ class ServiceRequest:
         if bad:
             raise RequestError(f"splits must be a subset of {SPLIT_TYPES} for {owner}, got {bad}")
         _set(self, "splits", tuple(dict.fromkeys(splits)))
-        for fname in ("k", "branches"):
-            v = getattr(self, fname)
-            if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+        positive = sum(1 for layer in self.profile.layers if layer.macs > 0)
+        # k is bounded by the layers with MACs (each fragment needs one), branches by
+        # MAX_BRANCHES: both count fragments the placer must assign.
+        for fname, lo, hi, why in (
+            ("k", 1, positive, f"the layers with MACs > 0 of profile {self.profile.name!r}"),
+            ("branches", 2, MAX_BRANCHES, "MAX_BRANCHES"),
+        ):
+            raw = getattr(self, fname)
+            if raw is None:
+                continue
+            v = _count(raw)
+            if v is None or v < lo:
                 raise RequestError(
-                    f"{fname} must be an integer >= 1 or None for {owner}, got {v!r}"
+                    f"{fname} must be an integer >= {lo} or None for {owner}, got {_show(raw)}"
                 )
-        scv = self.scv
-        if isinstance(scv, bool) or not isinstance(scv, (int, float)) or not math.isfinite(scv):
-            raise RequestError(f"scv must be a finite number >= 0 for {owner}, got {scv!r}")
+            if v > hi:
+                raise RequestError(
+                    f"{fname} must be <= {hi} ({why}) for {owner}, got {_show(raw)}"
+                )
+            _set(self, fname, v)
+        scv = _real(self.scv)
+        if scv is None or not math.isfinite(scv):
+            raise RequestError(
+                f"scv must be a finite number >= 0 for {owner}, got {_show(self.scv)}"
+            )
         if scv < 0:
-            raise RequestError(f"scv must be >= 0 for {owner}, got {scv!r}")
-        _set(self, "scv", float(scv))
+            raise RequestError(f"scv must be >= 0 for {owner}, got {self.scv!r}")
+        _set(self, "scv", scv)
 
 
 @dataclass(frozen=True)

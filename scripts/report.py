@@ -22,6 +22,7 @@ The same seed gives the same ``report.md``; wall-clock timings go to ``timings.m
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import logging
 import sys
@@ -29,6 +30,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from scripts.report_sections.base import ReportContext, Section
 
@@ -102,8 +104,26 @@ def _anchor(title: str) -> str:
     return keep.replace(" ", "-")
 
 
+def _check_out(out: Path) -> str | None:
+    """Why ``out`` cannot receive the report (``None`` if it can): created if missing, probed."""
+    if out.exists() and not out.is_dir():
+        return f"--out {str(out)!r} is a file, not a folder; name a folder"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".report-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        return f"--out {str(out)!r} is not a writable folder: {exc.strerror or exc}"
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point (``python -m scripts.report``)."""
+    """Command-line entry point (``python -m scripts.report``).
+
+    Errors in the arguments or the output folder end it with one line on stderr (exit status
+    2) before any section runs.
+    """
     ap = argparse.ArgumentParser(prog="python -m scripts.report", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", required=True, help="report folder (created if needed)")
@@ -117,12 +137,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--sections", default=",".join(SECTIONS),
                     help=f"comma list of sections (default: all: {','.join(SECTIONS)})")
     args = ap.parse_args(argv)
+
+    def fail(msg: str) -> NoReturn:
+        ap.exit(2, f"{ap.prog}: error: {msg}\n")
+
     if args.seed < 0:
         ap.error(f"--seed must be >= 0, got {args.seed}")
     for flag, path in (("--chainnet", args.chainnet), ("--model", args.model),
                        *(("--baseline", b) for b in args.baseline)):
         if path is not None and not Path(path).exists():
             ap.error(f"{flag} {path!r} does not exist")
+    sections = list(dict.fromkeys(s.strip() for s in args.sections.split(",") if s.strip()))
+    if not sections:
+        fail(f"--sections {args.sections!r} names no section; choose from {','.join(SECTIONS)}")
+    for key in sections:
+        if key not in SECTIONS:
+            close = difflib.get_close_matches(key, SECTIONS, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            fail(f"--sections: unknown section {key!r}{hint}; choose from {','.join(SECTIONS)}")
+    problem = _check_out(Path(args.out))
+    if problem is not None:
+        fail(problem)
     logging.basicConfig(level=logging.WARNING)
     ctx = ReportContext(
         Path(args.out), quick=args.quick, seed=args.seed,
@@ -130,12 +165,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         model=Path(args.model) if args.model else None,
         baselines=tuple(Path(b) for b in args.baseline),
     )
-    sections = [s.strip() for s in args.sections.split(",") if s.strip()]
     t0 = time.perf_counter()
     try:
         report, _ = build_report(ctx, sections)
-    except ValueError as exc:
-        ap.error(str(exc))
+    except (ValueError, OSError) as exc:
+        lines = str(exc).strip().splitlines() or [type(exc).__name__]
+        fail(lines[0])
     print(f"[report] wrote {report} ({time.perf_counter() - t0:.0f} s)", flush=True)
     return 0
 

@@ -8,8 +8,9 @@ To run::
     python -m training ensemble --models runs/s0.pt runs/s1.pt --out runs/ensemble.pt
     python -m training calibrate --model runs/ensemble.pt --data data/placer_val
 
-Before anything heavy is imported (Lightning and PyG take seconds), :func:`training.precheck.precheck` reads the
-arguments and config files far enough to see whether the files and folders they name exist; a
+Before anything heavy is imported (Lightning and PyG take seconds),
+:func:`training.precheck.precheck` reads the arguments and config files far enough to see
+whether the files and folders they name exist; a
 missing one ends the command at once with one line on stderr saying what to run first
 (exit status 2).
 """

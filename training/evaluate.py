@@ -9,11 +9,16 @@ To run::
 
 ``--model`` is a surrogate checkpoint (:meth:`chainnet.Surrogate.load`), ``default`` (the
 packaged model) or ``analytic`` (:class:`chainnet.AnalyticSurrogate`). No Lightning import.
+
+An error the package raises on purpose (a bad checkpoint or dataset folder, a model that
+predicts NaN) ends the command with one line on stderr and exit status 1; a metric without
+labels (e.g. the flag columns of a model without uncertainty) prints as ``n/a``.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -64,7 +69,10 @@ def service_labels(samples: Sequence[tuple[Any, pd.DataFrame, Any]]) -> pd.DataF
 
 
 def evaluate(
-    predictor: Any, samples: Sequence[tuple[Any, pd.DataFrame, Any]]
+    predictor: Any,
+    samples: Sequence[tuple[Any, pd.DataFrame, Any]],
+    *,
+    require_finite: bool = False,
 ) -> pd.DataFrame:
     """Score ``predictor`` on labelled samples.
 
@@ -72,12 +80,14 @@ def evaluate(
         predictor: Anything with ``predict(scenarios) -> DataFrame`` (the predictor interface).
         samples: ``(scenario, service labels, device labels)`` triples
             (:func:`training.samples.load_samples`).
+        require_finite: Refuse NaN predictions where a label exists, instead of skipping them
+            like missing labels (default: ``False``).
 
     Returns:
         :func:`training.metrics.evaluation_table` (overall and by services per graph).
 
     Raises:
-        ValueError: If ``samples`` is empty.
+        ValueError: If ``samples`` is empty, or with ``require_finite`` if a prediction is NaN.
     """
     if not samples:
         raise ValueError("samples is empty: nothing to evaluate")
@@ -89,6 +99,15 @@ def evaluate(
             for k in keys}
     true["num_services"] = truth["num_services"].to_numpy(np.float64)
     got = {k: pred[k].to_numpy() for k in keys}
+    if require_finite:
+        for k in keys:
+            labelled = np.isfinite(true[k])
+            bad = int(np.isnan(np.asarray(got[k], dtype=np.float64)[labelled]).sum())
+            if bad:
+                raise ValueError(
+                    f"the model predicted NaN {k} for {bad} of {int(labelled.sum())} labelled "
+                    f"services (are its weights NaN?); its errors cannot be scored"
+                )
     if "uncertain" in pred:
         got["uncertain"] = pred["uncertain"].to_numpy(dtype=np.float64)
     return evaluation_table(service_errors(got, true))
@@ -99,9 +118,9 @@ def _shown(table: pd.DataFrame) -> pd.DataFrame:
     shown = table.copy()
     for col in shown.columns:
         if col.endswith("mape") or col.endswith("ape") or col.startswith("flag"):
-            shown[col] = shown[col].map(lambda v: f"{100 * v:.2f}%")
+            shown[col] = shown[col].map(lambda v: "n/a" if np.isnan(v) else f"{100 * v:.2f}%")
         elif col.startswith("loss"):
-            shown[col] = shown[col].map(lambda v: f"{v:.4f}")
+            shown[col] = shown[col].map(lambda v: "n/a" if np.isnan(v) else f"{v:.4f}")
     return shown
 
 
@@ -123,13 +142,32 @@ def record_evaluation(checkpoint: str | Path, summary: pd.DataFrame) -> None:
     sur.save(checkpoint)
 
 
+def _one_line(exc: BaseException) -> str:
+    """The first line of an exception's message (torch's unpickling errors run to 20)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
     """Command-line entry point; prints the tables and returns them.
 
     Returns:
         With one model and one dataset, the :func:`evaluate` table. With several, one overall
         row per (dataset, model), indexed by ``(data, model)``.
+
+    Raises:
+        SystemExit: Status 2 on bad arguments, status 1 with one line on stderr on an error the
+            package raises on purpose (a :class:`ValueError`, e.g. ``CheckpointError`` or
+            ``DatasetError``, or an :class:`OSError` such as a missing packaged model).
     """
+    try:
+        return _main(argv)
+    except (ValueError, OSError) as exc:
+        print(f"python -m training evaluate: error: {_one_line(exc)}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def _main(argv: Sequence[str] | None) -> pd.DataFrame:
     from training.samples import FORMATS, load_samples
 
     parser = argparse.ArgumentParser(prog="python -m training evaluate", description=__doc__,
@@ -148,11 +186,18 @@ def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
     if args.record is not None and not Path(args.record).is_file():
         parser.error(f"--record {args.record!r}: no such checkpoint file")
     predictors = {m: load_predictor(m) for m in dict.fromkeys(args.model)}
+    if args.record is not None:
+        from chainnet import Surrogate
+
+        Surrogate.load(args.record)  # a bad checkpoint fails now, not after the evaluation
     tables: dict[tuple[str, str], pd.DataFrame] = {}
     for data in dict.fromkeys(args.data):  # each dataset once
         samples = load_samples(data, args.format)
         for model, predictor in predictors.items():
-            table = evaluate(predictor, samples)
+            try:
+                table = evaluate(predictor, samples, require_finite=True)
+            except ValueError as exc:
+                raise ValueError(f"model {model} on {data}: {exc}") from exc
             tables[(Path(data).name, model)] = table
             print(f"model {model} on {data} ({len(samples)} graphs)")
             print(_shown(table).to_string())

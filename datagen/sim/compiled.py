@@ -24,6 +24,7 @@ largest over its paths (the slowest branch of a fork-join), the numerator of ``r
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -106,6 +107,15 @@ class CompiledScenario:
         return out
 
 
+def _infinite_time(what: str, service: str) -> ScenarioError:
+    # Finite inputs can still give an infinite time (1e300 MAC at 1e-10 MAC/s): refuse it
+    # with the culprit named instead of simulating events at t = inf.
+    return ScenarioError(
+        f"{what} of service {service!r} takes inf s (the float range is exceeded); use units "
+        f"that keep every service and transfer time finite"
+    )
+
+
 def compile_scenario(scenario: Scenario) -> CompiledScenario:
     """Turn a validated scenario into :class:`CompiledScenario` arrays.
 
@@ -116,7 +126,8 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
         The compiled arrays.
 
     Raises:
-        ScenarioError: If ``scenario`` is not a :class:`~datagen.world.Scenario`.
+        ScenarioError: If ``scenario`` is not a :class:`~datagen.world.Scenario`, or a service
+            or transfer time overflows to ``inf``.
     """
     if not isinstance(scenario, Scenario):
         raise ScenarioError(f"scenario must be a datagen.Scenario, got {type(scenario).__name__}")
@@ -160,6 +171,11 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
                     if link is not None:
                         if nbytes > 0:
                             t = nbytes / link.bandwidth
+                            if not math.isfinite(t):
+                                raise _infinite_time(
+                                    f"sending {nbytes} bytes over link {link.name!r} "
+                                    f"({link.bandwidth!r} bytes/s)", svc.name
+                                )
                             hop_station.append(link_index[key])
                             hop_time.append(t)
                             hop_frag.append(-1)
@@ -174,6 +190,11 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
                             total += link.delay
                 d = dev_index[dev]
                 t = frag.macs / devices[d].effective_speed
+                if not math.isfinite(t):
+                    raise _infinite_time(
+                        f"fragment {frag.name!r} ({frag.macs!r} MAC) on device {dev!r} "
+                        f"({devices[d].effective_speed!r} MAC/s)", svc.name
+                    )
                 hop_station.append(d)
                 hop_time.append(t)
                 hop_frag.append(i)

@@ -17,6 +17,7 @@ SCV 0 is :class:`Deterministic`, SCV 1 is :class:`Exponential`, any other SCV is
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -31,7 +32,32 @@ __all__ = [
     "ArrivalProcess",
     "PoissonArrivals",
     "MMPP2Arrivals",
+    "MAX_MMPP_SOJOURNS",
 ]
+
+#: Most expected state sojourns of MMPP-2 arrivals: per draw here, summed over the services of
+#: one run in :func:`datagen.sim.simulate`. Each sojourn is one step of a Python loop (about
+#: 1 us), so this bounds a draw to a few seconds; a mean sojourn much shorter than the gaps
+#: between arrivals would otherwise take hours (or forever: ``mean_high_duration=1e-300``),
+#: while the arrivals it gives are practically Poisson.
+MAX_MMPP_SOJOURNS: int = 2_000_000
+
+
+def _is_finite_real(value: object) -> bool:
+    """Whether ``value`` is a finite real number (numpy scalars too, booleans and huge ints not)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int beyond the float range
+        return False
+
+
+def _show(value: object) -> str:
+    """``repr(value)``, a huge integer described by its size instead."""
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"an integer of {value.bit_length()} bits"
+    return repr(value)
 
 
 class ServiceFactor:
@@ -118,8 +144,8 @@ class Gamma(ServiceFactor):
     """
 
     def __init__(self, scv: float) -> None:
-        if isinstance(scv, bool) or not isinstance(scv, (int, float)) or not math.isfinite(scv):
-            raise ValueError(f"scv must be a finite number > 0 for Gamma, got {scv!r}")
+        if not _is_finite_real(scv):
+            raise ValueError(f"scv must be a finite number > 0 for Gamma, got {_show(scv)}")
         if scv <= 0:
             raise ValueError(f"scv must be > 0 for Gamma, got {scv!r}; use Deterministic() for 0")
         self._scv = float(scv)
@@ -149,8 +175,8 @@ def service_factor(scv: float) -> ServiceFactor:
     Raises:
         ValueError: If ``scv`` is negative or not finite.
     """
-    if isinstance(scv, bool) or not isinstance(scv, (int, float)) or not math.isfinite(scv):
-        raise ValueError(f"scv must be a finite number >= 0, got {scv!r}")
+    if not _is_finite_real(scv):
+        raise ValueError(f"scv must be a finite number >= 0, got {_show(scv)}")
     if scv < 0:
         raise ValueError(f"scv must be >= 0, got {scv!r}")
     if scv == 0:
@@ -161,15 +187,17 @@ def service_factor(scv: float) -> ServiceFactor:
 
 
 def _check_rate(rate: float, owner: str) -> float:
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate):
-        raise ValueError(f"rate must be a finite number > 0 requests/s for {owner}, got {rate!r}")
+    if not _is_finite_real(rate):
+        raise ValueError(
+            f"rate must be a finite number > 0 requests/s for {owner}, got {_show(rate)}"
+        )
     if rate <= 0:
         raise ValueError(f"rate must be > 0 requests/s for {owner}, got {rate!r}")
     return float(rate)
 
 
 def _check_horizon(horizon: float) -> float:
-    if not math.isfinite(horizon) or horizon <= 0:
+    if not _is_finite_real(horizon) or horizon <= 0:
         raise ValueError(f"horizon must be a finite number > 0 s, got {horizon!r}")
     return float(horizon)
 
@@ -267,9 +295,29 @@ class MMPP2Arrivals(ArrivalProcess):
             raise ValueError(f"mmpp must be a datagen.MMPP2, got {mmpp!r}")
         self.mmpp = mmpp
 
+    def expected_sojourns(self, horizon: float) -> float:
+        r"""Expected number of state sojourns over ``[0, horizon]``.
+
+        .. math::
+            N = 1 + \frac{2 H}{\bar d_{high} + \bar d_{low}}.
+        """
+        return 1.0 + 2.0 * horizon / sum(self.mmpp.mean_durations())
+
     def sample_gaps(self, rng: np.random.Generator, horizon: float) -> np.ndarray:
-        """Simulate the modulating chain over ``[0, horizon]`` and return the arrival gaps."""
+        """Simulate the modulating chain over ``[0, horizon]`` and return the arrival gaps.
+
+        Raises:
+            ValueError: If the expected number of sojourns exceeds :data:`MAX_MMPP_SOJOURNS`.
+        """
         horizon = _check_horizon(horizon)
+        n = self.expected_sojourns(horizon)
+        if not n <= MAX_MMPP_SOJOURNS:
+            raise ValueError(
+                f"mean_high_duration={self.mmpp.mean_high_duration!r} s is too short for a "
+                f"horizon of {horizon:.6g} s: the MMPP would switch state about {n:.3g} times, "
+                f"more than MAX_MMPP_SOJOURNS={MAX_MMPP_SOJOURNS:,}; raise mean_high_duration "
+                f"or shorten the horizon"
+            )
         rates = self.mmpp.rates(self.rate)
         durs = self.mmpp.mean_durations()
         state = 0 if rng.random() < self.mmpp.high_fraction else 1

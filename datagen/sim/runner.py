@@ -1,22 +1,121 @@
-"""``simulate``: validate, draw the variates, run an engine, compute metrics from records."""
+"""``simulate``: validate, draw the variates, run an engine, compute metrics from records.
+
+The work of one run is bounded before anything is drawn (:func:`check_work`): the expected
+number of events (arrivals plus hop completions) must not exceed ``max_events`` (default
+:data:`MAX_EVENTS`; memory grows by roughly 35-80 bytes per event), and the MMPP arrival
+processes must not switch state more than
+:data:`~datagen.sim.distributions.MAX_MMPP_SOJOURNS` times. An input beyond them (a rate
+ratio of ``1e6``, ``mean_high_duration=1e-300``) raises :class:`SimulationLimitError` naming
+the service and the field, instead of allocating gigabytes or never finishing.
+"""
 
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import numpy as np
 
 from datagen.sim.compiled import CompiledScenario, compile_scenario
+from datagen.sim.distributions import MAX_MMPP_SOJOURNS
 from datagen.sim.metrics import service_metrics, station_metrics
 from datagen.sim.records import RawRecords, records_frame
 from datagen.sim.result import SimResult
 from datagen.sim.variates import draw_variates
 from datagen.world import Scenario, ScenarioError
 
-__all__ = ["simulate", "ENGINES"]
+__all__ = ["simulate", "ENGINES", "MAX_EVENTS", "SimulationLimitError", "check_work"]
 
 ENGINES: tuple[str, ...] = ("fast", "simpy")
+
+#: Most batch-means slices (``batches``) of one run.
+MAX_BATCHES: int = 10_000
+
+#: Default most expected events (arrivals plus hop completions, over all services) of one run:
+#: about 10-25 GB of memory and 20-30 s with the fast engine. The largest labelling run of the
+#: packaged sampler configs (``large``, 100,000 requests of the slowest service) stays under
+#: 2e8.
+MAX_EVENTS: int = 300_000_000
+
+
+class SimulationLimitError(ValueError):
+    """A run would exceed a work limit; the message names the service, the field and the fix."""
+
+
+def check_work(compiled: CompiledScenario, horizon: float, max_events: float = MAX_EVENTS) -> None:
+    r"""Refuse a run whose expected work exceeds the limits, before anything is drawn.
+
+    With :math:`h_c` the hops of one request of service :math:`c` (station visits and link
+    delays, over all branches), a run of horizon :math:`H` has in expectation
+
+    .. math::
+        E = H \sum_c \lambda_c (1 + h_c)
+
+    events, and an MMPP service switches state :math:`2H / (\bar d_{high} + \bar d_{low})`
+    times, with :math:`\lambda_c \phi_c \min(\bar d_{high}, H)` arrivals in one burst.
+
+    Args:
+        compiled: The compiled scenario.
+        horizon: The arrival horizon ``H`` (s).
+        max_events: Most expected events (default: :data:`MAX_EVENTS`).
+
+    Raises:
+        SimulationLimitError: If ``E > max_events``, if the MMPP sojourns exceed
+            :data:`~datagen.sim.distributions.MAX_MMPP_SOJOURNS`, or if one burst alone
+            brings more than ``max_events`` arrivals.
+    """
+    H = float(horizon)
+    rates = compiled.rates
+    hops = np.add.reduceat(compiled.path_hop_end - compiled.path_hop_start, compiled.svc_path_start)
+    with np.errstate(over="ignore", invalid="ignore"):
+        per_service = rates * H * (1.0 + hops)
+    events = float(per_service.sum())
+    names = compiled.service_names
+    if not events <= max_events:  # also catches inf
+        c = int(np.argmax(per_service))
+        slow = int(np.argmin(rates))
+        spread = (
+            f", {rates[c] / rates[slow]:.3g} times that of the slowest service {names[slow]!r}"
+            if c != slow else ""
+        )
+        raise SimulationLimitError(
+            f"the run would simulate about {events:.3g} events (arrivals plus station and link "
+            f"visits), more than max_events={max_events:.3g}: over the horizon of {H:.6g} s, "
+            f"service {names[c]!r} (arrival_rate={rates[c]:.6g} requests/s{spread}) alone has "
+            f"about {rates[c] * H:.3g} arrivals; lower num_requests (or horizon), or bring the "
+            f"services' arrival rates closer together"
+        )
+    sojourns = 0.0
+    worst = (-1.0, 0)
+    for c, svc in enumerate(compiled.scenario.services):
+        if svc.mmpp is None:
+            continue
+        d_high, d_low = svc.mmpp.mean_durations()
+        n = 1.0 + 2.0 * H / (d_high + d_low)
+        sojourns += n
+        worst = max(worst, (n, c))
+        burst = svc.arrival_rate * svc.mmpp.peak_factor * min(d_high, H)
+        if not burst <= max_events:
+            raise SimulationLimitError(
+                f"one burst of service {svc.name!r} brings about {burst:.3g} arrivals "
+                f"(arrival_rate * mmpp.peak_factor * mmpp.mean_high_duration), more than "
+                f"max_events={max_events:.3g}; lower mmpp.peak_factor or "
+                f"mmpp.mean_high_duration"
+            )
+    if not sojourns <= MAX_MMPP_SOJOURNS:
+        n, c = worst
+        svc = compiled.scenario.services[c]
+        assert svc.mmpp is not None
+        p = svc.mmpp.high_fraction
+        need = svc.mmpp.mean_high_duration * sojourns / MAX_MMPP_SOJOURNS
+        raise SimulationLimitError(
+            f"mmpp.mean_high_duration={svc.mmpp.mean_high_duration!r} s of service "
+            f"{svc.name!r} (high_fraction={p!r}) is too short for the horizon of {H:.6g} s: its "
+            f"arrival process would switch state about {n:.3g} times, more than "
+            f"MAX_MMPP_SOJOURNS={MAX_MMPP_SOJOURNS:,} (one Python step each); raise "
+            f"mean_high_duration to about {need:.3g} s or more, or lower num_requests"
+        )
 
 
 def _check_inputs(
@@ -32,28 +131,29 @@ def _check_inputs(
         raise ScenarioError(f"scenario must be a datagen.Scenario, got {type(scenario).__name__}")
     scenario.validate()
     if horizon is None:
-        if isinstance(num_requests, bool) or not isinstance(num_requests, (int, float, np.integer)):
-            raise ValueError(f"num_requests must be a positive number, got {num_requests!r}")
-        if not math.isfinite(num_requests) or num_requests < 1:
+        n = _finite(num_requests)
+        if n is None or n < 1:
             raise ValueError(
                 f"num_requests must be a finite number >= 1 (arrivals of the slowest service), "
-                f"got {num_requests!r}"
+                f"got {_show(num_requests)}"
             )
     else:
-        if isinstance(horizon, bool) or not isinstance(horizon, (int, float, np.floating)):
-            raise ValueError(f"horizon must be a number of seconds, got {horizon!r}")
-        if not math.isfinite(horizon) or horizon <= 0:
-            raise ValueError(f"horizon must be a finite number > 0 s, got {horizon!r}")
-    if isinstance(warmup, bool) or not isinstance(warmup, (int, float, np.floating)):
-        raise ValueError(f"warmup must be a fraction in [0, 1), got {warmup!r}")
-    if not math.isfinite(warmup) or not 0 <= warmup < 1:
+        h = _finite(horizon)
+        if h is None or h <= 0:
+            raise ValueError(f"horizon must be a finite number > 0 s, got {_show(horizon)}")
+    w = _finite(warmup)
+    if w is None or not 0 <= w < 1:
         raise ValueError(
-            f"warmup must be a finite fraction of the horizon in [0, 1), got {warmup!r}"
+            f"warmup must be a finite fraction of the horizon in [0, 1), got {_show(warmup)}"
         )
-    if engine not in ENGINES:
+    if not isinstance(engine, str) or engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
-    if isinstance(batches, bool) or not isinstance(batches, (int, np.integer)) or batches < 2:
-        raise ValueError(f"batches must be an integer >= 2, got {batches!r}")
+    if (
+        isinstance(batches, (bool, np.bool_))
+        or not isinstance(batches, numbers.Integral)
+        or not 2 <= int(batches) <= MAX_BATCHES
+    ):
+        raise ValueError(f"batches must be an integer in [2, {MAX_BATCHES}], got {_show(batches)}")
     if not isinstance(seed, (int, np.integer, np.random.SeedSequence)) or isinstance(seed, bool):
         raise ValueError(f"seed must be an int or a numpy.random.SeedSequence, got {seed!r}")
     if isinstance(seed, (int, np.integer)) and seed < 0:
@@ -72,6 +172,7 @@ def simulate(
     horizon: float | None = None,
     target_rel_ci: float | None = None,
     max_requests: float = 2_000_000,
+    max_events: float = MAX_EVENTS,
 ) -> SimResult:
     r"""Simulate a scenario and return its metrics.
 
@@ -102,23 +203,43 @@ def simulate(
             throughput`` and ``latency_mean_ci / latency_mean`` are at most this value, or
             ``max_requests`` is reached (default: ``None`` = one run).
         max_requests: Cap on ``num_requests`` for sequential stopping (default: ``2_000_000``).
+            Sequential stopping also stops at the longest horizon the work limits allow.
+        max_events: Most expected events of one run, see :func:`check_work`
+            (default: :data:`MAX_EVENTS`).
 
     Returns:
         A :class:`~datagen.sim.result.SimResult`.
 
     Raises:
         ScenarioError: If ``scenario`` is invalid (before anything is simulated).
-        ValueError: On a bad ``num_requests``, ``warmup``, ``seed``, ``engine``, ``batches`` or
-            ``horizon``, or when a service completes no request in the measurement window.
+        SimulationLimitError: If the run would exceed a work limit (:func:`check_work`).
+        ValueError: On a bad ``num_requests``, ``warmup``, ``seed``, ``engine``, ``batches``,
+            ``horizon``, ``target_rel_ci``, ``max_requests`` or ``max_events``, or when a
+            service completes no request in the measurement window.
     """
     _check_inputs(scenario, num_requests, warmup, seed, engine, batches, horizon)
+    if not _is_positive(max_events):
+        raise ValueError(f"max_events must be a number > 0, got {max_events!r}")
     compiled = compile_scenario(scenario)
     H = float(horizon) if horizon is not None else float(num_requests) / float(compiled.rates.min())
+    if not math.isfinite(H):
+        slow = int(np.argmin(compiled.rates))
+        raise SimulationLimitError(
+            f"the horizon num_requests / arrival_rate of the slowest service "
+            f"{compiled.service_names[slow]!r} = {float(num_requests):.6g} / "
+            f"{float(compiled.rates[slow])!r} overflows to inf s; raise that arrival_rate"
+        )
+    check_work(compiled, H, max_events)
     if target_rel_ci is None:
         return _run(compiled, H, warmup, seed, engine, batches, keep_records)
-    if not (isinstance(target_rel_ci, (int, float)) and 0 < target_rel_ci < math.inf):
-        raise ValueError(f"target_rel_ci must be a number > 0, got {target_rel_ci!r}")
-    H_max = float(max_requests) / float(compiled.rates.min())
+    if not _is_positive(target_rel_ci) or math.isinf(target_rel_ci):
+        raise ValueError(f"target_rel_ci must be a finite number > 0, got {target_rel_ci!r}")
+    if not _is_positive(max_requests):
+        raise ValueError(f"max_requests must be a number > 0, got {max_requests!r}")
+    H_max = min(
+        float(max_requests) / float(compiled.rates.min()),
+        _longest_horizon(compiled, H, max_events),
+    )
     while True:
         res = _run(compiled, H, warmup, seed, engine, batches, keep_records)
         svc = res.services
@@ -134,6 +255,58 @@ def simulate(
             return res
         # Half-widths shrink like 1/sqrt(length): aim a little beyond the target.
         H = min(H_max, H * max(2.0, 1.2 * (worst / target_rel_ci) ** 2))
+
+
+def _is_positive(value: Any) -> bool:
+    """Whether ``value`` is a real number > 0 (numpy scalars too; inf included, NaN not)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    try:
+        return float(value) > 0
+    except OverflowError:  # an int beyond the float range
+        return isinstance(value, numbers.Integral) and int(value) > 0
+
+
+def _finite(value: Any) -> float | None:
+    """``value`` as a float if it is a finite real number (numpy scalars too), else ``None``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    try:
+        x = float(value)
+    except OverflowError:  # an int beyond the float range
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _show(value: Any) -> str:
+    """``repr(value)``, a huge integer described by its size instead."""
+    if isinstance(value, int) and value.bit_length() > 64:
+        return f"an integer of {value.bit_length()} bits"
+    return repr(value)
+
+
+def _within_limits(compiled: CompiledScenario, H: float, max_events: float) -> bool:
+    try:
+        check_work(compiled, H, max_events)
+    except SimulationLimitError:
+        return False
+    return True
+
+
+def _longest_horizon(compiled: CompiledScenario, H: float, max_events: float) -> float:
+    """The longest horizon within the work limits, ``H`` being within them (work grows with H)."""
+    lo, hi = H, 2.0 * H
+    while _within_limits(compiled, hi, max_events):
+        lo, hi = hi, 2.0 * hi
+        if math.isinf(hi):
+            return lo
+    for _ in range(60):  # bisection, to about 1e-18 relative
+        mid = 0.5 * (lo + hi)
+        if _within_limits(compiled, mid, max_events):
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 def _run(

@@ -270,9 +270,8 @@ def test_fork_join_branches_on_one_device_are_served_one_after_the_other():
 
 def test_fork_join_branch_inputs_over_one_link_are_sent_one_after_the_other():
     """Schema 7: three branch inputs of 0.05 s each cross one link in turn, then compute."""
-    from datagen.sim import simulate
-
     from chainnet import features  # noqa: F401  (the learned priors use the same floor)
+    from datagen.sim import simulate
 
     devs = (Device("src", speed=1e9, capacity=8), Device("x", speed=1e9, capacity=8))
     frags = tuple(Fragment(f"b{i}", 1e7, branch=i) for i in range(3))  # 0.01 s each
