@@ -40,6 +40,7 @@ def _placer(**kw):
     kw.setdefault("verify_requests", 300)
     kw.setdefault("verify_top_k", 0)
     kw.setdefault("search", LocalSearch(max_seconds=None, max_evaluations=300))
+    kw.setdefault("refine_evaluations", 0)
     return Placer(**kw)
 
 
@@ -325,3 +326,18 @@ def test_the_chosen_plan_is_never_worse_than_greedy_or_analytic_in_200_requests(
             rows = d.candidates[d.candidates["source"] == source]
             assert (d.simulated_objective <= rows["simulated_objective"] + 1e-12).all()
         checked += 1
+
+
+def test_refinement_by_evaluations_is_deterministic_and_never_worse():
+    req = _request(mem=(1e8, 1e8, 1e8))
+    plain = _placer(predictor=_Fooled(), verify_top_k=1, verify_requests=2_000,
+                    safeguards=False).place(req)
+    runs = [_placer(predictor=_Fooled(), verify_top_k=1, verify_requests=2_000,
+                    safeguards=False, refine_evaluations=12).place(req) for _ in range(2)]
+    assert runs[0].scenario.placement == runs[1].scenario.placement
+    assert runs[0].stats["refine_evaluations"] <= 12
+    # the polished plan is verified next to the predicted best and only wins if better
+    assert runs[0].simulated_objective <= plain.simulated_objective + 1e-9
+    assert runs[0].source in {"refined", "surrogate"}
+    with pytest.raises(ValueError, match="refine_evaluations"):
+        Placer(predictor=AnalyticSurrogate(), refine_evaluations=-1)
