@@ -76,6 +76,12 @@ def verdicts(rows: list[dict[str, Any]], families: list[str]) -> dict[str, Any]:
         if {"semantic_only", "layer_only"} <= pols:
             for fam in [*families, None]:
                 tag = fam or "all"
+                out[f"oracle_violation_gap_{tag}"] = (
+                    _mean(rows, "default", fam, "oracle_sla_violation")
+                    - _mean(rows, "semantic_only", fam, "sla_violation"))
+                out[f"oracle_accuracy_gap_{tag}"] = (
+                    _mean(rows, "default", fam, "oracle_accuracy")
+                    - _mean(rows, "layer_only", fam, "accuracy"))
                 v = _mean(rows, "default", fam, "sla_violation")
                 vs = _mean(rows, "semantic_only", fam, "sla_violation")
                 a = _mean(rows, "default", fam, "accuracy")
@@ -162,7 +168,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 print(f"  {tag:17s} SLA violations vs semantic_only {100 * gv:+6.1f} points "
                       f"(target <= +2: {'PASS' if gv <= 0.02 else 'FAIL'}); accuracy vs "
                       f"layer_only {100 * ga:+6.2f} points (target >= -1: "
-                      f"{'PASS' if ga >= -0.01 else 'FAIL'})")
+                      f"{'PASS' if ga >= -0.01 else 'FAIL'}); the per-request oracle: "
+                      f"{100 * v[f'oracle_violation_gap_{tag}']:+.1f} and "
+                      f"{100 * v[f'oracle_accuracy_gap_{tag}']:+.2f} points")
     if "published_claim" in v:
         print("\nSplitPlace's claim, per family (True = holds here):")
         for fam, c in v["published_claim"].items():

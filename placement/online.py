@@ -571,6 +571,7 @@ class OnlineExperiment:
         oracle_arm, oracle_reward, regret, cumulative_regret, compliance`` (share of the
         deployment's requests served within the SLA), ``sla_violation`` (1 - compliance),
         ``latency`` (simulated mean, s), ``accuracy`` (of the chosen split),
+        ``oracle_sla_violation, oracle_accuracy`` (the same for the oracle's split),
         ``expected_reward_layer, expected_reward_semantic`` (the predicted expected reward of
         each split, the prior of the ``informed`` policy), ``predicted_latency_layer,
         predicted_latency_semantic`` (s), ``running`` (deployments already running at
@@ -641,6 +642,8 @@ class OnlineExperiment:
             "sla_violation": 1.0 - chosen.compliance,
             "latency": chosen.latency,
             "accuracy": chosen.accuracy,
+            "oracle_sla_violation": 1.0 - arms[oracle].compliance,
+            "oracle_accuracy": arms[oracle].accuracy,
             "expected_reward_layer": float(prior[0]),
             "expected_reward_semantic": float(prior[1]),
             "predicted_latency_layer": arms[0].predicted_latency,
@@ -795,6 +798,8 @@ _LOG_COLUMNS = [
     "sla_violation",
     "latency",
     "accuracy",
+    "oracle_sla_violation",
+    "oracle_accuracy",
     "expected_reward_layer",
     "expected_reward_semantic",
     "predicted_latency_layer",
@@ -905,8 +910,9 @@ def summarize_log(log: pd.DataFrame, first: int = 100) -> dict[str, float]:
         none),
         ``semantic_share``, ``oracle_semantic_share``, ``agrees_with_oracle``,
         ``response_time`` (mean simulated latency of served requests, s),
-        ``sla_violation`` (share of requests not served within the SLA) and ``accuracy``
-        (mean accuracy of the chosen splits).
+        ``sla_violation`` (share of requests not served within the SLA), ``accuracy``
+        (mean accuracy of the chosen splits), and ``oracle_sla_violation`` and
+        ``oracle_accuracy`` (the same for the per-request oracle's splits).
     """
     head = log.iloc[:first]
     cr = log["cumulative_regret"].to_numpy(float)
@@ -925,6 +931,8 @@ def summarize_log(log: pd.DataFrame, first: int = 100) -> dict[str, float]:
         "response_time": float(np.nanmean(log.latency.to_numpy(float))),
         "sla_violation": float(log.sla_violation.mean()),
         "accuracy": float(log.accuracy.mean()),
+        "oracle_sla_violation": float(log.oracle_sla_violation.mean()),
+        "oracle_accuracy": float(log.oracle_accuracy.mean()),
     }
 
 
