@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -110,6 +111,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             ap.error(f"--{name} must be >= 1")
     if args.disagree < 0 or args.seed < 0:
         ap.error("--disagree and --seed must be >= 0")
+    if not Path(args.model).is_file():
+        print(f"error: --model {args.model!r} does not exist; train one (python -m training fit "
+              "...) or use chainnet/checkpoints/default.pt", file=sys.stderr)
+        return 2
 
     from tqdm.auto import tqdm
 

@@ -454,4 +454,5 @@ class PerfPredictorModule(L.LightningModule):
         device = next(model.parameters()).device
         Surrogate(model.cpu(), metadata=metadata).save(path)
         model.to(device)
-        self.print(f"exported surrogate checkpoint to {path}")
+        # a plain print: Lightning's self.print goes through the progress bar, closed by now
+        print(f"exported surrogate checkpoint to {path}", flush=True)

@@ -13,12 +13,15 @@ from training.__main__ import main as training_main
 from training.evaluate import main as evaluate_main
 
 
-def test_fit_fast_dev_run_saves_config_and_exports_surrogate(tiny_args, tmp_path):
+def test_fit_fast_dev_run_saves_config_and_exports_surrogate(tiny_args, tmp_path, capsys):
     cli = cli_main(["fit", *tiny_args, "--trainer.fast_dev_run=true"])
     assert cli.trainer.state.finished
     assert cli.model.hparams.feature_dims == cli.datamodule.feature_dims  # linked from data
     surrogate = Surrogate.load(tmp_path / "surrogate.pt")
     assert type(surrogate.model).__name__ == "ChainNet"
+    # training says where it wrote the model
+    out = capsys.readouterr().out
+    assert f"exported surrogate checkpoint to {tmp_path / 'surrogate.pt'}" in out
 
 
 def test_fit_then_test_logs_stable_metric_keys(tiny_args, tmp_path):

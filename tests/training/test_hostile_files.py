@@ -170,3 +170,21 @@ def test_resumed_best_path_to_a_pickle_inside_the_run_is_refused(tiny_dataset, t
     with pytest.raises(pickle.UnpicklingError, match="safe load refuses"):
         _fit(tiny_dataset, tmp_path, ckpt_path=resume)
     assert not marker.exists()
+
+
+def test_a_crafted_resume_checkpoint_is_refused_before_lightning_loads_it(tmp_path):
+    """``fit --ckpt_path X``: X must load with weights_only=True, and URLs are refused."""
+    from training.cli import TrainingCLI
+
+    marker = tmp_path / "ran"
+    payload = tmp_path / "evil.ckpt"
+    torch.save({"state_dict": {}, "x": _Payload(str(marker))}, payload)
+    cli = TrainingCLI.__new__(TrainingCLI)
+    cli.subcommand = "fit"
+    for bad, match in ((str(payload), "beyond tensors"), ("https://example.org/x.ckpt", "URL")):
+        cli.config = {"fit": {"ckpt_path": bad}}
+        with pytest.raises(ValueError, match=match):
+            cli._check_ckpt_path()
+    assert not marker.exists()
+    cli.config = {"fit": {"ckpt_path": "last"}}
+    cli._check_ckpt_path()  # keywords are Lightning's own
