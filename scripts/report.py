@@ -142,11 +142,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         ap.exit(2, f"{ap.prog}: error: {msg}\n")
 
     if args.seed < 0:
-        ap.error(f"--seed must be >= 0, got {args.seed}")
+        fail(f"--seed must be >= 0, got {args.seed}")
     for flag, path in (("--chainnet", args.chainnet), ("--model", args.model),
                        *(("--baseline", b) for b in args.baseline)):
         if path is not None and not Path(path).exists():
-            ap.error(f"{flag} {path!r} does not exist")
+            fail(f"{flag} {path!r} does not exist")
     sections = list(dict.fromkeys(s.strip() for s in args.sections.split(",") if s.strip()))
     if not sections:
         fail(f"--sections {args.sections!r} names no section; choose from {','.join(SECTIONS)}")

@@ -438,3 +438,13 @@ def test_report_bad_out_and_sections_in_process(tmp_path, capsys, args, match):
     assert exc.value.code == 2
     err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(err) == 1 and match in err[0], err
+
+
+def test_report_missing_model_is_one_line(tmp_path, capsys) -> None:
+    from scripts import report
+
+    with pytest.raises(SystemExit) as exc:
+        report.main(["--out", str(tmp_path / "r"), "--model", str(tmp_path / "missing.pt")])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "does not exist" in err[0]
