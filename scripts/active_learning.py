@@ -159,5 +159,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def _cli() -> int:
+    """Run :func:`main`; an error the package raises on purpose is one line, exit 2."""
+    try:
+        return main()
+    except ValueError as exc:
+        lines = str(exc).strip().splitlines() or [type(exc).__name__]
+        print(f"error: {lines[0]}", file=sys.stderr)
+        return 2
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(_cli())

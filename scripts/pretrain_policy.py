@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from placement.online import ONLINE_FAMILIES, OnlineExperiment, online_family
@@ -87,6 +88,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.steps < 1:
         print(f"error: --steps must be >= 1, got {args.steps}", file=sys.stderr)
+        return 2
+    folder = Path(args.out).resolve().parent
+    if not folder.is_dir():
+        print(f"error: --out {args.out!r}: folder {str(folder)!r} does not exist",
+              file=sys.stderr)
         return 2
     policy, rows = pretrain(args.steps, args.seed, args.families,
                             sim_requests=args.sim_requests)
