@@ -53,7 +53,17 @@ from typing import Any
 import numpy as np
 
 from datagen.splitting import MAX_BRANCHES
-from datagen.world import Device, DNNProfile, Fragment, Link, Placement, Scenario, Service
+from datagen.world import (
+    Device,
+    DNNProfile,
+    Fragment,
+    Link,
+    Placement,
+    Scenario,
+    Service,
+    finite_float,
+    is_real,
+)
 
 __all__ = [
     "REGIMES",
@@ -114,19 +124,6 @@ def _err(cfg: str, name: str, value: Any, rule: str) -> ValueError:
     return ValueError(f"{name} must be {rule} in sampler config {cfg!r}, got {_show(value)}")
 
 
-def _is_real(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _finite_float(value: Any) -> float | None:
-    """``value`` as a float if it is a finite real number, else ``None``."""
-    if not _is_real(value):
-        return None
-    try:
-        x = float(value)
-    except OverflowError:  # an int beyond the float range
-        return None
-    return x if math.isfinite(x) else None
 
 
 def _normalise_numbers(cfg: object, name: str, int_max: int = MAX_CONFIG_INT) -> None:
@@ -156,7 +153,7 @@ def _normalise_numbers(cfg: object, name: str, int_max: int = MAX_CONFIG_INT) ->
                 raise _err(name, f.name, value, f"an integer <= {int_max:,}")
             object.__setattr__(cfg, f.name, int(value))
         elif isinstance(default, float) or (default is None and value is not None):
-            x = _finite_float(value)
+            x = finite_float(value)
             if x is None:
                 rule = "a finite number" + (" or null" if default is None else "")
                 raise _err(name, f.name, value, rule)
@@ -762,18 +759,18 @@ def _coerce(source: str, key: str, default: Any, value: Any) -> Any:
     if default is None:
         if value is None:
             return None
-        x = _finite_float(value)
+        x = finite_float(value)
         if x is None:
             raise ValueError(f"{key} in sampler config {source} must be a finite number or null, "
                              f"got {_show(value)}")
         return x
     if isinstance(default, float):
-        if not _is_real(value):
+        if not is_real(value):
             raise ValueError(
                 f"{key} in sampler config {source} must be a number, got {value!r} (write "
                 f"exponents with a sign and a dot, e.g. 1.25e+6, or YAML reads a string)"
             )
-        x = _finite_float(value)
+        x = finite_float(value)
         if x is None:
             raise ValueError(
                 f"{key} in sampler config {source} must be a finite number, got {_show(value)}"

@@ -72,14 +72,30 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
-def _is_real(value: Any) -> bool:
+def is_real(value: Any) -> bool:
     """Whether ``value`` is a real number: Python or numpy ints and floats, not booleans."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def finite_float(value: Any) -> float | None:
+    """``value`` as a float if it is a finite real number (numpy scalars too), else ``None``.
+
+    An integer beyond the float range gives ``None`` instead of an ``OverflowError``.
+    """
+    if not is_real(value):
+        return None
+    try:
+        x = float(value)
+    except OverflowError:
+        return None
+    return x if math.isfinite(x) else None
+
+
+
+
 def _to_float(name: str, value: Any, owner: str = "", what: str = "a number") -> float:
     """``value`` as a float (NaN and inf included); huge integers are refused, not overflowed."""
-    if not _is_real(value):
+    if not is_real(value):
         raise ScenarioError(
             f"{name} must be {what}{_where(owner)}, got {_show(value)} ({type(value).__name__})"
         )
@@ -115,7 +131,7 @@ def _check_nonneg(name: str, value: Any, owner: str = "") -> float:
 def _check_int(name: str, value: Any, minimum: int, owner: str = "") -> int:
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         value = int(value)
-    elif _is_real(value) and math.isfinite(float(value)) and float(value).is_integer():
+    elif is_real(value) and math.isfinite(float(value)) and float(value).is_integer():
         # Accept integral floats such as 3.0 (JSON writers sometimes emit them).
         value = int(float(value))
     else:
@@ -918,7 +934,7 @@ class _Reader:
         v = self.get(key, default)
         if allow_inf and isinstance(v, str) and v in ("inf", "Infinity"):
             return math.inf
-        if not _is_real(v):
+        if not is_real(v):
             raise ScenarioError(f"{self._p(key)} must be a number, got {_typename(v)} {v!r}")
         try:
             x = float(v)
@@ -934,7 +950,7 @@ class _Reader:
         v = self.get(key, default)
         if isinstance(v, numbers.Integral) and not isinstance(v, bool):
             v = int(v)
-        elif _is_real(v) and math.isfinite(float(v)) and float(v).is_integer():
+        elif is_real(v) and math.isfinite(float(v)) and float(v).is_integer():
             v = int(float(v))
         else:
             raise ScenarioError(f"{self._p(key)} must be an integer, got {_typename(v)} {v!r}")

@@ -23,7 +23,7 @@ from datagen.sim.metrics import service_metrics, station_metrics
 from datagen.sim.records import RawRecords, records_frame
 from datagen.sim.result import SimResult
 from datagen.sim.variates import draw_variates
-from datagen.world import Scenario, ScenarioError
+from datagen.world import Scenario, ScenarioError, finite_float
 
 __all__ = ["simulate", "ENGINES", "MAX_EVENTS", "SimulationLimitError", "check_work"]
 
@@ -131,17 +131,17 @@ def _check_inputs(
         raise ScenarioError(f"scenario must be a datagen.Scenario, got {type(scenario).__name__}")
     scenario.validate()
     if horizon is None:
-        n = _finite(num_requests)
+        n = finite_float(num_requests)
         if n is None or n < 1:
             raise ValueError(
                 f"num_requests must be a finite number >= 1 (arrivals of the slowest service), "
                 f"got {_show(num_requests)}"
             )
     else:
-        h = _finite(horizon)
+        h = finite_float(horizon)
         if h is None or h <= 0:
             raise ValueError(f"horizon must be a finite number > 0 s, got {_show(horizon)}")
-    w = _finite(warmup)
+    w = finite_float(warmup)
     if w is None or not 0 <= w < 1:
         raise ValueError(
             f"warmup must be a finite fraction of the horizon in [0, 1), got {_show(warmup)}"
@@ -267,15 +267,6 @@ def _is_positive(value: Any) -> bool:
         return isinstance(value, numbers.Integral) and int(value) > 0
 
 
-def _finite(value: Any) -> float | None:
-    """``value`` as a float if it is a finite real number (numpy scalars too), else ``None``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        return None
-    try:
-        x = float(value)
-    except OverflowError:  # an int beyond the float range
-        return None
-    return x if math.isfinite(x) else None
 
 
 def _show(value: Any) -> str:
