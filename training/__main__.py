@@ -46,7 +46,33 @@ def main(argv: list[str] | None = None) -> None:
     from training.cli import cli_main
 
     # LightningCLI reads sys.argv itself; pass arguments only when they did not come from it
-    cli_main(argv)
+    try:
+        cli_main(argv)
+    except ValueError as exc:
+        if not _raised_on_purpose(exc):
+            raise
+        lines = str(exc).strip().splitlines() or [type(exc).__name__]
+        print(f"error: {lines[0]}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def _raised_on_purpose(exc: BaseException) -> bool:
+    """Whether the innermost frame of ``exc`` lies in this project's packages.
+
+    There a ``ValueError`` is a checked input; raised inside a library it is more likely a
+    bug, whose traceback the user should see.
+    """
+    from pathlib import Path
+
+    tb = exc.__traceback__
+    if tb is None:
+        return False
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    where = Path(tb.tb_frame.f_code.co_filename).resolve()
+    root = Path(__file__).resolve().parents[1]
+    return any(where.is_relative_to(root / pkg)
+               for pkg in ("datagen", "chainnet", "training", "placement"))
 
 
 if __name__ == "__main__":

@@ -138,3 +138,22 @@ def test_ddp_with_two_cpu_processes_from_config(tiny_args, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (tmp_path / "surrogate.pt").is_file()
     assert "MEMBER: 2/2" in proc.stderr + proc.stdout  # rank 1 of 2 joined the group
+
+
+def test_python_m_training_ends_a_checked_error_with_one_line(tiny_dataset, tmp_path, capsys):
+    """A corrupt dataset found inside fit: one line and exit 1, no traceback."""
+    import shutil
+
+    from training.__main__ import main
+
+    bad = tmp_path / "bad"
+    shutil.copytree(tiny_dataset, bad)
+    (bad / "shard-00000" / "services.parquet").write_bytes(b"not parquet")
+    with pytest.raises(SystemExit) as exc:
+        main(["fit", "--config", "training/configs/chainnet.yaml",
+              "--config", "training/configs/tiny.yaml", f"--data.train={bad}",
+              "--data.test=null", f"--data.cache_dir={tmp_path / 'cache'}",
+              f"--trainer.default_root_dir={tmp_path / 'runs'}"])
+    assert exc.value.code == 1
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("error:")]
+    assert len(err) == 1 and "shard-00000" in err[0]
