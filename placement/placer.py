@@ -585,10 +585,13 @@ class Placer:
         ]
         contexts = np.vstack([np.asarray(c, dtype=float) for c in decided["context"]])
         arms = [SPLIT_TYPES.index(split) for split in decided["split"]]
-        self.split_policy.update(
-            contexts, arms, rewards, keys=list(decided["key"]),
-            response_times=rows["latency_mean"].to_numpy(float),
-        )
+        try:
+            self.split_policy.update(
+                contexts, arms, rewards, keys=list(decided["key"]),
+                response_times=rows["latency_mean"].to_numpy(float),
+            )
+        except TypeError:  # a policy of another library, without per-service keys
+            self.split_policy.update(contexts, arms, rewards)
         return self
 
     def save_policy(self, path: str | Any, metadata: Mapping[str, Any] | None = None) -> Any:

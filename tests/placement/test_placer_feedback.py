@@ -123,3 +123,25 @@ def test_measured_frame_needs_a_dataframe_like_simresult() -> None:
                          index=["s"])
     placer.observe(decision, frame)
     assert placer.split_policy.counts_.sum() == 1
+
+
+def test_observe_works_with_a_policy_without_keys() -> None:
+    class Minimal:
+        context_type = "slack"
+
+        def __init__(self) -> None:
+            self.seen: list[float] = []
+
+        def select(self, contexts):
+            return np.ones(len(contexts), dtype=int)
+
+        def update(self, contexts, arms, rewards):
+            self.seen.extend(float(r) for r in rewards)
+            return self
+
+    policy = Minimal()
+    placer = _placer(split_policy=policy)
+    decision = placer.place(_request(0.3))
+    assert decision.splits["s"] == "semantic"
+    placer.observe(decision, simulate(decision.scenario, num_requests=500, seed=0).services)
+    assert len(policy.seen) == 1 and 0 <= policy.seen[0] <= 1
