@@ -63,6 +63,7 @@ from datagen.world import (
     Service,
     finite_float,
     is_real,
+    show_value,
 )
 
 __all__ = [
@@ -113,15 +114,8 @@ def chainnet_fragment_name(index: int) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _show(value: Any) -> str:
-    """``repr(value)``, a huge integer described by its size instead."""
-    if isinstance(value, int) and value.bit_length() > 64:
-        return f"an integer of {value.bit_length()} bits"
-    return repr(value)
-
-
 def _err(cfg: str, name: str, value: Any, rule: str) -> ValueError:
-    return ValueError(f"{name} must be {rule} in sampler config {cfg!r}, got {_show(value)}")
+    return ValueError(f"{name} must be {rule} in sampler config {cfg!r}, got {show_value(value)}")
 
 
 
@@ -762,7 +756,7 @@ def _coerce(source: str, key: str, default: Any, value: Any) -> Any:
         x = finite_float(value)
         if x is None:
             raise ValueError(f"{key} in sampler config {source} must be a finite number or null, "
-                             f"got {_show(value)}")
+                             f"got {show_value(value)}")
         return x
     if isinstance(default, float):
         if not is_real(value):
@@ -773,7 +767,7 @@ def _coerce(source: str, key: str, default: Any, value: Any) -> Any:
         x = finite_float(value)
         if x is None:
             raise ValueError(
-                f"{key} in sampler config {source} must be a finite number, got {_show(value)}"
+                f"{key} in sampler config {source} must be a finite number, got {show_value(value)}"
             )
         return x
     if isinstance(default, tuple):

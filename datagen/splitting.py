@@ -38,7 +38,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from datagen.world import MMPP2, DNNProfile, Fragment, Service
+from datagen.world import MMPP2, DNNProfile, Fragment, Service, show_value
 
 __all__ = [
     "DEFAULT_LAYER_FRAGMENTS",
@@ -77,13 +77,6 @@ def _check_profile(profile: object) -> DNNProfile:
 
 def _is_int(value: object) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
-def _show(value: object) -> str:
-    """``repr(value)``, a huge integer described by its size instead."""
-    if isinstance(value, int) and value.bit_length() > 64:
-        return f"an integer of {value.bit_length()} bits"
-    return repr(value)
 
 
 def _fragments_from_bounds(profile: DNNProfile, bounds: Sequence[int]) -> tuple[Fragment, ...]:
@@ -165,11 +158,11 @@ def balanced_cuts(profile: DNNProfile, k: int) -> tuple[int, ...]:
     if positive == 0:
         raise ValueError(f"profile {profile.name!r} has 0 MACs in total; nothing to split")
     if not _is_int(k) or k < 1:
-        raise ValueError(f"k must be an integer >= 1 (number of fragments), got {_show(k)}")
+        raise ValueError(f"k must be an integer >= 1 (number of fragments), got {show_value(k)}")
     if k > positive:
         raise ValueError(
             f"k must be <= {positive} for profile {profile.name!r} (the number of its layers "
-            f"with MACs > 0; each fragment needs one), got k={_show(k)}"
+            f"with MACs > 0; each fragment needs one), got k={show_value(k)}"
         )
     return tuple(_balanced_bounds(macs, int(k))[1:-1])
 
@@ -251,13 +244,13 @@ def semantic_split(profile: DNNProfile, branches: int = 5) -> tuple[Fragment, ..
     profile = _check_profile(profile)
     if not _is_int(branches) or branches < 2:
         raise ValueError(
-            f"branches must be an integer >= 2 for a semantic split, got {_show(branches)}; use "
-            f"layer_split for a single chain"
+            f"branches must be an integer >= 2 for a semantic split, got "
+            f"{show_value(branches)}; use layer_split for a single chain"
         )
     if branches > MAX_BRANCHES:
         raise ValueError(
             f"branches must be <= {MAX_BRANCHES} (MAX_BRANCHES) for a semantic split of profile "
-            f"{profile.name!r}, got {_show(branches)}; every branch is a fragment to place"
+            f"{profile.name!r}, got {show_value(branches)}; every branch is a fragment to place"
         )
     if profile.total_macs <= 0:
         raise ValueError(f"profile {profile.name!r} has 0 MACs in total; nothing to split")

@@ -61,7 +61,7 @@ def _where(owner: str) -> str:
     return f" for {owner}" if owner else ""
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any) -> str:
     """``repr(value)``, a huge integer described by its size instead.
 
     The repr of a huge integer can run to thousands of digits, or exceed Python's
@@ -97,34 +97,35 @@ def _to_float(name: str, value: Any, owner: str = "", what: str = "a number") ->
     """``value`` as a float (NaN and inf included); huge integers are refused, not overflowed."""
     if not is_real(value):
         raise ScenarioError(
-            f"{name} must be {what}{_where(owner)}, got {_show(value)} ({type(value).__name__})"
+            f"{name} must be {what}{_where(owner)}, got {show_value(value)} "
+            f"({type(value).__name__})"
         )
     try:
         return float(value)
     except OverflowError:
         raise ScenarioError(
-            f"{name} must be finite{_where(owner)}, got {_show(value)}, beyond the float range"
+            f"{name} must be finite{_where(owner)}, got {show_value(value)}, beyond the float range"
         ) from None
 
 
 def _check_number(name: str, value: Any, owner: str = "") -> float:
     v = _to_float(name, value, owner)
     if not math.isfinite(v):
-        raise ScenarioError(f"{name} must be finite{_where(owner)}, got {_show(value)}")
+        raise ScenarioError(f"{name} must be finite{_where(owner)}, got {show_value(value)}")
     return v
 
 
 def _check_positive(name: str, value: Any, owner: str = "") -> float:
     v = _check_number(name, value, owner)
     if v <= 0:
-        raise ScenarioError(f"{name} must be > 0{_where(owner)}, got {_show(value)}")
+        raise ScenarioError(f"{name} must be > 0{_where(owner)}, got {show_value(value)}")
     return v
 
 
 def _check_nonneg(name: str, value: Any, owner: str = "") -> float:
     v = _check_number(name, value, owner)
     if v < 0:
-        raise ScenarioError(f"{name} must be >= 0{_where(owner)}, got {_show(value)}")
+        raise ScenarioError(f"{name} must be >= 0{_where(owner)}, got {show_value(value)}")
     return v
 
 
@@ -136,15 +137,15 @@ def _check_int(name: str, value: Any, minimum: int, owner: str = "") -> int:
         value = int(float(value))
     else:
         raise ScenarioError(
-            f"{name} must be an integer >= {minimum}{_where(owner)}, got {_show(value)}"
+            f"{name} must be an integer >= {minimum}{_where(owner)}, got {show_value(value)}"
         )
     if value < minimum:
         raise ScenarioError(
-            f"{name} must be an integer >= {minimum}{_where(owner)}, got {_show(value)}"
+            f"{name} must be an integer >= {minimum}{_where(owner)}, got {show_value(value)}"
         )
     if value > MAX_INT:
         raise ScenarioError(
-            f"{name} must be an integer <= 2**53{_where(owner)}, got {_show(value)}"
+            f"{name} must be an integer <= 2**53{_where(owner)}, got {show_value(value)}"
         )
     return value
 
@@ -940,7 +941,7 @@ class _Reader:
             x = float(v)
         except OverflowError:
             raise ScenarioError(
-                f"{self._p(key)} must be finite, got {_show(v)}, beyond the float range"
+                f"{self._p(key)} must be finite, got {show_value(v)}, beyond the float range"
             ) from None
         if math.isnan(x) or (math.isinf(x) and not allow_inf):
             raise ScenarioError(f"{self._p(key)} must be finite, got {v!r}")
@@ -955,7 +956,7 @@ class _Reader:
         else:
             raise ScenarioError(f"{self._p(key)} must be an integer, got {_typename(v)} {v!r}")
         if abs(v) > MAX_INT:
-            raise ScenarioError(f"{self._p(key)} must be an integer <= 2**53, got {_show(v)}")
+            raise ScenarioError(f"{self._p(key)} must be an integer <= 2**53, got {show_value(v)}")
         return v
 
     def string(self, key: str, default: Any = _MISSING, optional: bool = False) -> Any:

@@ -16,7 +16,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from datagen.splitting import MAX_BRANCHES
-from datagen.world import SPLIT_TYPES, Device, DNNProfile, Link, Scenario, Service
+from datagen.world import (
+    SPLIT_TYPES,
+    Device,
+    DNNProfile,
+    Link,
+    Scenario,
+    Service,
+    show_value,
+)
 
 __all__ = [
     "RequestError",
@@ -32,13 +40,6 @@ class RequestError(ValueError):
 
 def _set(obj: object, name: str, value: Any) -> None:
     object.__setattr__(obj, name, value)
-
-
-def _show(value: Any) -> str:
-    """``repr(value)``, a huge integer described by its size instead."""
-    if isinstance(value, int) and value.bit_length() > 64:
-        return f"an integer of {value.bit_length()} bits"
-    return repr(value)
 
 
 def _real(value: Any) -> float | None:
@@ -102,7 +103,8 @@ class ServiceRequest:
         rate = _real(self.arrival_rate)
         if rate is None or not math.isfinite(rate):
             raise RequestError(
-                f"arrival_rate must be a finite number for {owner}, got {_show(self.arrival_rate)}"
+                f"arrival_rate must be a finite number for {owner}, got "
+                f"{show_value(self.arrival_rate)}"
             )
         if rate <= 0:
             raise RequestError(
@@ -112,7 +114,7 @@ class ServiceRequest:
         sla = _real(self.sla)
         if sla is None or math.isnan(sla) or sla <= 0:
             raise RequestError(
-                f"sla must be a number of seconds > 0 for {owner}, got {_show(self.sla)}"
+                f"sla must be a number of seconds > 0 for {owner}, got {show_value(self.sla)}"
             )
         _set(self, "sla", sla)
         splits = (self.splits,) if isinstance(self.splits, str) else tuple(self.splits)
@@ -135,17 +137,17 @@ class ServiceRequest:
             v = _count(raw)
             if v is None or v < lo:
                 raise RequestError(
-                    f"{fname} must be an integer >= {lo} or None for {owner}, got {_show(raw)}"
+                    f"{fname} must be an integer >= {lo} or None for {owner}, got {show_value(raw)}"
                 )
             if v > hi:
                 raise RequestError(
-                    f"{fname} must be <= {hi} ({why}) for {owner}, got {_show(raw)}"
+                    f"{fname} must be <= {hi} ({why}) for {owner}, got {show_value(raw)}"
                 )
             _set(self, fname, v)
         scv = _real(self.scv)
         if scv is None or not math.isfinite(scv):
             raise RequestError(
-                f"scv must be a finite number >= 0 for {owner}, got {_show(self.scv)}"
+                f"scv must be a finite number >= 0 for {owner}, got {show_value(self.scv)}"
             )
         if scv < 0:
             raise RequestError(f"scv must be >= 0 for {owner}, got {self.scv!r}")

@@ -17,11 +17,10 @@ SCV 0 is :class:`Deterministic`, SCV 1 is :class:`Exponential`, any other SCV is
 from __future__ import annotations
 
 import math
-import numbers
 
 import numpy as np
 
-from datagen.world import MMPP2
+from datagen.world import MMPP2, finite_float, show_value
 
 __all__ = [
     "ServiceFactor",
@@ -41,23 +40,6 @@ __all__ = [
 #: between arrivals would otherwise take hours (or forever: ``mean_high_duration=1e-300``),
 #: while the arrivals it gives are practically Poisson.
 MAX_MMPP_SOJOURNS: int = 2_000_000
-
-
-def _is_finite_real(value: object) -> bool:
-    """Whether ``value`` is a finite real number (numpy scalars too, booleans and huge ints not)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        return False
-    try:
-        return math.isfinite(value)
-    except OverflowError:  # an int beyond the float range
-        return False
-
-
-def _show(value: object) -> str:
-    """``repr(value)``, a huge integer described by its size instead."""
-    if isinstance(value, int) and value.bit_length() > 64:
-        return f"an integer of {value.bit_length()} bits"
-    return repr(value)
 
 
 class ServiceFactor:
@@ -144,8 +126,8 @@ class Gamma(ServiceFactor):
     """
 
     def __init__(self, scv: float) -> None:
-        if not _is_finite_real(scv):
-            raise ValueError(f"scv must be a finite number > 0 for Gamma, got {_show(scv)}")
+        if finite_float(scv) is None:
+            raise ValueError(f"scv must be a finite number > 0 for Gamma, got {show_value(scv)}")
         if scv <= 0:
             raise ValueError(f"scv must be > 0 for Gamma, got {scv!r}; use Deterministic() for 0")
         self._scv = float(scv)
@@ -175,8 +157,8 @@ def service_factor(scv: float) -> ServiceFactor:
     Raises:
         ValueError: If ``scv`` is negative or not finite.
     """
-    if not _is_finite_real(scv):
-        raise ValueError(f"scv must be a finite number >= 0, got {_show(scv)}")
+    if finite_float(scv) is None:
+        raise ValueError(f"scv must be a finite number >= 0, got {show_value(scv)}")
     if scv < 0:
         raise ValueError(f"scv must be >= 0, got {scv!r}")
     if scv == 0:
@@ -187,9 +169,9 @@ def service_factor(scv: float) -> ServiceFactor:
 
 
 def _check_rate(rate: float, owner: str) -> float:
-    if not _is_finite_real(rate):
+    if finite_float(rate) is None:
         raise ValueError(
-            f"rate must be a finite number > 0 requests/s for {owner}, got {_show(rate)}"
+            f"rate must be a finite number > 0 requests/s for {owner}, got {show_value(rate)}"
         )
     if rate <= 0:
         raise ValueError(f"rate must be > 0 requests/s for {owner}, got {rate!r}")
@@ -197,7 +179,7 @@ def _check_rate(rate: float, owner: str) -> float:
 
 
 def _check_horizon(horizon: float) -> float:
-    if not _is_finite_real(horizon) or horizon <= 0:
+    if finite_float(horizon) is None or horizon <= 0:
         raise ValueError(f"horizon must be a finite number > 0 s, got {horizon!r}")
     return float(horizon)
 

@@ -23,7 +23,7 @@ from datagen.sim.metrics import service_metrics, station_metrics
 from datagen.sim.records import RawRecords, records_frame
 from datagen.sim.result import SimResult
 from datagen.sim.variates import draw_variates
-from datagen.world import Scenario, ScenarioError, finite_float
+from datagen.world import Scenario, ScenarioError, finite_float, show_value
 
 __all__ = ["simulate", "ENGINES", "MAX_EVENTS", "SimulationLimitError", "check_work"]
 
@@ -135,16 +135,16 @@ def _check_inputs(
         if n is None or n < 1:
             raise ValueError(
                 f"num_requests must be a finite number >= 1 (arrivals of the slowest service), "
-                f"got {_show(num_requests)}"
+                f"got {show_value(num_requests)}"
             )
     else:
         h = finite_float(horizon)
         if h is None or h <= 0:
-            raise ValueError(f"horizon must be a finite number > 0 s, got {_show(horizon)}")
+            raise ValueError(f"horizon must be a finite number > 0 s, got {show_value(horizon)}")
     w = finite_float(warmup)
     if w is None or not 0 <= w < 1:
         raise ValueError(
-            f"warmup must be a finite fraction of the horizon in [0, 1), got {_show(warmup)}"
+            f"warmup must be a finite fraction of the horizon in [0, 1), got {show_value(warmup)}"
         )
     if not isinstance(engine, str) or engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
@@ -153,7 +153,9 @@ def _check_inputs(
         or not isinstance(batches, numbers.Integral)
         or not 2 <= int(batches) <= MAX_BATCHES
     ):
-        raise ValueError(f"batches must be an integer in [2, {MAX_BATCHES}], got {_show(batches)}")
+        raise ValueError(
+            f"batches must be an integer in [2, {MAX_BATCHES}], got {show_value(batches)}"
+        )
     if not isinstance(seed, (int, np.integer, np.random.SeedSequence)) or isinstance(seed, bool):
         raise ValueError(f"seed must be an int or a numpy.random.SeedSequence, got {seed!r}")
     if isinstance(seed, (int, np.integer)) and seed < 0:
@@ -267,13 +269,6 @@ def _is_positive(value: Any) -> bool:
         return isinstance(value, numbers.Integral) and int(value) > 0
 
 
-
-
-def _show(value: Any) -> str:
-    """``repr(value)``, a huge integer described by its size instead."""
-    if isinstance(value, int) and value.bit_length() > 64:
-        return f"an integer of {value.bit_length()} bits"
-    return repr(value)
 
 
 def _within_limits(compiled: CompiledScenario, H: float, max_events: float) -> bool:
