@@ -11,18 +11,18 @@
    batches of memory-feasible candidates with the predictor and the objective;
 4. verification: the ``verify_top_k`` best candidates, plus the greedy plan and the best plan
    of a search driven by :class:`chainnet.AnalyticSurrogate` (``safeguards``), are simulated
-   with :func:`datagen.sim.simulate` and re-ranked on the simulated objective, so the returned
-   plan is never worse in that simulation than a plan found without the learned predictor.
+   with :func:`datagen.sim.simulate` and re-ranked on the simulated objective
+   (:mod:`placement.verify`), so the returned plan is never worse in that simulation than a
+   plan found without the learned predictor.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -31,12 +31,14 @@ import pandas as pd
 from datagen.world import SPLIT_TYPES, Placement, Scenario
 from placement.candidates import CandidateSpace, check_fit
 from placement.decision import Decision
-from placement.objective import Objective, metrics_frame
+from placement.objective import Objective
 from placement.request import PlacementRequest, RequestError
 from placement.search.base import SearchMethod, SearchResult
 from placement.search.local import LocalSearch
-from placement.search.simulation import all_lost, capped_horizon
+from placement.verify import diverse_top, make_decision, verify_candidates
 
+# diverse_top, make_decision and verify_candidates live in placement.verify; re-exported here
+# for code written against earlier releases.
 __all__ = ["Placer", "default_predictor", "diverse_top", "verify_candidates", "make_decision"]
 
 log = logging.getLogger(__name__)
@@ -68,40 +70,6 @@ def default_predictor() -> tuple[Any, str | None]:
         return AnalyticSurrogate(), reason
 
 
-def diverse_top(
-    assignments: np.ndarray, k: int, min_distance: int = 2, plain: int = 0
-) -> np.ndarray:
-    """The best ``plain`` candidates, then the best that differ in ``min_distance`` fragments.
-
-    Candidates from different basins hedge against predictor error, but near saturation the
-    optimum is often a one-move neighbour of the predicted best, so the first ``plain`` are
-    kept as ranked. The rest of the walk down the ranked list keeps a candidate if its
-    Hamming distance to every kept one is at least ``min_distance``, and fills up with the
-    best skipped ones if fewer than ``k`` qualify.
-
-    Args:
-        assignments: Candidates, best first, shape ``(n, F)``.
-        k: Number to return.
-        min_distance: Least number of fragments on different devices (default: ``2``).
-        plain: Number of best candidates kept whatever their distance (default: ``0``).
-
-    Returns:
-        Shape ``(min(k, n), F)``, in ranked order.
-    """
-    kept: list[int] = list(range(min(plain, k, assignments.shape[0])))
-    for i in range(len(kept), assignments.shape[0]):
-        if len(kept) == k:
-            break
-        if all(np.sum(assignments[i] != assignments[j]) >= min_distance for j in kept):
-            kept.append(i)
-    for i in range(assignments.shape[0]):
-        if len(kept) >= k:
-            break
-        if i not in kept:
-            kept.append(i)
-    return assignments[sorted(kept)]
-
-
 def _default_policy(seed: int) -> Any:
     """The packaged pre-warmed ``informed`` policy, or a fresh one if none is packaged."""
     from placement.policies import DEFAULT_POLICY_PATH, load_policy, make_policy
@@ -131,187 +99,6 @@ def _measured_frame(measured: Any) -> pd.DataFrame:
             f"sla_compliance; it has {list(frame.columns)}"
         )
     return frame
-
-
-def _per_scenario(frame: pd.DataFrame, n: int) -> list[pd.DataFrame]:
-    out = []
-    for i in range(n):
-        part = frame[frame["scenario"] == i].drop(columns="scenario").set_index("service")
-        out.append(part)
-    return out
-
-
-def verify_candidates(
-    scenarios: Sequence[Scenario],
-    objective: Objective,
-    *,
-    num_requests: int = 5_000,
-    seed: int = 0,
-    **sim_kwargs: Any,
-) -> tuple[np.ndarray, pd.DataFrame] | None:
-    """Simulate candidates and score them with the objective.
-
-    Args:
-        scenarios: The candidates.
-        objective: The cost.
-        num_requests: Requests per service and simulation; the horizon is
-            :func:`~placement.search.simulation.capped_horizon` (default: ``5_000``).
-        seed: Simulation seed, the same for every candidate (default: ``0``).
-        **sim_kwargs: Further keyword arguments of :func:`datagen.sim.simulate`.
-
-    Returns:
-        ``(simulated objective per candidate, long frame of simulated metrics)``, or
-        ``None`` when :mod:`datagen.sim` is not importable.
-    """
-    try:
-        from datagen.sim import simulate
-    except ImportError as exc:  # pragma: no cover - the simulator ships with datagen
-        warnings.warn(f"cannot verify by simulation: {exc}", RuntimeWarning, stacklevel=2)
-        return None
-    tables = []
-    failed = []
-    for i, sc in enumerate(scenarios):
-        kwargs = dict(sim_kwargs)
-        kwargs.setdefault("horizon", capped_horizon(sc, num_requests))
-        try:
-            tables.append(simulate(sc, num_requests=num_requests, seed=seed, **kwargs).services)
-        except ValueError as exc:
-            if "completed no request" not in str(exc):
-                raise
-            # A service completed nothing in the window: score the candidate as lost.
-            failed.append(i)
-            tables.append(all_lost(sc))
-    frame = metrics_frame(tables)
-    values = np.asarray(objective(list(scenarios), frame), dtype=float)
-    values[failed] = math.inf
-    return values, frame
-
-
-def make_decision(
-    space: CandidateSpace,
-    ranked: np.ndarray,
-    predictor: Any,
-    objective: Objective,
-    *,
-    verify_top_k: int,
-    verify_requests: int,
-    seed: int,
-    stats: dict[str, Any],
-    method: str,
-    predictor_fallback: str | None = None,
-    split_context: pd.DataFrame | None = None,
-    sources: Sequence[str] | None = None,
-    alternatives: Sequence[tuple[str, np.ndarray]] = (),
-) -> Decision:
-    """Predict, verify and package ranked candidates into a :class:`Decision`.
-
-    The verification set is the ``verify_top_k`` best ranked candidates plus every
-    alternative (a plan from a predictor-free or analytic route, e.g. greedy), without
-    duplicates. Every candidate of the set is simulated with the same seed and the one with
-    the lowest simulated objective wins, so the decision is never worse, in that simulation,
-    than any alternative. With ``verify_top_k=0`` the best predicted candidate wins unless the
-    predictor marks it ``uncertain`` (a column of :meth:`chainnet.Surrogate.predict`); then
-    the whole set is simulated before anything can win.
-
-    Args:
-        space: The candidate space.
-        ranked: Feasible assignments, best predicted first, shape ``(n, F)``.
-        predictor: Predictor for the reported metrics, or ``None`` (metrics then come from
-            the simulation only).
-        objective: The cost.
-        verify_top_k: Candidates to simulate (``0`` = none).
-        verify_requests: Requests per verification simulation.
-        seed: Simulation seed.
-        stats: Search statistics to report (updated in place with verification timings).
-        method: Name of the method.
-        predictor_fallback: Why the analytic predictor replaced the learned one, if it did.
-        split_context: Split-policy context table, if any.
-        sources: Where each ranked candidate came from (default: ``None`` = ``method``).
-        alternatives: ``(source, assignment)`` pairs always added to the verification set
-            (default: none).
-
-    Returns:
-        The decision: among the simulated candidates the one with the lowest simulated
-        objective (ties: the earlier in the set), else the best predicted.
-    """
-    n = ranked.shape[0]
-    if n == 0:
-        raise RuntimeError("no feasible candidate was scored; this is a bug, please report it")
-    k = min(n, max(1, verify_top_k))
-    pool = [np.asarray(x) for x in ranked[:k]]
-    origin = list(sources[:k]) if sources is not None else [method] * k
-    for source, assignment in alternatives:
-        assignment = np.asarray(assignment)
-        if not any(np.array_equal(assignment, x) for x in pool):
-            pool.append(assignment)
-            origin.append(source)
-    m = len(pool)
-    scenarios = [space.to_scenario(x) for x in pool]
-    uncertain = np.zeros(m, dtype=bool)
-    out_of_range = np.zeros(m, dtype=bool)
-    if predictor is not None:
-        pframe = predictor.predict(scenarios)
-        stats["predictor_calls"] = stats.get("predictor_calls", 0) + 1
-        pred_obj = np.asarray(objective(scenarios, pframe), dtype=float)
-        per = _per_scenario(pframe, m)
-        for col, flags in (("uncertain", uncertain), ("out_of_range", out_of_range)):
-            if col in pframe.columns:
-                hit = pframe.loc[pframe[col].astype(bool), "scenario"].to_numpy(dtype=np.int64)
-                flags[hit] = True
-    else:
-        pred_obj = np.full(m, math.nan)
-        per = [pd.DataFrame() for _ in range(m)]
-    sim_obj = np.full(m, math.nan)
-    simulated: pd.DataFrame | None = None
-    # Without verification the best predicted candidate wins, unless it is uncertain.
-    chosen = int(np.nanargmin(pred_obj)) if np.isfinite(pred_obj).any() else 0
-    check = verify_top_k > 0 or (m > 1 and bool(uncertain[chosen]))
-    if check:
-        t0 = time.perf_counter()
-        res = verify_candidates(scenarios, objective, num_requests=verify_requests, seed=seed)
-        stats["verify_time"] = time.perf_counter() - t0
-        if res is not None:
-            sim_obj, simulated = res
-            simulated = simulated.rename(columns={"scenario": "rank"})
-            # Stable: equal simulated objectives keep the order of the set.
-            chosen = int(np.argsort(sim_obj, kind="stable")[0])
-    new_names = [s.name for s in space.services]
-    cand = pd.DataFrame(
-        {
-            "rank": np.arange(m),
-            "source": origin,
-            "predicted_objective": pred_obj,
-            "simulated_objective": sim_obj,
-            "uncertain": uncertain,
-            "chosen": np.arange(m) == chosen,
-            "placement": [
-                json.dumps({s: list(sc.placement[s]) for s in new_names}) for sc in scenarios
-            ],
-        }
-    )
-    sim_value = None if math.isnan(sim_obj[chosen]) else float(sim_obj[chosen])
-    predicted = per[chosen]
-    if predictor is None and simulated is not None:
-        predicted = (
-            simulated[simulated["rank"] == chosen].drop(columns="rank").set_index("service")
-        )
-    return Decision(
-        source=origin[chosen],
-        uncertain=bool(uncertain[chosen]),
-        out_of_range=bool(out_of_range[chosen]),
-        splits={s.name: s.split for s in space.services},
-        scenario=scenarios[chosen],
-        predicted=predicted,
-        candidates=cand,
-        simulated=simulated,
-        objective=float(pred_obj[chosen]),
-        simulated_objective=sim_value,
-        stats=stats,
-        predictor=repr(predictor),
-        predictor_fallback=predictor_fallback,
-        split_context=split_context,
-        method=method,
-    )
 
 
 class Placer:
@@ -515,8 +302,8 @@ class Placer:
             split_context=context,
             sources=sources,
             alternatives=alternatives,
+            started=t0,
         )
-        stats["total_time"] = time.perf_counter() - t0
         if decision.uncertain:
             log.info("the predictor is unsure of the chosen plan (source %s, simulated %s)",
                      decision.source, decision.simulated_objective)

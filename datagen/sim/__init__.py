@@ -18,7 +18,7 @@ from datagen.sim.distributions import (
     ServiceFactor,
     service_factor,
 )
-from datagen.sim.metrics import SERVICE_COLUMNS, STATION_COLUMNS
+from datagen.sim.metrics import SERVICE_COLUMNS, STATION_COLUMNS, NoCompletionError
 from datagen.sim.records import JobRecord
 from datagen.sim.result import SimResult
 from datagen.sim.runner import ENGINES, MAX_EVENTS, SimulationLimitError, simulate
@@ -31,6 +31,7 @@ __all__ = [
     "MAX_EVENTS",
     "MAX_MMPP_SOJOURNS",
     "SimulationLimitError",
+    "NoCompletionError",
     "SERVICE_COLUMNS",
     "STATION_COLUMNS",
     "ServiceFactor",

@@ -40,19 +40,30 @@ import math
 import numba
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import stdtrit
 
 from datagen.sim.compiled import CompiledScenario
 from datagen.sim.records import RawRecords
 from datagen.sim.variates import Variates
 
 __all__ = [
+    "NoCompletionError",
     "SERVICE_COLUMNS",
     "STATION_COLUMNS",
     "service_metrics",
     "station_metrics",
     "batch_half_width",
 ]
+
+
+class NoCompletionError(ValueError):
+    """A service completed no request in the measurement window: the run was too short for it.
+
+    Callers that score a candidate placement treat it as losing all of that service's
+    traffic (e.g. :func:`placement.search.simulation.all_lost`); others should raise
+    ``num_requests`` or lower ``warmup``.
+    """
+
 
 SERVICE_COLUMNS: tuple[str, ...] = (
     "arrival_rate",
@@ -85,7 +96,7 @@ def _t975_table(batches: int) -> np.ndarray:
     if tab is None:
         n = np.arange(batches + 1)
         with np.errstate(invalid="ignore"):
-            tab = np.where(n >= 2, stats.t.ppf(0.975, np.maximum(n - 1, 1)), np.nan)
+            tab = np.where(n >= 2, stdtrit(np.maximum(n - 1, 1), 0.975), np.nan)
         _T_CACHE[batches] = tab
     return tab
 
@@ -203,7 +214,7 @@ def service_metrics(
         One row per service.
 
     Raises:
-        ValueError: If a service has no served request in the window (run too short).
+        NoCompletionError: If a service has no served request in the window (run too short).
     """
     C = compiled.num_services
     H = variates.horizon
@@ -217,7 +228,7 @@ def service_metrics(
     n_drop = counts[:, 2].astype(np.float64)
     if np.any(n_done == 0):
         bad = [compiled.service_names[c] for c in np.flatnonzero(n_done == 0)]
-        raise ValueError(
+        raise NoCompletionError(
             f"the run completed no request of service(s) {bad} in the measurement window "
             f"[{warmup_time:.6g}, {H:.6g}] s; increase num_requests (or lower warmup)"
         )

@@ -30,8 +30,8 @@ from datagen.world import Service
 from placement.candidates import CandidateSpace, InfeasibleRequestError, check_fit
 from placement.decision import Decision
 from placement.objective import Objective
-from placement.placer import make_decision
 from placement.request import PlacementRequest, RequestError
+from placement.verify import make_decision
 
 __all__ = [
     "ClassicPlacer",
@@ -128,8 +128,8 @@ class ClassicPlacer:
             seed=self.seed,
             stats=stats,
             method=self.name,
+            started=t0,
         )
-        stats["total_time"] = time.perf_counter() - t0
         return decision
 
     def _construct(

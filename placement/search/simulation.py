@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from chainnet.analytic import PREDICT_COLUMNS
-from datagen.sim import simulate
+from datagen.sim import NoCompletionError, simulate
 from datagen.world import Scenario
 from placement.objective import Objective, metrics_frame
 
@@ -157,9 +157,7 @@ class SimulationPredictor:
                 seed=self.seed,
                 **kwargs,
             )
-        except ValueError as exc:
-            if "completed no request" not in str(exc):
-                raise
+        except NoCompletionError:
             return all_lost(scenario)
         return res.services
 
