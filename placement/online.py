@@ -421,6 +421,17 @@ class _Arm:
         return float(acc) if acc is not None else 0.0
 
 
+@dataclass(frozen=True)
+class _Feedback:
+    """One decision waiting for the next policy update."""
+
+    context: np.ndarray
+    arm: int
+    reward: float
+    key: str
+    response_time: float
+
+
 def _service_metrics(rows: pd.DataFrame) -> dict[str, float] | None:
     """latency_mean, latency_p95 and loss_ratio of the first row, or None if none is usable."""
     if not len(rows):
@@ -535,7 +546,7 @@ class OnlineExperiment:
         self._rng = np.random.default_rng(seq)
         self._running: list[_Running] = []
         self._step = 0
-        self._pending: list[tuple[np.ndarray, int, float, str, float]] = []
+        self._pending: list[_Feedback] = []
         self._rows: list[dict[str, Any]] = []
         return self
 
@@ -620,7 +631,7 @@ class OnlineExperiment:
         chosen = arms[arm]
         rewards = [a.reward for a in arms]
         oracle = int(np.argmax(rewards))
-        self._pending.append((context, arm, chosen.reward, key, chosen.latency))
+        self._pending.append(_Feedback(context, arm, chosen.reward, key, chosen.latency))
         if len(self._pending) >= cfg.update_every:
             self._flush()
         row = {
@@ -768,13 +779,13 @@ class OnlineExperiment:
     def _flush(self) -> None:
         if not self._pending:
             return
-        ctx = np.vstack([p[0] for p in self._pending])
+        pending = self._pending
         self.policy.update(
-            ctx,
-            np.array([p[1] for p in self._pending]),
-            np.array([p[2] for p in self._pending]),
-            keys=[p[3] for p in self._pending],
-            response_times=np.array([p[4] for p in self._pending]),
+            np.vstack([p.context for p in pending]),
+            np.array([p.arm for p in pending]),
+            np.array([p.reward for p in pending]),
+            keys=[p.key for p in pending],
+            response_times=np.array([p.response_time for p in pending]),
         )
         self._pending = []
 

@@ -43,7 +43,7 @@ from torch import Tensor, nn
 from torch_geometric.data import HeteroData
 
 from chainnet import Surrogate
-from chainnet.schema import DEVICE, FEATURES, SERVICE
+from chainnet.schema import DEVICE, FEATURES, SERVICE, TARGETS
 from chainnet.surrogate import ratios_to_metrics
 from training.metrics import service_errors, summarize
 
@@ -52,6 +52,11 @@ __all__ = ["PerfPredictorModule", "LOSS_EPS"]
 #: Offset of the log-loss term (loss ratios below it count as equal).
 LOSS_EPS: float = 1e-3
 _LOG_FLOOR = 1e-6
+
+
+def _target(store: Any, node_type: str, head: str) -> Tensor:
+    """Column ``head`` of a node store's targets ``y`` (order: :data:`chainnet.schema.TARGETS`)."""
+    return store.y[:, TARGETS[node_type].index(head)]
 
 
 def _masked_error(
@@ -180,19 +185,22 @@ class PerfPredictorModule(L.LightningModule):
 
     def compute_loss(self, out: Mapping[str, Tensor], batch: HeteroData) -> Tensor:
         """The training objective of the module docstring."""
-        y = batch[SERVICE].y
+        svc, dev = batch[SERVICE], batch[DEVICE]
         w = self.hparams
-        loss = _masked_error(out["tput_ratio"], y[:, 0], _log_error)
-        loss = loss + _masked_error(out["respt_ratio"], y[:, 1], _log_error)
+        loss = _masked_error(out["tput_ratio"], _target(svc, SERVICE, "tput_ratio"), _log_error)
+        loss = loss + _masked_error(
+            out["respt_ratio"], _target(svc, SERVICE, "respt_ratio"), _log_error
+        )
         pred_loss = (1.0 - out["tput_ratio"]).clamp_min(0.0)
         true_loss = batch[SERVICE].loss_true.clamp(0.0, 1.0)
         loss = loss + w["loss_weight"] * _masked_error(pred_loss, true_loss, _log_loss_error)
         if w.get("loss_abs_weight", 0.0) > 0:
             loss = loss + w["loss_abs_weight"] * _masked_error(pred_loss, true_loss, _abs_error)
-        loss = loss + w["p95_weight"] * _masked_error(out["p95_ratio"], y[:, 2], _log_error)
-        dev = batch[DEVICE].y
-        aux = _masked_error(out["utilization"], dev[:, 0], _square)
-        aux = aux + _masked_error(out["drop_prob"], dev[:, 1], _square)
+        loss = loss + w["p95_weight"] * _masked_error(
+            out["p95_ratio"], _target(svc, SERVICE, "p95_ratio"), _log_error
+        )
+        aux = _masked_error(out["utilization"], _target(dev, DEVICE, "utilization"), _square)
+        aux = aux + _masked_error(out["drop_prob"], _target(dev, DEVICE, "drop_prob"), _square)
         return loss + w["aux_weight"] * aux
 
     @staticmethod
@@ -201,15 +209,16 @@ class PerfPredictorModule(L.LightningModule):
         pred = ratios_to_metrics(out, batch)
         svc = batch[SERVICE]
         counts = torch.bincount(svc.batch)[svc.batch]
-        y = svc.y.detach().cpu().double().numpy()
         true = {
-            "tput_ratio": y[:, 0],
-            "respt_ratio": y[:, 1],
+            head: _target(svc, SERVICE, head).detach().cpu().double().numpy()
+            for head in ("tput_ratio", "respt_ratio")
+        }
+        true.update({
             "loss_ratio": svc.loss_true.detach().cpu().double().numpy(),
             "latency_mean": svc.latency_true.cpu().numpy(),
             "latency_p95": svc.p95_true.cpu().numpy(),
             "num_services": counts.cpu().numpy().astype(np.float64),
-        }
+        })
         return service_errors(pred, true)
 
     def _shared_step(self, batch: HeteroData, stage: str) -> Tensor:
