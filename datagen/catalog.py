@@ -58,17 +58,50 @@ cloud_vm         1.0e13        36 GiB     60.0    250.0   Assumed: a cloud VM wi
 ================ ============= ========== ======= ======= =====================================
 
 Aliases: ``"rpi3b+"`` and ``"rpi3b"`` mean ``"rpi3"``; ``"rpi4b"`` means ``"rpi4"``.
+
+**Link presets** (:func:`get_link`, :func:`star_links`) give a device's access link to the
+local network: typical sustained TCP goodput (bytes/s, as :class:`~datagen.world.Link` takes
+it) and one-way latency of one hop (s). Like the devices, they are typical figures, not
+measurements of this project:
+
+=========== ================== ====== ================================================
+kind        bandwidth (B/s)    delay  source / assumption
+=========== ================== ====== ================================================
+wifi        12.5e6 (100 Mb/s)  2 ms   Wi-Fi 5 (802.11ac) client such as a Raspberry Pi
+                                      4 near its access point: ~100 Mbit/s iperf3
+                                      goodput; 1-3 ms one-way on an idle WLAN
+ethernet    117.5e6 (940 Mb/s) 0.1 ms Gigabit Ethernet: ~940 Mbit/s TCP goodput after
+                                      framing; ~0.1 ms one-way through one switch
+4g_uplink   1.0e6 (8 Mb/s)     25 ms  LTE uplink: typical measured upload speeds of
+                                      5-10 Mbit/s (crowd-sourced reports such as
+                                      Opensignal's); ~50 ms round trip
+5g_uplink   6.25e6 (50 Mb/s)   10 ms  5G NR sub-6 GHz (non-standalone) uplink: typical
+                                      measured upload 30-60 Mbit/s; ~20 ms round trip
+=========== ================== ====== ================================================
+
+Aliases: ``"wi-fi"``/``"wlan"`` mean ``"wifi"``, ``"lan"``/``"gigabit"`` ``"ethernet"``,
+``"4g"``/``"lte"`` ``"4g_uplink"`` and ``"5g"`` ``"5g_uplink"``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from datagen.world import Device
+from datagen.world import Device, Link
 
-__all__ = ["DeviceSpec", "DEVICE_CATALOG", "get_device", "list_devices"]
+__all__ = [
+    "DeviceSpec",
+    "DEVICE_CATALOG",
+    "LINK_CATALOG",
+    "LinkPreset",
+    "get_device",
+    "get_link",
+    "list_devices",
+    "list_links",
+    "star_links",
+]
 
 _MIB = 2**20
 _GIB = 2**30
@@ -230,3 +263,172 @@ def get_device(
         busy_power=spec.busy_power,
         reserved_share=reserved_share,
     )
+
+
+@dataclass(frozen=True)
+class LinkPreset:
+    """One link preset of the catalog: a device's access link to the local network.
+
+    Args:
+        kind: Catalog key, e.g. ``"wifi"``.
+        description: The technology, in words.
+        bandwidth: Typical sustained goodput (bytes/s).
+        delay: Typical one-way latency of one hop (s).
+        source: Where the figures come from, or what was assumed.
+    """
+
+    kind: str
+    description: str
+    bandwidth: float
+    delay: float
+    source: str
+
+
+LINK_CATALOG: Mapping[str, LinkPreset] = MappingProxyType(
+    {
+        spec.kind: spec
+        for spec in (
+            # 100 Mbit/s = 12.5e6 B/s: a Raspberry Pi 4's 802.11ac goodput near the access point
+            LinkPreset(
+                "wifi",
+                "Wi-Fi 5 (802.11ac) client near its access point",
+                12.5e6,
+                0.002,
+                "~100 Mbit/s iperf3 goodput of a Raspberry Pi 4 class client; 1-3 ms one-way on "
+                "an idle WLAN",
+            ),
+            # 940 Mbit/s = 117.5e6 B/s: Gigabit Ethernet TCP goodput after framing overhead
+            LinkPreset(
+                "ethernet",
+                "Gigabit Ethernet through one switch",
+                117.5e6,
+                0.0001,
+                "~940 Mbit/s TCP goodput after framing; ~0.1 ms one-way through one switch",
+            ),
+            # 8 Mbit/s = 1e6 B/s: typical measured LTE upload speed (5-10 Mbit/s)
+            LinkPreset(
+                "4g_uplink",
+                "LTE (4G) cellular uplink",
+                1.0e6,
+                0.025,
+                "typical crowd-sourced LTE upload speeds of 5-10 Mbit/s (e.g. Opensignal "
+                "reports); ~50 ms round trip",
+            ),
+            # 50 Mbit/s = 6.25e6 B/s: typical measured 5G NR (sub-6 GHz, NSA) upload speed
+            LinkPreset(
+                "5g_uplink",
+                "5G NR sub-6 GHz (non-standalone) cellular uplink",
+                6.25e6,
+                0.010,
+                "typical measured 5G upload speeds of 30-60 Mbit/s (e.g. Opensignal reports); "
+                "~20 ms round trip",
+            ),
+        )
+    }
+)
+
+_LINK_ALIASES = {
+    "wi-fi": "wifi",
+    "wlan": "wifi",
+    "gigabit": "ethernet",
+    "lan": "ethernet",
+    "4g": "4g_uplink",
+    "lte": "4g_uplink",
+    "5g": "5g_uplink",
+}
+
+
+def list_links() -> list[str]:
+    """Link kinds accepted by :func:`get_link` (aliases excluded), in catalog order."""
+    return list(LINK_CATALOG)
+
+
+def _link_preset(kind: str | LinkPreset, field: str = "link") -> LinkPreset:
+    if isinstance(kind, LinkPreset):
+        return kind
+    key = _LINK_ALIASES.get(kind.lower(), kind.lower()) if isinstance(kind, str) else kind
+    if key not in LINK_CATALOG:
+        raise ValueError(
+            f"{field} must be a link kind of the catalog, got {kind!r}; known kinds: "
+            f"{list_links()} (aliases: {sorted(_LINK_ALIASES)})"
+        )
+    return LINK_CATALOG[key]
+
+
+def get_link(kind: str | LinkPreset, a: str, b: str) -> Link:
+    """Return a :class:`~datagen.world.Link` between devices ``a`` and ``b`` of a catalog kind.
+
+    Args:
+        kind: One of :func:`list_links` (or an alias such as ``"4g"``), or a
+            :class:`LinkPreset`.
+        a: Name of one end device.
+        b: Name of the other end device.
+
+    Returns:
+        The link, with the preset's bandwidth (bytes/s) and one-hop delay (s).
+
+    Raises:
+        ValueError: If the kind is unknown (the message lists the known kinds), or the link
+            fields are invalid (:class:`~datagen.world.ScenarioError`).
+
+    Example:
+        >>> get_link("wifi", "pi-1", "pi-2").bandwidth
+        12500000.0
+    """
+    preset = _link_preset(kind)
+    return Link(a, b, bandwidth=preset.bandwidth, delay=preset.delay)
+
+
+def star_links(
+    devices: Sequence[str],
+    link: str | LinkPreset = "wifi",
+    access: Mapping[str, str | LinkPreset] | None = None,
+) -> tuple[Link, ...]:
+    r"""Links of a star network: every device joins one access point (switch, router, cell).
+
+    The simulator's links join two devices directly, so the two hops of a transfer between
+    devices ``i`` and ``j`` (``i`` up to the access point, then down to ``j``) become one link
+    per pair, whose bandwidth is the slower access link's and whose delay is the sum of both:
+
+    .. math::
+        B_{ij} = \min(B_i, B_j), \qquad \delta_{ij} = \delta_i + \delta_j
+
+    Transfers of different pairs do not queue behind each other (a shared medium such as
+    Wi-Fi is therefore modelled optimistically).
+
+    Args:
+        devices: Device names (unique), in order.
+        link: Access link of every device: a kind of :func:`list_links` or a
+            :class:`LinkPreset` (default: ``"wifi"``).
+        access: Per-device access links overriding ``link``, e.g. ``{"server": "ethernet"}``
+            (default: ``None`` = none).
+
+    Returns:
+        One link per unordered pair of devices, ``n (n - 1) / 2`` in all (none for one
+        device).
+
+    Raises:
+        ValueError: On an unknown link kind, duplicate device names, or an ``access`` key that
+            is not a device.
+    """
+    names = [str(n) for n in devices]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise ValueError(f"devices of a star network must be unique, got duplicates {dup}")
+    default = _link_preset(link)
+    access = dict(access or {})
+    unknown = [k for k in access if k not in names]
+    if unknown:
+        raise ValueError(
+            f"access names device {unknown[0]!r}, which is not in the network; known devices: "
+            f"{names}"
+        )
+    per = {n: _link_preset(access[n], f"access[{n!r}]") if n in access else default for n in names}
+    out = []
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            pa, pb = per[a], per[b]
+            out.append(
+                Link(a, b, bandwidth=min(pa.bandwidth, pb.bandwidth), delay=pa.delay + pb.delay)
+            )
+    return tuple(out)

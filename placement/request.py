@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from datagen.catalog import LinkPreset, star_links
 from datagen.splitting import MAX_BRANCHES
 from datagen.world import (
     SPLIT_TYPES,
@@ -287,6 +288,72 @@ class PlacementRequest:
                     f"running services already exceed the memory of device {d.name!r}: "
                     f"{used[d.name] / 1e6:.3f} MB placed on {d.memory / 1e6:.3f} MB"
                 )
+
+    @classmethod
+    def star(
+        cls,
+        devices: Sequence[Device],
+        link: str | LinkPreset = "wifi",
+        *,
+        services: ServiceRequest | Iterable[ServiceRequest],
+        running: Iterable[Any] = (),
+        access: Mapping[str, str | LinkPreset] | None = None,
+        links: Iterable[Link] = (),
+    ) -> PlacementRequest:
+        r"""A request on a star network: every device joins one access point over a link preset.
+
+        A transfer between two devices crosses both devices' access links, so each pair gets
+        the slower bandwidth and the sum of both one-hop delays (see
+        :func:`datagen.catalog.star_links`): with the default ``"wifi"``, a 3.2 MB activation
+        between two Wi-Fi devices takes about :math:`3.2 / 12.5 + 0.004 = 0.26` s, so the
+        placer no longer splits a DNN for free.
+
+        Args:
+            devices: The devices (unique names).
+            link: Access link of every device: a preset of :func:`datagen.catalog.list_links`
+                (``"wifi"``, ``"ethernet"``, ``"4g_uplink"``, ``"5g_uplink"``) or a
+                :class:`datagen.catalog.LinkPreset` (default: ``"wifi"``).
+            services: The new services to deploy.
+            running: Services already running, as in :class:`PlacementRequest`
+                (default: ``()``).
+            access: Per-device access links overriding ``link``, e.g.
+                ``{"server": "ethernet"}`` (default: ``None``).
+            links: Explicit links replacing the star's link of the same device pair
+                (default: ``()``).
+
+        Returns:
+            The validated request, with one link per pair of devices.
+
+        Raises:
+            RequestError: On an unknown link preset (the message lists the known ones), an
+                ``access`` key that is not a device, and anything :class:`PlacementRequest`
+                rejects.
+
+        Example:
+            >>> from datagen.catalog import get_device
+            >>> from datagen.zoo import get_profile
+            >>> req = PlacementRequest.star(
+            ...     [get_device("rpi4", "pi"), get_device("jetson_nano", "nano")], "wifi",
+            ...     services=[ServiceRequest("cam", get_profile("mobilenet_v2"), 4.0)])
+            >>> req.links[0].bandwidth  # bytes/s
+            12500000.0
+        """
+        devs = tuple(devices)
+        for i, d in enumerate(devs):
+            if not isinstance(d, Device):
+                raise RequestError(f"devices[{i}] must be a datagen.Device, got {d!r}")
+        try:
+            star = star_links([d.name for d in devs], link, access)
+        except ValueError as exc:
+            raise RequestError(str(exc)) from None
+        extra = tuple(links)
+        for i, x in enumerate(extra):
+            if not isinstance(x, Link):
+                raise RequestError(f"links[{i}] must be a datagen.Link, got {x!r}")
+        given = {x.key for x in extra}
+        all_links = tuple(x for x in star if x.key not in given) + extra
+        new = (services,) if isinstance(services, ServiceRequest) else tuple(services)
+        return cls(devices=devs, links=all_links, services=new, running=tuple(running))
 
     def free_memory(self) -> dict[str, float]:
         """Memory left on each device once the running services' weights are placed (bytes)."""

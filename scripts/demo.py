@@ -5,11 +5,11 @@ Covers, on built-in defaults and printing progress as it goes:
 1. generate a small labelled dataset (``edge`` regime) with :func:`datagen.dataset.generate`;
 2. check the default surrogate on it (:meth:`chainnet.Surrogate.default`, or
    :class:`chainnet.AnalyticSurrogate` with a printed note when no trained model is packaged);
-3. place a sample workload of the SplitPlace edge profiles on a sample Raspberry-Pi/Jetson
-   cluster with :class:`placement.Placer`, its split policy (the packaged pre-warmed
-   ``informed`` bandit, optionally warmed up further online with
-   :class:`placement.OnlineExperiment`) choosing each service's split from the surrogate's
-   predicted expected reward;
+3. place a sample workload of the SplitPlace edge profiles on a sample Raspberry-Pi cluster
+   joined by a Wi-Fi network (:meth:`placement.PlacementRequest.star`) with
+   :class:`placement.Placer`, its split policy (the packaged pre-warmed ``informed`` bandit,
+   optionally warmed up further online with :class:`placement.OnlineExperiment`) choosing
+   each service's split from the surrogate's predicted expected reward;
 4. verify the placement by simulation (:func:`datagen.sim.simulate`), predicted vs simulated,
    and feed the measurement back to the split policy (:meth:`placement.Placer.observe`);
 5. write the quick evaluation report (:mod:`scripts.report`) and print where it is.
@@ -39,6 +39,8 @@ __all__ = ["main", "sample_cluster", "sample_workload"]
 #: Device kinds (:mod:`datagen.catalog`) of the sample edge cluster (Raspberry-Pi class, the
 #: cluster of the SplitPlace experiments and of :class:`placement.OnlineExperiment`).
 CLUSTER = ("rpi4", "rpi4", "rpi3", "rpi3", "rpi3", "orangepi_zero")
+#: Link preset of the sample cluster's star network (:data:`datagen.catalog.LINK_CATALOG`).
+NETWORK = "wifi"
 #: (service name, zoo profile, share of the cluster's compute it offers, SLA factor x
 #: reference latency). The shares add up to 65% of the cluster's MAC/s.
 WORKLOAD = (
@@ -154,11 +156,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                                seed=args.seed).run(args.bandit_steps)
         _say("3/5", f"bandit reward {log.reward.sum() / log.oracle_reward.sum():.1%} of the "
                     f"oracle's, regret {log.regret.sum():.2f}")
-    request = PlacementRequest(devices=tuple(devices),
-                               services=tuple(sample_workload(devices)))
+    # a Wi-Fi star network: activations between devices cost transfer time, so splits are
+    # no longer free
+    request = PlacementRequest.star(devices, link=NETWORK, services=sample_workload(devices))
     kinds = ", ".join(f"{d.name}={d.kind}" for d in devices)
     _say("3/5", f"placing {len(request.services)} services on {len(devices)} devices "
-                f"({kinds}) ...")
+                f"({kinds}) joined by {NETWORK} ...")
     decision = placer.place(request)
     _say("3/5", f"decision in {time.perf_counter() - t0:.1f} s:\n{decision.summary()}")
     if decision.split_context is not None and len(decision.split_context):

@@ -67,3 +67,41 @@ def test_invalid_device_fields():
 def test_catalog_is_read_only():
     with pytest.raises(TypeError):
         DEVICE_CATALOG["new"] = DEVICE_CATALOG["rpi3"]  # type: ignore[index]
+
+
+# -- link presets (issue 21) -------------------------------------------------------------------
+
+
+def test_link_presets_are_plausible():
+    from datagen.catalog import LINK_CATALOG, get_link, list_links
+
+    assert list_links() == ["wifi", "ethernet", "4g_uplink", "5g_uplink"]
+    bw = {k: LINK_CATALOG[k].bandwidth for k in list_links()}
+    assert bw["ethernet"] > bw["wifi"] > bw["5g_uplink"] > bw["4g_uplink"]  # bytes/s
+    assert LINK_CATALOG["4g_uplink"].delay > LINK_CATALOG["5g_uplink"].delay > \
+        LINK_CATALOG["wifi"].delay > LINK_CATALOG["ethernet"].delay
+    link = get_link("LTE", "a", "b")  # aliases, any case
+    assert (link.a, link.b, link.bandwidth, link.delay) == ("a", "b", 1.0e6, 0.025)
+    with pytest.raises(ValueError, match=r"link must be a link kind of the catalog, got 'pigeon'"
+                                         r"; known kinds: \['wifi'"):
+        get_link("pigeon", "a", "b")
+    with pytest.raises(TypeError):
+        LINK_CATALOG["new"] = LINK_CATALOG["wifi"]  # type: ignore[index]
+
+
+def test_star_links_cross_two_access_links():
+    from datagen.catalog import star_links
+
+    links = star_links(["a", "b", "c"], "wifi", access={"c": "ethernet"})
+    by_pair = {tuple(sorted(x.key)): x for x in links}
+    assert len(links) == 3
+    assert by_pair[("a", "b")].bandwidth == 12.5e6 and by_pair[("a", "b")].delay == 0.004
+    assert by_pair[("a", "c")].bandwidth == 12.5e6  # the slower end
+    assert by_pair[("a", "c")].delay == pytest.approx(0.0021)
+    assert star_links(["solo"]) == ()
+    with pytest.raises(ValueError, match="access names device 'z', which is not in the network"):
+        star_links(["a", "b"], access={"z": "wifi"})
+    with pytest.raises(ValueError, match=r"unique, got duplicates \['a'\]"):
+        star_links(["a", "a"])
+    with pytest.raises(ValueError, match=r"access\['b'\] must be a link kind"):
+        star_links(["a", "b"], access={"b": "smoke"})

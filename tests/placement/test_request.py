@@ -116,3 +116,20 @@ def test_running_service_length_checked():
         RunningService(svc, ("a", "b"))
     with pytest.raises(RequestError, match="sequence of device names"):
         RunningService(svc, "a")
+
+
+def test_star_request_links_every_pair():
+    from datagen.catalog import LINK_CATALOG
+
+    devices = _devices() + [Device("c", 3e9, memory=1e6)]
+    svc = ServiceRequest("s", _profile(), 1.0)
+    req = PlacementRequest.star(devices, services=svc)  # Wi-Fi by default
+    assert len(req.links) == 3 and req.services == (svc,)
+    assert {x.bandwidth for x in req.links} == {LINK_CATALOG["wifi"].bandwidth}
+    fast = Link("a", "b", 1e9)
+    req = PlacementRequest.star(devices, "5g", services=[svc], links=[fast])
+    assert req.links[-1] is fast and len(req.links) == 3  # replaces the star's a-b link
+    with pytest.raises(RequestError, match="link must be a link kind of the catalog, got 'x'"):
+        PlacementRequest.star(devices, "x", services=[svc])
+    with pytest.raises(RequestError, match=r"devices\[0\] must be a datagen.Device"):
+        PlacementRequest.star(["a"], services=[svc])  # type: ignore[list-item]
