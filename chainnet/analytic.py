@@ -81,22 +81,13 @@ from typing import Any
 import numba
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import gammaincinv
 
+from chainnet.predictor import PREDICT_COLUMNS
 from datagen.world import Scenario
 
 __all__ = ["AnalyticSurrogate", "PREDICT_COLUMNS", "DEVICE_COLUMNS"]
 
-PREDICT_COLUMNS: tuple[str, ...] = (
-    "scenario",
-    "service",
-    "throughput",
-    "loss_ratio",
-    "latency_mean",
-    "latency_p95",
-    "tput_ratio",
-    "respt_ratio",
-)
 DEVICE_COLUMNS: tuple[str, ...] = (
     "scenario",
     "device",
@@ -757,6 +748,6 @@ def _gamma_quantile(level: np.ndarray, mean: np.ndarray, var: np.ndarray) -> np.
     if np.any(ok):
         shape = mean[ok] ** 2 / var[ok]
         scale = var[ok] / mean[ok]
-        out[ok] = stats.gamma.ppf(level[ok], shape, scale=scale)
+        out[ok] = gammaincinv(shape, level[ok]) * scale  # = scipy.stats.gamma.ppf
     out[~np.isfinite(var) | ~np.isfinite(mean)] = np.inf
     return out

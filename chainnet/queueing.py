@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from typing import Literal, NamedTuple
 
 import numpy as np
-from scipy import stats
+from scipy.special import gammaln, xlogy
 
 __all__ = [
     "QueueResult",
@@ -238,6 +238,40 @@ def _h2_balanced(mean: float, scv: float) -> tuple[float, float, float]:
     return p1, mean / (2.0 * p1), mean / (2.0 * (1.0 - p1))
 
 
+# The three pmfs below are those of ``scipy.stats`` (same formulas and kernels, so bit-identical
+# results) without importing ``scipy.stats``, which costs ~1 s of CPU at ``import chainnet``.
+
+
+def _poisson_pmf(k: np.ndarray, mu: np.ndarray | float) -> np.ndarray:
+    r"""``scipy.stats.poisson.pmf(k, mu)`` for integer ``k >= 0``: :math:`e^{-\mu}\mu^k/k!`."""
+    with np.errstate(invalid="ignore"):
+        pmf = np.clip(np.exp(xlogy(k, mu) - gammaln(k + 1) - mu), 0.0, 1.0)
+    return np.where(np.asarray(mu) >= 0, pmf, np.nan)
+
+
+def _geom_pmf(k: np.ndarray, p: float) -> np.ndarray:
+    """``scipy.stats.geom.pmf(k, p)`` for integer ``k >= 1``: :math:`(1-p)^{k-1} p`."""
+    if not 0.0 < p <= 1.0:
+        return np.full(np.shape(k), np.nan)
+    return np.clip(np.power(1.0 - p, k - 1) * p, 0.0, 1.0)
+
+
+def _nbinom_pmf(k: np.ndarray, n: float, p: float) -> np.ndarray:
+    r"""``scipy.stats.nbinom.pmf(k, n, p)`` for integer ``k >= 0``.
+
+    .. math:: \binom{k+n-1}{k} p^n (1-p)^k
+    """
+    try:  # the Boost kernel that scipy.stats.nbinom.pmf calls (recent scipy)
+        from scipy.special._ufuncs import _nbinom_pmf as kernel
+    except ImportError:  # pragma: no cover - older scipy: go through scipy.stats
+        from scipy import stats
+
+        return np.asarray(stats.nbinom.pmf(k, n, p))
+    if not (n > 0 and 0.0 < p <= 1.0):
+        return np.full(np.shape(k), np.nan)
+    return np.clip(kernel(k, n, p), 0.0, 1.0)
+
+
 def arrival_pmf(
     lam: float,
     n: int,
@@ -280,7 +314,7 @@ def arrival_pmf(
         if times is None or probs is None:
             raise ValueError("kind='mixture' needs times and probs; pass both")
         t, p = _mixture(times, probs)
-        a = (p[None, :] * stats.poisson.pmf(k[:, None], lam * t[None, :])).sum(axis=1)
+        a = (p[None, :] * _poisson_pmf(k[:, None], lam * t[None, :])).sum(axis=1)
         return a, float(np.dot(p, t))
     if mean is None:
         raise ValueError(f"mean (s) is required for kind={kind!r}; pass mean=E[S]")
@@ -289,7 +323,7 @@ def arrival_pmf(
         s2 = 0.0 if scv is None else _rate("scv", scv, positive=False)
         kind = "deterministic" if s2 == 0.0 else "gamma"
     if kind == "deterministic":
-        return stats.poisson.pmf(k, lam * m), m
+        return _poisson_pmf(k, lam * m), m
     if kind == "exponential":
         shape = 1.0
     elif kind == "erlang":
@@ -308,13 +342,13 @@ def arrival_pmf(
             raise ValueError("kind='gamma' needs scv (shape = 1/scv)")
         s2 = _rate("scv", scv, positive=False)
         if s2 == 0.0:
-            return stats.poisson.pmf(k, lam * m), m
+            return _poisson_pmf(k, lam * m), m
         shape = 1.0 / s2
     elif kind == "h2":
         if scv is None or scv < 1:
             raise ValueError(f"kind='h2' needs scv >= 1, got {scv!r}; use 'gamma' below 1")
         p1, m1, m2 = _h2_balanced(m, float(scv))
-        a = p1 * stats.geom.pmf(k + 1, 1.0 / (1.0 + lam * m1)) + (1.0 - p1) * stats.geom.pmf(
+        a = p1 * _geom_pmf(k + 1, 1.0 / (1.0 + lam * m1)) + (1.0 - p1) * _geom_pmf(
             k + 1, 1.0 / (1.0 + lam * m2)
         )
         return a, m
@@ -323,7 +357,7 @@ def arrival_pmf(
             f"kind must be one of deterministic, erlang, exponential, gamma, h2, mixture; "
             f"got {kind!r}"
         )
-    return stats.nbinom.pmf(k, shape, 1.0 / (1.0 + lam * m / shape)), m
+    return _nbinom_pmf(k, shape, 1.0 / (1.0 + lam * m / shape)), m
 
 
 def mg1k_exact(

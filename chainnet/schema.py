@@ -27,9 +27,10 @@ Besides ``x`` (the features of :data:`FEATURES`) each node store holds:
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from chainnet.typing import EdgeType, NodeType
+if TYPE_CHECKING:  # the aliases module imports torch
+    from chainnet.typing import EdgeType, NodeType
 
 __all__ = [
     "SCHEMA_VERSION",

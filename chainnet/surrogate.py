@@ -55,9 +55,9 @@ from torch import Tensor, nn
 from torch_geometric.data import HeteroData
 from torch_geometric.utils import scatter
 
-from chainnet.analytic import PREDICT_COLUMNS
 from chainnet.builder import build_batch
 from chainnet.models import MODEL_CLASSES, Ensemble
+from chainnet.predictor import PREDICT_COLUMNS, UNCERTAINTY_COLUMNS
 from chainnet.schema import (
     DEVICE,
     FRAGMENT,
@@ -88,7 +88,6 @@ DEFAULT_CHECKPOINT: Path = Path(__file__).resolve().parent / "checkpoints" / "de
 #: Columns of :meth:`Surrogate.predict`, the agreed predictor interface.
 PREDICTION_COLUMNS: tuple[str, ...] = PREDICT_COLUMNS
 #: Columns :meth:`Surrogate.predict` adds after :data:`PREDICTION_COLUMNS`.
-UNCERTAINTY_COLUMNS: tuple[str, ...] = ("uncertainty", "out_of_range", "uncertain")
 CHECKPOINT_FORMAT = "edgechain.surrogate"
 #: Calibration used when a checkpoint records none (loss-ratio units, standard deviations).
 _DEFAULT_CALIBRATION: dict[str, float] = {

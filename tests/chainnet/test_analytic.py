@@ -293,3 +293,18 @@ def test_fork_join_branch_inputs_over_one_link_are_sent_one_after_the_other():
     sim = simulate(scn, num_requests=2_000, seed=0).services.iloc[0]
     assert got.latency_mean == pytest.approx(0.002 + 0.01 + 0.15, rel=0.01)
     assert got.latency_mean == pytest.approx(sim.latency_mean, rel=0.02)
+
+
+def test_gamma_quantile_is_bit_identical_to_scipy_stats():
+    # scipy.special.gammaincinv instead of scipy.stats.gamma.ppf: same numbers, cheaper import
+    from scipy import stats
+
+    from chainnet.analytic import _gamma_quantile
+
+    rng = np.random.default_rng(0)
+    level = np.r_[rng.uniform(0, 1, 50), 0.0, 1.0]
+    mean, var = rng.uniform(1e-4, 2, level.size), rng.uniform(1e-8, 3, level.size)
+    ref = stats.gamma.ppf(level, mean**2 / var, scale=var / mean)
+    np.testing.assert_array_equal(_gamma_quantile(level, mean, var), ref)
+    edge = _gamma_quantile(np.full(3, 0.9), np.array([1.0, np.inf, 2.0]), np.array([0, 1, np.nan]))
+    np.testing.assert_array_equal(edge, [1.0, np.inf, np.inf])

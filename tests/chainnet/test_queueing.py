@@ -266,3 +266,37 @@ def test_two_moment_loss_smooth_input_loses_less():
     assert float(gg1k_loss_two_moment(0.7, 0.2, 0.0, 1)) == pytest.approx(0.7 / 1.7)
     # overload: the large-K limit 1 - 1/rho
     assert float(gg1k_loss_two_moment(5.0, 0.2, 0.0, 10)) == pytest.approx(0.8)
+
+
+@pytest.mark.parametrize(
+    "kind, opts",
+    [
+        ("deterministic", {"mean": 0.3}),
+        ("exponential", {"mean": 0.3}),
+        ("erlang", {"mean": 0.3, "erlang_stages": 3}),
+        ("gamma", {"mean": 0.3, "scv": 0.37}),
+        ("h2", {"mean": 0.3, "scv": 4.0}),
+        ("mixture", {"times": [0.1, 0.5], "probs": [0.7, 0.3]}),
+    ],
+)
+def test_arrival_pmf_is_bit_identical_to_scipy_stats(kind: str, opts: dict) -> None:
+    # the pmfs avoid importing scipy.stats (~1 s at import chainnet) but not its numbers
+    from scipy import stats
+
+    lam, n, k = 2.7, 60, np.arange(60)
+    a, m = arrival_pmf(lam, n, kind=kind, **opts)
+    if kind == "mixture":
+        t, p = np.array(opts["times"]), np.array(opts["probs"])
+        ref = (p[None, :] * stats.poisson.pmf(k[:, None], lam * t[None, :])).sum(axis=1)
+    elif kind == "deterministic":
+        ref = stats.poisson.pmf(k, lam * m)
+    elif kind == "h2":
+        p1 = 0.5 * (1.0 + math.sqrt((4.0 - 1.0) / (4.0 + 1.0)))
+        m1, m2 = m / (2.0 * p1), m / (2.0 * (1.0 - p1))
+        ref = p1 * stats.geom.pmf(k + 1, 1.0 / (1.0 + lam * m1)) + (1.0 - p1) * stats.geom.pmf(
+            k + 1, 1.0 / (1.0 + lam * m2)
+        )
+    else:
+        shape = {"exponential": 1.0, "erlang": 3.0, "gamma": 1.0 / 0.37}[kind]
+        ref = stats.nbinom.pmf(k, shape, 1.0 / (1.0 + lam * m / shape))
+    np.testing.assert_array_equal(a, ref)

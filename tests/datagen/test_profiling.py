@@ -198,6 +198,94 @@ def test_errors():
         profile_module(Empty(), torch.zeros(1, 2))
 
 
+class SelfAttention(nn.Module):
+    """A ViT-style self-attention block: the ``q @ k`` and ``a @ v`` products are functional."""
+
+    def __init__(self, dim: int = 256, heads: int = 4) -> None:
+        super().__init__()
+        self.heads = heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x):
+        b, n, d = x.shape
+        qkv = self.qkv(x).reshape(b, n, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        a = (q @ k.transpose(-2, -1) * (d // self.heads) ** -0.5).softmax(-1)
+        return self.proj((a @ v).transpose(1, 2).reshape(b, n, d))
+
+
+def test_self_attention_counts_functional_matmuls():
+    from torch.utils.flop_counter import FlopCounterMode
+
+    n, d = 196, 256  # 14x14 patches, width 256
+    block = SelfAttention(d)
+    p = profile_module(block, torch.zeros(2, n, d))
+    # qkv: n*d*3d; q @ k and a @ v: 2*n*n*d; proj: n*d*d  (51.4M MACs before, linears only)
+    assert [(x.name, x.kind, x.macs) for x in p.layers] == [
+        ("qkv", "linear", n * d * 3 * d),
+        ("SelfAttention", "matmul", 2 * n * n * d),
+        ("proj", "linear", n * d * d),
+    ]
+    assert p.total_macs == 71_049_216
+    assert p.layers[1].out_elems == n * d  # the tensor entering proj
+    assert p.total_params == (d * 3 * d + 3 * d) + (d * d + d)
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        block(torch.zeros(1, n, d))
+    assert p.total_macs == counter.get_total_flops() // 2
+
+
+def test_multihead_attention_and_sdpa_count():
+    import torch.nn.functional as F
+
+    n, d, h = 10, 16, 2
+    expected = 4 * n * d * d + 2 * n * n * d  # in_proj (3 n d^2) + out_proj + q@k + a@v
+
+    class Wrapped(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.attn = nn.MultiheadAttention(d, h, batch_first=True)
+
+        def forward(self, x):
+            return self.attn(x, x, x, need_weights=False)[0]
+
+    net = Wrapped()
+    p = profile_module(net, torch.zeros(1, n, d))  # no module call inside: out_proj is F.linear
+    assert [(x.name, x.macs) for x in p.layers] == [("attn", expected)]
+    assert p.total_params == sum(q.numel() for q in net.parameters())
+    assert p.layers[0].out_elems == n * d
+    assert torch.backends.mha.get_fastpath_enabled()  # restored
+
+    class Sdpa(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.qkv = nn.Linear(d, 3 * d, bias=False)
+
+        def forward(self, x):
+            q, k, v = self.qkv(x).reshape(1, n, 3, h, d // h).permute(2, 0, 3, 1, 4)
+            return F.scaled_dot_product_attention(q, k, v)
+
+    s = profile_module(Sdpa(), torch.zeros(1, n, d))
+    assert [(x.kind, x.macs) for x in s.layers] == [("linear", 3 * n * d * d),
+                                                    ("attention", 2 * n * n * d)]  # fmt: skip
+
+
+def test_einsum_counts():
+    class Bilinear(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin = nn.Linear(8, 8)
+
+        def forward(self, x):
+            return torch.einsum("bij,bjk->bik", self.lin(x), x.transpose(1, 2))
+
+    p = profile_module(Bilinear(), torch.zeros(3, 5, 8))
+    assert [(x.name, x.kind, x.macs, x.out_elems) for x in p.layers] == [
+        ("lin", "linear", 5 * 8 * 8, 40),
+        ("Bilinear", "matmul", 5 * 8 * 5, 25),
+    ]
+
+
 @pytest.mark.parametrize("module", ["profiling", "zoo", "splitting", "catalog", "layers"])
 def test_no_top_level_torch_import(module):
     # datagen must import fast: torch is imported inside profile_module only.
