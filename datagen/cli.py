@@ -3,9 +3,14 @@
 Commands:
 
 - ``generate --config CONFIG --out DIR --num-samples N [--workers W] [--seed S]
-  [--shard-size M] [--num-requests R] [--executor process|dask --address HOST:PORT]
+  [--shard-size M] [--num-requests R] [--executor process|dask [--address HOST:PORT]]
   [--overwrite]``: draw, simulate and write a sharded labelled dataset (resumable: rerun the
-  same command; a folder holding another dataset is refused unless ``--overwrite``).
+  same command; a folder holding another dataset is refused unless ``--overwrite``). The
+  shards run in a local process pool of ``W`` workers, or on Dask: ``--executor dask
+  --address HOST:PORT`` joins a running cluster (its workers must see ``DIR`` at the same
+  path), and ``--executor dask`` alone starts a ``dask.distributed.LocalCluster`` of ``W``
+  single-threaded worker processes (fewer if there are fewer shards to do) and closes it at
+  the end.
 - ``export-chainnet DIR OUT``: convert a generated dataset into the ChainNet text format.
 - ``configs``: list the packaged sampler configs.
 
@@ -37,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="packaged config name (chainnet_like, large, edge) or a YAML path")
     gen.add_argument("--out", required=True, help="output dataset directory")
     gen.add_argument("--num-samples", type=int, required=True, help="number of scenarios")
-    gen.add_argument("--workers", type=int, default=1, help="worker processes (default: 1)")
+    gen.add_argument("--workers", type=int, default=1,
+                     help="worker processes of the process pool, or of the local Dask cluster "
+                          "that --executor dask starts without --address (default: 1)")
     gen.add_argument("--seed", type=int, default=0, help="dataset seed (default: 0)")
     gen.add_argument("--shard-size", type=int, default=None,
                      help="samples per shard (default: the resumed dataset's, else "
@@ -45,8 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--num-requests", type=int, default=None,
                      help="override simulation.num_requests of the config")
     gen.add_argument("--executor", choices=("process", "dask"), default="process",
-                     help="local process pool or a Dask cluster (default: process)")
-    gen.add_argument("--address", default=None, help="Dask scheduler HOST:PORT")
+                     help="process: a local process pool; dask: a Dask cluster, the one at "
+                          "--address, else a LocalCluster of --workers single-threaded "
+                          "processes started here and closed at the end (default: process)")
+    gen.add_argument("--address", default=None,
+                     help="HOST:PORT of a running Dask scheduler to join (--executor dask "
+                          "only; its workers must see --out at the same path)")
     gen.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     gen.add_argument("--overwrite", action="store_true",
                      help="delete a dataset already in --out (manifest and shards) and start again")

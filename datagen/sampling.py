@@ -206,9 +206,12 @@ class SimulationConfig:
         \widehat{se}(\text{tput}) = \max_c \frac{h(\text{loss}_c)}{1.96},
 
     (the relative SE of ``respt_ratio`` equals that of the mean latency ``R``), and if one
-    exceeds its target the scenario is simulated again, with a fresh seed, at
-    :math:`n' = \lceil 1.2\, n \max_i (\widehat{se}_i / \text{target}_i)^2 \rceil`
-    capped at ``max_num_requests``, for at most ``max_rounds`` runs in all.
+    exceeds its target the first run is a pilot: the scenario is simulated again, with the
+    same seed (the sample path is extended), at
+    :math:`n' = \lceil m\, n \max_i (\widehat{se}_i / \text{target}_i)^2 \rceil`
+    (:math:`m = 1.35` after the pilot, 1.2 after a later run) capped at
+    ``max_num_requests``, for at most ``max_rounds`` runs in all: the policy of
+    :class:`datagen.sim.runner.SequentialStopping`, shared with ``simulate(target_rel_ci=...)``.
 
     Args:
         num_requests: Requests of the slowest service in the first run (default: ``20_000``).

@@ -13,19 +13,32 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
 from datagen.sim.compiled import CompiledScenario, compile_scenario
 from datagen.sim.distributions import MAX_MMPP_SOJOURNS
-from datagen.sim.metrics import service_metrics, station_metrics
+from datagen.sim.metrics import NoCompletionError, service_metrics, station_metrics
 from datagen.sim.records import RawRecords, records_frame
 from datagen.sim.result import SimResult
 from datagen.sim.variates import draw_variates
 from datagen.world import Scenario, ScenarioError, finite_float, show_value
 
-__all__ = ["simulate", "ENGINES", "MAX_EVENTS", "SimulationLimitError", "check_work"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "simulate",
+    "simulate_sequential",
+    "SequentialStopping",
+    "SequentialRun",
+    "ENGINES",
+    "MAX_EVENTS",
+    "SimulationLimitError",
+    "check_work",
+]
 
 ENGINES: tuple[str, ...] = ("fast", "simpy")
 
@@ -41,6 +54,152 @@ MAX_EVENTS: int = 300_000_000
 
 class SimulationLimitError(ValueError):
     """A run would exceed a work limit; the message names the service, the field and the fix."""
+
+
+#: Default growth margin of the first run sized from the pilot (see :class:`SequentialStopping`).
+PILOT_MARGIN: float = 1.35
+#: Default growth margin of a later run (sized from a run that already followed the estimate).
+MARGIN: float = 1.2
+
+
+@dataclass(frozen=True)
+class SequentialStopping:
+    r"""The one sequential-stopping policy of :func:`simulate` and the dataset labeller.
+
+    A run is *precise enough* when its largest ratio of 95% batch-means half-width to target,
+    over every service and every checked metric,
+
+    .. math::
+        s = \max_c \max\Big(\frac{h(X_c)}{X_c\,t_X},\;
+            \frac{h(\bar R_c)}{\bar R_c\,t_R},\; \frac{h(\text{loss}_c)}{t_L}\Big),
+
+    is at most 1 (a metric whose target is ``None`` is not checked, so with no target at all
+    the pilot is always kept; an undefined half-width counts as :math:`s = \infty`). The
+    first run (the *pilot*, ``num_requests`` requests of the slowest service) is kept when it
+    is precise enough. Otherwise the next run is sized from the estimate, since half-widths
+    shrink like :math:`1/\sqrt n`:
+
+    .. math::
+        n' = \min\big(n_{\max},\ \lceil m\, n\, s^2 \rceil\big),
+
+    with :math:`m` = ``pilot_margin`` for the run sized from the pilot and ``margin`` for the
+    later ones. Every run uses the same seed, so a longer run extends the pilot's sample path
+    and the final result equals one plain ``simulate(num_requests=n_final, seed=seed)`` call.
+    The pilot's margin is larger because its estimate is noisier and is extrapolated further:
+    measured on 450 ``chainnet_like`` scenarios (pilot 2,000 requests, targets 0.8% / 0.004),
+    one sized run met the target for 80-85% of the scenarios that needed one, and
+    ``pilot_margin=1.35`` cost the least CPU of the margins in ``[1.2, 2]``. A run in which
+    some service completes no request is followed by one four times longer. It stops when
+    precise enough, after ``max_rounds`` runs, or at ``max_requests`` (or the longest
+    horizon the work limits allow, see :func:`check_work`).
+
+    Args:
+        rel_throughput_ci: Largest ``throughput_ci / throughput`` (default: ``None``).
+        rel_latency_ci: Largest ``latency_mean_ci / latency_mean`` (default: ``None``).
+        abs_loss_ci: Largest ``loss_ratio_ci`` (absolute; also the half-width of
+            ``tput_ratio = 1 - loss_ratio``) (default: ``None``).
+        max_requests: Cap :math:`n_{\max}` on the requests of the slowest service
+            (default: ``2_000_000``).
+        max_rounds: Most runs, the pilot included (default: ``20``).
+        pilot_margin: Growth margin of the run sized from the pilot, ``>= 1``
+            (default: :data:`PILOT_MARGIN`).
+        margin: Growth margin of the later runs, ``>= 1`` (default: :data:`MARGIN`).
+
+    Raises:
+        ValueError: If a field is out of range (the message names it).
+    """
+
+    rel_throughput_ci: float | None = None
+    rel_latency_ci: float | None = None
+    abs_loss_ci: float | None = None
+    max_requests: float = 2_000_000
+    max_rounds: int = 20
+    pilot_margin: float = PILOT_MARGIN
+    margin: float = MARGIN
+
+    def __post_init__(self) -> None:
+        targets = ("rel_throughput_ci", "rel_latency_ci", "abs_loss_ci")
+        for name in targets:
+            value = getattr(self, name)
+            if value is not None and (not _is_positive(value) or math.isinf(value)):
+                raise ValueError(
+                    f"{name} must be a finite number > 0 or None, got {show_value(value)}"
+                )
+        if not _is_positive(self.max_requests):
+            raise ValueError(
+                f"max_requests must be a number > 0, got {show_value(self.max_requests)}"
+            )
+        if (
+            isinstance(self.max_rounds, (bool, np.bool_))
+            or not isinstance(self.max_rounds, numbers.Integral)
+            or self.max_rounds < 1
+        ):
+            raise ValueError(
+                f"max_rounds must be an integer >= 1, got {show_value(self.max_rounds)}"
+            )
+        for name in ("pilot_margin", "margin"):
+            value = getattr(self, name)
+            if not _is_positive(value) or math.isinf(value) or value < 1:
+                raise ValueError(
+                    f"{name} must be a finite number >= 1 (a run at least as long as the "
+                    f"estimate asks for), got {show_value(value)}"
+                )
+
+    def shortfall(self, services: pd.DataFrame) -> float:
+        """The largest half-width to target ratio ``s`` of one run (``<= 1``: precise enough).
+
+        Args:
+            services: ``SimResult.services`` of the run.
+
+        Returns:
+            ``s`` (dimensionless), ``inf`` where a checked half-width is undefined.
+        """
+        parts: list[np.ndarray] = []
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if self.rel_throughput_ci is not None:
+                rel = services["throughput_ci"].to_numpy(float) / services["throughput"]
+                parts.append(np.asarray(rel, float) / self.rel_throughput_ci)
+            if self.rel_latency_ci is not None:
+                rel = services["latency_mean_ci"].to_numpy(float) / services["latency_mean"]
+                parts.append(np.asarray(rel, float) / self.rel_latency_ci)
+            if self.abs_loss_ci is not None:
+                parts.append(services["loss_ratio_ci"].to_numpy(float) / self.abs_loss_ci)
+        ratios = np.concatenate(parts) if parts else np.zeros(0)
+        return float(np.where(np.isfinite(ratios), ratios, np.inf).max(initial=0.0))
+
+    def next_requests(self, num_requests: float, shortfall: float, first: bool) -> float:
+        r"""Requests of the slowest service for the next run, capped at ``max_requests``.
+
+        Args:
+            num_requests: Requests of the slowest service of the run just done.
+            shortfall: Its :meth:`shortfall` (``> 1``).
+            first: Whether the run just done is the pilot (``pilot_margin`` applies).
+
+        Returns:
+            :math:`\min(n_{\max}, \lceil m\,n\,s^2\rceil)` (``max_requests`` when ``s`` is
+            infinite).
+        """
+        grown = (self.pilot_margin if first else self.margin) * num_requests * shortfall**2
+        if not math.isfinite(grown):
+            return float(self.max_requests)
+        return float(min(self.max_requests, math.ceil(grown)))
+
+
+class SequentialRun(NamedTuple):
+    """The result of :func:`simulate_sequential`.
+
+    Attributes:
+        result: The last run's :class:`~datagen.sim.result.SimResult`.
+        num_requests: Requests of the slowest service of the last run (its horizon times the
+            slowest arrival rate).
+        rounds: Runs made, the pilot included.
+        shortfall: The last run's :meth:`SequentialStopping.shortfall` (``<= 1``: target met).
+    """
+
+    result: SimResult
+    num_requests: float
+    rounds: int
+    shortfall: float
 
 
 def check_work(compiled: CompiledScenario, horizon: float, max_events: float = MAX_EVENTS) -> None:
@@ -200,10 +359,12 @@ def simulate(
         keep_records: Also return per-request records in ``SimResult.records`` and the raw
             arrays in ``SimResult.raw`` (default: ``False``).
         horizon: Explicit horizon in seconds, overriding ``num_requests`` (default: ``None``).
-        target_rel_ci: Sequential stopping: if set, rerun with a longer horizon (same seed, so
-            the sample path is extended) until every service's ``throughput_ci /
-            throughput`` and ``latency_mean_ci / latency_mean`` are at most this value, or
-            ``max_requests`` is reached (default: ``None`` = one run).
+        target_rel_ci: Sequential stopping: if set, the run is a pilot and is redone longer
+            (same seed, so the sample path is extended) until every service's
+            ``throughput_ci / throughput`` and ``latency_mean_ci / latency_mean`` are at most
+            this value, by the policy of :class:`SequentialStopping` (the dataset labeller's
+            too) with ``rel_throughput_ci = rel_latency_ci = target_rel_ci``; see
+            :func:`simulate_sequential` for the number of runs (default: ``None`` = one run).
         max_requests: Cap on ``num_requests`` for sequential stopping (default: ``2_000_000``).
             Sequential stopping also stops at the longest horizon the work limits allow.
         max_events: Most expected events of one run, see :func:`check_work`
@@ -215,10 +376,119 @@ def simulate(
     Raises:
         ScenarioError: If ``scenario`` is invalid (before anything is simulated).
         SimulationLimitError: If the run would exceed a work limit (:func:`check_work`).
+        NoCompletionError: When a service completes no request in the measurement window
+            (with sequential stopping: in the last run).
         ValueError: On a bad ``num_requests``, ``warmup``, ``seed``, ``engine``, ``batches``,
-            ``horizon``, ``target_rel_ci``, ``max_requests`` or ``max_events``, or when a
-            service completes no request in the measurement window.
+            ``horizon``, ``target_rel_ci``, ``max_requests`` or ``max_events``.
     """
+    if target_rel_ci is None:
+        compiled, H = _prepare(
+            scenario, num_requests, warmup, seed, engine, batches, horizon, max_events
+        )
+        return _run(compiled, H, warmup, seed, engine, batches, keep_records)
+    if not _is_positive(target_rel_ci) or math.isinf(target_rel_ci):
+        raise ValueError(f"target_rel_ci must be a finite number > 0, got {target_rel_ci!r}")
+    if not _is_positive(max_requests):
+        raise ValueError(f"max_requests must be a number > 0, got {max_requests!r}")
+    stopping = SequentialStopping(
+        rel_throughput_ci=float(target_rel_ci),
+        rel_latency_ci=float(target_rel_ci),
+        max_requests=float(max_requests),
+    )
+    return simulate_sequential(
+        scenario, stopping, num_requests=num_requests, warmup=warmup, seed=seed, engine=engine,
+        batches=batches, keep_records=keep_records, horizon=horizon, max_events=max_events,
+    ).result
+
+
+def simulate_sequential(
+    scenario: Scenario,
+    stopping: SequentialStopping,
+    *,
+    num_requests: float = 20_000,
+    warmup: float = 0.1,
+    seed: int | np.random.SeedSequence = 0,
+    engine: str = "fast",
+    batches: int = 20,
+    keep_records: bool = False,
+    horizon: float | None = None,
+    max_events: float = MAX_EVENTS,
+) -> SequentialRun:
+    """Simulate until the precision target of ``stopping`` is met (sequential stopping).
+
+    The first run (the pilot) has ``num_requests`` requests of the slowest service (or the
+    ``horizon``); each later run is sized from the previous one's half-widths, with the same
+    seed, as :class:`SequentialStopping` describes. Only the last run is returned; the pilot
+    usually costs about a tenth of the labelling.
+
+    Args:
+        scenario: The deployment to simulate.
+        stopping: The targets and limits of the policy.
+        num_requests: Requests of the slowest service in the pilot (default: ``20_000``).
+        warmup: Fraction of each run discarded as warm-up, in ``[0, 1)`` (default: ``0.1``).
+        seed: Seed of every run (default: ``0``).
+        engine: ``"fast"`` or ``"simpy"`` (default: ``"fast"``).
+        batches: Batch-means slices of each run (default: ``20``).
+        keep_records: Keep the last run's records (default: ``False``).
+        horizon: Explicit pilot horizon in seconds, overriding ``num_requests``
+            (default: ``None``).
+        max_events: Most expected events of one run, see :func:`check_work`
+            (default: :data:`MAX_EVENTS`).
+
+    Returns:
+        A :class:`SequentialRun`: the last run's result, its requests of the slowest
+        service, the number of runs and its shortfall (``<= 1`` when the target is met).
+
+    Raises:
+        ScenarioError: If ``scenario`` is invalid.
+        SimulationLimitError: If the pilot would exceed a work limit.
+        NoCompletionError: If some service completes no request in the last run allowed.
+        ValueError: On a bad argument (as :func:`simulate`) or a ``stopping`` that is not a
+            :class:`SequentialStopping`.
+    """
+    if not isinstance(stopping, SequentialStopping):
+        raise ValueError(
+            f"stopping must be a SequentialStopping, got {type(stopping).__name__}; build one "
+            f"with e.g. SequentialStopping(rel_latency_ci=0.02)"
+        )
+    compiled, H = _prepare(scenario, num_requests, warmup, seed, engine, batches, horizon,
+                           max_events)
+    rate = float(compiled.rates.min())
+    H_work = _longest_horizon(compiled, H, max_events)
+    n = float(num_requests) if horizon is None else H * rate
+    sized = False  # whether a run was already sized from an estimate (pilot_margin once)
+    for rnd in range(1, int(stopping.max_rounds) + 1):
+        last = rnd == stopping.max_rounds or n >= stopping.max_requests or H >= H_work
+        try:
+            res = _run(compiled, H, warmup, seed, engine, batches, keep_records)
+        except NoCompletionError:
+            if last:
+                raise
+            # Some service completed nothing: no half-width to size from, go 4x longer.
+            n = float(min(stopping.max_requests, 4.0 * n))
+            H = min(n / rate, H_work)
+            continue
+        shortfall = stopping.shortfall(res.services)
+        if shortfall <= 1.0 or last:
+            used = n if H == n / rate else H * rate
+            return SequentialRun(res, used, rnd, shortfall)
+        n = stopping.next_requests(n, shortfall, first=not sized)
+        sized = True
+        H = min(n / rate, H_work)
+    raise AssertionError("unreachable: the last round returns or raises")  # pragma: no cover
+
+
+def _prepare(
+    scenario: Any,
+    num_requests: Any,
+    warmup: Any,
+    seed: Any,
+    engine: Any,
+    batches: Any,
+    horizon: Any,
+    max_events: Any,
+) -> tuple[CompiledScenario, float]:
+    """Validate the arguments of a run, compile the scenario and check the first horizon."""
     _check_inputs(scenario, num_requests, warmup, seed, engine, batches, horizon)
     if not _is_positive(max_events):
         raise ValueError(f"max_events must be a number > 0, got {max_events!r}")
@@ -232,31 +502,7 @@ def simulate(
             f"{float(compiled.rates[slow])!r} overflows to inf s; raise that arrival_rate"
         )
     check_work(compiled, H, max_events)
-    if target_rel_ci is None:
-        return _run(compiled, H, warmup, seed, engine, batches, keep_records)
-    if not _is_positive(target_rel_ci) or math.isinf(target_rel_ci):
-        raise ValueError(f"target_rel_ci must be a finite number > 0, got {target_rel_ci!r}")
-    if not _is_positive(max_requests):
-        raise ValueError(f"max_requests must be a number > 0, got {max_requests!r}")
-    H_max = min(
-        float(max_requests) / float(compiled.rates.min()),
-        _longest_horizon(compiled, H, max_events),
-    )
-    while True:
-        res = _run(compiled, H, warmup, seed, engine, batches, keep_records)
-        svc = res.services
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rel = np.concatenate(
-                [
-                    (svc.throughput_ci / svc.throughput).to_numpy(),
-                    (svc.latency_mean_ci / svc.latency_mean).to_numpy(),
-                ]
-            )
-        worst = float(np.nanmax(np.where(np.isfinite(rel), rel, np.inf), initial=0.0))
-        if worst <= target_rel_ci or H >= H_max:
-            return res
-        # Half-widths shrink like 1/sqrt(length): aim a little beyond the target.
-        H = min(H_max, H * max(2.0, 1.2 * (worst / target_rel_ci) ** 2))
+    return compiled, H
 
 
 def _is_positive(value: Any) -> bool:

@@ -164,8 +164,8 @@ def test_bad_arguments() -> None:
         generate("chainnet_like", "/tmp/never", 0)
     with pytest.raises(ValueError, match="executor must be 'process' or 'dask'"):
         generate("chainnet_like", "/tmp/never", 1, executor="ray")
-    with pytest.raises(ValueError, match="needs address"):
-        generate("chainnet_like", "/tmp/never", 1, executor="dask")
+    with pytest.raises(ValueError, match="address='h:1' is the HOST:PORT of a Dask scheduler"):
+        generate("chainnet_like", "/tmp/never", 1, address="h:1")
 
 
 def test_dask_executor_matches_process_pool(small_dataset: Path, tmp_path: Path) -> None:
@@ -175,6 +175,34 @@ def test_dask_executor_matches_process_pool(small_dataset: Path, tmp_path: Path)
         generate("chainnet_like", tmp_path / "d", 10, seed=3, shard_size=4, executor="dask",
                  address=cluster.scheduler_address, **SMALL)
     assert_same_shards(small_dataset, tmp_path / "d")
+
+
+def test_dask_executor_without_address_starts_and_closes_a_local_cluster(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    distributed = pytest.importorskip("dask.distributed")
+    from distributed.core import Status
+
+    made: list[tuple[dict[str, object], object]] = []
+
+    class SpyCluster(distributed.LocalCluster):  # type: ignore[misc]
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)
+            made.append((kwargs, self))
+
+    monkeypatch.setattr(distributed, "LocalCluster", SpyCluster)
+    generate("chainnet_like", tmp_path / "serial", 4, seed=3, shard_size=2, **SMALL)
+    generate("chainnet_like", tmp_path / "dask", 4, seed=3, shard_size=2, executor="dask",
+             workers=2, **SMALL)
+    assert_same_shards(tmp_path / "serial", tmp_path / "dask")
+    (kwargs, cluster), = made
+    assert kwargs["n_workers"] == 2 and kwargs["threads_per_worker"] == 1
+    assert kwargs["processes"] is True
+    assert cluster.status == Status.closed  # type: ignore[attr-defined]
+    # Resuming a finished dataset starts no cluster at all.
+    generate("chainnet_like", tmp_path / "dask", 4, seed=3, shard_size=2, executor="dask",
+             workers=2, **SMALL)
+    assert len(made) == 1
 
 
 def test_sequential_stopping_reaches_target() -> None:
@@ -209,20 +237,21 @@ def test_single_service_single_device_is_md1k(lam: float, s: float, k: int) -> N
 
 
 def test_unlabellable_scenarios_are_redrawn_deterministically(tmp_path, monkeypatch):
-    import datagen.sim as sim
+    import datagen.sim.runner as runner
     from datagen.dataset import UnlabelledScenarioError, label_scenario
     from datagen.sampling import SimulationConfig
+    from datagen.sim import NoCompletionError
 
-    real = sim.simulate
+    real = runner._run
     calls = {"n": 0}
 
-    def flaky(scenario, **kw):
+    def flaky(compiled, *args):
         calls["n"] += 1
-        if len(scenario.services) == 1:  # pretend single-service scenarios lose everything
-            raise ValueError("the run completed no request of service(s) ['s1']")
-        return real(scenario, **kw)
+        if compiled.num_services == 1:  # pretend single-service scenarios lose everything
+            raise NoCompletionError("the run completed no request of service(s) ['s1']")
+        return real(compiled, *args)
 
-    monkeypatch.setattr(sim, "simulate", flaky)
+    monkeypatch.setattr(runner, "_run", flaky)
     cfg = SimulationConfig(num_requests=200, max_num_requests=400, max_rounds=2)
     from datagen.sampling import load_sampler_config, sample_scenario
 
@@ -233,6 +262,7 @@ def test_unlabellable_scenarios_are_redrawn_deterministically(tmp_path, monkeypa
             break
     with pytest.raises(UnlabelledScenarioError, match="no request"):
         label_scenario(sc, cfg, 1)
+    assert calls["n"] == 2  # 200 requests, then 4x longer (capped at 400), then given up
     from dataclasses import replace
 
     config = replace(load_sampler_config("chainnet_like"), simulation=cfg)
@@ -246,9 +276,10 @@ def test_unlabellable_scenarios_are_redrawn_deterministically(tmp_path, monkeypa
 def test_undefined_standard_error_reruns_at_the_cap(monkeypatch):
     import datagen.dataset as ds
     from datagen.sampling import SimulationConfig, load_sampler_config, sample_scenario
+    from datagen.sim.runner import SequentialStopping
 
-    estimates = iter([(float("inf"), float("inf")), (0.0, 0.0)])
-    monkeypatch.setattr(ds, "estimated_se", lambda services: next(estimates))
+    estimates = iter([float("inf"), 0.0])
+    monkeypatch.setattr(SequentialStopping, "shortfall", lambda self, services: next(estimates))
     sc = sample_scenario(load_sampler_config("chainnet_like"), np.random.default_rng(4))
     cfg = SimulationConfig(num_requests=100, max_num_requests=400, target_abs_se_tput=0.01)
     *_, info = ds.label_scenario(sc, cfg, 3)

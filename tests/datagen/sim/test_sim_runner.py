@@ -190,6 +190,51 @@ def test_sequential_stopping_reaches_target() -> None:
         simulate(single(), target_rel_ci=-1.0)
 
 
+def test_sequential_stopping_policy_validates_and_sizes() -> None:
+    from datagen.sim.runner import MARGIN, PILOT_MARGIN, SequentialStopping
+
+    with pytest.raises(ValueError, match="rel_latency_ci must be a finite number > 0"):
+        SequentialStopping(rel_latency_ci=0.0)
+    with pytest.raises(ValueError, match="abs_loss_ci must be a finite number > 0"):
+        SequentialStopping(abs_loss_ci=math.inf)
+    with pytest.raises(ValueError, match="max_rounds must be an integer >= 1"):
+        SequentialStopping(rel_latency_ci=0.1, max_rounds=0)
+    with pytest.raises(ValueError, match="margin must be a finite number >= 1"):
+        SequentialStopping(rel_latency_ci=0.1, margin=0.5)
+    with pytest.raises(ValueError, match="max_requests must be a number > 0"):
+        SequentialStopping(rel_latency_ci=0.1, max_requests=-1)
+    rule = SequentialStopping(rel_latency_ci=0.02, abs_loss_ci=0.01, max_requests=50_000)
+    svc = pd.DataFrame({"throughput": [1.0, 2.0], "throughput_ci": [5.0, 5.0],
+                        "latency_mean": [2.0, 4.0], "latency_mean_ci": [0.02, 0.16],
+                        "loss_ratio": [0.1, 0.2], "loss_ratio_ci": [0.005, 0.0]})
+    # latency: 0.01 / 0.02 and 0.04 / 0.02; loss: 0.5 and 0; throughput is not checked
+    assert rule.shortfall(svc) == pytest.approx(2.0)
+    assert math.isinf(rule.shortfall(svc.assign(loss_ratio_ci=[np.nan, 0.0])))
+    assert SequentialStopping().shortfall(svc) == 0.0  # no target: always precise enough
+    assert rule.next_requests(1000, 2.0, first=True) == math.ceil(PILOT_MARGIN * 4000)
+    assert rule.next_requests(1000, 2.0, first=False) == math.ceil(MARGIN * 4000)
+    assert rule.next_requests(1000, math.inf, first=False) == 50_000
+    assert rule.next_requests(40_000, 3.0, first=False) == 50_000
+
+
+def test_sequential_result_is_one_plain_run_and_engines_agree() -> None:
+    from datagen.sim.runner import SequentialStopping, simulate_sequential
+
+    rule = SequentialStopping(rel_latency_ci=0.05, abs_loss_ci=0.02, max_requests=20_000)
+    run = simulate_sequential(single(lam=2.5, K=8), rule, num_requests=300, seed=4)
+    assert run.rounds > 1 and run.num_requests > 300 and run.shortfall <= 1.0
+    # Every round uses the same seed: the label is one plain run of the final length.
+    plain = simulate(single(lam=2.5, K=8), num_requests=run.num_requests, seed=4)
+    pd.testing.assert_frame_equal(run.result.services, plain.services)
+    pd.testing.assert_frame_equal(run.result.devices, plain.devices)
+    ref = simulate_sequential(single(lam=2.5, K=8), rule, num_requests=300, seed=4,
+                              engine="simpy")
+    assert (ref.rounds, ref.num_requests) == (run.rounds, run.num_requests)
+    pd.testing.assert_frame_equal(ref.result.services, run.result.services)
+    with pytest.raises(ValueError, match="stopping must be a SequentialStopping"):
+        simulate_sequential(single(), 0.05)  # type: ignore[arg-type]
+
+
 def test_job_records() -> None:
     from datagen.sim import JobRecord
 
