@@ -28,10 +28,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from chainnet.predictor import Predictor
 from datagen.world import SPLIT_TYPES, Placement, Scenario
 from placement.candidates import CandidateSpace, check_fit
 from placement.decision import Decision
 from placement.objective import Objective
+from placement.policies.base import KeylessPolicy, NotFittedError, SplitPolicy
 from placement.request import PlacementRequest, RequestError
 from placement.search.base import SearchMethod, SearchResult
 from placement.search.local import LocalSearch
@@ -158,8 +160,8 @@ class Placer:
 
     def __init__(
         self,
-        predictor: Any = None,
-        split_policy: Any = None,
+        predictor: Predictor | None = None,
+        split_policy: SplitPolicy | KeylessPolicy | str | Any = None,
         search: SearchMethod | None = None,
         objective: Objective | None = None,
         verify_top_k: int = 5,
@@ -197,7 +199,9 @@ class Placer:
             from placement.policies import make_policy
 
             split_policy = make_policy(split_policy, seed=int(seed))
-        self.split_policy = split_policy
+        elif not isinstance(split_policy, SplitPolicy):
+            split_policy = KeylessPolicy(split_policy)
+        self.split_policy: SplitPolicy | KeylessPolicy = split_policy
         self.search = search if search is not None else LocalSearch()
         self.objective = objective if objective is not None else Objective()
         self.verify_top_k = verify_top_k
@@ -372,13 +376,10 @@ class Placer:
         ]
         contexts = np.vstack([np.asarray(c, dtype=float) for c in decided["context"]])
         arms = [SPLIT_TYPES.index(split) for split in decided["split"]]
-        try:
-            self.split_policy.update(
-                contexts, arms, rewards, keys=list(decided["key"]),
-                response_times=rows["latency_mean"].to_numpy(float),
-            )
-        except TypeError:  # a policy of another library, without per-service keys
-            self.split_policy.update(contexts, arms, rewards)
+        self.split_policy.update(
+            contexts, arms, rewards, keys=list(decided["key"]),
+            response_times=rows["latency_mean"].to_numpy(float),
+        )
         return self
 
     def save_policy(self, path: str | Any, metadata: Mapping[str, Any] | None = None) -> Any:
@@ -386,9 +387,18 @@ class Placer:
 
         See :func:`placement.policies.save_policy` (the file is data only: loading it runs
         no code).
+
+        Raises:
+            ValueError: If the split policy is not a :class:`~placement.policies.SplitPolicy`
+                (a policy of another library keeps its own state).
         """
         from placement.policies.state import save_policy
 
+        if not isinstance(self.split_policy, SplitPolicy):
+            raise ValueError(
+                f"save_policy saves a placement.policies.SplitPolicy; this Placer's split_policy "
+                f"is {self.split_policy!r}: save it with its own library"
+            )
         return save_policy(self.split_policy, path, metadata)
 
     def load_policy(self, path: str | Any) -> Placer:
@@ -543,22 +553,13 @@ class Placer:
 
     def _select(self, contexts: np.ndarray, keys: list[str]) -> np.ndarray:
         policy = self.split_policy
-
-        def call(method: str) -> np.ndarray:
-            fn = getattr(policy, method)
-            try:
-                return np.asarray(fn(contexts, keys=keys))
-            except TypeError:
-                # A policy without per-service keys.
-                return np.asarray(fn(contexts))
-
-        if self.explore or not hasattr(policy, "predict"):
-            return call("select")
+        if self.explore:
+            return np.asarray(policy.select(contexts, keys=keys))
         try:
-            return call("predict")
-        except ValueError:
+            return np.asarray(policy.predict(contexts, keys=keys))
+        except NotFittedError:
             # An unfitted learned policy cannot be greedy yet: let it choose its own way.
-            return call("select")
+            return np.asarray(policy.select(contexts, keys=keys))
 
     def _predict_by_split(
         self,

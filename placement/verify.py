@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from chainnet.predictor import Predictor
 from datagen.sim import NoCompletionError, simulate
 from datagen.world import Scenario
 from placement.candidates import CandidateSpace
@@ -117,7 +118,7 @@ def verify_candidates(
 def make_decision(
     space: CandidateSpace,
     ranked: np.ndarray,
-    predictor: Any,
+    predictor: Predictor | None,
     objective: Objective,
     *,
     verify_top_k: int,

@@ -26,6 +26,7 @@ import numpy as np
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import lil_matrix
 
+from chainnet.predictor import Predictor
 from datagen.world import Service
 from placement.candidates import CandidateSpace, InfeasibleRequestError, check_fit
 from placement.decision import Decision
@@ -61,7 +62,7 @@ class ClassicPlacer:
 
     def __init__(
         self,
-        predictor: Any = None,
+        predictor: Predictor | None = None,
         split: str = "layer",
         objective: Objective | None = None,
         verify_top_k: int = 1,

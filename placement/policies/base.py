@@ -31,6 +31,7 @@ import numpy as np
 __all__ = [
     "ARMS",
     "DEFAULT_KEY",
+    "KeylessPolicy",
     "NotFittedError",
     "SplitPolicy",
     "as_rng",
@@ -361,3 +362,50 @@ class SplitPolicy(ABC):
         if len(out) != n:
             raise ValueError(f"keys must have one entry per context row ({n}), got {len(out)}")
         return out
+
+
+class KeylessPolicy:
+    """Adapter for a split policy of another library: ``select(contexts)``, ``update(...)``.
+
+    :class:`SplitPolicy` methods take per-row ``keys`` (the service) and the observed
+    ``response_times``; a foreign policy need not. The :class:`~placement.Placer` wraps any
+    split policy that is not a :class:`SplitPolicy` in this adapter once, at construction, and
+    then always calls the same three methods. The wrapped object needs ``select(contexts) ->
+    arms`` and ``update(contexts, arms, rewards)``; ``predict(contexts)`` (greedy choice) and a
+    ``context_type`` attribute (``"slack"``, ``"sla"`` or ``"reward"``, default ``"slack"``)
+    are used when present.
+
+    Args:
+        policy: The foreign policy.
+
+    Raises:
+        ValueError: If ``policy`` lacks ``select`` or ``update``.
+    """
+
+    def __init__(self, policy: Any) -> None:
+        missing = [m for m in ("select", "update") if not callable(getattr(policy, m, None))]
+        if missing:
+            raise ValueError(
+                f"split_policy must be a SplitPolicy, a policy name or an object with select() "
+                f"and update() methods; {type(policy).__name__} lacks {missing}"
+            )
+        self.policy = policy
+        self.context_type: str = getattr(policy, "context_type", "slack")
+
+    def select(self, contexts: Any, *, keys: Any = None) -> np.ndarray:
+        """The wrapped ``select(contexts)``; ``keys`` are not passed on."""
+        return np.asarray(self.policy.select(contexts))
+
+    def predict(self, contexts: Any, *, keys: Any = None) -> np.ndarray:
+        """The wrapped ``predict(contexts)``, or ``select`` when it has none."""
+        fn = getattr(self.policy, "predict", None)
+        return np.asarray(fn(contexts) if callable(fn) else self.policy.select(contexts))
+
+    def update(self, contexts: Any, arms: Any, rewards: Any, *, keys: Any = None,
+               response_times: Any = None) -> KeylessPolicy:
+        """The wrapped ``update(contexts, arms, rewards)``; returns the adapter."""
+        self.policy.update(contexts, arms, rewards)
+        return self
+
+    def __repr__(self) -> str:
+        return f"KeylessPolicy({self.policy!r})"

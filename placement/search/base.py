@@ -14,12 +14,10 @@ import math
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Protocol
 
 import numpy as np
-import pandas as pd
 
-from datagen.world import Scenario
+from chainnet.predictor import Predictor
 from placement.candidates import CandidateSpace
 from placement.objective import Objective
 
@@ -31,14 +29,6 @@ __all__ = [
     "Evaluator",
     "SearchMethod",
 ]
-
-
-class Predictor(Protocol):
-    """Anything that predicts per-service metrics of a batch of scenarios."""
-
-    def predict(self, scenarios: list[Scenario]) -> pd.DataFrame:  # pragma: no cover
-        """One row per (scenario index, service): throughput, loss_ratio, latency_mean..."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -136,7 +126,7 @@ class Evaluator:
     def __init__(
         self,
         space: CandidateSpace,
-        predictor: Any,
+        predictor: Predictor,
         objective: Objective | None = None,
         budget: SearchBudget | None = None,
         batch_size: int = 2048,
@@ -281,7 +271,7 @@ class SearchMethod(ABC):
     def search(
         self,
         space: CandidateSpace,
-        predictor: Any,
+        predictor: Predictor,
         objective: Objective | None = None,
         *,
         rng: np.random.Generator,

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from chainnet.analytic import PREDICT_COLUMNS
+from chainnet.predictor import PREDICT_COLUMNS
 from datagen.sim import NoCompletionError, simulate
 from datagen.world import Scenario
 from placement.objective import Objective, metrics_frame
