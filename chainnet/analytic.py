@@ -9,6 +9,8 @@ r"""An analytic predictor: per-station M/G/1/K decomposition with loss-thinned f
 fragment's, or ``service.source`` for the first) differs and a link joins the two, the path
 visits the link for ``bytes / bandwidth`` seconds (skipped when no bytes are sent) and waits
 ``link.delay``; then it visits the fragment's device for ``macs / effective_speed`` seconds.
+The paths come from the one scenario walker, :func:`datagen.walk.walk`; the station
+formulas from :mod:`chainnet.queueing`.
 
 **Flows (fixed point).** A visit's arrival rate is the service's rate thinned by the losses
 of the devices earlier on the same path,
@@ -78,12 +80,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-import numba
 import numpy as np
 import pandas as pd
 from scipy.special import gammaincinv
 
 from chainnet.predictor import PREDICT_COLUMNS
+from chainnet.queueing import (
+    arrival_pmf_matrix,
+    mg1_wait,
+    mg1k_chains,
+    mgck_correction,
+)
+from datagen.walk import walk
 from datagen.world import Scenario
 
 __all__ = ["AnalyticSurrogate", "PREDICT_COLUMNS", "DEVICE_COLUMNS"]
@@ -161,39 +169,35 @@ def _compile(scenarios: Sequence[Scenario]) -> _Compiled:
             dev_name.append(d.name)
             dev_K.append(d.capacity)
             dev_c.append(d.servers)
-        link_idx = {}
-        for link in scn.links:
-            link_idx[link.key] = (n_links, link)
-            n_links += 1
-        for svc in scn.services:
+        link_idx = {lk.key: n_links + j for j, lk in enumerate(scn.links)}
+        n_links += len(scn.links)
+        for svc, _, branches in walk(scn):
             g = len(svc_name)
             svc_scn.append(si)
             svc_name.append(svc.name)
             svc_rate.append(svc.arrival_rate)
-            branches = svc.branch_indices()
             svc_branches.append(len(branches))
-            placed = scn.placement[svc.name]
-            for frag_ids in branches:
+            for hops in branches:
                 p = len(path_svc)
                 path_svc.append(g)
                 path_rate.append(svc.arrival_rate)
-                prev, nbytes, nominal = svc.source, svc.input_bytes, 0.0
-                for i in frag_ids:
-                    dev = placed[i]
-                    if prev is not None and prev != dev:
-                        hit = link_idx.get(frozenset((prev, dev)))
-                        if hit is not None:
-                            li, link = hit
-                            if nbytes > 0 or link.delay > 0:
-                                t = nbytes / link.bandwidth
-                                v_path.append(p)
-                                v_is_dev.append(False)
-                                v_station.append(li)
-                                v_mean.append(t)
-                                v_scv.append(0.0)
-                                v_delay.append(link.delay)
-                                nominal += t + link.delay
-                    t = svc.fragments[i].macs / speed[dev]
+                nominal = 0.0
+                for hop in hops:
+                    link = hop.link
+                    if link is not None:
+                        nbytes = hop.nbytes
+                        if nbytes > 0 or link.delay > 0:
+                            t = nbytes / link.bandwidth
+                            v_path.append(p)
+                            v_is_dev.append(False)
+                            v_station.append(link_idx[link.key])
+                            v_mean.append(t)
+                            v_scv.append(0.0)
+                            v_delay.append(link.delay)
+                            nominal += t + link.delay
+                        continue
+                    dev = hop.device
+                    t = svc.fragments[hop.fragment].macs / speed[dev]
                     v_path.append(p)
                     v_is_dev.append(True)
                     v_station.append(dev_idx[dev])
@@ -201,7 +205,6 @@ def _compile(scenarios: Sequence[Scenario]) -> _Compiled:
                     v_scv.append(svc.scv)
                     v_delay.append(0.0)
                     nominal += t
-                    prev, nbytes = dev, svc.fragments[i].output_bytes
                 path_nominal.append(nominal)
     f, i64 = np.float64, np.int64
     return _Compiled(
@@ -265,116 +268,6 @@ def _subset(cs: _Compiled, keep_scn: np.ndarray) -> tuple[_Compiled, np.ndarray]
         v_delay=cs.v_delay[v_keep],
     )
     return sub, dev_keep
-
-
-def _arrival_pmf_matrix(lam: np.ndarray, mean: np.ndarray, scv: np.ndarray, n: int) -> np.ndarray:
-    r"""``a_k`` for ``k < n`` of Poisson(``lam``) arrivals in a gamma(mean, scv) time.
-
-    By the ratio recursions, in log space (no overflow, no cancellation), with
-    :math:`\mu = \lambda m` and :math:`r = 1/s^2`:
-
-    .. math::
-        \text{Poisson } (s^2 = 0):\ a_0 = e^{-\mu},\ \frac{a_k}{a_{k-1}} = \frac{\mu}{k};\qquad
-        \text{NB}:\ a_0 = \Big(\frac{r}{r+\mu}\Big)^r,\
-        \frac{a_k}{a_{k-1}} = \frac{k-1+r}{k}\,\frac{\mu}{r+\mu}.
-
-    Shapes:
-        lam, mean, scv: ``(V,)``; output ``(V, n)``.
-    """
-    k = np.arange(1, n, dtype=float)[None, :]
-    mu = (lam * mean)[:, None]
-    det = (scv <= 0.0)[:, None]
-    r = 1.0 / np.where(det, 1.0, scv[:, None])
-    logs = np.empty((lam.size, n))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logs[:, :1] = np.where(det, -mu, -r * np.log1p(mu / r))
-        log_mu = np.log(mu)
-        logs[:, 1:] = np.where(
-            det,
-            log_mu - np.log(k),
-            np.log(k - 1.0 + r) - np.log(k) + log_mu - np.log(r + mu),
-        )
-    return np.exp(np.cumsum(logs, axis=1))
-
-
-def _solve_chains(
-    a: np.ndarray, rho: np.ndarray, K: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    r"""Batched exact M/G/1/K departure chains, by the level-crossing recursion.
-
-    Cutting the departure chain between ``{0..j}`` and ``{j+1..}`` (only one-step moves go
-    down) gives a recursion with positive terms only, hence stable, in :math:`O(K^2)`:
-
-    .. math::
-        \pi_{j+1}\,a_0 = \pi_0\,\bar a_j + \sum_{i=1}^{j} \pi_i\,\bar a_{j-i+1},\qquad
-        \bar a_k = \sum_{m>k} a_m,
-
-    then :math:`p_j=\pi_j/(\pi_0+\rho)`, :math:`P_{loss}=1-1/(\pi_0+\rho)` as in
-    :func:`chainnet.queueing.mg1k_exact`.
-
-    Args:
-        a: Arrival probabilities ``a_0..a_{Kmax-2}``, shape ``(G, max(Kmax-1, 1))``.
-        rho: Offered loads, shape ``(G,)``.
-        K: Capacities, shape ``(G,)``.
-
-    Returns:
-        ``(loss, mean_number, seen_mean, seen_var)``, each of shape ``(G,)``: the loss
-        probability, the time-average number present, and the mean and variance of the number
-        found by an accepted arrival (the departure-epoch law :math:`\pi`).
-    """
-    return _chains_kernel(
-        np.ascontiguousarray(a, dtype=np.float64),
-        np.ascontiguousarray(rho, dtype=np.float64),
-        np.ascontiguousarray(K, dtype=np.int64),
-    )
-
-
-@numba.njit(cache=True)
-def _chains_kernel(
-    a: np.ndarray, rho: np.ndarray, K: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
-    G = rho.size
-    loss = np.empty(G)
-    mean_number = np.empty(G)
-    seen_mean = np.empty(G)
-    seen_var = np.empty(G)
-    kmax = 1
-    for g in range(G):
-        kmax = max(kmax, K[g])
-    pi = np.empty(kmax)
-    abar = np.empty(max(kmax - 1, 1))
-    for g in range(G):
-        k = K[g]
-        a0 = max(a[g, 0], 1e-300)
-        tail = 1.0
-        for m in range(k - 1):
-            tail -= a[g, m]
-            abar[m] = min(max(tail, 0.0), 1.0)
-        pi[0] = 1.0
-        for j in range(k - 1):
-            up = pi[0] * abar[j]
-            for i in range(1, j + 1):
-                up += pi[i] * abar[j - i + 1]
-            pi[j + 1] = up / a0
-            if pi[j + 1] > 1e200:
-                scale = pi[j + 1]
-                for i in range(j + 2):
-                    pi[i] /= scale
-        total = 0.0
-        for i in range(k):
-            total += pi[i]
-        first = 0.0
-        second = 0.0
-        for i in range(k):
-            first += i * pi[i] / total
-            second += i * i * pi[i] / total
-        seen_mean[g] = first
-        seen_var[g] = max(second - first * first, 0.0)
-        norm = pi[0] / total + rho[g]
-        lg = min(max(1.0 - 1.0 / norm, 0.0), 1.0)
-        loss[g] = lg
-        mean_number[g] = first / norm + k * lg
-    return loss, mean_number, seen_mean, seen_var
 
 
 class AnalyticSurrogate:
@@ -467,7 +360,7 @@ class AnalyticSurrogate:
         )
         with np.errstate(divide="ignore", invalid="ignore"):
             l_rho = l_s1
-            l_wait = np.where(l_rho < 1.0, l_s2 / (2.0 * (1.0 - l_rho)), np.inf)
+            l_wait = np.where(l_rho < 1.0, mg1_wait(l_s2, l_rho), np.inf)
             l_wait = np.where(l_lam > 0, l_wait, 0.0)
 
         # per-visit waits and variances
@@ -649,16 +542,16 @@ class AnalyticSurrogate:
         # a_k of the mixture at a server c times faster (c = 1: the device itself)
         Kmax = int(cs.dev_K.max())
         n_a = max(Kmax - 1, 1)
-        pmf = _arrival_pmf_matrix(lam[vd], m / c[vd], cs.v_scv[dv], n_a)
+        pmf = arrival_pmf_matrix(lam[vd], m / c[vd], cs.v_scv[dv], n_a)
         a = np.zeros((n_dev, n_a))
         w = np.where(lam[vd] > 0, fl / np.where(lam[vd] > 0, lam[vd], 1.0), 0.0)
         np.add.at(a, vd, w[:, None] * pmf)
         a[lam == 0, 0] = 1.0
         rho1 = rho / c
-        loss, N, seen_mean, seen_var = _solve_chains(a, rho1, cs.dev_K)
+        loss, N, seen_mean, seen_var = mg1k_chains(a, rho1, cs.dev_K)
         multi = cs.dev_c > 1
         if np.any(multi):
-            loss[multi], N[multi] = _multi_server(
+            loss[multi], N[multi] = mgck_correction(
                 lam[multi], mean[multi], c[multi], cs.dev_K[multi], loss[multi], N[multi]
             )
         X = lam * (1.0 - loss)
@@ -682,63 +575,6 @@ class AnalyticSurrogate:
             "wait": wait,
             "wait_var": wait_var,
         }
-
-
-def _birth_death_batch(
-    log_a: np.ndarray, c: np.ndarray, K: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Batched M/M/c/K: ``(loss, mean_number)`` for offered loads ``exp(log_a) = lam/mu``.
-
-    Shapes:
-        log_a, c, K: ``(G,)``; outputs ``(G,)``.
-    """
-    kmax = int(K.max())
-    n = np.arange(1, kmax + 1)[None, :]
-    steps = log_a[:, None] - np.log(np.minimum(n, c[:, None]))
-    logw = np.concatenate([np.zeros((log_a.size, 1)), np.cumsum(steps, axis=1)], axis=1)
-    logw = np.where(np.arange(kmax + 1)[None, :] <= K[:, None], logw, -np.inf)
-    w = np.exp(logw - logw.max(axis=1, keepdims=True))
-    p = w / w.sum(axis=1, keepdims=True)
-    loss = p[np.arange(K.size), K]
-    return loss, (p * np.arange(kmax + 1)[None, :]).sum(axis=1)
-
-
-def _multi_server(
-    lam: np.ndarray,
-    mean: np.ndarray,
-    c: np.ndarray,
-    K: np.ndarray,
-    g_loss: np.ndarray,
-    g_N: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    r"""M/M/c/K corrected by the M/G/1/K : M/M/1/K ratios of a ``c``-times-faster server.
-
-    .. math::
-        L = L^{M/M/c/K}\,\frac{L^{G}_{1}}{L^{M}_{1}},\qquad
-        L_q = L_q^{M/M/c/K}\,\frac{L^{G}_{q,1}}{L^{M}_{q,1}},\qquad N = X E[S] + L_q,
-
-    where the index 1 marks the single server of rate ``c / E[S]`` with the same ``K``.
-    """
-    out_loss = np.zeros(lam.size)
-    out_N = np.zeros(lam.size)
-    ok = (lam > 0) & (mean > 0)
-    if not np.any(ok):
-        return out_loss, out_N
-    lam, mean, c, K, g_loss, g_N = (x[ok] for x in (lam, mean, c, K, g_loss, g_N))
-    log_a = np.log(lam * mean)
-    m_loss, m_N = _birth_death_batch(log_a, c, K)
-    f_loss, f_N = _birth_death_batch(log_a - np.log(c), np.ones_like(c), K)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        loss = np.where(f_loss > 0, m_loss * g_loss / f_loss, m_loss)
-        # K = c is a pure loss system: Erlang's loss is insensitive to the service law
-        loss = np.clip(np.where(K == c, m_loss, loss), 0.0, 1.0)
-        f_lq = f_N - lam * (1.0 - f_loss) * mean / c
-        g_lq = g_N - lam * (1.0 - g_loss) * mean / c
-        m_lq = m_N - lam * (1.0 - m_loss) * mean
-        lq = np.where(f_lq > 1e-300, m_lq * g_lq / f_lq, m_lq)
-    out_loss[ok] = loss
-    out_N[ok] = lam * (1.0 - loss) * mean + np.maximum(lq, 0.0)
-    return out_loss, out_N
 
 
 def _gamma_quantile(level: np.ndarray, mean: np.ndarray, var: np.ndarray) -> np.ndarray:

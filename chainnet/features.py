@@ -74,16 +74,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import ndtri
 
-from chainnet.queueing import gg1k_loss_two_moment, mg1k_loss_mgs
+from chainnet.queueing import gg1k_loss_two_moment, mg1k_loss_mgs, mm1k_wait_ratio
+from chainnet.queueing.batched import WAIT_CAP as _WAIT_CAP
 from chainnet.schema import DEVICE, FEATURES, FRAGMENT, LINK, PRIORS, SERVICE
 
 __all__ = ["ScenarioArrays", "GraphStructure", "GraphFeatures", "compute_structure",
            "compute_features", "mm1k_wait_ratio"]
 
 _EPS = 1e-12
-#: Waiting times are capped at this many mean service times (an overloaded infinite-room link
-#: has an unbounded queue; a cap keeps features and priors finite).
-_WAIT_CAP = 1e3
 #: Thinning iterations of the flow fixed point (exact after ``depth`` steps on feed-forward
 #: placements; chainnet_like paths have at most 6 fragments, and later steps change little).
 _THINNING_STEPS = 3
@@ -225,43 +223,6 @@ def compute_structure(a: ScenarioArrays) -> GraphStructure:
         fragment_in_link=in_link,
         fragment_in_bytes=in_bytes,
     )
-
-
-def mm1k_wait_ratio(rho: np.ndarray, K: np.ndarray) -> np.ndarray:
-    r"""Mean M/M/1/K waiting time in units of the mean service time, vectorised and stable.
-
-    .. math::
-        \frac{W}{E[S]} = \frac{N}{1 - P_0} - 1, \quad
-        N(\rho) = \frac{\rho}{1-\rho} - \frac{(K+1)\rho^{K+1}}{1-\rho^{K+1}}, \quad
-        P_0 = \frac{1-\rho}{1-\rho^{K+1}}
-
-    evaluated through :math:`1/\rho` when :math:`\rho > 1` (:math:`N(\rho) = K - N(1/\rho)`,
-    :math:`P_0(\rho) = P_K(1/\rho)`) and through the limits :math:`N = K/2`,
-    :math:`P_0 = 1/(K+1)` near :math:`\rho = 1`.
-
-    Args:
-        rho: Offered load per server, ``>= 0``.
-        K: Capacity (the job in service included), ``>= 1``.
-
-    Returns:
-        The ratio, ``>= 0``, same shape as the broadcast inputs.
-    """
-    rho = np.maximum(np.asarray(rho, dtype=np.float64), 1e-9)
-    K = np.asarray(K, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        r = np.where(rho > 1.0, 1.0 / rho, rho)
-        rk1 = r ** (K + 1.0)
-        n_r = r / (1.0 - r) - (K + 1.0) * rk1 / (1.0 - rk1)
-        p0_r = (1.0 - r) / (1.0 - rk1)
-        pk_r = p0_r * r**K
-        near = np.abs(r - 1.0) < 1e-6
-        n_r = np.where(near, K / 2.0, n_r)
-        p0_r = np.where(near, 1.0 / (K + 1.0), p0_r)
-        pk_r = np.where(near, 1.0 / (K + 1.0), pk_r)
-        n = np.where(rho > 1.0, K - n_r, n_r)
-        p0 = np.where(rho > 1.0, pk_r, p0_r)
-        wait = n / np.maximum(1.0 - p0, _EPS) - 1.0
-    return np.clip(np.nan_to_num(wait, nan=0.0), 0.0, _WAIT_CAP)
 
 
 def _segment_max(values: np.ndarray, index: np.ndarray, size: int) -> np.ndarray:

@@ -20,6 +20,8 @@ All sizes are element counts; spatial sizes are ``(height, width)`` pairs or int
 
 from __future__ import annotations
 
+from datagen.validation import is_int
+
 __all__ = [
     "conv_out_size",
     "conv2d_macs",
@@ -52,9 +54,9 @@ def _pair(value: Size2, name: str) -> tuple[int, int]:
 
 
 def _positive(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if not is_int(value) or value < 1:
         raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return value
+    return int(value)
 
 
 def conv_out_size(

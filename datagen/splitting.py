@@ -38,7 +38,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from datagen.world import MMPP2, DNNProfile, Fragment, Service, show_value
+from datagen.validation import is_int, show_value
+from datagen.world import MMPP2, DNNProfile, Fragment, Service
 
 __all__ = [
     "DEFAULT_LAYER_FRAGMENTS",
@@ -73,10 +74,6 @@ def _check_profile(profile: object) -> DNNProfile:
             f"{type(profile).__name__}"
         )
     return profile
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def _fragments_from_bounds(profile: DNNProfile, bounds: Sequence[int]) -> tuple[Fragment, ...]:
@@ -157,7 +154,7 @@ def balanced_cuts(profile: DNNProfile, k: int) -> tuple[int, ...]:
     positive = int((macs > 0).sum())
     if positive == 0:
         raise ValueError(f"profile {profile.name!r} has 0 MACs in total; nothing to split")
-    if not _is_int(k) or k < 1:
+    if not is_int(k) or k < 1:
         raise ValueError(f"k must be an integer >= 1 (number of fragments), got {show_value(k)}")
     if k > positive:
         raise ValueError(
@@ -199,7 +196,7 @@ def layer_split(
     n = len(profile)
     if cuts is not None:
         cut_list = list(cuts)
-        if not all(_is_int(c) for c in cut_list):
+        if not all(is_int(c) for c in cut_list):
             raise ValueError(f"cuts must be layer indices (integers), got {cuts!r}")
         cut_list = [int(c) for c in cut_list]
         if any(c < 1 or c > n - 1 for c in cut_list):
@@ -242,7 +239,7 @@ def semantic_split(profile: DNNProfile, branches: int = 5) -> tuple[Fragment, ..
             has 0 MACs.
     """
     profile = _check_profile(profile)
-    if not _is_int(branches) or branches < 2:
+    if not is_int(branches) or branches < 2:
         raise ValueError(
             f"branches must be an integer >= 2 for a semantic split, got "
             f"{show_value(branches)}; use layer_split for a single chain"

@@ -64,6 +64,7 @@ from datagen.layers import (
     pool2d_macs,
     pool_out_size,
 )
+from datagen.validation import is_int
 from datagen.world import DNNProfile, LayerProfile
 
 __all__ = ["get_profile", "list_profiles", "SPLITPLACE_SEMANTIC_MACS_FRACTION"]
@@ -472,10 +473,11 @@ def get_profile(name: str, **options: Any) -> DNNProfile:
         value = options.get(key)
         if value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if not is_int(value) or value < 1:
             raise ValueError(
                 f"{key} must be a positive integer for profile {name!r}, got {value!r}"
             )
+        options[key] = int(value)
     fold = options.get("fold_bn")
     if fold is not None and not isinstance(fold, bool):
         raise ValueError(f"fold_bn must be True or False for profile {name!r}, got {fold!r}")

@@ -37,6 +37,9 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from chainnet.queueing import mg1_wait
+from datagen.validation import is_int
+from datagen.walk import offered_load, walk_service
 from datagen.world import Device, DNNProfile, Placement, Scenario, Service
 from placement.policies import (
     ARMS,
@@ -144,15 +147,12 @@ def _device_loads(
     devices: Sequence[Device], running: Sequence[tuple[Service, tuple[str, ...]]]
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Offered utilisation and free memory (bytes) of each device."""
-    rho = {d.name: 0.0 for d in devices}
     free = {d.name: d.memory for d in devices}
-    speed = {d.name: d.effective_speed * d.servers for d in devices}
     for svc, devs in running:
         for frag, dev in zip(svc.fragments, devs):
-            if dev in rho:
-                rho[dev] += svc.arrival_rate * frag.macs / speed[dev]
+            if dev in free:
                 free[dev] -= frag.weight_bytes
-    return rho, free
+    return offered_load(devices, running), free
 
 
 def greedy_placement(
@@ -230,22 +230,18 @@ def estimate_latency(scenario: Scenario, service: str) -> float:
             rho[dev] += svc.arrival_rate * m
             second[dev] += svc.arrival_rate * (1.0 + svc.scv) * m * m
     svc = scenario.service(service)
-    devs = scenario.placement[service]
     worst = 0.0
-    for branch in svc.branch_indices():
+    for hops in walk_service(scenario, svc).branches:
         total = 0.0
-        prev: str | None = svc.source
-        prev_bytes = svc.input_bytes
-        for i in branch:
-            frag, dev = svc.fragments[i], devs[i]
+        for hop in hops:
+            dev, link = hop.device, hop.link
+            if link is not None:
+                total += hop.nbytes / link.bandwidth + link.delay
+                continue
             if rho[dev] >= 1.0:
                 return math.inf
-            if prev is not None and prev != dev:
-                link = scenario.link_between(prev, dev)
-                if link is not None:
-                    total += prev_bytes / link.bandwidth + link.delay
-            total += second[dev] / (2.0 * (1.0 - rho[dev])) + frag.macs / speed[dev]
-            prev, prev_bytes = dev, frag.output_bytes
+            frag = svc.fragments[hop.fragment]
+            total += mg1_wait(second[dev], rho[dev]) + frag.macs / speed[dev]
         worst = max(worst, total)
     return worst
 
@@ -567,7 +563,7 @@ class OnlineExperiment:
         Raises:
             ValueError: If ``num_steps`` is negative.
         """
-        if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 0:
+        if not is_int(num_steps) or num_steps < 0:
             raise ValueError(f"num_steps must be an integer >= 0, got {num_steps!r}")
         for _ in range(num_steps):
             self.step()

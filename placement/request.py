@@ -10,13 +10,13 @@ split types allowed) and the services already running with fixed placements
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from datagen.catalog import LinkPreset, star_links
 from datagen.splitting import MAX_BRANCHES
+from datagen.validation import as_int, as_real, check_name, set_field, show_value
 from datagen.world import (
     SPLIT_TYPES,
     Device,
@@ -24,7 +24,6 @@ from datagen.world import (
     Link,
     Scenario,
     Service,
-    show_value,
 )
 
 __all__ = [
@@ -37,31 +36,6 @@ __all__ = [
 
 class RequestError(ValueError):
     """A placement request is invalid; the message names the field, the value and the fix."""
-
-
-def _set(obj: object, name: str, value: Any) -> None:
-    object.__setattr__(obj, name, value)
-
-
-def _real(value: Any) -> float | None:
-    """``value`` as a float if it is a real number (numpy scalars too), else ``None``.
-
-    Booleans are not numbers here; an integer beyond the float range gives ``nan``, which the
-    callers refuse as not finite.
-    """
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        return None
-    try:
-        return float(value)
-    except OverflowError:
-        return math.nan
-
-
-def _count(value: Any) -> int | None:
-    """``value`` as an int if it is an integer (numpy ints too, not booleans), else ``None``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        return None
-    return int(value)
 
 
 @dataclass(frozen=True)
@@ -93,15 +67,14 @@ class ServiceRequest:
     scv: float = 0.0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not self.name:
-            raise RequestError(f"name must be a non-empty string, got {self.name!r}")
+        check_name("name", self.name, error=RequestError)
         owner = f"service request {self.name!r}"
         if not isinstance(self.profile, DNNProfile):
             raise RequestError(
                 f"profile must be a datagen.DNNProfile for {owner}, got "
                 f"{type(self.profile).__name__}; use datagen.zoo.get_profile(name)"
             )
-        rate = _real(self.arrival_rate)
+        rate = as_real(self.arrival_rate)
         if rate is None or not math.isfinite(rate):
             raise RequestError(
                 f"arrival_rate must be a finite number for {owner}, got "
@@ -111,20 +84,20 @@ class ServiceRequest:
             raise RequestError(
                 f"arrival_rate must be > 0 requests/s for {owner}, got {self.arrival_rate!r}"
             )
-        _set(self, "arrival_rate", rate)
-        sla = _real(self.sla)
+        set_field(self, "arrival_rate", rate)
+        sla = as_real(self.sla)
         if sla is None or math.isnan(sla) or sla <= 0:
             raise RequestError(
                 f"sla must be a number of seconds > 0 for {owner}, got {show_value(self.sla)}"
             )
-        _set(self, "sla", sla)
+        set_field(self, "sla", sla)
         splits = (self.splits,) if isinstance(self.splits, str) else tuple(self.splits)
         if not splits:
             raise RequestError(f"splits must name at least one of {SPLIT_TYPES} for {owner}")
         bad = [s for s in splits if s not in SPLIT_TYPES]
         if bad:
             raise RequestError(f"splits must be a subset of {SPLIT_TYPES} for {owner}, got {bad}")
-        _set(self, "splits", tuple(dict.fromkeys(splits)))
+        set_field(self, "splits", tuple(dict.fromkeys(splits)))
         positive = sum(1 for layer in self.profile.layers if layer.macs > 0)
         # k is bounded by the layers with MACs (each fragment needs one), branches by
         # MAX_BRANCHES: both count fragments the placer must assign.
@@ -135,7 +108,7 @@ class ServiceRequest:
             raw = getattr(self, fname)
             if raw is None:
                 continue
-            v = _count(raw)
+            v = as_int(raw)
             if v is None or v < lo:
                 raise RequestError(
                     f"{fname} must be an integer >= {lo} or None for {owner}, got {show_value(raw)}"
@@ -144,15 +117,15 @@ class ServiceRequest:
                 raise RequestError(
                     f"{fname} must be <= {hi} ({why}) for {owner}, got {show_value(raw)}"
                 )
-            _set(self, fname, v)
-        scv = _real(self.scv)
+            set_field(self, fname, v)
+        scv = as_real(self.scv)
         if scv is None or not math.isfinite(scv):
             raise RequestError(
                 f"scv must be a finite number >= 0 for {owner}, got {show_value(self.scv)}"
             )
         if scv < 0:
             raise RequestError(f"scv must be >= 0 for {owner}, got {self.scv!r}")
-        _set(self, "scv", scv)
+        set_field(self, "scv", scv)
 
 
 @dataclass(frozen=True)
@@ -183,7 +156,7 @@ class RunningService:
                 f"devices of running service {self.service.name!r} must name "
                 f"{len(self.service.fragments)} devices (one per fragment), got {len(devs)}"
             )
-        _set(self, "devices", devs)
+        set_field(self, "devices", devs)
 
     @property
     def name(self) -> str:
@@ -242,7 +215,7 @@ class PlacementRequest:
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise RequestError(f"device names must be unique, got duplicates {dup}")
-        _set(self, "devices", devices)
+        set_field(self, "devices", devices)
         links = tuple(self.links)
         known = set(names)
         for i, link in enumerate(links):
@@ -254,7 +227,7 @@ class PlacementRequest:
                         f"link {link.name!r} refers to unknown device {end!r}; known: "
                         f"{sorted(known)}"
                     )
-        _set(self, "links", links)
+        set_field(self, "links", links)
         services = (
             (self.services,) if isinstance(self.services, ServiceRequest) else tuple(self.services)
         )
@@ -263,9 +236,9 @@ class PlacementRequest:
         for i, s in enumerate(services):
             if not isinstance(s, ServiceRequest):
                 raise RequestError(f"services[{i}] must be a ServiceRequest, got {s!r}")
-        _set(self, "services", services)
+        set_field(self, "services", services)
         running = _as_running(self.running)
-        _set(self, "running", running)
+        set_field(self, "running", running)
         all_names = [s.name for s in services] + [r.name for r in running]
         dup = sorted({n for n in all_names if all_names.count(n) > 1})
         if dup:

@@ -14,6 +14,7 @@ The simulator sees a scenario as *stations* and *paths*:
   delay hop of ``link.delay`` seconds (skipped when the delay is 0). The bytes are the previous
   fragment's ``output_bytes`` (``service.input_bytes`` for the first). The last fragment's
   output is not sent anywhere. Pairs of devices without a link transfer instantly.
+  The hops come from the one scenario walker, :func:`datagen.walk.walk`.
 
 The no-queueing latency of a path is the sum of its hop mean times; the service's is the
 largest over its paths (the slowest branch of a fork-join), the numerator of ``respt_ratio``:
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from datagen.walk import walk
 from datagen.world import Scenario, ScenarioError
 
 __all__ = ["CompiledScenario", "compile_scenario", "INFINITE_CAPACITY"]
@@ -134,7 +136,6 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
     devices = scenario.devices
     dev_index = {d.name: i for i, d in enumerate(devices)}
     link_index = {link.key: len(devices) + j for j, link in enumerate(scenario.links)}
-    links_by_key = {link.key: link for link in scenario.links}
     names = tuple(d.name for d in devices) + tuple(link.name for link in scenario.links)
     servers = [d.servers for d in devices] + [1] * len(scenario.links)
     caps = [d.capacity for d in devices] + [INFINITE_CAPACITY] * len(scenario.links)
@@ -150,59 +151,52 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
     svc_nvisits: list[int] = []
     nominal: list[float] = []
 
-    for svc in scenario.services:
-        placed = scenario.placement[svc.name]
+    for svc, _, branches in walk(scenario):
         svc_path_start.append(len(path_start))
-        branches = svc.branch_indices()
         svc_npaths.append(len(branches))
         nvis = 0
         worst = 0.0
-        for frag_ids in branches:
+        for hops in branches:
             path_start.append(len(hop_station))
-            prev_dev = svc.source
-            nbytes = svc.input_bytes
             total = 0.0
-            for i in frag_ids:
-                frag = svc.fragments[i]
-                dev = placed[i]
-                if prev_dev is not None and prev_dev != dev:
-                    key = frozenset((prev_dev, dev))
-                    link = links_by_key.get(key)
-                    if link is not None:
-                        if nbytes > 0:
-                            t = nbytes / link.bandwidth
-                            if not math.isfinite(t):
-                                raise _infinite_time(
-                                    f"sending {nbytes} bytes over link {link.name!r} "
-                                    f"({link.bandwidth!r} bytes/s)", svc.name
-                                )
-                            hop_station.append(link_index[key])
-                            hop_time.append(t)
-                            hop_frag.append(-1)
-                            hop_vofs.append(nvis)
-                            nvis += 1
-                            total += t
-                        if link.delay > 0:
-                            hop_station.append(-1)
-                            hop_time.append(link.delay)
-                            hop_frag.append(-1)
-                            hop_vofs.append(-1)
-                            total += link.delay
-                d = dev_index[dev]
+            for hop in hops:
+                link = hop.link
+                if link is not None:  # a transfer: the link station (if bytes), then the delay
+                    nbytes = hop.nbytes
+                    if nbytes > 0:
+                        t = nbytes / link.bandwidth
+                        if not math.isfinite(t):
+                            raise _infinite_time(
+                                f"sending {nbytes} bytes over link {link.name!r} "
+                                f"({link.bandwidth!r} bytes/s)", svc.name
+                            )
+                        hop_station.append(link_index[link.key])
+                        hop_time.append(t)
+                        hop_frag.append(-1)
+                        hop_vofs.append(nvis)
+                        nvis += 1
+                        total += t
+                    if link.delay > 0:
+                        hop_station.append(-1)
+                        hop_time.append(link.delay)
+                        hop_frag.append(-1)
+                        hop_vofs.append(-1)
+                        total += link.delay
+                    continue
+                frag = svc.fragments[hop.fragment]
+                d = dev_index[hop.device]
                 t = frag.macs / devices[d].effective_speed
                 if not math.isfinite(t):
                     raise _infinite_time(
-                        f"fragment {frag.name!r} ({frag.macs!r} MAC) on device {dev!r} "
+                        f"fragment {frag.name!r} ({frag.macs!r} MAC) on device {hop.device!r} "
                         f"({devices[d].effective_speed!r} MAC/s)", svc.name
                     )
                 hop_station.append(d)
                 hop_time.append(t)
-                hop_frag.append(i)
+                hop_frag.append(hop.fragment)
                 hop_vofs.append(nvis)
                 nvis += 1
                 total += t
-                prev_dev = dev
-                nbytes = frag.output_bytes
             path_end.append(len(hop_station))
             worst = max(worst, total)
         svc_nvisits.append(nvis)

@@ -20,7 +20,8 @@ import math
 
 import numpy as np
 
-from datagen.world import MMPP2, finite_float, show_value
+from datagen.validation import finite_float, show_value
+from datagen.world import MMPP2
 
 __all__ = [
     "ServiceFactor",

@@ -12,7 +12,6 @@ the service and the field, instead of allocating gigabytes or never finishing.
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -24,7 +23,8 @@ from datagen.sim.metrics import NoCompletionError, service_metrics, station_metr
 from datagen.sim.records import RawRecords, records_frame
 from datagen.sim.result import SimResult
 from datagen.sim.variates import draw_variates
-from datagen.world import Scenario, ScenarioError, finite_float, show_value
+from datagen.validation import ScenarioError, finite_float, is_int, is_real, show_value
+from datagen.world import Scenario
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -129,11 +129,7 @@ class SequentialStopping:
             raise ValueError(
                 f"max_requests must be a number > 0, got {show_value(self.max_requests)}"
             )
-        if (
-            isinstance(self.max_rounds, (bool, np.bool_))
-            or not isinstance(self.max_rounds, numbers.Integral)
-            or self.max_rounds < 1
-        ):
+        if not is_int(self.max_rounds) or self.max_rounds < 1:
             raise ValueError(
                 f"max_rounds must be an integer >= 1, got {show_value(self.max_rounds)}"
             )
@@ -307,17 +303,13 @@ def _check_inputs(
         )
     if not isinstance(engine, str) or engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
-    if (
-        isinstance(batches, (bool, np.bool_))
-        or not isinstance(batches, numbers.Integral)
-        or not 2 <= int(batches) <= MAX_BATCHES
-    ):
+    if not is_int(batches) or not 2 <= int(batches) <= MAX_BATCHES:
         raise ValueError(
             f"batches must be an integer in [2, {MAX_BATCHES}], got {show_value(batches)}"
         )
-    if not isinstance(seed, (int, np.integer, np.random.SeedSequence)) or isinstance(seed, bool):
+    if not (is_int(seed) or isinstance(seed, np.random.SeedSequence)):
         raise ValueError(f"seed must be an int or a numpy.random.SeedSequence, got {seed!r}")
-    if isinstance(seed, (int, np.integer)) and seed < 0:
+    if is_int(seed) and seed < 0:
         raise ValueError(f"seed must be >= 0, got {seed!r}")
 
 
@@ -507,12 +499,12 @@ def _prepare(
 
 def _is_positive(value: Any) -> bool:
     """Whether ``value`` is a real number > 0 (numpy scalars too; inf included, NaN not)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+    if not is_real(value):
         return False
     try:
         return float(value) > 0
     except OverflowError:  # an int beyond the float range
-        return isinstance(value, numbers.Integral) and int(value) > 0
+        return is_int(value) and int(value) > 0
 
 
 

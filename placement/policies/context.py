@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from datagen.walk import offered_load, placed_services
 from datagen.world import Device, Scenario
 from placement.policies.base import ARMS
 from placement.policies.reward import Reward
@@ -119,13 +120,7 @@ def load_features(
     """
     if not devices:
         raise ValueError("devices must hold at least one Device, got []")
-    rho = {d.name: 0.0 for d in devices}
-    if running is not None:
-        speed = {d.name: d.effective_speed * d.servers for d in devices}
-        for svc in running.services:
-            for frag, dev in zip(svc.fragments, running.placement[svc.name]):
-                if dev in rho:
-                    rho[dev] += svc.arrival_rate * frag.macs / speed[dev]
+    rho = offered_load(devices, placed_services(running))
     u = np.minimum(np.array(list(rho.values())), cap)
     return np.array([u.mean(), u.max()])
 

@@ -30,6 +30,8 @@ from typing import Literal, NamedTuple
 import numpy as np
 from scipy.special import gammaln, xlogy
 
+from datagen.validation import is_int, is_real
+
 __all__ = [
     "QueueResult",
     "ServiceKind",
@@ -78,7 +80,7 @@ class QueueResult(NamedTuple):
 
 
 def _rate(name: str, value: float, *, positive: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+    if not is_real(value):
         raise ValueError(f"{name} must be a number, got {value!r}")
     v = float(value)
     if not math.isfinite(v):
@@ -91,7 +93,7 @@ def _rate(name: str, value: float, *, positive: bool) -> float:
 
 
 def _capacity(name: str, value: int, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+    if not is_int(value):
         if isinstance(value, (float, np.floating)) and float(value).is_integer():
             value = int(value)
         else:

@@ -1,0 +1,51 @@
+"""Queueing formulas: the one home of every queueing formula of the project.
+
+- :mod:`chainnet.queueing.station`: closed-form and numerically exact single-station
+  formulas with validated inputs (:func:`mm1k`, :func:`mmck`, :func:`mg1k_exact`,
+  :func:`mg1k_loss_mgs`, :func:`gg1k_loss_two_moment`, :func:`mixture_moments`,
+  :func:`arrival_pmf`).
+- :mod:`chainnet.queueing.batched`: vectorised kernels over many stations for the analytic
+  predictor, the graph features and the placer's latency estimate (:func:`mg1_wait`,
+  :func:`mm1k_wait_ratio`, :func:`arrival_pmf_matrix`, :func:`mg1k_chains`,
+  :func:`mmck_batch`, :func:`mgck_correction`).
+
+Every name is importable from ``chainnet.queueing``.
+"""
+
+from chainnet.queueing.batched import (
+    arrival_pmf_matrix,
+    mg1_wait,
+    mg1k_chains,
+    mgck_correction,
+    mm1k_wait_ratio,
+    mmck_batch,
+)
+from chainnet.queueing.station import (
+    QueueResult,
+    ServiceKind,
+    arrival_pmf,
+    gg1k_loss_two_moment,
+    mg1k_exact,
+    mg1k_loss_mgs,
+    mixture_moments,
+    mm1k,
+    mmck,
+)
+
+__all__ = [
+    "QueueResult",
+    "ServiceKind",
+    "mm1k",
+    "mmck",
+    "mg1k_exact",
+    "mg1k_loss_mgs",
+    "gg1k_loss_two_moment",
+    "mixture_moments",
+    "arrival_pmf",
+    "arrival_pmf_matrix",
+    "mg1_wait",
+    "mg1k_chains",
+    "mgck_correction",
+    "mm1k_wait_ratio",
+    "mmck_batch",
+]
