@@ -47,6 +47,8 @@ __all__ = [
     "coefficients",
     "objective",
     "run",
+    "decide",
+    "focus_shift_coefficients",
     "brute_force_opt",
     "corollary1_condition",
     "retraining_share",
@@ -353,6 +355,153 @@ def _lexicographic(
     return int(first), int(second)
 
 
+def focus_shift_coefficients(t: int, T: int, W1: float) -> tuple[float, float]:
+    r"""Focus-Shift's (Dt) coefficients: ORRIC's :math:`V_t` profile at the scale :math:`V_1=W_1`.
+
+    .. math::
+        V^{FS}_t = W_1\,\frac{\sum_{\tau=t}^{T-1} 1/\tau}{\sum_{\tau=1}^{T-1} 1/\tau},
+        \qquad W^{FS}_t = W_1.
+
+    ORRIC's :math:`V_t` (:func:`coefficients`) is the harmonic tail times
+    :math:`L D_{\min} A^I_{\min}/D_{\max}`. The paper's Focus-Shift is ORRIC in the regime
+    "limited resources, T large", where the tail (:math:`\approx\ln T`) has grown until
+    retraining weighs as much as inference in the first slot; this is that regime's
+    coefficient profile, normalised so that :math:`V_1 = W_1`: retraining first, then the
+    focus shifts to inference along ORRIC's own profile, reaching :math:`V_T = 0`.
+    (``T = 1`` gives :math:`V_1 = 0`.)
+
+    Args:
+        t: Slot, ``1 <= t <= T``.
+        T: Horizon, ``>= 1``.
+        W1: Inference weight (ORRIC's :math:`W_1`), ``>= 0``.
+
+    Returns:
+        ``(V_t, W_t)``.
+
+    Raises:
+        ValueError: If ``T < 1``, ``t`` is outside ``1..T`` or ``W1 < 0``.
+    """
+    if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 1:
+        raise ValueError(f"T must be an integer >= 1 (the horizon), got {T!r}")
+    if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or not 1 <= t <= T:
+        raise ValueError(f"t must be an integer slot in 1..T={T}, got {t!r}")
+    w = _scalar("W1", W1)
+    if w < 0:
+        raise ValueError(f"W1 must be >= 0 (an inference weight), got {w}")
+    full = math.fsum(1.0 / tau for tau in range(1, T))
+    tail = math.fsum(1.0 / tau for tau in range(t, T))
+    return (w * tail / full if full > 0 else 0.0), w
+
+
+def decide(
+    AT: Floats,
+    CT: Floats,
+    AI: Floats,
+    CI: Floats,
+    D: Floats,
+    C: Floats,
+    *,
+    L: float,
+    f_max: float,
+    policy: Policy = "orric",
+    D_min: float | None = None,
+    D_max: float | None = None,
+) -> OrricRun:
+    r"""The choices of a policy over the horizon ``T = len(D)``, without scoring them.
+
+    Every policy solves the per-slot problem (Dt), :math:`\max V_tA^T_i+W_tA^I_j` under the
+    slot budget; they differ only in their coefficients. The paper presents the heuristics as
+    the regimes of ORRIC's coefficients (spec 1.6); each is the corresponding limit:
+
+    - ``"orric"``: the paper's :math:`V_t, W_t` (:func:`coefficients`), solved by
+      :func:`select`.
+    - ``"inference_greedy"`` ("limited resources, T small"): the limit
+      :math:`V_t/W_t\to0^+`, as the harmonic tail of :math:`V_t` vanishes: the best inference
+      configuration that fits, then the best retraining configuration in the leftover budget
+      (lexicographic).
+    - ``"focus_shift"`` ("limited resources, T large"): :func:`focus_shift_coefficients`,
+      ORRIC's :math:`V_t` profile scaled to :math:`V_1=W_1`, solved by :func:`select`.
+    - ``"knowledge_distillation"`` ("sufficient resources"): the limit
+      :math:`V_t/W_t\to\infty`: retraining first regardless of its cost (the best retraining
+      configuration that leaves room for the cheapest inference), then the best inference
+      configuration in the leftover.
+    - ``"inference_only"`` ("scarce resources"): :math:`V_t=0` with retraining fixed to the
+      cheapest configuration (:math:`A^T=0` in the paper's lists): the best inference
+      configuration that fits.
+
+    With the paper's :math:`L=0.01`, :math:`V_t\le L\,H_{T-1}` is far below one step of
+    :math:`W_tA^I` (spec oracle O3), so ORRIC then coincides with Inference-Greedy: that is the
+    paper's own regime table, not a defect.
+
+    Args:
+        AT: Retraining accuracies (e.g. the sample ratios ``(0, 0.1, ..., 1)``).
+        CT: Retraining costs (MAC per sample), ``>= 0``.
+        AI: Normalised inference accuracies (max 1).
+        CI: Inference costs (MAC per sample), ``>= 0``.
+        D: Samples per slot, ``T = len(D) >= 1``.
+        C: Compute budget per slot (MAC), so :math:`U_t = C_t / D_t`.
+        L: Positive lower bound of :math:`f'(A^T_{\max})` (ORRIC only).
+        f_max: :math:`f(A^T_{\max})`, the accuracy after full retraining.
+        policy: One of :data:`POLICIES` (default: ``"orric"``).
+        D_min: Lower bound of the samples per slot (default: ``None`` = ``min(D)``).
+        D_max: Upper bound of the samples per slot (default: ``None`` = ``max(D)``).
+
+    Returns:
+        An :class:`OrricRun` whose ``objective`` is ``nan`` (score it with :func:`objective`
+        or a measured accuracy table).
+
+    Raises:
+        ValueError: On invalid lists, ``T < 1``, an unknown policy, or a slot whose budget is
+            below the cheapest pair of configurations (the message names the slot).
+    """
+    at, ct = _pair("AT", AT, "CT", CT)
+    ai, ci = _pair("AI", AI, "CI", CI)
+    d = _samples(D)
+    U = _budgets(C, d)
+    if policy not in POLICIES:
+        raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
+    T = d.size
+    fm = _scalar("f_max", f_max)
+    dmin = float(d.min()) if D_min is None else D_min
+    dmax = float(d.max()) if D_max is None else D_max
+    cheapest = ct.min() + ci.min()
+    choices: list[tuple[int, int]] = []
+    values: list[float] = []
+    Vs: list[float] = []
+    Ws: list[float] = []
+    W1 = coefficients(1, T, L, dmin, dmax, float(ai.min()), fm, float(at.max()))[1]
+    for t in range(1, T + 1):
+        V, W = coefficients(t, T, L, dmin, dmax, float(ai.min()), fm, float(at.max()))
+        u = float(U[t - 1])
+        if u < cheapest:
+            raise ValueError(
+                f"budget of slot {t} is below the cheapest configuration pair: C[{t - 1}] / "
+                f"D[{t - 1}] = {u} < min(CT) + min(CI) = {cheapest}; raise C[{t - 1}]"
+            )
+        pick: tuple[int, int] | None
+        if policy == "orric":
+            pick = select(V, W, u, at, ai, ct, ci)
+        elif policy == "focus_shift":
+            V, W = focus_shift_coefficients(t, T, W1)
+            pick = select(V, W, u, at, ai, ct, ci)
+        elif policy == "inference_only":
+            V = 0.0
+            i0 = int(min(range(ct.size), key=lambda k: (ct[k], -at[k], k)))
+            sub = _lexicographic(ai, ci, at[[i0]], ct[[i0]], u)
+            pick = None if sub is None else (i0, sub[0])
+        elif policy == "inference_greedy":
+            sub = _lexicographic(ai, ci, at, ct, u)
+            pick = None if sub is None else (sub[1], sub[0])
+        else:
+            pick = _lexicographic(at, ct, ai, ci, u)
+        assert pick is not None  # the budget check above guarantees a feasible pair
+        choices.append(pick)
+        values.append(float(V * at[pick[0]] + W * ai[pick[1]]))
+        Vs.append(V)
+        Ws.append(W)
+    return OrricRun(choices, values, Vs, Ws, math.nan)
+
+
 def run(
     AT: Floats,
     CT: Floats,
@@ -371,18 +520,8 @@ def run(
 ) -> OrricRun:
     r"""Run a policy over the horizon ``T = len(D)`` and score it on (P).
 
-    Policies (spec 1.6):
-
-    - ``"orric"``: :func:`select` with the :func:`coefficients` of each slot.
-    - ``"inference_only"``: never retrain (the cheapest retraining config, :math:`A^T = 0`
-      in the paper's lists) and the best inference config that fits.
-    - ``"inference_greedy"``: the best inference config that fits with the cheapest
-      retraining, then the best retraining config in the leftover budget.
-    - ``"knowledge_distillation"``: the reverse priority: the best retraining config that
-      leaves room for the cheapest inference, then the best inference config in the leftover
-      (retraining first, regardless of its cost).
-    - ``"focus_shift"``: :func:`select` with :math:`V_t = 1 - t/T`, :math:`W_t = t/T`: the
-      focus moves linearly from retraining to inference.
+    The choices are those of :func:`decide` (see there for the policies: ORRIC and the four
+    heuristics as limits of its coefficients); the objective is :func:`objective` with ``f``.
 
     Args:
         AT: Retraining accuracies (e.g. the sample ratios ``(0, 0.1, ..., 1)``).
@@ -407,49 +546,10 @@ def run(
         ValueError: On invalid lists, ``T < 1``, an unknown policy, or a slot whose budget is
             below the cheapest pair of configurations (the message names the slot).
     """
-    at, ct = _pair("AT", AT, "CT", CT)
-    ai, ci = _pair("AI", AI, "CI", CI)
-    d = _samples(D)
-    U = _budgets(C, d)
-    if policy not in POLICIES:
-        raise ValueError(f"policy must be one of {POLICIES}, got {policy!r}")
-    T = d.size
+    at = _vector("AT", AT)
     fm = f(float(at.max())) if f_max is None else _scalar("f_max", f_max)
-    dmin = float(d.min()) if D_min is None else D_min
-    dmax = float(d.max()) if D_max is None else D_max
-    cheapest = ct.min() + ci.min()
-    choices: list[tuple[int, int]] = []
-    values: list[float] = []
-    Vs: list[float] = []
-    Ws: list[float] = []
-    for t in range(1, T + 1):
-        V, W = coefficients(t, T, L, dmin, dmax, float(ai.min()), fm, float(at.max()))
-        u = float(U[t - 1])
-        if u < cheapest:
-            raise ValueError(
-                f"budget of slot {t} is below the cheapest configuration pair: C[{t - 1}] / "
-                f"D[{t - 1}] = {u} < min(CT) + min(CI) = {cheapest}; raise C[{t - 1}]"
-            )
-        pick: tuple[int, int] | None
-        if policy == "orric":
-            pick = select(V, W, u, at, ai, ct, ci)
-        elif policy == "focus_shift":
-            pick = select(1.0 - t / T, t / T, u, at, ai, ct, ci)
-        elif policy == "inference_only":
-            i0 = int(min(range(ct.size), key=lambda k: (ct[k], -at[k], k)))
-            sub = _lexicographic(ai, ci, at[[i0]], ct[[i0]], u)
-            pick = None if sub is None else (i0, sub[0])
-        elif policy == "inference_greedy":
-            sub = _lexicographic(ai, ci, at, ct, u)
-            pick = None if sub is None else (sub[1], sub[0])
-        else:
-            pick = _lexicographic(at, ct, ai, ci, u)
-        assert pick is not None  # the budget check above guarantees a feasible pair
-        choices.append(pick)
-        values.append(float(V * at[pick[0]] + W * ai[pick[1]]))
-        Vs.append(V)
-        Ws.append(W)
-    return OrricRun(choices, values, Vs, Ws, objective(choices, at, ai, d, f, x1))
+    r = decide(AT, CT, AI, CI, D, C, L=L, f_max=fm, policy=policy, D_min=D_min, D_max=D_max)
+    return r._replace(objective=objective(r.choices, at, _vector("AI", AI), _samples(D), f, x1))
 
 
 def brute_force_opt(
