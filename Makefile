@@ -34,20 +34,20 @@ clean:
 
 # The packaged default model (chainnet/checkpoints/default.pt): data, training, held-out scores.
 # Generation is resumable; rerunning skips finished shards.
-GEN := $(PY) -m datagen generate --no-progress --workers 2
+GEN := $(PY) -m datagen generate --no_progress --workers 2
 default-model: setup
-	$(GEN) --config training/configs/regimes/chainnet_like_v0.yaml --out data/chainnet_like --num-samples 6000 --seed 11 --shard-size 250
-	$(GEN) --config chainnet_like --out data/chainnet_like2 --num-samples 5000 --seed 21 --shard-size 250
-	$(GEN) --config chainnet_like --out data/chainnet_like3 --num-samples 12000 --seed 51 --shard-size 500
-	$(GEN) --config chainnet_like --out data/chainnet_like4 --num-samples 12000 --seed 61 --shard-size 500
-	$(GEN) --config training/configs/regimes/chainnet_like_high_load.yaml --out data/chainnet_like_high --num-samples 8000 --seed 71 --shard-size 500
-	$(GEN) --config training/configs/regimes/chainnet_like_high_load.yaml --out data/chainnet_like_high2 --num-samples 12000 --seed 72 --shard-size 500
-	$(GEN) --config chainnet_like --out data/chainnet_like_test --num-samples 1000 --seed 41 --shard-size 250
-	$(GEN) --config edge --out data/edge --num-samples 1500 --seed 12 --shard-size 250 --num-requests 5000
-	$(GEN) --config edge --out data/edge_test --num-samples 300 --seed 42 --shard-size 100 --num-requests 5000
-	$(GEN) --config training/configs/regimes/large_train.yaml --out data/large_train --num-samples 500 --seed 31 --shard-size 50
-	$(GEN) --config training/configs/regimes/large_train.yaml --out data/large_train2 --num-samples 500 --seed 33 --shard-size 50
-	$(GEN) --config training/configs/regimes/large_test.yaml --out data/large_test --num-samples 100 --seed 32 --shard-size 25
+	$(GEN) --config training/configs/regimes/chainnet_like_v0.yaml --out data/chainnet_like --num_samples 6000 --seed 11 --shard_size 250
+	$(GEN) --config chainnet_like --out data/chainnet_like2 --num_samples 5000 --seed 21 --shard_size 250
+	$(GEN) --config chainnet_like --out data/chainnet_like3 --num_samples 12000 --seed 51 --shard_size 500
+	$(GEN) --config chainnet_like --out data/chainnet_like4 --num_samples 12000 --seed 61 --shard_size 500
+	$(GEN) --config training/configs/regimes/chainnet_like_high_load.yaml --out data/chainnet_like_high --num_samples 8000 --seed 71 --shard_size 500
+	$(GEN) --config training/configs/regimes/chainnet_like_high_load.yaml --out data/chainnet_like_high2 --num_samples 12000 --seed 72 --shard_size 500
+	$(GEN) --config chainnet_like --out data/chainnet_like_test --num_samples 1000 --seed 41 --shard_size 250
+	$(GEN) --config edge --out data/edge --num_samples 1500 --seed 12 --shard_size 250 --num_requests 5000
+	$(GEN) --config edge --out data/edge_test --num_samples 300 --seed 42 --shard_size 100 --num_requests 5000
+	$(GEN) --config training/configs/regimes/large_train.yaml --out data/large_train --num_samples 500 --seed 31 --shard_size 50
+	$(GEN) --config training/configs/regimes/large_train.yaml --out data/large_train2 --num_samples 500 --seed 33 --shard_size 50
+	$(GEN) --config training/configs/regimes/large_test.yaml --out data/large_test --num_samples 100 --seed 32 --shard_size 25
 	# two members from seeds 0 and 1, one CPU thread each, side by side; then their ensemble
 	OMP_NUM_THREADS=1 $(PY) -m training fit --config training/configs/default_model.yaml --seed_everything 0 --trainer.default_root_dir runs/default_model_s0 --model.export_path runs/default_model_s0.pt & p0=$$!; \
 	OMP_NUM_THREADS=1 $(PY) -m training fit --config training/configs/default_model.yaml --seed_everything 1 --trainer.default_root_dir runs/default_model_s1 --model.export_path runs/default_model_s1.pt & p1=$$!; \
@@ -73,19 +73,19 @@ define finetune
 	$(FT) --seed_everything 0 --model.init_from $(or $(3),runs/default_model)_s0.pt --trainer.default_root_dir runs/$(1)_s0 --model.export_path runs/$(1)_s0.pt --data.train "$($(2))" $(4) & p0=$$!; \
 	$(FT) --seed_everything 1 --model.init_from $(or $(3),runs/default_model)_s1.pt --trainer.default_root_dir runs/$(1)_s1 --model.export_path runs/$(1)_s1.pt --data.train "$($(2))" $(4) & p1=$$!; \
 	wait $$p0 && wait $$p1
-	$(PY) -m training ensemble --models runs/$(1)_s0.pt runs/$(1)_s1.pt --out runs/$(1).pt
-	$(PY) -m training evaluate --model runs/$(1).pt --data data/placer_test data/edge_test data/chainnet_like_test
+	$(PY) -m training ensemble --model runs/$(1)_s0.pt runs/$(1)_s1.pt --out runs/$(1).pt
+	$(PY) -m training evaluate --model runs/$(1).pt --data.test data/placer_test data/edge_test data/chainnet_like_test
 endef
 placer-model: setup
-	$(GEN) --config placer --out data/placer --num-samples 6000 --seed 81 --shard-size 500
-	$(GEN) --config placer --out data/placer2 --num-samples 6000 --seed 82 --shard-size 1000
-	$(GEN) --config placer --out data/placer3 --num-samples 12000 --seed 83 --shard-size 1000
-	$(GEN) --config edge --out data/edge2 --num-samples 4000 --seed 13 --shard-size 500 --num-requests 5000
-	$(GEN) --config placer --out data/placer_test --num-samples 600 --seed 91 --shard-size 100
-	$(GEN) --config placer --out data/placer_val --num-samples 300 --seed 92 --shard-size 100
-	$(GEN) --config placer --out data/placer_cal --num-samples 2000 --seed 93 --shard-size 250
-	$(GEN) --config training/configs/regimes/large_test.yaml --out data/large_val --num-samples 60 --seed 34 --shard-size 20
-	$(GEN) --config chainnet_like --out data/chainnet_like_val --num-samples 300 --seed 43 --shard-size 100
+	$(GEN) --config placer --out data/placer --num_samples 6000 --seed 81 --shard_size 500
+	$(GEN) --config placer --out data/placer2 --num_samples 6000 --seed 82 --shard_size 1000
+	$(GEN) --config placer --out data/placer3 --num_samples 12000 --seed 83 --shard_size 1000
+	$(GEN) --config edge --out data/edge2 --num_samples 4000 --seed 13 --shard_size 500 --num_requests 5000
+	$(GEN) --config placer --out data/placer_test --num_samples 600 --seed 91 --shard_size 100
+	$(GEN) --config placer --out data/placer_val --num_samples 300 --seed 92 --shard_size 100
+	$(GEN) --config placer --out data/placer_cal --num_samples 2000 --seed 93 --shard_size 250
+	$(GEN) --config training/configs/regimes/large_test.yaml --out data/large_val --num_samples 60 --seed 34 --shard_size 20
+	$(GEN) --config chainnet_like --out data/chainnet_like_val --num_samples 300 --seed 43 --shard_size 100
 	$(call finetune,placer_r0,R0_DATA)
 	$(PY) -m scripts.active_learning --model runs/placer_r0.pt --out data/placer_al1 --requests 250 --seed 101
 	$(call finetune,placer_r1,R1_DATA)
@@ -93,11 +93,11 @@ placer-model: setup
 	$(call finetune,placer_r2,R2_DATA)
 	$(call finetune,placer_final,FINAL_DATA,runs/placer_r2,$(FINAL_OPTIONS))
 	cp runs/placer_final.pt chainnet/checkpoints/default.pt
-	$(PY) -m training calibrate --model chainnet/checkpoints/default.pt --data data/placer_val data/placer_cal data/large_val data/chainnet_like_val
-	$(PY) -m training evaluate --model chainnet/checkpoints/default.pt analytic --data data/placer_test data/chainnet_like_test data/large_test data/edge_test --record chainnet/checkpoints/default.pt
+	$(PY) -m training calibrate --model chainnet/checkpoints/default.pt --data.val data/placer_val data/placer_cal data/large_val data/chainnet_like_val
+	$(PY) -m training evaluate --model chainnet/checkpoints/default.pt analytic --data.test data/placer_test data/chainnet_like_test data/large_test data/edge_test --record chainnet/checkpoints/default.pt
 
 # The GCN and GAT baselines of the model card (same data as default-model; run it first).
 baselines: setup
 	OMP_NUM_THREADS=1 $(PY) -m training fit --config training/configs/default_model.yaml --config training/configs/baseline_gcn.yaml
 	OMP_NUM_THREADS=1 $(PY) -m training fit --config training/configs/default_model.yaml --config training/configs/baseline_gat.yaml
-	for m in runs/gcn/surrogate.pt runs/gat/surrogate.pt; do for d in data/chainnet_like_test data/large_test data/edge_test; do $(PY) -m training evaluate --model $$m --data $$d; done; done
+	for m in runs/gcn/surrogate.pt runs/gat/surrogate.pt; do for d in data/chainnet_like_test data/large_test data/edge_test; do $(PY) -m training evaluate --model $$m --data.test $$d; done; done

@@ -102,10 +102,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--pool", type=int, default=32, help="best candidates kept per search")
     ap.add_argument("--top", type=int, default=3, help="best predicted labelled per problem")
     ap.add_argument("--disagree", type=int, default=3, help="most uncertain labelled per problem")
-    ap.add_argument("--num-requests", type=int, default=None,
+    ap.add_argument("--num_requests", type=int, default=None,
                     help="simulated requests per label (default: the config's)")
     ap.add_argument("--seed", type=int, default=0, help="seed of problems, search and labels")
-    args = ap.parse_args(argv)
+    from training.precheck import rename_deprecated
+
+    args = ap.parse_args(rename_deprecated(sys.argv[1:] if argv is None else argv,
+                                           {"--num-requests": "--num_requests"}, ap.prog))
     for name in ("requests", "pool", "top"):
         if getattr(args, name) < 1:
             ap.error(f"--{name} must be >= 1")

@@ -17,7 +17,10 @@ Covers, on built-in defaults and printing progress as it goes:
 To run (about 3-5 minutes on two cores)::
 
     python -m scripts.demo                      # writes reports/demo/
-    python -m scripts.demo --out /tmp/demo --seed 1
+    python -m scripts.demo --out /tmp/demo --seed 1 --num_samples 40 --bandit_steps 60
+
+Flags are snake_case as everywhere (``--samples``, ``--bandit-steps`` and ``--report-sections``
+still work, with a deprecation note: use ``--num_samples``, ``--bandit_steps``, ``--sections``).
 """
 
 from __future__ import annotations
@@ -34,7 +37,12 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["main", "sample_cluster", "sample_workload"]
+__all__ = ["RENAMED", "main", "sample_cluster", "sample_workload"]
+
+#: Deprecated flag spelling -> current one.
+RENAMED: dict[str, str] = {"--samples": "--num_samples", "--num-samples": "--num_samples",
+                           "--bandit-steps": "--bandit_steps", "--report-sections": "--sections",
+                           "--report_sections": "--sections"}
 
 #: Device kinds (:mod:`datagen.catalog`) of the sample edge cluster (Raspberry-Pi class, the
 #: cluster of the SplitPlace experiments and of :class:`placement.OnlineExperiment`).
@@ -91,14 +99,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="reports/demo", help="output folder (default: reports/demo)")
     ap.add_argument("--seed", type=int, default=0, help="seed of everything (default: 0)")
-    ap.add_argument("--samples", type=int, default=40, help="dataset scenarios (default: 40)")
-    ap.add_argument("--bandit-steps", type=int, default=60,
+    ap.add_argument("--num_samples", type=int, default=40,
+                    help="dataset scenarios (default: 40)")
+    ap.add_argument("--bandit_steps", type=int, default=60,
                     help="online warm-up steps of the split bandit (default: 60)")
-    ap.add_argument("--report-sections", default=None,
+    ap.add_argument("--sections", default=None,
                     help="comma list of report sections (default: all)")
-    args = ap.parse_args(argv)
-    if args.samples < 1 or args.bandit_steps < 0 or args.seed < 0:
-        ap.error("--samples must be >= 1, --bandit-steps and --seed >= 0")
+    from training.precheck import rename_deprecated
+
+    args = ap.parse_args(rename_deprecated(sys.argv[1:] if argv is None else argv, RENAMED,
+                                           ap.prog))
+    if args.num_samples < 1 or args.bandit_steps < 0 or args.seed < 0:
+        ap.error("--num_samples must be >= 1, --bandit_steps and --seed >= 0")
     warnings.simplefilter("ignore", RuntimeWarning)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -113,8 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     cfg = dataclasses.replace(cfg, simulation=dataclasses.replace(
         cfg.simulation, num_requests=3_000, max_rounds=1))
     data_dir = out / "dataset"
-    _say("1/5", f"generating {args.samples} edge scenarios (simulated) into {data_dir} ...")
-    generate(cfg, data_dir, args.samples, seed=args.seed, progress=False)
+    _say("1/5", f"generating {args.num_samples} edge scenarios (simulated) into {data_dir} ...")
+    generate(cfg, data_dir, args.num_samples, seed=args.seed, progress=False)
     from training.samples import load_samples
 
     samples = load_samples(data_dir)
@@ -147,8 +159,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     devices = sample_cluster()
+    from placement.policies import SplitPolicy
+
     placer = Placer(predictor=predictor, seed=args.seed)
     policy = placer.split_policy
+    assert isinstance(policy, SplitPolicy)  # the default Placer's policy learns online
     if args.bandit_steps:
         _say("3/5", f"warming up the split bandit ({type(policy).__name__}) online for "
                     f"{args.bandit_steps} deployments (both splits simulated each step) ...")
@@ -190,8 +205,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from scripts.report import SECTIONS, build_report
     from scripts.report_sections.base import ReportContext
 
-    sections = SECTIONS if args.report_sections is None else tuple(
-        s.strip() for s in args.report_sections.split(",") if s.strip())
+    sections = SECTIONS if args.sections is None else tuple(
+        s.strip() for s in args.sections.split(",") if s.strip())
     _say("5/5", f"writing the quick report ({', '.join(sections)}) ...")
     report, _ = build_report(ReportContext(out / "report", quick=True, seed=args.seed), sections,
                              log=lambda m: _say("5/5", m))

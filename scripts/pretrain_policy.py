@@ -78,14 +78,19 @@ def pretrain(
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit code."""
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m scripts.pretrain_policy",
+                                 description=__doc__.split("\n\n")[0])
     ap.add_argument("--steps", type=int, default=400, help="deployments per family")
     ap.add_argument("--seed", type=int, default=100)
     ap.add_argument("--families", nargs="+", default=sorted(ONLINE_FAMILIES),
                     choices=sorted(ONLINE_FAMILIES))
-    ap.add_argument("--sim-requests", type=int, default=1000)
+    ap.add_argument("--sim_requests", type=int, default=1000,
+                    help="simulated requests per split and step (old spelling: --sim-requests)")
     ap.add_argument("--out", required=True, help="policy JSON to write")
-    args = ap.parse_args(argv)
+    from training.precheck import rename_deprecated
+
+    args = ap.parse_args(rename_deprecated(sys.argv[1:] if argv is None else argv,
+                                           {"--sim-requests": "--sim_requests"}, ap.prog))
     if args.steps < 1:
         print(f"error: --steps must be >= 1, got {args.steps}", file=sys.stderr)
         return 2

@@ -14,9 +14,16 @@ To run::
 
     python -m scripts.report --out reports/quick --quick            # a few minutes
     python -m scripts.report --out reports/full --seed 1 --chainnet data/test/raw
-    python -m scripts.report --out reports/mine --model my_model.pt --baseline gcn.pt
+    python -m scripts.report --out reports/mine --model my_model.pt gcn.pt gat.pt
 
-The same seed gives the same ``report.md``; wall-clock timings go to ``timings.md``.
+``--model`` names checkpoints as in ``python -m training evaluate``: the first is the learned
+surrogate (``default`` = the packaged one), any further ones are compared as trained baselines
+(GCN/GAT). ``--baseline PATH`` still works, with a deprecation note.
+
+The report opens with a summary generated from the sections' numbers
+(:mod:`scripts.report_sections.summary`: the headline figures and where a method loses to a
+simpler one) and the definitions of the terms it uses. The same seed gives the same
+``report.md``; wall-clock timings go to ``timings.md``.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from scripts.report_sections.base import ReportContext, Section
+from scripts.report_sections.summary import glossary_markdown, summary_markdown
 
 __all__ = ["SECTIONS", "build_report", "main"]
 
@@ -85,7 +93,11 @@ def build_report(
         "was computed when this report was generated; the same seed gives the same report. "
         "Wall-clock timings are in [timings.md](timings.md).",
         "",
+        summary_markdown(done),
+        "",
         "Sections: " + ", ".join(f"[{s.title}](#{_anchor(s.title)})" for s in done) + ".",
+        "",
+        glossary_markdown(),
         "",
     ]
     report = out / "report.md"
@@ -130,10 +142,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="small budgets (a few minutes)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the whole report (default: 0)")
     ap.add_argument("--chainnet", default=None, help="ChainNet-format raw folder to evaluate on")
-    ap.add_argument("--model", default=None,
-                    help="learned surrogate checkpoint (default: the packaged one, if any)")
-    ap.add_argument("--baseline", action="append", default=[],
-                    help="trained GCN/GAT surrogate checkpoint (repeatable)")
+    ap.add_argument("--model", nargs="+", default=["default"], metavar="PATH",
+                    help="learned surrogate checkpoint ('default': the packaged one, if any), "
+                         "then trained GCN/GAT checkpoints to compare (default: default)")
+    ap.add_argument("--baseline", action="append", default=[], help=argparse.SUPPRESS)
     ap.add_argument("--sections", default=",".join(SECTIONS),
                     help=f"comma list of sections (default: all: {','.join(SECTIONS)})")
     args = ap.parse_args(argv)
@@ -143,8 +155,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.seed < 0:
         fail(f"--seed must be >= 0, got {args.seed}")
-    for flag, path in (("--chainnet", args.chainnet), ("--model", args.model),
-                       *(("--baseline", b) for b in args.baseline)):
+    if args.baseline:
+        print(f"note: {ap.prog}: --baseline is deprecated; use --model MODEL "
+              f"{' '.join(args.baseline)} (after the first, --model's checkpoints are "
+              "baselines)", file=sys.stderr)
+    model = None if args.model[0] == "default" else args.model[0]
+    baselines = [*args.model[1:], *args.baseline]
+    for flag, path in (("--chainnet", args.chainnet), ("--model", model),
+                       *(("--model", b) for b in baselines)):
         if path is not None and not Path(path).exists():
             fail(f"{flag} {path!r} does not exist")
     sections = list(dict.fromkeys(s.strip() for s in args.sections.split(",") if s.strip()))
@@ -162,8 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ctx = ReportContext(
         Path(args.out), quick=args.quick, seed=args.seed,
         chainnet=Path(args.chainnet) if args.chainnet else None,
-        model=Path(args.model) if args.model else None,
-        baselines=tuple(Path(b) for b in args.baseline),
+        model=Path(model) if model else None,
+        baselines=tuple(Path(b) for b in baselines),
     )
     t0 = time.perf_counter()
     try:

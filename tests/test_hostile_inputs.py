@@ -372,7 +372,7 @@ def labelled(tmp_path_factory):
 
 def test_evaluate_with_nan_weights_exits_non_zero_with_one_line(labelled):
     proc = _run(["training", "evaluate", "--model", str(labelled / "nan.pt"),
-                 "--data", str(labelled / "data")])
+                 "--data.test", str(labelled / "data")])
     line = _one_line_error(proc)
     assert "nan%" not in proc.stdout
     assert "predicted NaN tput_ratio" in line and "weights NaN" in line
@@ -381,11 +381,12 @@ def test_evaluate_with_nan_weights_exits_non_zero_with_one_line(labelled):
 @pytest.mark.parametrize(
     ("args", "match"),
     [
-        (["--model", "{root}/garbage.pt", "--data", "{root}/data"], "cannot read surrogate"),
-        (["--model", "analytic", "--data", "{root}"], "is not a dataset"),
-        (["--model", "analytic", "--data", "{root}/data", "--record", "{root}/garbage.pt"],
+        (["--model", "{root}/garbage.pt", "--data.test", "{root}/data"],
          "cannot read surrogate"),
-        (["--model", "analytic", "--data", "{root}/data", "--format", "chainnet"],
+        (["--model", "analytic", "--data.test", "{root}"], "is not a dataset"),
+        (["--model", "analytic", "--data.test", "{root}/data", "--record",
+          "{root}/garbage.pt"], "cannot read surrogate"),
+        (["--model", "analytic", "--data.test", "{root}/data", "--data.format", "chainnet"],
          "numClasses.txt"),
     ],
     ids=["garbage-checkpoint", "not-a-dataset", "garbage-record", "wrong-format"],
@@ -403,7 +404,7 @@ def test_evaluate_prints_one_line_for_package_errors(labelled, capsys, args, mat
 def test_evaluate_prints_n_a_for_metrics_without_labels(labelled, capsys):
     from training.evaluate import main
 
-    main(["--model", "analytic", "--data", str(labelled / "data")])
+    main(["--model", "analytic", "--data.test", str(labelled / "data")])
     out = capsys.readouterr().out
     assert "n/a" in out and "nan%" not in out  # the analytic model flags nothing
 

@@ -32,10 +32,10 @@ TESTED = {
     "make default-model": "test_make_targets_dry_run",
     "make placer-model": "test_make_targets_dry_run",
     "python -m training calibrate": "test_calibrate",
-    "python -m datagen generate --config chainnet_like --out DIR --num-samples N --workers W "
+    "python -m datagen generate --config chainnet_like --out DIR --num_samples N --workers W "
     "--seed S": "test_generate_and_export_chainnet",
-    "python -m datagen export-chainnet DIR OUT": "test_generate_and_export_chainnet",
-    "python -m datagen generate --config chainnet_like --out data/chainnet_like --num-samples "
+    "python -m datagen export-chainnet DIR --out OUT": "test_generate_and_export_chainnet",
+    "python -m datagen generate --config chainnet_like --out data/chainnet_like --num_samples "
     "2000 --workers 2": "test_fit_on_a_fresh_clone_then_predict_without_training_data",
     "python -m training fit --config training/configs/chainnet.yaml":
         "test_fit_on_a_fresh_clone_then_predict_without_training_data",
@@ -44,13 +44,14 @@ TESTED = {
         "test_fine_tune_a_member",
     "python -c 'from chainnet import Surrogate; "
     "Surrogate(Surrogate.default().model.members[0]).save(\"MEMBER.pt\")'": "member",
-    "python -m training ensemble --models A.pt B.pt --out C.pt": "test_ensemble",
+    "python -m training ensemble --model A.pt B.pt --out C.pt": "test_ensemble",
     "python -m training predict --config training/configs/chainnet.yaml --model.init_from PATH "
     "--data.predict DIR --trainer.callbacks+=training.PredictionWriter "
     "--trainer.callbacks.output=predictions.csv":
         "test_fit_on_a_fresh_clone_then_predict_without_training_data",
-    "python -m training evaluate --model PATH --data DIR [--format chainnet]": "test_evaluate",
-    "python -m training calibrate --model PATH --data DIR [--recall 0.9]": "test_calibrate",
+    "python -m training evaluate --model PATH --data.test DIR [--data.format chainnet]":
+        "test_evaluate",
+    "python -m training calibrate --model PATH --data.val DIR [--recall 0.9]": "test_calibrate",
     "python -m scripts.active_learning --model PATH --out DIR --requests N --seed S":
         "test_active_learning",
     "python -m scripts.pretrain_policy --steps N --seed S --out FILE.json":
@@ -137,8 +138,8 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 12-sample chainnet_like dataset made by the README's generate command."""
     where = make_clone(tmp_path_factory.mktemp("gen"))
     argv = command(
-        "python -m datagen generate --config chainnet_like --out DIR --num-samples N --workers W "
-        "--seed S", {"DIR": "tiny", "N": "12", "W": "2", "S": "3"}, extra=("--no-progress",))
+        "python -m datagen generate --config chainnet_like --out DIR --num_samples N --workers W "
+        "--seed S", {"DIR": "tiny", "N": "12", "W": "2", "S": "3"}, extra=("--no_progress",))
     proc, _ = run(argv, where)
     ok(proc)
     assert "12/12 samples" in proc.stdout
@@ -170,9 +171,9 @@ def test_every_readme_command_has_a_test() -> None:
 FIT = "python -m training fit --config training/configs/chainnet.yaml"
 FINE_TUNE = next(c for c in TESTED if "default_model.yaml" in c)
 PREDICT = next(c for c in TESTED if c.startswith("python -m training predict"))
-EVALUATE = "python -m training evaluate --model PATH --data DIR [--format chainnet]"
-CALIBRATE = "python -m training calibrate --model PATH --data DIR [--recall 0.9]"
-ENSEMBLE = "python -m training ensemble --models A.pt B.pt --out C.pt"
+EVALUATE = "python -m training evaluate --model PATH --data.test DIR [--data.format chainnet]"
+CALIBRATE = "python -m training calibrate --model PATH --data.val DIR [--recall 0.9]"
+ENSEMBLE = "python -m training ensemble --model A.pt B.pt --out C.pt"
 
 
 @pytest.mark.parametrize(("readme", "subs", "expected"), [
@@ -183,11 +184,12 @@ ENSEMBLE = "python -m training ensemble --models A.pt B.pt --out C.pt"
     (PREDICT, {"DIR": "mine", "PATH": "m.pt"}, "data.predict folder 'mine' does not exist; "
                                                "generate it first: python -m datagen generate"),
     (EVALUATE, {"DIR": "mine", "PATH": "m.pt"}, "--model 'm.pt': no such checkpoint file"),
-    (EVALUATE, {"DIR": "mine", "PATH": DEFAULT_CKPT}, "--data folder 'mine' does not exist; "
-                                                      "write it first: python -m datagen "
-                                                      "export-chainnet"),
+    (EVALUATE, {"DIR": "mine", "PATH": DEFAULT_CKPT}, "--data.test folder 'mine' does not "
+                                                      "exist; write it first: python -m "
+                                                      "datagen export-chainnet DATASET_DIR "
+                                                      "--out mine"),
     (CALIBRATE, {"DIR": "mine", "PATH": "m.pt"}, "--model 'm.pt': no such checkpoint file"),
-    (ENSEMBLE, {}, "--models 'A.pt': no such checkpoint file; train one first"),
+    (ENSEMBLE, {}, "--model 'A.pt': no such checkpoint file; train one first"),
 ], ids=["fit", "fine-tune", "predict", "evaluate-model", "evaluate-data", "calibrate",
         "ensemble"])
 def test_missing_inputs_fail_fast_with_one_line(clone: Path, readme: str, subs: dict[str, str],
@@ -235,7 +237,8 @@ def test_precheck_reads_configs_and_command_line_like_lightning(
         ["predict", "--config", config, "--data.predict", "d"],  # no data.train needed
         ["fit", "--config", config, "--print_config"],
         ["fit", "--help"],
-        ["evaluate", "--model", "default", "analytic", "--data", "d"],
+        ["evaluate", "--model", "default", "analytic", "--data.test", "d"],
+        ["evaluate", "--model", "default", "--data", "d"],  # the deprecated spelling
     ):
         precheck(passing)
     assert "'e'" in fails(["fit", "--data.train", "d", "--data.train+=e"])
@@ -248,12 +251,17 @@ def test_precheck_reads_configs_and_command_line_like_lightning(
     assert "config file 'no.yaml'" in fails(["fit", "--config", "no.yaml"])
     assert "ckpt_path file 'x.ckpt'" in fails(["test", "--data.train", "d", "--ckpt_path",
                                                "x.ckpt"])
-    assert "--record 'r.pt'" in fails(["evaluate", "--model", "default", "--data", "d",
+    assert "--record 'r.pt'" in fails(["evaluate", "--model", "default", "--data.test", "d",
                                        "--record", "r.pt"])
+    assert "--data.test folder 'gone'" in fails(["evaluate", "--model", "default", "--data",
+                                                 "gone"])  # the old spelling is checked too
+    assert "--data.val folder 'gone'" in fails(["calibrate", "--model", config, "--data",
+                                                "gone"])  # old spelling of --data.val
+    assert "--model 'x.pt'" in fails(["ensemble", "--models", "x.pt", "y.pt", "--out", "z"])
 
 
 def test_generate_and_export_chainnet(dataset: Path, tmp_path: Path) -> None:
-    argv = command("python -m datagen export-chainnet DIR OUT",
+    argv = command("python -m datagen export-chainnet DIR --out OUT",
                    {"DIR": str(dataset), "OUT": str(tmp_path / "cn")})
     proc, _ = run(argv, tmp_path)
     ok(proc)
@@ -345,7 +353,7 @@ def test_fit_on_a_fresh_clone_then_predict_without_training_data(clone: Path,
     first = line.split("generate it first: ", 1)[1]
     readme_gen = next(c for c in TESTED if "--out data/chainnet_like " in c)
     assert first == readme_gen  # the README's own first step, word for word
-    proc, _ = run(command(readme_gen, {"2000": "24"}, extra=("--no-progress",)), clone)
+    proc, _ = run(command(readme_gen, {"2000": "24"}, extra=("--no_progress",)), clone)
     ok(proc)
     proc, _ = run(command(FIT, extra=("--trainer.max_epochs", "1")), clone)
     ok(proc)
@@ -370,7 +378,7 @@ def test_fine_tune_a_member(clone: Path, dataset: Path, member: Path) -> None:
 
 @pytest.mark.slow
 def test_evaluate_a_chainnet_format_folder(clone: Path, dataset: Path) -> None:
-    proc, _ = run(command("python -m datagen export-chainnet DIR OUT",
+    proc, _ = run(command("python -m datagen export-chainnet DIR --out OUT",
                           {"DIR": str(dataset), "OUT": "cn"}), clone)
     ok(proc)
     proc, _ = run(command(EVALUATE, {"PATH": DEFAULT_CKPT, "DIR": "cn"}, optional=True), clone)
@@ -390,7 +398,7 @@ def test_active_learning(clone: Path) -> None:
 def test_pretrain_policy(clone: Path) -> None:
     argv = command("python -m scripts.pretrain_policy --steps N --seed S --out FILE.json",
                    {"N": "2", "S": "7", "FILE.json": "policy.json"},
-                   extra=("--families", "splitplace_tight", "--sim-requests", "100"))
+                   extra=("--families", "splitplace_tight", "--sim_requests", "100"))
     proc, _ = run(argv, clone)
     ok(proc)
     from placement.policies import load_policy
@@ -401,7 +409,7 @@ def test_pretrain_policy(clone: Path) -> None:
 
 @pytest.mark.slow
 def test_report(clone: Path, dataset: Path) -> None:
-    proc, _ = run(command("python -m datagen export-chainnet DIR OUT",
+    proc, _ = run(command("python -m datagen export-chainnet DIR --out OUT",
                           {"DIR": str(dataset), "OUT": "cn"}), clone)
     ok(proc)
     readme = next(c for c in TESTED if c.startswith("python -m scripts.report"))
@@ -415,7 +423,7 @@ def test_report(clone: Path, dataset: Path) -> None:
 @pytest.mark.slow
 def test_demo(clone: Path) -> None:
     argv = command("python -m scripts.demo", extra=(
-        "--samples", "4", "--bandit-steps", "4", "--report-sections", "simulator"))
+        "--num_samples", "4", "--bandit_steps", "4", "--sections", "simulator"))
     proc, _ = run(argv, clone, timeout=900)
     ok(proc)
     assert (clone / "reports/demo/report/report.md").is_file()

@@ -9,17 +9,18 @@ The flag should catch the services whose loss-ratio error exceeds
 :data:`training.metrics.FLAG_ERROR` (recall) while flagging few services (share). For every
 ``(range_margin, prior_weight)`` of a small grid, this picks the largest threshold ``t`` whose
 recall reaches ``--recall`` on the calibration data, and keeps the setting with the smallest
-flagged share. Calibrate on data held out from both training and testing. To run::
+flagged share. Calibrate on data held out from both training and testing (``--data.val``;
+``--data`` still works, with a deprecation note). To run::
 
-    python -m training calibrate --model runs/placer.pt --data data/placer_val --recall 0.9
+    python -m training calibrate --model runs/placer.pt --data.val data/placer_val --recall 0.9
 
-No Lightning import.
+Flags can come from YAML (``--config``, ``--print_config``). No Lightning import.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,9 @@ import pandas as pd
 from training.evaluate import service_labels
 from training.metrics import FLAG_ERROR
 
-__all__ = ["calibrate_uncertainty", "main"]
+__all__ = ["build_parser", "calibrate_uncertainty", "main"]
+
+PROG = "python -m training calibrate"
 
 #: Grid of the calibration: range margins (std) and prior-gap weights.
 RANGE_MARGINS: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, math.inf)
@@ -103,26 +106,46 @@ def calibrate_uncertainty(
     return best
 
 
+def build_parser() -> Any:
+    """The jsonargparse parser of ``python -m training calibrate``."""
+    from jsonargparse import ActionConfigFile, ArgumentParser
+
+    parser = ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0],
+                            exit_on_error=False)
+    parser.add_argument("--config", action=ActionConfigFile,
+                        help="read these flags from a YAML file (see --print_config)")
+    parser.add_argument("--model", type=str, required=True,
+                        help="surrogate checkpoint (rewritten with the calibration)")
+    parser.add_argument("--data.val", type=str, nargs="+", required=True,
+                        help="held-out labelled dataset folders, neither trained nor tested on "
+                             "(old spelling: --data)")
+    parser.add_argument("--recall", type=float, default=0.9,
+                        help="share of services off by > 0.1 in loss ratio to flag")
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, float]:
-    """Command-line entry point; prints and returns the chosen calibration."""
+    """Command-line entry point; prints and returns the chosen calibration.
+
+    Raises:
+        SystemExit: Status 2 with one line on stderr on a bad argument or a missing checkpoint.
+    """
     from chainnet import Surrogate
+    from training.precheck import RENAMED, parse_or_exit, rename_deprecated
     from training.samples import load_samples
 
-    parser = argparse.ArgumentParser(prog="python -m training calibrate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, help="surrogate checkpoint (rewritten)")
-    parser.add_argument("--data", required=True, nargs="+", help="calibration dataset folders")
-    parser.add_argument("--recall", type=float, default=0.9,
-                        help="share of services off by > 0.1 in loss ratio to flag (default 0.9)")
-    args = parser.parse_args(argv)
+    raw = list(sys.argv[1:] if argv is None else argv)
+    args = parse_or_exit(build_parser(), rename_deprecated(raw, RENAMED["calibrate"], PROG))
+    folders = list(args.data.val)
     if not Path(args.model).is_file():
-        parser.error(f"--model {args.model!r}: no such checkpoint file")
-    samples = [s for d in args.data for s in load_samples(d)]
+        print(f"{PROG}: error: --model {args.model!r}: no such checkpoint file", file=sys.stderr)
+        raise SystemExit(2)
+    samples = [s for d in folders for s in load_samples(d)]
     surrogate = Surrogate.load(args.model)
     chosen = calibrate_uncertainty(surrogate, samples, args.recall)
     surrogate.metadata["uncertainty"] = {
         **{k: chosen[k] for k in ("threshold", "prior_weight", "range_margin")},
-        "calibrated_on": [Path(d).name for d in args.data],
+        "calibrated_on": [Path(d).name for d in folders],
         "recall": chosen["recall"], "share": chosen["share"],
     }
     surrogate.save(args.model)

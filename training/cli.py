@@ -4,22 +4,57 @@ To run::
 
     python -m training fit --config training/configs/chainnet.yaml
     python -m training test --config training/configs/chainnet.yaml --ckpt_path best
+    python -m training fit --help   # short: --model.predictor lists the ChainNet family only
 
 ``fit`` needs the folders of ``data.train`` (generate them first with
 ``python -m datagen generate``); ``predict`` with ``data.predict`` needs only that folder.
 
 Configs compose (repeat ``--config``); every run saves its resolved ``config.yaml`` next to its
-logs; the seed defaults to 0 and is part of the run's name.
+logs; the seed defaults to 0 and is part of the run's name. ``validate`` and ``test`` print
+their metrics as :mod:`training.evaluate` does (percentages with one decimal); the logged values
+(``test/combined_mape`` ...) stay fractions.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
 
 from training.data import SimDataModule
 from training.module import PerfPredictorModule
 
-__all__ = ["TrainingCLI", "cli_main"]
+__all__ = ["PROG", "TrainingCLI", "cli_main", "metrics_table"]
+
+PROG = "python -m training"
+
+
+def metrics_table(results: dict[str, float], stage: str) -> Any:
+    """The logged ``{stage}/metric[_nsK]`` values as :func:`training.evaluate.evaluate`'s table.
+
+    Args:
+        results: One dict of logged metrics, as ``Trainer.test`` returns them.
+        stage: ``"test"`` or ``"val"``.
+
+    Returns:
+        A DataFrame indexed like :func:`training.metrics.evaluation_table` (``all``, then
+        ``"K services"``), one column per metric (fractions); empty without metrics of
+        ``stage``.
+    """
+    import pandas as pd
+
+    rows: dict[str, dict[str, float]] = {}
+    prefix = f"{stage}/"
+    for key, value in results.items():
+        if not key.startswith(prefix) or key == f"{prefix}loss":
+            continue
+        name, _, group = key[len(prefix):].rpartition("_ns")
+        if not name or not group.isdigit():
+            name, group = key[len(prefix):], "all"
+        rows.setdefault(group, {})[name] = float(value)
+    order = [g for g in ["all", *sorted((g for g in rows if g != "all"), key=int)] if g in rows]
+    return pd.DataFrame([rows[g] for g in order],
+                        index=[g if g == "all" else f"{g} services" for g in order])
 
 
 class TrainingCLI(LightningCLI):
@@ -59,6 +94,31 @@ class TrainingCLI(LightningCLI):
                 f"ckpt_path {str(ckpt)!r} holds objects beyond tensors and plain data, which "
                 f"could run code when loaded; refusing it ({type(exc).__name__})"
             ) from exc
+
+    def _print_metrics(self, results: Any, stage: str) -> None:
+        from training.evaluate import shown_table
+
+        for i, result in enumerate(results or []):
+            table = metrics_table(result, stage)
+            if table.empty:
+                continue
+            where = "" if len(results) == 1 else f" (dataloader {i})"
+            print(f"{stage} metrics{where} (percentages of relative errors; loss ratios "
+                  f"absolute):\n{shown_table(table).to_string()}", flush=True)
+
+    def validate(self, verbose: bool = True, **kwargs: Any) -> Any:
+        """Run ``Trainer.validate`` and print its metrics as ``evaluate`` does."""
+        results = self.trainer.validate(verbose=False, **kwargs)
+        if verbose and self.trainer.is_global_zero:
+            self._print_metrics(results, "val")
+        return results
+
+    def test(self, verbose: bool = True, **kwargs: Any) -> Any:
+        """Run ``Trainer.test`` and print its metrics as ``evaluate`` does."""
+        results = self.trainer.test(verbose=False, **kwargs)
+        if verbose and self.trainer.is_global_zero:
+            self._print_metrics(results, "test")
+        return results
 
     def before_fit(self) -> None:
         """Check ``ckpt_path`` (see :meth:`_check_ckpt_path`)."""
@@ -102,6 +162,7 @@ def cli_main(args: ArgsType = None, run: bool = True) -> TrainingCLI:
         SimDataModule,
         seed_everything_default=0,
         save_config_kwargs={"overwrite": True},
+        parser_kwargs={"prog": PROG},
         args=args,
         run=run,
     )

@@ -2,20 +2,24 @@ r"""Combine trained surrogate checkpoints into one :class:`chainnet.Ensemble` ch
 
 To run::
 
-    python -m training ensemble --models runs/s0.pt runs/s1.pt --out chainnet/checkpoints/default.pt
+    python -m training ensemble --model runs/s0.pt runs/s1.pt --out chainnet/checkpoints/default.pt
 
 The members keep their weights and normalisers; the new checkpoint's metadata lists each
-member's metadata under ``"members"``. No Lightning import.
+member's metadata under ``"members"``. ``--model`` names checkpoints as in ``evaluate`` and
+``calibrate`` (``--models`` still works, with a deprecation note); flags can come from YAML
+(``--config``, ``--print_config``). No Lightning import.
 """
 
 from __future__ import annotations
 
-import argparse
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["combine", "main"]
+__all__ = ["build_parser", "combine", "main"]
+
+PROG = "python -m training ensemble"
 
 
 def combine(paths: Sequence[str | Path], out: str | Path,
@@ -45,18 +49,41 @@ def combine(paths: Sequence[str | Path], out: str | Path,
     return Surrogate(model, metadata=meta).save(out)
 
 
+def build_parser() -> Any:
+    """The jsonargparse parser of ``python -m training ensemble``."""
+    from jsonargparse import ActionConfigFile, ArgumentParser
+
+    parser = ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0],
+                            exit_on_error=False)
+    parser.add_argument("--config", action=ActionConfigFile,
+                        help="read these flags from a YAML file (see --print_config)")
+    parser.add_argument("--model", type=str, nargs="+", required=True,
+                        help="surrogate checkpoints to combine, at least 2 (old spelling: "
+                             "--models)")
+    parser.add_argument("--out", type=str, required=True, help="the ensemble checkpoint to write")
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> Path:
-    """Command-line entry point; returns the written checkpoint."""
-    parser = argparse.ArgumentParser(prog="python -m training ensemble", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", required=True, nargs="+", help="surrogate checkpoints")
-    parser.add_argument("--out", required=True, help="the ensemble checkpoint to write")
-    args = parser.parse_args(argv)
-    for model in args.models:
+    """Command-line entry point; returns the written checkpoint.
+
+    Raises:
+        SystemExit: Status 2 with one line on stderr on a bad argument or a missing checkpoint.
+    """
+    from training.precheck import RENAMED, parse_or_exit, rename_deprecated
+
+    raw = list(sys.argv[1:] if argv is None else argv)
+    args = parse_or_exit(build_parser(), rename_deprecated(raw, RENAMED["ensemble"], PROG))
+
+    def fail(message: str) -> None:
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+    for model in args.model:
         if not Path(model).is_file():
-            parser.error(f"--models {model!r}: no such checkpoint file")
-    if len(args.models) < 2:
-        parser.error(f"--models needs at least 2 checkpoints, got {len(args.models)}")
-    path = combine(args.models, args.out)
-    print(f"wrote an ensemble of {len(args.models)} members to {path}")
+            fail(f"--model {model!r}: no such checkpoint file")
+    if len(args.model) < 2:
+        fail(f"--model needs at least 2 checkpoints, got {len(args.model)}")
+    path = combine(args.model, args.out)
+    print(f"wrote an ensemble of {len(args.model)} members to {path}")
     return path

@@ -2,13 +2,18 @@ r"""Score any predictor on any labelled dataset and print the metrics table.
 
 To run::
 
-    python -m training evaluate --model chainnet/checkpoints/default.pt --data data/test
-    python -m training evaluate --model analytic --data chainnet/test_TypeI/raw --format chainnet
+    python -m training evaluate --model chainnet/checkpoints/default.pt --data.test data/test
+    python -m training evaluate --model analytic --data.test chainnet/test_TypeI/raw \
+        --data.format chainnet
     python -m training evaluate --model default analytic runs/gcn/surrogate.pt \
-        --data data/chainnet_like_test data/large_test --record chainnet/checkpoints/default.pt
+        --data.test data/chainnet_like_test data/large_test --record chainnet/checkpoints/default.pt
 
 ``--model`` is a surrogate checkpoint (:meth:`chainnet.Surrogate.load`), ``default`` (the
-packaged model) or ``analytic`` (:class:`chainnet.AnalyticSurrogate`). No Lightning import.
+packaged model) or ``analytic`` (:class:`chainnet.AnalyticSurrogate`); several compare.
+``--data.test`` and ``--data.format`` mean what they mean in ``python -m training test``
+(``--data`` and ``--format`` still work, with a deprecation note). Flags can come from YAML
+(``--config``, ``--print_config``). Relative errors print as percentages with one decimal
+(:func:`shown_table`); the returned tables and ``--record`` keep fractions. No Lightning import.
 
 An error the package raises on purpose (a bad checkpoint or dataset folder, a model that
 predicts NaN) ends the command with one line on stderr and exit status 1; a metric without
@@ -17,18 +22,20 @@ labels (e.g. the flag columns of a model without uncertainty) prints as ``n/a``.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from training.metrics import evaluation_table, service_errors
 
-__all__ = ["evaluate", "load_predictor", "main", "record_evaluation", "service_labels"]
+__all__ = ["build_parser", "evaluate", "load_predictor", "main", "record_evaluation",
+           "service_labels", "shown_table"]
+
+PROG = "python -m training evaluate"
 
 
 def load_predictor(spec: str) -> Any:
@@ -113,12 +120,23 @@ def evaluate(
     return evaluation_table(service_errors(got, true))
 
 
-def _shown(table: pd.DataFrame) -> pd.DataFrame:
-    """The table with percentages and rounded loss errors, for printing."""
+def shown_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A metrics table as printed by ``evaluate``, ``validate`` and ``test``.
+
+    Relative errors (``*mape``, ``*ape``) and flag rates (``flag_*``) are fractions in the
+    table and print as percentages with one decimal (``5.3%``); loss-ratio errors
+    (``loss_*``) are absolute and print with four decimals; missing values print ``n/a``.
+
+    Args:
+        table: Metrics as fractions, e.g. :func:`evaluate`'s table.
+
+    Returns:
+        A table of strings (for printing only; files keep the fractions).
+    """
     shown = table.copy()
     for col in shown.columns:
         if col.endswith("mape") or col.endswith("ape") or col.startswith("flag"):
-            shown[col] = shown[col].map(lambda v: "n/a" if np.isnan(v) else f"{100 * v:.2f}%")
+            shown[col] = shown[col].map(lambda v: "n/a" if np.isnan(v) else f"{100 * v:.1f}%")
         elif col.startswith("loss"):
             shown[col] = shown[col].map(lambda v: "n/a" if np.isnan(v) else f"{v:.4f}")
     return shown
@@ -163,36 +181,55 @@ def main(argv: Sequence[str] | None = None) -> pd.DataFrame:
     try:
         return _main(argv)
     except (ValueError, OSError) as exc:
-        print(f"python -m training evaluate: error: {_one_line(exc)}", file=sys.stderr)
+        print(f"{PROG}: error: {_one_line(exc)}", file=sys.stderr)
         raise SystemExit(1) from None
 
 
-def _main(argv: Sequence[str] | None) -> pd.DataFrame:
-    from training.samples import FORMATS, load_samples
+def build_parser() -> Any:
+    """The jsonargparse parser of ``python -m training evaluate``."""
+    from jsonargparse import ActionConfigFile, ArgumentParser
 
-    parser = argparse.ArgumentParser(prog="python -m training evaluate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, nargs="+",
+    parser = ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0],
+                            exit_on_error=False)
+    parser.add_argument("--config", action=ActionConfigFile,
+                        help="read these flags from a YAML file (see --print_config)")
+    parser.add_argument("--model", type=str, nargs="+", required=True,
                         help="checkpoint paths, 'default' or 'analytic' (several compare)")
-    parser.add_argument("--data", required=True, nargs="+", help="dataset folders")
-    parser.add_argument("--format", default="datagen", choices=FORMATS)
-    parser.add_argument("--record", default=None, metavar="CHECKPOINT",
+    parser.add_argument("--data.test", type=str, nargs="+", required=True,
+                        help="labelled dataset folders to score on (old spelling: --data)")
+    parser.add_argument("--data.format", type=Literal["datagen", "chainnet"], default="datagen",
+                        help="format of the folders (old spelling: --format)")
+    parser.add_argument("--record", type=str | None, default=None,
                         help="store the overall rows in this checkpoint's metadata "
                              "(key 'evaluation'), e.g. for its model card")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def _usage_error(message: str) -> None:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def _main(argv: Sequence[str] | None) -> pd.DataFrame:
+    from training.precheck import RENAMED, parse_or_exit, rename_deprecated
+    from training.samples import load_samples
+
+    raw = list(sys.argv[1:] if argv is None else argv)
+    args = parse_or_exit(build_parser(), rename_deprecated(raw, RENAMED["evaluate"], PROG))
+    folders, fmt = list(args.data.test), args.data.format
     for model in args.model:
         if model not in ("default", "analytic") and not Path(model).is_file():
-            parser.error(f"--model {model!r}: no such checkpoint file")
+            _usage_error(f"--model {model!r}: no such checkpoint file")
     if args.record is not None and not Path(args.record).is_file():
-        parser.error(f"--record {args.record!r}: no such checkpoint file")
+        _usage_error(f"--record {args.record!r}: no such checkpoint file")
     predictors = {m: load_predictor(m) for m in dict.fromkeys(args.model)}
     if args.record is not None:
         from chainnet import Surrogate
 
         Surrogate.load(args.record)  # a bad checkpoint fails now, not after the evaluation
     tables: dict[tuple[str, str], pd.DataFrame] = {}
-    for data in dict.fromkeys(args.data):  # each dataset once
-        samples = load_samples(data, args.format)
+    for data in dict.fromkeys(folders):  # each dataset once
+        samples = load_samples(data, fmt)
         for model, predictor in predictors.items():
             try:
                 table = evaluate(predictor, samples, require_finite=True)
@@ -200,14 +237,14 @@ def _main(argv: Sequence[str] | None) -> pd.DataFrame:
                 raise ValueError(f"model {model} on {data}: {exc}") from exc
             tables[(Path(data).name, model)] = table
             print(f"model {model} on {data} ({len(samples)} graphs)")
-            print(_shown(table).to_string())
+            print(shown_table(table).to_string())
     summary = pd.DataFrame(
         [t.loc["all"] for t in tables.values()],
         index=pd.MultiIndex.from_tuples(list(tables), names=["data", "model"]),
     ).astype({"services": int})
     if len(tables) > 1:
         print("\nsummary (all services)")
-        print(_shown(summary).to_string())
+        print(shown_table(summary).to_string())
     if args.record is not None:
         record_evaluation(args.record, summary)
         print(f"recorded the summary in {args.record}")

@@ -43,6 +43,7 @@ from torch import Tensor, nn
 from torch_geometric.data import HeteroData
 
 from chainnet import Surrogate
+from chainnet.models import ChainNet, GATBaseline, GCNBaseline, MLPBaseline
 from chainnet.schema import DEVICE, FEATURES, SERVICE, TARGETS
 from chainnet.surrogate import ratios_to_metrics
 from training.metrics import service_errors, summarize
@@ -51,6 +52,10 @@ __all__ = ["PerfPredictorModule", "LOSS_EPS"]
 
 #: Offset of the log-loss term (loss ratios below it count as equal).
 LOSS_EPS: float = 1e-3
+#: The trainable predictors: the type of ``--model.predictor`` (a union of the ChainNet family
+#: rather than ``nn.Module``, so that ``fit --help`` lists these four classes, not every
+#: ``torch.nn.Module`` subclass).
+Predictor = ChainNet | GCNBaseline | GATBaseline | MLPBaseline
 _LOG_FLOOR = 1e-6
 
 
@@ -117,7 +122,9 @@ class PerfPredictorModule(L.LightningModule):
     r"""Train, validate and test a performance predictor (the network is injected).
 
     Args:
-        predictor: A ChainNet-family ``nn.Module`` (``chainnet.ChainNet``, ``GCNBaseline``, ...).
+        predictor: The network to train: ``chainnet.ChainNet``, ``GCNBaseline``,
+            ``GATBaseline`` or ``MLPBaseline`` (an ``Ensemble`` is combined from trained
+            members with ``python -m training ensemble``, not trained).
         optimizer: Optimizer factory (default: AdamW, lr 1e-3, weight decay 1e-5).
         lr_scheduler: Optional learning-rate scheduler factory, stepped once per epoch
             (``ReduceLROnPlateau`` watches ``val/loss``) (default: ``None``).
@@ -143,7 +150,7 @@ class PerfPredictorModule(L.LightningModule):
 
     def __init__(
         self,
-        predictor: nn.Module,
+        predictor: Predictor,
         optimizer: OptimizerCallable = _default_optimizer,
         lr_scheduler: LRSchedulerCallable | None = None,
         loss_weight: float = 0.2,

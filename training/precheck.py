@@ -3,17 +3,32 @@
 :func:`precheck` reads the arguments and config files far enough to see whether the files and
 folders they name exist (Lightning and PyG take seconds to import); a missing one ends the
 command at once with one line on stderr saying what to run first (exit status 2).
+
+The command-line conventions shared by ``evaluate``, ``ensemble``, ``calibrate`` and the
+scripts live here too (this module imports nothing heavy): :data:`RENAMED` maps the old
+spellings of renamed flags to the current ones, :func:`rename_deprecated` applies it with a
+one-line note, and :func:`parse_or_exit` turns a jsonargparse error into one line.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, NoReturn
 
-__all__ = ["LIGHTNING_SUBCOMMANDS", "precheck"]
+__all__ = ["LIGHTNING_SUBCOMMANDS", "RENAMED", "parse_or_exit", "precheck", "rename_deprecated"]
+
+#: Old flag spelling -> current one, per command (the old one still works, with a note).
+#: One name per idea: ``--model`` for checkpoints (one or several), ``--data.<role>`` for
+#: dataset folders as in LightningCLI (``--data.test`` to score on, ``--data.val`` held out),
+#: ``--data.format`` for their format.
+RENAMED: dict[str, dict[str, str]] = {
+    "evaluate": {"--data": "--data.test", "--format": "--data.format"},
+    "calibrate": {"--data": "--data.val"},
+    "ensemble": {"--models": "--model"},
+}
 
 LIGHTNING_SUBCOMMANDS = ("fit", "validate", "test", "predict")
 # ``ckpt_path`` values Lightning resolves itself (not file paths)
@@ -23,6 +38,55 @@ _EXPORT_MEMBER = (
     "python -c \"from chainnet import Surrogate; "
     "Surrogate(Surrogate.default().model.members[0]).save('{path}')\""
 )
+
+
+def rename_deprecated(args: Sequence[str], renames: Mapping[str, str], prog: str,
+                      quiet: bool = False) -> list[str]:
+    """Rewrite deprecated flag spellings (``--old v`` and ``--old=v``) to the current ones.
+
+    Args:
+        args: Command-line arguments.
+        renames: Old spelling -> current spelling, e.g. ``{"--models": "--model"}``.
+        prog: Program name for the note, e.g. ``"python -m training ensemble"``.
+        quiet: Do not print the note (default: ``False``).
+
+    Returns:
+        The arguments with the current spellings; for each old one used, a line
+        ``note: PROG: --old is deprecated; use --new`` went to stderr (once per flag).
+    """
+    out: list[str] = []
+    noted: set[str] = set()
+    for tok in args:
+        name, eq, value = tok.partition("=")
+        new = renames.get(name)
+        if new is not None and tok.startswith("--"):
+            if not quiet and name not in noted:
+                print(f"note: {prog}: {name} is deprecated; use {new}", file=sys.stderr)
+                noted.add(name)
+            tok = new + eq + value
+        out.append(tok)
+    return out
+
+
+def parse_or_exit(parser: Any, args: Sequence[str]) -> Any:
+    """Parse ``args`` with a jsonargparse parser made with ``exit_on_error=False``.
+
+    Returns:
+        The parsed namespace.
+
+    Raises:
+        SystemExit: Status 2 after one line ``error: ...`` on stderr for a bad argument; the
+            status of ``--help`` / ``--print_config`` (0) after they print.
+    """
+    from jsonargparse import ArgumentError
+
+    try:
+        return parser.parse_args(list(args))
+    except ArgumentError as exc:
+        msg = " ".join(str(exc).split())
+        msg = msg.replace('Parser key "', '--').replace('": ', ": ")
+        print(f"{parser.prog}: error: {msg} (see {parser.prog} --help)", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def _fail(message: str) -> NoReturn:
@@ -44,12 +108,12 @@ def _packaged_configs() -> list[str]:
 def _how_to_make(folder: str, fmt: str = "datagen") -> str:
     """The command that writes a missing dataset folder."""
     if fmt == "chainnet":
-        return f"write it first: python -m datagen export-chainnet DATASET_DIR {folder}"
+        return f"write it first: python -m datagen export-chainnet DATASET_DIR --out {folder}"
     name = Path(folder).name
     matches = [c for c in _packaged_configs() if name.startswith(c)]
     config = max(matches, key=len) if matches else "chainnet_like"
     return (f"generate it first: python -m datagen generate --config {config} --out {folder} "
-            f"--num-samples 2000 --workers 2")
+            f"--num_samples 2000 --workers 2")
 
 
 def _is_file(path: Any) -> bool:
@@ -240,20 +304,20 @@ def _check_folders(option: str, paths: Sequence[str], fmt: str = "datagen") -> N
 
 
 def _check_tool(command: str, args: Sequence[str]) -> None:
-    """Files and folders of ``evaluate``, ``calibrate`` and ``ensemble``."""
+    """Files and folders of ``evaluate``, ``calibrate`` and ``ensemble`` (old spellings too)."""
     opts: dict[str, list[str]] = {}
-    for name, values in _options(args):
+    for name, values in _options(rename_deprecated(args, RENAMED[command], "", quiet=True)):
         opts[name] = values
-    fmt = (opts.get("format") or ["datagen"])[0]
+    fmt = (opts.get("data.format") or ["datagen"])[0]
     if command == "evaluate":
         _check_files("--model", opts.get("model", []), ("default", "analytic"), _TRAIN_ONE)
-        _check_folders("--data", opts.get("data", []), fmt)
+        _check_folders("--data.test", opts.get("data.test", []), fmt)
         _check_files("--record", opts.get("record", [])[:1])
     elif command == "calibrate":
         _check_files("--model", opts.get("model", [])[:1], hint=_TRAIN_ONE)
-        _check_folders("--data", opts.get("data", []))
+        _check_folders("--data.val", opts.get("data.val", []))
     elif command == "ensemble":
-        _check_files("--models", opts.get("models", []), hint=_TRAIN_ONE)
+        _check_files("--model", opts.get("model", []), hint=_TRAIN_ONE)
 
 
 def precheck(args: Sequence[str]) -> None:
@@ -262,14 +326,15 @@ def precheck(args: Sequence[str]) -> None:
     Checks, without importing Lightning, torch or PyG: the ``--config`` files and the data
     folders they or the command line name (``data.train``, ``data.test``, ``data.predict``;
     ``predict`` with ``data.predict`` reads only that), ``model.init_from`` and ``ckpt_path`` of
-    the LightningCLI subcommands, and the ``--model`` / ``--models`` / ``--data`` /
-    ``--record`` paths of ``evaluate``, ``calibrate`` and ``ensemble``. ``--help`` skips it.
+    the LightningCLI subcommands, and the ``--model`` / ``--data.test`` / ``--data.val`` /
+    ``--record`` paths of ``evaluate``, ``calibrate`` and ``ensemble`` (their deprecated
+    spellings of :data:`RENAMED` too). ``--help`` and ``--print_config`` skip it.
 
     Raises:
         SystemExit: With status 2, after printing ``error: ...`` naming the missing path and
             the command that makes it.
     """
-    if not args or any(a in ("-h", "--help") for a in args):
+    if not args or any(a in ("-h", "--help") or a.startswith("--print_config") for a in args):
         return
     command, rest = args[0], list(args[1:])
     if command in LIGHTNING_SUBCOMMANDS:

@@ -7,6 +7,9 @@ Each module exposes ``run(ctx: ReportContext) -> Section``:
 - :mod:`~scripts.report_sections.placement`: (c) placement against baselines;
 - :mod:`~scripts.report_sections.policies`: (d) split policies online;
 - :mod:`~scripts.report_sections.analytical`: (e) ORRIC, QPART and INFIDA.
+
+:mod:`~scripts.report_sections.summary` builds the report's opening summary from the sections'
+numbers and defines the terms they use.
 """
 
 from scripts.report_sections.base import ReportContext, Section, md_table

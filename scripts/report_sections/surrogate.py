@@ -8,7 +8,8 @@ response-time ratios, the loss-ratio MAE, latency MAPE and p95 APE):
 - the learned surrogate: ``--model PATH``, else the packaged ``chainnet/checkpoints/default.pt``
   (:meth:`chainnet.Surrogate.default`) when it exists;
 - :class:`chainnet.AnalyticSurrogate`;
-- the GCN and GAT baselines: trained checkpoints given with ``--baseline PATH``; otherwise
+- the GCN and GAT baselines: trained checkpoints given after the first ``--model`` path
+  (``--model MODEL GCN.pt GAT.pt``; the deprecated ``--baseline PATH`` too); otherwise
   untrained models (seeded random weights, normaliser fitted on the evaluation graphs),
   clearly labelled as such: they show what the architectures output before training (their
   analytic priors), not a trained accuracy.
@@ -151,7 +152,7 @@ def load_predictors(ctx: ReportContext, samples: list[Any]) -> tuple[list[Predic
         untrained.append("ChainNet")
     if untrained:
         notes.append(
-            f"**No trained {', '.join(untrained)} checkpoint** was given (`--baseline PATH`): "
+            f"**No trained {', '.join(untrained)} checkpoint** was given (`--model MODEL PATH`): "
             "these rows are untrained networks (seeded random weights, feature normaliser fitted "
             "on the evaluation graphs). Their numbers show what the architecture outputs before "
             "training, not a trained accuracy."

@@ -18,8 +18,8 @@ from datagen.dataset import label_scenario, load_dataset
 @pytest.fixture(scope="module")
 def chain_ds(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("cli") / "ds"
-    rc = main(["generate", "--config", "chainnet_like", "--out", str(root), "--num-samples", "6",
-               "--shard-size", "3", "--seed", "11", "--num-requests", "2000", "--no-progress"])
+    rc = main(["generate", "--config", "chainnet_like", "--out", str(root), "--num_samples", "6",
+               "--shard_size", "3", "--seed", "11", "--num_requests", "2000", "--no_progress"])
     assert rc == 0
     return root
 
@@ -39,15 +39,15 @@ def test_cli_import_is_light() -> None:
 def test_generate_reports_progress_and_counts(chain_ds: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     rc = main(["generate", "--config", "chainnet_like", "--out", str(chain_ds),
-               "--num-samples", "6", "--shard-size", "3", "--seed", "11",
-               "--num-requests", "2000", "--no-progress"])
+               "--num_samples", "6", "--shard_size", "3", "--seed", "11",
+               "--num_requests", "2000", "--no_progress"])
     assert rc == 0  # resume of a finished dataset: nothing to do
     assert "6/6 samples in 2/2 shards" in capsys.readouterr().out
 
 
 def test_generate_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["generate", "--config", "nope", "--out", str(tmp_path / "x"),
-                 "--num-samples", "2"]) == 2
+                 "--num_samples", "2"]) == 2
     assert "unknown sampler config 'nope'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["generate", "--out", str(tmp_path / "x")])
@@ -55,7 +55,7 @@ def test_generate_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[st
 
 def test_export_chainnet_round_trip_and_resimulation(chain_ds: Path, tmp_path: Path) -> None:
     out = tmp_path / "raw"
-    assert main(["export-chainnet", str(chain_ds), str(out)]) == 0
+    assert main(["export-chainnet", str(chain_ds), "--out", str(out)]) == 0
     ds = load_dataset(chain_ds)
     read = read_chainnet(out)
     assert len(read) == len(ds)
@@ -76,15 +76,37 @@ def test_export_chainnet_round_trip_and_resimulation(chain_ds: Path, tmp_path: P
 
 def test_export_refuses_edge(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = tmp_path / "edge"
-    assert main(["generate", "--config", "edge", "--out", str(root), "--num-samples", "2",
-                 "--num-requests", "200", "--no-progress"]) == 0
+    assert main(["generate", "--config", "edge", "--out", str(root), "--num_samples", "2",
+                 "--num_requests", "200", "--no_progress"]) == 0
     assert len(load_dataset(root)) == 2
-    assert main(["export-chainnet", str(root), str(tmp_path / "raw")]) == 2
+    assert main(["export-chainnet", str(root), "--out", str(tmp_path / "raw")]) == 2
     err = capsys.readouterr().err
     assert "'edge' regime" in err and "does not fit the ChainNet format" in err
     assert not (tmp_path / "raw").exists()
 
 
 def test_export_missing_dataset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["export-chainnet", str(tmp_path / "none"), str(tmp_path / "raw")]) == 2
+    assert main(["export-chainnet", str(tmp_path / "none"), "--out", str(tmp_path / "raw")]) == 2
     assert "manifest.json is missing" in capsys.readouterr().err
+
+
+def test_old_flag_spellings_still_work_with_a_note(chain_ds: Path, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["generate", "--config", "chainnet_like", "--out", str(chain_ds),
+               "--num-samples", "6", "--shard-size=3", "--seed", "11", "--num-requests", "2000",
+               "--no-progress"])
+    assert rc == 0  # the finished dataset, resumed: the same flags under their old names
+    captured = capsys.readouterr()
+    assert "6/6 samples" in captured.out
+    assert "note: python -m datagen: --num-samples is deprecated; use --num_samples" in (
+        captured.err)
+    assert captured.err.count("is deprecated") == 4
+    out = tmp_path / "raw"
+    assert main(["export-chainnet", str(chain_ds), str(out)]) == 0  # the old positional OUT
+    assert "the positional OUT is deprecated; use --out" in capsys.readouterr().err
+    assert len(list(out.glob("*.txt"))) == 14
+    with pytest.raises(SystemExit):
+        main(["export-chainnet", str(chain_ds), str(out), "--out", str(out)])
+    with pytest.raises(SystemExit):
+        main(["export-chainnet", str(chain_ds)])
+    assert "required: --out" in capsys.readouterr().err

@@ -120,8 +120,8 @@ def test_resume_with_other_settings_is_refused(small_dataset: Path) -> None:
 def test_resume_after_sigkill(tmp_path: Path, small_dataset: Path) -> None:
     root = tmp_path / "k"
     cmd = [sys.executable, "-m", "datagen", "generate", "--config", "chainnet_like",
-           "--out", str(root), "--num-samples", "10", "--seed", "3", "--shard-size", "4",
-           "--num-requests", "20000", "--no-progress"]
+           "--out", str(root), "--num_samples", "10", "--seed", "3", "--shard_size", "4",
+           "--num_requests", "20000", "--no_progress"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60

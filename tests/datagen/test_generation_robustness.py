@@ -198,8 +198,8 @@ def test_lost_manifest_refuses_old_shards(ds: Path, capsys: pytest.CaptureFixtur
                                          r"but no manifest\.json.*--overwrite"):
         generate("chainnet_like", ds, 4, **{**KW, "seed": 9})
     assert not (ds / MANIFEST_NAME).exists()
-    args = ["generate", "--config", "chainnet_like", "--out", str(ds), "--num-samples", "4",
-            "--seed", "9", "--shard-size", "2", "--num-requests", "300", "--no-progress"]
+    args = ["generate", "--config", "chainnet_like", "--out", str(ds), "--num_samples", "4",
+            "--seed", "9", "--shard_size", "2", "--num_requests", "300", "--no_progress"]
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no manifest.json" in err
@@ -280,8 +280,8 @@ def test_shard_size_adapts_so_every_worker_has_work(
 
 def test_two_workers_share_a_small_dataset(tmp_path: Path) -> None:
     root = tmp_path / "w2"
-    args = ["generate", "--config", "chainnet_like", "--out", str(root), "--num-samples", "4",
-            "--seed", "7", "--num-requests", "300", "--no-progress"]
+    args = ["generate", "--config", "chainnet_like", "--out", str(root), "--num_samples", "4",
+            "--seed", "7", "--num_requests", "300", "--no_progress"]
     assert main([*args, "--workers", "2"]) == 0
     m = manifest(root)
     assert m["shard_size"] == 2 and m["num_shards"] == 2 and m["complete"]
@@ -350,8 +350,8 @@ def _assert_all_end(pids: list[int], within_s: float = 5.0) -> None:
 def test_workers_die_with_their_parent(tmp_path: Path) -> None:
     root = tmp_path / "orphans"
     cmd = [sys.executable, "-m", "datagen", "generate", "--config", "chainnet_like",
-           "--out", str(root), "--num-samples", "4", "--workers", "2",
-           "--num-requests", "100000", "--no-progress"]
+           "--out", str(root), "--num_samples", "4", "--workers", "2",
+           "--num_requests", "100000", "--no_progress"]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         workers = _wait_for_children(proc, 2)
@@ -412,8 +412,8 @@ def _one_line_error(capsys: pytest.CaptureFixture[str], *needles: str) -> None:
 def test_generate_bad_out_paths(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     a_file = tmp_path / "a_file"
     a_file.write_text("x")
-    base_args = ["generate", "--config", "chainnet_like", "--num-samples", "2",
-                 "--num-requests", "300", "--no-progress"]
+    base_args = ["generate", "--config", "chainnet_like", "--num_samples", "2",
+                 "--num_requests", "300", "--no_progress"]
     assert main([*base_args, "--out", str(a_file)]) == 2
     _one_line_error(capsys, "is a file, not a directory")
     assert main([*base_args, "--out", str(a_file / "sub")]) == 2
@@ -428,10 +428,10 @@ def test_generate_unwritable_out(tmp_path: Path, capsys: pytest.CaptureFixture[s
     locked.mkdir(mode=0o500)
     try:
         for out in (locked, locked / "sub"):
-            assert main(["generate", "--config", "chainnet_like", "--num-samples", "2",
-                         "--out", str(out), "--no-progress"]) == 2
+            assert main(["generate", "--config", "chainnet_like", "--num_samples", "2",
+                         "--out", str(out), "--no_progress"]) == 2
             _one_line_error(capsys)
-        assert main(["export-chainnet", str(tmp_path / "x"), str(locked / "raw")]) == 2
+        assert main(["export-chainnet", str(tmp_path / "x"), "--out", str(locked / "raw")]) == 2
         _one_line_error(capsys, "not writable")
     finally:
         locked.chmod(0o700)
@@ -441,9 +441,9 @@ def test_export_bad_out_paths(base: Path, tmp_path: Path,
                               capsys: pytest.CaptureFixture[str]) -> None:
     a_file = tmp_path / "a_file"
     a_file.write_text("x")
-    assert main(["export-chainnet", str(base), str(a_file)]) == 2
+    assert main(["export-chainnet", str(base), "--out", str(a_file)]) == 2
     _one_line_error(capsys, "is a file, not a directory")
-    assert main(["export-chainnet", str(base), str(a_file / "raw")]) == 2
+    assert main(["export-chainnet", str(base), "--out", str(a_file / "raw")]) == 2
     _one_line_error(capsys, "is a file, not a directory")
     assert a_file.read_text() == "x"
 
@@ -454,7 +454,7 @@ def test_io_errors_print_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
         raise OSError(28, "No space left on device", str(tmp_path / "x"))
 
     monkeypatch.setattr(dataset_mod, "generate", full_disk)
-    assert main(["generate", "--config", "chainnet_like", "--num-samples", "2",
+    assert main(["generate", "--config", "chainnet_like", "--num_samples", "2",
                  "--out", str(tmp_path / "x")]) == 2
     _one_line_error(capsys, "No space left on device")
 
@@ -464,7 +464,7 @@ def test_bad_out_from_the_command_line(tmp_path: Path) -> None:
     a_file.write_text("x")
     out = subprocess.run(
         [sys.executable, "-m", "datagen", "generate", "--config", "chainnet_like",
-         "--num-samples", "2", "--out", str(a_file)],
+         "--num_samples", "2", "--out", str(a_file)],
         capture_output=True, text=True, timeout=120,
     )
     assert out.returncode == 2

@@ -47,7 +47,7 @@ def test_cli_writes_a_dataset(tmp_path, monkeypatch):
     assert main(["--model", str(model), "--out", str(out), "--requests", "1"]) == 2  # missing
     model.touch()  # Surrogate.load is patched: the file only has to exist
     assert main(["--model", str(model), "--out", str(out), "--requests", "2", "--pool", "6",
-                 "--top", "1", "--disagree", "1", "--num-requests", "1000", "--seed", "2"]) == 0
+                 "--top", "1", "--disagree", "1", "--num_requests", "1000", "--seed", "2"]) == 0
     summary = json.loads((out / "active_learning.json").read_text())
     assert summary["problems"] == 2 and summary["candidates"] <= 4
     assert len(load_dataset(out)) == summary["labelled"]

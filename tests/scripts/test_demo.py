@@ -18,8 +18,8 @@ def test_sample_workload_offers_its_share_of_the_cluster() -> None:
 
 
 def test_demo_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    rc = demo.main(["--out", str(tmp_path), "--samples", "4", "--bandit-steps", "4",
-                    "--report-sections", "simulator"])
+    rc = demo.main(["--out", str(tmp_path), "--num_samples", "4", "--bandit_steps", "4",
+                    "--sections", "simulator"])
     assert rc == 0
     text = capsys.readouterr().out
     for step in ("[demo 1/5]", "[demo 2/5]", "[demo 3/5]", "[demo 4/5]", "[demo 5/5]"):
@@ -30,9 +30,14 @@ def test_demo_smoke(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "(a) Simulator" in report.read_text()
 
 
-def test_demo_rejects_bad_arguments(tmp_path: Path) -> None:
+def test_demo_rejects_bad_arguments(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
-        demo.main(["--out", str(tmp_path), "--samples", "0"])
+        demo.main(["--out", str(tmp_path), "--num_samples", "0"])
+    with pytest.raises(SystemExit):  # the old spelling still parses, with a note
+        demo.main(["--out", str(tmp_path), "--samples", "0", "--bandit-steps", "1"])
+    err = capsys.readouterr().err
+    assert "note: python -m scripts.demo: --samples is deprecated; use --num_samples" in err
+    assert "--bandit-steps is deprecated; use --bandit_steps" in err
 
 
 @pytest.mark.slow

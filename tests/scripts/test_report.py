@@ -240,3 +240,92 @@ def test_recorded_evaluation_replaces_untrained_baselines(tmp_path: Path) -> Non
     text = "\n".join(surrogate._recorded_part(specs[0]))
     assert "chainnet_like_test" in text and "2.00%" in text
     assert surrogate._recorded_part(specs[1]) == []
+
+
+# ------------------------------------------------------------------------------ summary, plots
+
+
+def test_report_opens_with_a_summary_built_from_the_numbers(tiny_report) -> None:
+    path, sections = tiny_report
+    text = path.read_text()
+    assert text.index("## Summary") < text.index("### Terms") < text.index("## (a)")
+    summary = text[text.index("## Summary"):text.index("### Terms")]
+    assert len(summary.splitlines()) < 40  # one screen
+    for key in ("Simulator", "Placement", "Split policies", "ORRIC", "INFIDA", "QPART"):
+        assert key in summary, key
+    for term in ("NTAG", "(P)", "spec O4", "SLA tertile", "OPT", "objective"):
+        assert f"- **{term}" in text, term
+    # the summary changes with the numbers: a baseline that beats the placer is called out
+    from scripts.report_sections.summary import summary_markdown
+
+    placement = {s.key: s for s in sections}["placement"]
+    base = placement.data["baselines"].copy()
+    base.loc[base.method == "greedy", "objective"] = -1.0
+    fake = Section("placement", "x", "", data={**placement.data, "baselines": base})
+    assert "**a simpler baseline has a lower mean objective**: greedy" in summary_markdown([fake])
+
+
+def test_split_per_context_is_a_heatmap_and_baselines_use_markers(tiny_report) -> None:
+    path, _ = tiny_report
+    from PIL import Image
+
+    with Image.open(path.parent / "policies_split_per_context.png") as img:
+        assert img.size[0] > 300
+    text = path.read_text()
+    assert "objective of exactly 0" in text  # the placement plot says where zeros sit
+    assert "Error bars in the plot: 95% confidence half-widths" in text
+
+
+def test_heatmap_counts_its_colorbar_as_legend(tmp_path: Path) -> None:
+    fig, ax = plotting.figure()
+    plotting.heatmap(ax, np.array([[0.0, 50.0], [100.0, np.nan]]), ["a", "b"], ["x", "y"],
+                     colorbar_label="share (%)")
+    ax.set(title="t", xlabel="x", ylabel="y")
+    assert plotting.save(fig, tmp_path, "heat.png") == "heat.png"
+    fig, ax = plotting.figure()
+    ax.imshow(np.eye(2))
+    ax.set(title="t", xlabel="x", ylabel="y")
+    with pytest.raises(plotting.PlotError, match="legend"):
+        plotting.save(fig, tmp_path, "bad.png")
+
+
+def test_coinciding_lines_are_restyled_and_labelled(tmp_path: Path) -> None:
+    fig, ax = plotting.figure()
+    x = np.arange(20)
+    ax.plot(x, x * 0.5, label="a")
+    ax.plot(x, x * 0.5, label="b")
+    ax.plot(x, x * 0.5 + 1e-15, label="c")
+    ax.plot(x, x * 2.0, label="d")
+    ax.set(title="t", xlabel="x (s)", ylabel="y (s)")
+    ax.legend(fontsize=7)
+    groups = plotting.coinciding_lines(ax)
+    assert [[ln.get_label() for ln in g] for g in groups] == [["a", "b", "c"]]
+    assert plotting.distinguish_coinciding(fig) == 2
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["a", "b (= a)", "c (= a)", "d"]
+    styles = {ln.get_label(): (str(ln.get_linestyle()), ln.get_marker()) for ln in ax.lines}
+    assert len({styles["a"], styles["b (= a)"], styles["c (= a)"]}) == 3
+    plt.close(fig)
+
+
+def test_cli_model_takes_baselines_and_the_old_flag_still_works(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seen: list[ReportContext] = []
+
+    def fake_build(ctx: ReportContext, sections: list[str]) -> tuple[Path, list[Section]]:
+        seen.append(ctx)
+        return ctx.out / "report.md", []
+
+    monkeypatch.setattr(report, "build_report", fake_build)
+    a, b, c = (tmp_path / n for n in ("a.pt", "b.pt", "c.pt"))
+    for f in (a, b, c):
+        f.write_bytes(b"")
+    assert report.main(["--out", str(tmp_path / "r"), "--model", str(a), str(b)]) == 0
+    assert seen[-1].model == a and seen[-1].baselines == (b,)
+    assert report.main(["--out", str(tmp_path / "r"), "--model", "default",
+                        "--baseline", str(c)]) == 0
+    assert seen[-1].model is None and seen[-1].baselines == (c,)
+    assert "--baseline is deprecated" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        report.main(["--out", str(tmp_path / "r"), "--model", str(a), "missing.pt"])

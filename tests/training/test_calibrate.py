@@ -51,7 +51,7 @@ def test_calibration_reaches_the_recall_with_the_smallest_share(tiny_dataset):
 def test_cli_records_the_calibration_in_the_checkpoint(tiny_dataset, tmp_path):
     samples = load_samples(tiny_dataset)
     path = _ensemble([s for s, _, _ in samples]).save(tmp_path / "m.pt")
-    chosen = calibrate_main(["--model", str(path), "--data", tiny_dataset, "--recall", "0.8"])
+    chosen = calibrate_main(["--model", str(path), "--data.val", tiny_dataset, "--recall", "0.8"])
     again = Surrogate.load(path)
     assert again.metadata["uncertainty"]["calibrated_on"] == ["tiny"]
     assert again.uncertainty_threshold == pytest.approx(chosen["threshold"])

@@ -1,5 +1,7 @@
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -39,14 +41,18 @@ def test_fit_then_test_logs_stable_metric_keys(tiny_args, tmp_path):
 
 def test_evaluate_prints_table(tiny_args, tiny_dataset, tmp_path, capsys):
     cli_main(["fit", *tiny_args, "--trainer.fast_dev_run=true"])
-    table = evaluate_main(["--model", str(tmp_path / "surrogate.pt"), "--data", tiny_dataset])
-    assert "combined_mape" in capsys.readouterr().out
+    table = evaluate_main(["--model", str(tmp_path / "surrogate.pt"), "--data.test",
+                           tiny_dataset])
+    out = capsys.readouterr().out
+    assert "combined_mape" in out
+    assert re.search(r"\s\d+\.\d%", out)  # percentages with one decimal
     assert table.loc["all", "services"] > 0
-    analytic = evaluate_main(["--model", "analytic", "--data", tiny_dataset])
+    analytic = evaluate_main(["--model", "analytic", "--data", tiny_dataset])  # old spelling
+    assert "--data is deprecated; use --data.test" in capsys.readouterr().err
     assert analytic.loc["all", "combined_mape"] < 0.5
     ckpt = str(tmp_path / "surrogate.pt")
-    summary = evaluate_main(["--model", ckpt, "analytic", "--data", tiny_dataset, tiny_dataset,
-                             "--record", ckpt])
+    summary = evaluate_main(["--model", ckpt, "analytic", "--data.test", tiny_dataset,
+                             tiny_dataset, "--record", ckpt])
     assert summary.index.names == ["data", "model"] and len(summary) == 2  # data given once
     assert summary.loc[(Path(tiny_dataset).name, "analytic"), "combined_mape"] == pytest.approx(
         analytic.loc["all", "combined_mape"])
@@ -58,15 +64,20 @@ def test_ensemble_combines_checkpoints(tiny_args, tiny_dataset, tmp_path, capsys
     cli_main(["fit", *tiny_args, "--trainer.fast_dev_run=true"])
     ckpt = str(tmp_path / "surrogate.pt")
     out = str(tmp_path / "ens.pt")
-    training_main(["ensemble", "--models", ckpt, ckpt, "--out", out])
+    training_main(["ensemble", "--model", ckpt, ckpt, "--out", out])
     assert "2 members" in capsys.readouterr().out
+    training_main(["ensemble", "--models", ckpt, ckpt, "--out", out])  # the old spelling
+    captured = capsys.readouterr()
+    assert "2 members" in captured.out
+    assert "note: python -m training ensemble: --models is deprecated; use --model" in (
+        captured.err)
     ens = Surrogate.load(out)
     assert type(ens.model).__name__ == "Ensemble" and len(ens.metadata["members"]) == 2
-    one = evaluate_main(["--model", ckpt, "--data", tiny_dataset])
-    two = evaluate_main(["--model", out, "--data", tiny_dataset])  # identical members
+    one = evaluate_main(["--model", ckpt, "--data.test", tiny_dataset])
+    two = evaluate_main(["--model", out, "--data.test", tiny_dataset])  # identical members
     assert two.loc["all", "combined_mape"] == pytest.approx(one.loc["all", "combined_mape"])
     with pytest.raises(SystemExit):
-        training_main(["ensemble", "--models", ckpt, "--out", out])
+        training_main(["ensemble", "--model", ckpt, "--out", out])
 
 
 def test_fit_is_reproducible_from_the_seed(tiny_args, tmp_path):
@@ -125,7 +136,7 @@ def test_fit_init_from_starts_with_the_checkpoint_weights(tiny_args, tmp_path):
 
 def test_evaluate_rejects_missing_checkpoint(tiny_dataset):
     with pytest.raises(SystemExit):
-        evaluate_main(["--model", "nope.pt", "--data", tiny_dataset])
+        evaluate_main(["--model", "nope.pt", "--data.test", tiny_dataset])
 
 
 def test_ddp_with_two_cpu_processes_from_config(tiny_args, tmp_path):
@@ -157,3 +168,64 @@ def test_python_m_training_ends_a_checked_error_with_one_line(tiny_dataset, tmp_
     assert exc.value.code == 1
     err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("error:")]
     assert len(err) == 1 and "shard-00000" in err[0]
+
+
+def test_top_level_help_lists_every_command_without_importing_lightning():
+    """``python -m training --help``: every subcommand, one line each, in well under a second."""
+    from training.__main__ import COMMANDS
+
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "training", "--help"],
+                          capture_output=True, text=True, timeout=60)
+    seconds = time.perf_counter() - start
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("usage: python -m training ")
+    for name in ("fit", "validate", "test", "predict", "evaluate", "ensemble", "calibrate"):
+        assert name in COMMANDS
+        assert re.search(rf"^  {name} +\S", proc.stdout, flags=re.M), name
+    imported = proc.stderr  # -X importtime lists every imported module on stderr
+    for heavy in ("lightning", "torch", "torch_geometric", "jsonargparse", "pandas"):
+        assert f" {heavy}\n" not in imported and f"| {heavy}\n" not in imported, heavy
+    assert seconds < 5.0, f"took {seconds:.1f} s"
+    bad = subprocess.run([sys.executable, "-m", "training", "evalute"], capture_output=True,
+                         text=True, timeout=60)
+    assert bad.returncode == 2 and "did you mean 'evaluate'" in bad.stderr
+
+
+@pytest.mark.parametrize("command", ["evaluate", "ensemble", "calibrate"])
+def test_tools_share_the_jsonargparse_style(command, tmp_path):
+    """``--help`` names the program, ``--print_config`` prints the flags as YAML."""
+    args = {"evaluate": ["--model", "analytic", "--data.test", str(tmp_path)],
+            "ensemble": ["--model", "a.pt", "b.pt", "--out", "c.pt"],
+            "calibrate": ["--model", "a.pt", "--data.val", str(tmp_path)]}[command]
+    proc = subprocess.run([sys.executable, "-m", "training", command, "--help"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.startswith(f"usage: python -m training {command}")
+    assert "--config" in proc.stdout and "--print_config" in proc.stdout
+    proc = subprocess.run([sys.executable, "-m", "training", command, *args, "--print_config"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("model:")
+
+
+def test_fit_help_is_short_and_names_the_predictor_family():
+    proc = subprocess.run([sys.executable, "-m", "training", "fit", "--help"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("usage: python -m training [options] fit")
+    for name in ("chainnet.ChainNet", "chainnet.GCNBaseline", "chainnet.GATBaseline",
+                 "chainnet.MLPBaseline"):
+        assert name in proc.stdout
+    assert "torch.nn.Identity" not in proc.stdout  # no list of every nn.Module subclass
+    assert len(proc.stdout.splitlines()) < 800
+
+
+def test_test_and_validate_print_percentages_like_evaluate(tiny_args, tmp_path, capsys):
+    cli_main(["fit", *tiny_args, "--trainer.fast_dev_run=true"])
+    capsys.readouterr()
+    cli_main(["test", *tiny_args, f"--model.init_from={tmp_path / 'surrogate.pt'}",
+              "--data.test=null"])
+    out = capsys.readouterr().out
+    assert "test metrics" in out and "combined_mape" in out
+    assert re.search(r"\s\d+\.\d%", out)  # one decimal, as evaluate prints
+    assert "test/combined_mape" not in out  # Lightning's table of fractions is not printed
