@@ -182,17 +182,25 @@ def qpart_part(ctx: ReportContext, timings: dict[str, float]
         ax.legend(fontsize=7)
     figs.append(plotting.save(fig, ctx.out, "qpart_partition.png"))
 
-    fig, ax = plotting.figure(width=6.5)
+    # latency of the served requests (left) and the share that is lost (right): a deployment
+    # whose latency looks flat may be dropping most of its traffic
+    fig, (ax, ax_loss) = plotting.figure(ncols=2, width=5.0)
     for label, part in sim.groupby("deployment", sort=False):
         line = ax.plot(part["arrival rate (1/s)"], part["simulated mean latency (s)"], "o-",
                        label=f"{label}: simulated mean")
         ax.axhline(float(part["no-queue latency (s)"].iloc[0]), color=line[0].get_color(),
                    ls=":", label=f"{label}: QPART model (no queueing)")
+        ax_loss.plot(part["arrival rate (1/s)"], 100.0 * part["loss ratio"], "o-",
+                     color=line[0].get_color(), label=label)
     ax.set_yscale("log")
     ax.set_title("Latency under load: QPART's model vs simulation")
     ax.set_xlabel("arrival rate (requests/s)")
     ax.set_ylabel("mean latency of served requests (s)")
     ax.legend(fontsize=6)
+    ax_loss.set_title("Requests lost (QPART's model assumes none)")
+    ax_loss.set_xlabel("arrival rate (requests/s)")
+    ax_loss.set_ylabel("simulated loss ratio (%)")
+    ax_loss.legend(fontsize=6)
     figs.append(plotting.save(fig, ctx.out, "qpart_load.png"))
 
     shown = sim.set_index("deployment")
