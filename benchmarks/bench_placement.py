@@ -14,6 +14,9 @@
     driven by the simulator under the same wall-clock budget (target: lower).
 (c) Wall time of ``place()`` on the medium instances, top-3 verification included
     (target: <= 2 s).
+(t) The same wall time beside its baseline in one run: the reference code paths (a Scenario
+    per candidate, the surrogate's module path) against the fast ones, and whether both give
+    the same placement.
 
 Every placement is scored at the end by an independent simulation (seed ``EVAL_SEED``,
 ``--eval-requests`` requests), never by the surrogate. Usage::
@@ -21,6 +24,7 @@ Every placement is scored at the end by an independent simulation (seed ``EVAL_S
     python benchmarks/bench_placement.py --quick
     python benchmarks/bench_placement.py --parts a --families tight_memory,high_load
     python benchmarks/bench_placement.py --predictor analytic --out results.json
+    python benchmarks/bench_placement.py --parts t --medium 5   # place() time vs baseline
 """
 
 from __future__ import annotations
@@ -441,6 +445,56 @@ def part_bc(args: argparse.Namespace, predictor: Any) -> dict[str, Any]:
     }
 
 
+def _reference_paths(predictor: Any, on: bool) -> None:
+    """Switch to the baseline code paths (a Scenario per candidate, the surrogate's module
+    path with the padded path GRU) or back to the fast ones."""
+    from chainnet.nn import PathGRU
+    from placement.search.base import Evaluator
+
+    Evaluator.array_path = not on
+    if hasattr(predictor, "_reference"):
+        predictor._reference = on
+        for module in predictor.model.modules():
+            if isinstance(module, PathGRU):
+                module.packed = not on
+
+
+def part_t(args: argparse.Namespace, predictor: Any) -> dict[str, Any]:
+    """(t) ``place()`` wall time on medium instances, new vs baseline paths in one run.
+
+    Each instance is placed ``--repeats`` times by each path, interleaved; the figure is the
+    median over instances of the per-instance median. The placements of the two paths are
+    compared too (same seed, same plan expected).
+    """
+    rng = np.random.default_rng(args.seed + 1)
+    Placer(predictor=predictor, seed=0).place(
+        make_request(np.random.default_rng(10**6), 10, 4, None, MEDIUM_KINDS))  # warm-up
+    rows = []
+    for i in range(args.medium):
+        req = make_request(
+            rng, int(rng.integers(10, 14)), int(rng.integers(4, 7)), None, MEDIUM_KINDS
+        )
+        times: dict[bool, list[float]] = {True: [], False: []}
+        plans: dict[bool, Any] = {}
+        for _ in range(args.repeats):
+            for ref in (True, False):
+                _reference_paths(predictor, ref)
+                t0 = time.perf_counter()
+                dec = Placer(predictor=predictor, seed=i).place(req)
+                times[ref].append(time.perf_counter() - t0)
+                plans[ref] = dec.scenario.placement
+        _reference_paths(predictor, False)
+        row = {"instance": i, "new_s": float(np.median(times[False])),
+               "baseline_s": float(np.median(times[True])),
+               "same_placement": plans[True] == plans[False]}
+        rows.append(row)
+        print(f"  t[{i}] {row}", flush=True)
+    new = float(np.median([r["new_s"] for r in rows]))
+    base = float(np.median([r["baseline_s"] for r in rows]))
+    return {"instances": rows, "median_new_s": new, "median_baseline_s": base,
+            "speedup": base / new, "same_placements": all(r["same_placement"] for r in rows)}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--quick", action="store_true",
@@ -449,7 +503,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--medium", type=int, default=30)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--predictor", choices=["default", "analytic"], default="default")
-    ap.add_argument("--parts", default="a,b", help="comma list of a, b (b includes c)")
+    ap.add_argument("--parts", default="a,b",
+                    help="comma list of a, b (b includes c), t (place() time beside the "
+                         "baseline code path, same run)")
+    ap.add_argument("--repeats", type=int, default=3, help="place() calls per path (t)")
     ap.add_argument("--families", default=",".join(FAMILIES),
                     help=f"comma list of part (a) families, of {', '.join(FAMILIES)}")
     ap.add_argument("--exhaustive-requests", type=int, default=EXHAUSTIVE_REQUESTS,
@@ -491,6 +548,11 @@ def main(argv: list[str] | None = None) -> int:
               f"ties {b['placer_ties_vs_sim_search']} of {args.medium})")
         print(f"(c) place() median {b['place_time_median_s']:.2f} s, max "
               f"{b['place_time_max_s']:.2f} s (target <= 2 s)")
+    if "t" in parts:
+        res["t"] = t = part_t(args, predictor)
+        print(f"(t) place() median {t['median_new_s']:.3f} s, baseline path "
+              f"{t['median_baseline_s']:.3f} s ({t['speedup']:.2f}x; target <= 0.3 s); "
+              f"same placements: {t['same_placements']}")
     if args.out:
         with open(args.out, "w") as fh:
             json.dump(res, fh, indent=1, default=str)

@@ -1,28 +1,35 @@
-"""End-to-end predict time of the ChainNet surrogate per scenario (graph building + forward).
+"""End-to-end predict time of the ChainNet surrogate per scenario, beside its baseline.
 
-Covers: :meth:`chainnet.Surrogate.predict` on ``chainnet_like`` scenarios at batch 1,000, with
-the time split into graph building (:func:`chainnet.build_batch`) and the model's forward pass.
-Target: <= 0.3 ms per scenario end to end on the 2-core reference machine (default-size model).
-Weights do not change the cost, so an untrained default model (normaliser fitted on the
-scenarios) is used unless ``--checkpoint`` is given. ``--threads`` is the surrogate's
-``num_threads`` (default 1, as in :class:`chainnet.Surrogate`; 0 keeps torch's default).
+Covers: :meth:`chainnet.Surrogate.predict` on ``chainnet_like`` scenarios at batch 1 (one
+scenario per call, the online case) and at batch 1,000, each figure printed beside the
+baseline measured in the same run: the reference path kept for this purpose (the
+``HeteroData`` graph of :func:`chainnet.build_batch`, the model's module-by-module forward with
+the padded path GRU, one ensemble member after the other, ``model.eval()`` on every call).
+Timings are medians of ``--repeats`` runs, baseline and new interleaved (the machine may be
+busy). The largest difference between the two paths' predictions is printed too.
+Targets (2-core reference machine, one thread): batch 1 <= 2 ms, batch 1,000 <= 0.1 ms per
+scenario. Weights do not change the cost, but the packaged checkpoint is used when present
+(``--checkpoint`` picks another; without one, an untrained default model with a normaliser
+fitted on the scenarios). ``--threads`` is the surrogate's ``num_threads`` (default 1, as in
+:class:`chainnet.Surrogate`; 0 keeps torch's default).
 
 To run::
 
-    .venv/bin/python benchmarks/bench_surrogate.py            # 10,000 scenarios, ChainNet
-    .venv/bin/python benchmarks/bench_surrogate.py -n 2000 --model GATBaseline
+    .venv/bin/python benchmarks/bench_surrogate.py            # 2,000 scenarios
+    .venv/bin/python benchmarks/bench_surrogate.py -n 4000 --repeats 7
 """
 
 from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
 
 from chainnet import MODEL_CLASSES, Surrogate, build_batch
+from chainnet.surrogate import DEFAULT_CHECKPOINT
 from datagen.world import Device, Fragment, Placement, Scenario, Service
 
 
@@ -54,13 +61,33 @@ def make_scenarios(n: int, seed: int = 0) -> list[Scenario]:
         return [_local_chainnet_like(rng) for _ in range(n)]
 
 
+def _reference(sur: Surrogate, on: bool) -> None:
+    """Switch ``sur`` to the reference (baseline) path, or back to the fast one."""
+    from chainnet.nn import PathGRU
+
+    sur._reference = on
+    for module in sur.model.modules():
+        if isinstance(module, PathGRU):
+            module.packed = not on
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
 def run(argv: Sequence[str] | None = None) -> dict[str, float]:
+    """Run the benchmark and print each figure beside its baseline; return the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", "--num-scenarios", type=int, default=10_000)
+    parser.add_argument("-n", "--num-scenarios", type=int, default=2_000)
     parser.add_argument("-b", "--batch-size", type=int, default=1000)
-    parser.add_argument("--model", default="ChainNet", choices=sorted(MODEL_CLASSES))
+    parser.add_argument("--single", type=int, default=100,
+                        help="scenarios predicted one per call for the batch-1 figure")
+    parser.add_argument("--model", default=None, choices=sorted(MODEL_CLASSES),
+                        help="an untrained model of this class instead of the checkpoint")
     parser.add_argument("--checkpoint", default=None)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads during predict (0: leave torch's default)")
@@ -70,50 +97,57 @@ def run(argv: Sequence[str] | None = None) -> dict[str, float]:
     t0 = time.perf_counter()
     scenarios = make_scenarios(args.num_scenarios, args.seed)
     t_gen = time.perf_counter() - t0
-    if args.checkpoint:
-        sur = Surrogate.load(args.checkpoint, batch_size=args.batch_size)
+    if args.model is None and (args.checkpoint or DEFAULT_CHECKPOINT.is_file()):
+        sur = Surrogate.load(args.checkpoint or DEFAULT_CHECKPOINT, batch_size=args.batch_size)
         sur.num_threads = threads
     else:
-        model = MODEL_CLASSES[args.model]()
+        model = MODEL_CLASSES[args.model or "ChainNet"]()
         model.normalizer.fit(build_batch(scenarios[: args.batch_size]))
         sur = Surrogate(model, batch_size=args.batch_size, num_threads=threads)
     n_params = sum(p.numel() for p in sur.model.parameters())
-    sur.predict(scenarios[: args.batch_size])  # warm-up
+    single = scenarios[: args.single]
 
-    best_total = best_build = best_fwd = float("inf")
+    def batch1() -> None:
+        for sc in single:
+            sur.predict([sc])
+
+    def batched() -> None:
+        sur.predict(scenarios)
+
+    frames = {}
+    for ref in (True, False):  # warm-up, and the predictions of both paths
+        _reference(sur, ref)
+        frames[ref] = sur.predict(scenarios)
+        batch1()
+    times: dict[str, list[float]] = {k: [] for k in ("b1_ref", "b1", "bn_ref", "bn")}
     for _ in range(args.repeats):
-        t0 = time.perf_counter()
-        df = sur.predict(scenarios)
-        best_total = min(best_total, time.perf_counter() - t0)
-        build = fwd = 0.0
-        default_threads = torch.get_num_threads()
-        if threads is not None:
-            torch.set_num_threads(threads)
-        for start in range(0, len(scenarios), args.batch_size):
-            t1 = time.perf_counter()
-            data = build_batch(scenarios[start : start + args.batch_size])
-            t2 = time.perf_counter()
-            sur.predict_tensors(data)
-            t3 = time.perf_counter()
-            build += t2 - t1
-            fwd += t3 - t2
-        torch.set_num_threads(default_threads)
-        best_build, best_fwd = min(best_build, build), min(best_fwd, fwd)
-    n = len(scenarios)
+        for ref, tag in ((True, "_ref"), (False, "")):
+            _reference(sur, ref)
+            times["b1" + tag].append(_timed(batch1) / len(single))
+            times["bn" + tag].append(_timed(batched) / len(scenarios))
+    _reference(sur, False)
+    med = {k: 1e3 * float(np.median(v)) for k, v in times.items()}
+    cols = ("tput_ratio", "respt_ratio", "loss_ratio", "uncertainty")
+    diff = max(float(np.max(np.abs(frames[True][c].to_numpy() - frames[False][c].to_numpy())))
+               for c in cols)
+    rel = max(float(np.max(np.abs(frames[True][c].to_numpy() / frames[False][c].to_numpy() - 1)))
+              for c in ("throughput", "latency_mean", "latency_p95"))
     res = {
-        "ms_per_scenario": 1e3 * best_total / n,
-        "build_ms_per_scenario": 1e3 * best_build / n,
-        "forward_ms_per_scenario": 1e3 * best_fwd / n,
+        "batch1_ms": med["b1"], "batch1_ms_baseline": med["b1_ref"],
+        "batchn_ms_per_scenario": med["bn"], "batchn_ms_per_scenario_baseline": med["bn_ref"],
+        "max_abs_diff_ratios": diff, "max_rel_diff_seconds_rates": rel,
     }
     print(
         f"{sur.model!r} ({n_params} parameters), predict threads="
         f"{sur.num_threads or torch.get_num_threads()}\n"
-        f"{n} chainnet_like scenarios ({len(df)} service rows; generated in {t_gen:.1f} s), "
-        f"batch {args.batch_size}, best of {args.repeats}:\n"
-        f"  end-to-end predict: {res['ms_per_scenario']:.4f} ms/scenario "
-        f"(target <= 0.3)\n"
-        f"  graph building:     {res['build_ms_per_scenario']:.4f} ms/scenario\n"
-        f"  forward pass:       {res['forward_ms_per_scenario']:.4f} ms/scenario"
+        f"{len(scenarios)} chainnet_like scenarios ({len(frames[False])} service rows; "
+        f"generated in {t_gen:.1f} s), medians of {args.repeats} (new | baseline | speed-up):\n"
+        f"  batch 1 end to end:      {med['b1']:.3f} ms | {med['b1_ref']:.3f} ms | "
+        f"{med['b1_ref'] / med['b1']:.2f}x (target <= 2 ms)\n"
+        f"  batch {args.batch_size} end to end: {med['bn']:.4f} ms/scenario | "
+        f"{med['bn_ref']:.4f} | {med['bn_ref'] / med['bn']:.2f}x (target <= 0.1)\n"
+        f"  new vs baseline predictions: max |diff| of ratios and uncertainty {diff:.2e}, "
+        f"max relative diff of rates and latencies {rel:.2e}"
     )
     return res
 

@@ -24,6 +24,7 @@ from chainnet.features import (
     compute_features,
     compute_structure,
 )
+from chainnet.nn.stacked import GraphTensors
 from chainnet.schema import (
     DEVICE,
     DEVICE_HOSTS_FRAGMENT,
@@ -39,7 +40,8 @@ from chainnet.schema import (
 )
 from datagen.world import Scenario
 
-__all__ = ["scenarios_to_arrays", "build_graph", "build_batch"]
+__all__ = ["scenarios_to_arrays", "build_graph", "build_batch", "build_tensors",
+           "tensors_from_arrays", "tile_arrays"]
 
 
 def scenarios_to_arrays(scenarios: Sequence[Scenario]) -> ScenarioArrays:
@@ -262,3 +264,140 @@ def build_batch(scenarios: Sequence[Scenario], *, validate: bool = False) -> Bat
     if validate:
         data.validate(raise_on_error=True)
     return data
+
+
+def tile_arrays(base: ScenarioArrays, fragment_device: np.ndarray) -> ScenarioArrays:
+    """Copies of one scenario's arrays that differ only in the device of each fragment.
+
+    The fixed part (devices, services, links, fragment sizes) of ``base`` is repeated with
+    the index offsets of a batch; only ``fragment_device`` comes from the caller. No
+    :class:`~datagen.world.Scenario` is built.
+
+    Args:
+        base: The arrays of ONE scenario (``num_graphs == 1``).
+        fragment_device: Device (index into ``base``'s devices) of every fragment of every
+            copy, shape ``(B, F)`` with ``F`` the fragments of ``base`` in its order.
+
+    Returns:
+        The arrays of the ``B`` copies, global indices as :func:`scenarios_to_arrays` gives.
+
+    Raises:
+        ValueError: If ``base`` holds more than one scenario or the shape does not match.
+    """
+    fd = np.asarray(fragment_device, dtype=np.int64)
+    num_frag = base.fragment_service.shape[0]
+    if base.num_graphs != 1 or fd.ndim != 2 or fd.shape[1] != num_frag:
+        raise ValueError(
+            f"tile_arrays needs the arrays of one scenario and a (B, {num_frag}) device array, "
+            f"got num_graphs={base.num_graphs} and shape {fd.shape}"
+        )
+    B = fd.shape[0]
+    nd, ns = base.device_speed.shape[0], base.service_rate.shape[0]
+    graph = np.arange(B, dtype=np.int64)
+    d_off = (graph * nd)[:, None]
+    s_off = (graph * ns)[:, None]
+
+    def rep(v: np.ndarray) -> np.ndarray:
+        return np.tile(v, B)
+
+    def idx(v: np.ndarray, off: np.ndarray) -> np.ndarray:
+        return (v[None, :] + off).ravel()
+
+    src = base.service_source
+    return ScenarioArrays(
+        num_graphs=B,
+        device_graph=np.repeat(graph, nd),
+        device_speed=rep(base.device_speed),
+        device_capacity=rep(base.device_capacity),
+        device_servers=rep(base.device_servers),
+        device_reserved=rep(base.device_reserved),
+        service_graph=np.repeat(graph, ns),
+        service_rate=rep(base.service_rate),
+        service_sla=rep(base.service_sla),
+        service_scv=rep(base.service_scv),
+        service_peak=rep(base.service_peak),
+        service_high_fraction=rep(base.service_high_fraction),
+        service_high_duration=rep(base.service_high_duration),
+        service_num_branches=rep(base.service_num_branches),
+        service_source=np.where(src[None, :] >= 0, src[None, :] + d_off, -1).ravel(),
+        service_input_bytes=rep(base.service_input_bytes),
+        fragment_service=idx(base.fragment_service, s_off),
+        fragment_device=(fd + d_off).ravel(),
+        fragment_macs=rep(base.fragment_macs),
+        fragment_output_bytes=rep(base.fragment_output_bytes),
+        fragment_branch=rep(base.fragment_branch),
+        link_graph=np.repeat(graph, base.link_a.shape[0]),
+        link_a=idx(base.link_a, d_off),
+        link_b=idx(base.link_b, d_off),
+        link_bandwidth=rep(base.link_bandwidth),
+        link_delay=rep(base.link_delay),
+    )
+
+
+def tensors_from_arrays(a: ScenarioArrays) -> GraphTensors | None:
+    """Compute features and priors of flat arrays and pack them for the stacked model.
+
+    Fragments are permuted into the time-major packed order of the path GRU and paths sorted
+    by decreasing length (see :class:`chainnet.nn.stacked.GraphTensors`).
+
+    Args:
+        a: Flat arrays of one or more scenarios (:func:`scenarios_to_arrays`,
+            :func:`tile_arrays`).
+
+    Returns:
+        The :class:`~chainnet.nn.stacked.GraphTensors`, or ``None`` when there is no
+        fragment or some path has none (use :func:`build_batch` then).
+    """
+    s = compute_structure(a)
+    length = s.path_length
+    if a.fragment_service.shape[0] == 0 or length.size == 0 or length.min() == 0:
+        return None
+    f = compute_features(a, s)
+    num_paths = length.shape[0]
+    sorted_paths = np.argsort(-length, kind="stable")
+    rank = np.empty(num_paths, dtype=np.int64)
+    rank[sorted_paths] = np.arange(num_paths)
+    batch_sizes = (length[None, :] > np.arange(int(length.max()))[:, None]).sum(axis=1)
+    step_start = np.cumsum(batch_sizes) - batch_sizes
+    row = step_start[s.fragment_pos] + rank[s.fragment_path]
+    order = np.empty_like(row)
+    order[row] = np.arange(row.shape[0])
+    in_link = s.fragment_in_link[order]
+    send = np.flatnonzero(in_link >= 0)
+    x = {nt: _t(v) for nt, v in f.x.items()}
+    x[FRAGMENT] = _t(f.x[FRAGMENT][order])
+    i64 = torch.int64
+    return GraphTensors(
+        x=x,
+        service_prior=_t(f.prior[SERVICE]),
+        device_prior=_t(f.prior[DEVICE]),
+        host=_t(a.fragment_device[order], i64),
+        fragment_service=_t(a.fragment_service[order], i64),
+        path_service=_t(s.path_service[sorted_paths], i64),
+        batch_sizes=_t(batch_sizes, i64),
+        send_fragment=_t(send, i64),
+        send_link=_t(in_link[send], i64),
+        service_graph=_t(a.service_graph, i64),
+        num_graphs=a.num_graphs,
+        arrival_rate=_t(a.service_rate, torch.float64),
+        time_scale=_t(f.service_time_scale, torch.float64),
+    )
+
+
+def build_tensors(scenarios: Sequence[Scenario]) -> GraphTensors | None:
+    """Build the :class:`~chainnet.nn.stacked.GraphTensors` of many scenarios, vectorised.
+
+    The fast input of :class:`chainnet.nn.stacked.StackedChainNet`: the same features and
+    priors as :func:`build_batch`, without a :class:`~torch_geometric.data.HeteroData`.
+
+    Args:
+        scenarios: The scenarios (at least one).
+
+    Returns:
+        The tensors, or ``None`` when some path has no fragment (see
+        :func:`tensors_from_arrays`).
+
+    Raises:
+        ValueError: If ``scenarios`` is empty or holds a non-``Scenario``.
+    """
+    return tensors_from_arrays(scenarios_to_arrays(scenarios))

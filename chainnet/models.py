@@ -31,6 +31,7 @@ from chainnet.nn import (
     PathGRU,
     PerformanceHeads,
 )
+from chainnet.nn.path_gru import pack_paths
 from chainnet.schema import (
     DEVICE,
     EDGE_TYPES,
@@ -188,10 +189,13 @@ class ChainNet(_Base):
         sends_over = data[FRAGMENT_SENDS_OVER_LINK].edge_index
         carries = data[LINK_CARRIES_FRAGMENT].edge_index
         joined = h_s.new_zeros(num_s, self.hidden_channels)
+        # one packing plan for every iteration: the paths do not change
+        packing = pack_paths(path_batch, path_pos, num_paths) if self.path_gru.packed else None
         for _ in range(self.num_iterations):
             h_host = h_d[host]
             o_f, h_p = self.path_gru(
-                torch.cat([h_f, h_host], dim=-1), path_batch, path_pos, h_s[path_service]
+                torch.cat([h_f, h_host], dim=-1), path_batch, path_pos, h_s[path_service],
+                packing,
             )
             if carries.size(1) > 0:
                 # links only add to the host context, so link-free batches skip the work

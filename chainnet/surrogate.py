@@ -55,8 +55,10 @@ from torch import Tensor, nn
 from torch_geometric.data import HeteroData
 from torch_geometric.utils import scatter
 
-from chainnet.builder import build_batch
+from chainnet.builder import build_batch, build_tensors, tensors_from_arrays
+from chainnet.features import ScenarioArrays
 from chainnet.models import MODEL_CLASSES, Ensemble
+from chainnet.nn.stacked import GraphTensors, StackedChainNet
 from chainnet.predictor import PREDICT_COLUMNS, UNCERTAINTY_COLUMNS
 from chainnet.schema import (
     DEVICE,
@@ -110,11 +112,16 @@ def ratios_to_metrics(out: Mapping[str, Tensor], data: HeteroData) -> dict[str, 
         ``throughput`` (requests/s), ``loss_ratio``, ``latency_mean`` (s), ``latency_p95``
         (s), ``tput_ratio`` and ``respt_ratio``, each a float64 array ``[S]``.
     """
+    return _metrics(out, data[SERVICE].arrival_rate, data[SERVICE].time_scale)
+
+
+def _metrics(out: Mapping[str, Tensor], rate: Tensor, scale: Tensor) -> dict[str, np.ndarray]:
+    """:func:`ratios_to_metrics` with the arrival rates (1/s) and time scales (s) ``[S]``."""
     tput = out["tput_ratio"].detach().to("cpu", torch.float64)
     respt = out["respt_ratio"].detach().to("cpu", torch.float64)
     p95 = out["p95_ratio"].detach().to("cpu", torch.float64)
-    rate = data[SERVICE].arrival_rate.to("cpu", torch.float64)
-    scale = data[SERVICE].time_scale.to("cpu", torch.float64)
+    rate = rate.to("cpu", torch.float64)
+    scale = scale.to("cpu", torch.float64)
     latency = scale / respt.clamp_min(1e-12)
     return {
         "throughput": (tput * rate).numpy(),
@@ -218,6 +225,10 @@ class Surrogate:
                 )
         if out_of_range not in ("prior", "model"):
             raise ValueError(f"out_of_range must be 'prior' or 'model', got {out_of_range!r}")
+        #: Predict through the module path (build_batch + the model's forward), as before
+        #: the stacked fast path existed; kept for benchmarks and checks.
+        self._reference = False
+        self._stacked: tuple[nn.Module, StackedChainNet | None, int, list[Tensor]] | None = None
         self.out_of_range = out_of_range
         self.uncertainty_threshold = float(calib["threshold"])
         self.prior_weight = float(calib["prior_weight"])
@@ -324,7 +335,8 @@ class Surrogate:
 
     def _on_model_device(self, data: HeteroData) -> HeteroData:
         # the surrogate follows wherever the caller put the model; it never picks a device
-        self.model.eval()
+        if self._reference or self.model.training:
+            self.model.eval()
         param = next(self.model.parameters(), None)
         if param is not None and data[SERVICE].x.device != param.device:
             data = data.to(param.device)
@@ -371,6 +383,127 @@ class Surrogate:
                 out[head] = torch.where(oor, prior[:, j], out[head])
         return out, {"uncertainty": unc, "out_of_range": oor}
 
+    def _engine(self) -> StackedChainNet | None:
+        """The stacked fast path of the current weights, or ``None`` (reference path).
+
+        Rebuilt when ``self.model`` is another object or one of its parameters or buffers
+        changed in place (an optimiser step, ``load_state_dict``: their ``_version`` counters
+        move); ``None`` for a model that is not (an ensemble of) ChainNet, or not on the CPU.
+        """
+        if self._reference:
+            return None
+        cached = self._stacked
+        if cached is not None and cached[0] is self.model and cached[2] == sum(
+                t._version for t in cached[3]):
+            return cached[1]
+        tensors = list(self.model.parameters()) + list(self.model.buffers())
+        engine = None
+        if all(t.device.type == "cpu" for t in tensors):
+            engine = StackedChainNet.from_model(self.model)
+        self._stacked = (self.model, engine, sum(t._version for t in tensors), tensors)
+        return engine
+
+    @torch.no_grad()
+    def _predict_stacked(self, engine: StackedChainNet, g: GraphTensors
+                         ) -> tuple[TensorDict, dict[str, Tensor]]:
+        """:meth:`predict_with_uncertainty` on the stacked fast path."""
+        z = {nt: torch.asinh(x) for nt, x in g.x.items()}
+        outs = engine(g, z)
+        out = {k: v.mean(dim=0) for k, v in outs.items()}
+        if isinstance(self.model, Ensemble):
+            loss = 1.0 - outs["tput_ratio"]
+            spread = loss.max(dim=0).values - loss.min(dim=0).values
+        else:
+            spread = torch.zeros_like(out["tput_ratio"])
+        prior = g.service_prior
+        gap = ((1.0 - out["tput_ratio"]) - (1.0 - prior[:, 0].to(spread.dtype))).abs()
+        unc = spread + self.prior_weight * gap
+        oor = engine.out_of_range(g, z, self.range_margin)
+        if self.out_of_range == "prior" and bool(oor.any()):
+            prior = prior.to(out["tput_ratio"].dtype)
+            for j, head in enumerate(PRIORS[SERVICE]):
+                out[head] = torch.where(oor, prior[:, j], out[head])
+        return out, {"uncertainty": unc, "out_of_range": oor}
+
+    def _chunk_metrics(self, chunk: Sequence[Scenario] | None, arrays: ScenarioArrays | None,
+                       start: int) -> dict[str, np.ndarray]:
+        """Metric columns of one chunk (scenarios or flat arrays), scenario ids from ``start``."""
+        engine = self._engine()
+        g = None
+        if engine is not None:
+            if arrays is not None:
+                g = tensors_from_arrays(arrays)
+            elif chunk is not None:
+                g = build_tensors(chunk)
+        if engine is not None and g is not None:
+            if self.model.training:
+                self.model.eval()
+            out, unc = self._predict_stacked(engine, g)
+            metrics = _metrics(out, g.arrival_rate, g.time_scale)
+            metrics["scenario"] = g.service_graph.numpy() + start
+        else:
+            if chunk is None:
+                raise ValueError(
+                    "this surrogate's model has no stacked fast path for flat arrays; "
+                    "predict scenarios with Surrogate.predict instead"
+                )
+            data = build_batch(chunk)
+            out, unc = self.predict_with_uncertainty(data)
+            metrics = ratios_to_metrics(out, data)
+            metrics["scenario"] = data[SERVICE].batch.numpy() + start
+        metrics["uncertainty"] = unc["uncertainty"].detach().cpu().double().numpy()
+        metrics["out_of_range"] = unc["out_of_range"].detach().cpu().numpy()
+        return metrics
+
+    def _frame(self, parts: list[dict[str, np.ndarray]], services: np.ndarray) -> pd.DataFrame:
+        columns = PREDICTION_COLUMNS + UNCERTAINTY_COLUMNS
+        if not parts:
+            dtypes = {"scenario": np.int64, "service": object, "out_of_range": bool,
+                      "uncertain": bool}
+            return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, np.float64))
+                                 for c in columns})
+        cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        cols["service"] = services
+        cols["uncertain"] = cols["out_of_range"] | (
+            cols["uncertainty"] > self.uncertainty_threshold)
+        return pd.DataFrame({c: cols[c] for c in columns})
+
+    def predict_arrays(self, arrays: ScenarioArrays, service_names: Sequence[str]
+                       ) -> pd.DataFrame:
+        """Predict scenarios given as flat arrays (no :class:`~datagen.world.Scenario`).
+
+        The entry point of placement searches: :func:`chainnet.builder.tile_arrays` turns
+        device assignments into arrays, and this scores them in one batch, with the same
+        numbers as :meth:`predict` on the equivalent scenarios.
+
+        Args:
+            arrays: Flat arrays of ``arrays.num_graphs`` scenarios
+                (:class:`~chainnet.features.ScenarioArrays`).
+            service_names: Name of each service row of ``arrays`` (length ``S``).
+
+        Returns:
+            The table of :meth:`predict`: one row per (scenario, service); throughput in
+            requests/s, latencies in s, ``uncertainty`` in loss-ratio units.
+
+        Raises:
+            ValueError: If ``service_names`` does not have one name per service, or the
+                model has no stacked fast path (not an ensemble of ChainNet on the CPU).
+        """
+        if len(service_names) != arrays.service_rate.shape[0]:
+            raise ValueError(
+                f"service_names must name each of the {arrays.service_rate.shape[0]} services "
+                f"of arrays, got {len(service_names)} names"
+            )
+        saved = torch.get_num_threads()
+        if self.num_threads is not None and saved != self.num_threads:
+            torch.set_num_threads(self.num_threads)
+        try:
+            parts = [self._chunk_metrics(None, arrays, 0)]
+        finally:
+            if torch.get_num_threads() != saved:
+                torch.set_num_threads(saved)
+        return self._frame(parts, np.asarray(service_names, dtype=object))
+
     def predict(self, scenarios: Sequence[Scenario], batch_size: int | None = None
                 ) -> pd.DataFrame:
         """Predict per-service performance of many scenarios.
@@ -394,32 +527,16 @@ class Surrogate:
             raise ValueError(f"batch_size must be >= 1, got {bs}")
         parts: list[dict[str, np.ndarray]] = []
         saved = torch.get_num_threads()
-        if self.num_threads is not None:
+        if self.num_threads is not None and saved != self.num_threads:
             torch.set_num_threads(self.num_threads)
         try:
             for start in range(0, len(scenarios), bs):
-                chunk = scenarios[start:start + bs]
-                data = build_batch(chunk)
-                out, unc = self.predict_with_uncertainty(data)
-                metrics = ratios_to_metrics(out, data)
-                metrics["scenario"] = data[SERVICE].batch.numpy() + start
-                metrics["uncertainty"] = unc["uncertainty"].detach().cpu().double().numpy()
-                metrics["out_of_range"] = unc["out_of_range"].detach().cpu().numpy()
-                parts.append(metrics)
+                parts.append(self._chunk_metrics(scenarios[start:start + bs], None, start))
         finally:
-            torch.set_num_threads(saved)
-        columns = PREDICTION_COLUMNS + UNCERTAINTY_COLUMNS
-        if not parts:
-            dtypes = {"scenario": np.int64, "service": object, "out_of_range": bool,
-                      "uncertain": bool}
-            return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, np.float64))
-                                 for c in columns})
-        cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        cols["service"] = np.array([s.name for sc in scenarios for s in sc.services],
-                                   dtype=object)
-        cols["uncertain"] = cols["out_of_range"] | (
-            cols["uncertainty"] > self.uncertainty_threshold)
-        return pd.DataFrame({c: cols[c] for c in columns})
+            if torch.get_num_threads() != saved:
+                torch.set_num_threads(saved)
+        names = np.array([s.name for sc in scenarios for s in sc.services], dtype=object)
+        return self._frame(parts, names)
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}({self.model!r}, batch_size={self.batch_size})"

@@ -18,6 +18,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from chainnet.features import ScenarioArrays
 from datagen.world import Device, Placement, Scenario, Service
 from placement.request import PlacementRequest, ServiceRequest
 
@@ -214,6 +215,7 @@ class CandidateSpace:
         self.speed = np.array([d.effective_speed * d.servers for d in self.devices])
         self._fixed_services = tuple(r.service for r in self.running)
         self._fixed_placement = {r.name: r.devices for r in self.running}
+        self._template: tuple[ScenarioArrays, np.ndarray, np.ndarray] | None = None
 
     # -- conversions -------------------------------------------------------------------------
 
@@ -240,6 +242,36 @@ class CandidateSpace:
             placement=Placement(placement),
             links=self.request.links,
         )
+
+    def arrays(self, assignments: np.ndarray) -> tuple[ScenarioArrays, np.ndarray]:
+        """Flat predictor arrays of a batch of assignments, without building scenarios.
+
+        The fixed part (devices, links, services, the running services' devices) is read
+        once per space from one scenario; each call only fills in the devices of the new
+        fragments (:func:`chainnet.builder.tile_arrays`). The arrays equal those of
+        :func:`chainnet.builder.scenarios_to_arrays` on ``[to_scenario(a) for a in
+        assignments]``.
+
+        Args:
+            assignments: Device index of every fragment of each candidate, shape ``(n, F)``
+                (memory-feasible, as :meth:`to_scenario` requires).
+
+        Returns:
+            ``(arrays, service_names)``: the :class:`~chainnet.features.ScenarioArrays` of the
+            ``n`` candidates and the name of each of their service rows, shape ``(n S,)``.
+        """
+        from chainnet.builder import scenarios_to_arrays, tile_arrays
+
+        a = np.atleast_2d(np.asarray(assignments, dtype=np.int64))
+        if self._template is None:
+            base = self.to_scenario(a[0])
+            arr = scenarios_to_arrays([base])
+            # devices of the running services' fragments (they follow the new ones)
+            self._template = (arr, arr.fragment_device[self.num_fragments:].copy(),
+                              np.array([s.name for s in base.services], dtype=object))
+        arr, fixed, names = self._template
+        devices = np.hstack([a, np.broadcast_to(fixed, (a.shape[0], fixed.shape[0]))])
+        return tile_arrays(arr, devices), np.tile(names, a.shape[0])
 
     def assignment_of(self, placement: Mapping[str, Sequence[str]]) -> np.ndarray:
         """Return the assignment of a placement given by device names per new service."""

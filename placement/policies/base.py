@@ -371,23 +371,22 @@ class KeylessPolicy:
     ``response_times``; a foreign policy need not. The :class:`~placement.Placer` wraps any
     split policy that is not a :class:`SplitPolicy` in this adapter once, at construction, and
     then always calls the same three methods. The wrapped object needs ``select(contexts) ->
-    arms`` and ``update(contexts, arms, rewards)``; ``predict(contexts)`` (greedy choice) and a
-    ``context_type`` attribute (``"slack"``, ``"sla"`` or ``"reward"``, default ``"slack"``)
-    are used when present.
+    arms``; ``update(contexts, arms, rewards)`` (learning from feedback; a policy without it
+    does not learn), ``predict(contexts)`` (greedy choice) and a ``context_type`` attribute
+    (``"slack"``, ``"sla"`` or ``"reward"``, default ``"slack"``) are used when present.
 
     Args:
         policy: The foreign policy.
 
     Raises:
-        ValueError: If ``policy`` lacks ``select`` or ``update``.
+        ValueError: If ``policy`` has no ``select`` method.
     """
 
     def __init__(self, policy: Any) -> None:
-        missing = [m for m in ("select", "update") if not callable(getattr(policy, m, None))]
-        if missing:
+        if not callable(getattr(policy, "select", None)):
             raise ValueError(
-                f"split_policy must be a SplitPolicy, a policy name or an object with select() "
-                f"and update() methods; {type(policy).__name__} lacks {missing}"
+                f"split_policy must be a SplitPolicy, a policy name or an object with a "
+                f"select(contexts) method; {type(policy).__name__} has none"
             )
         self.policy = policy
         self.context_type: str = getattr(policy, "context_type", "slack")
@@ -403,8 +402,10 @@ class KeylessPolicy:
 
     def update(self, contexts: Any, arms: Any, rewards: Any, *, keys: Any = None,
                response_times: Any = None) -> KeylessPolicy:
-        """The wrapped ``update(contexts, arms, rewards)``; returns the adapter."""
-        self.policy.update(contexts, arms, rewards)
+        """The wrapped ``update(contexts, arms, rewards)`` if it has one; returns the adapter."""
+        fn = getattr(self.policy, "update", None)
+        if callable(fn):
+            fn(contexts, arms, rewards)
         return self
 
     def __repr__(self) -> str:

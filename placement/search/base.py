@@ -13,7 +13,9 @@ from __future__ import annotations
 import math
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, overload
 
 import numpy as np
 
@@ -111,8 +113,57 @@ class SearchResult:
         return float(self.values[0])
 
 
+class _Candidates(Sequence[Any]):
+    """Candidates as scenario stand-ins for the objective; a Scenario only when asked for.
+
+    Item ``i`` shares the services and devices of the space (all an objective of lost
+    requests and SLA misses reads); any other attribute (e.g. ``placement`` for the energy
+    term) builds the candidate's :class:`~datagen.world.Scenario` on first use.
+    """
+
+    def __init__(self, space: CandidateSpace, assignments: np.ndarray) -> None:
+        self.space = space
+        self.assignments = assignments
+        self.services = space.services + tuple(r.service for r in space.running)
+
+    def __len__(self) -> int:
+        return int(self.assignments.shape[0])
+
+    @overload
+    def __getitem__(self, i: int) -> Any: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Any]: ...
+
+    def __getitem__(self, i: int | slice) -> Any:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        return _LazyScenario(self, int(i))
+
+
+class _LazyScenario:
+    """One candidate: ``services`` and ``devices`` at once, the rest from its Scenario."""
+
+    def __init__(self, owner: _Candidates, index: int) -> None:
+        self.services = owner.services
+        self.devices = owner.space.devices
+        self._owner = owner
+        self._index = index
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        owner = self._owner
+        scenario = owner.space.to_scenario(owner.assignments[self._index])
+        return getattr(scenario, name)
+
+
 class Evaluator:
     """Scores batches of assignments with one predictor call per batch, within a budget.
+
+    A predictor with ``predict_arrays(arrays, service_names)`` (the ChainNet surrogate) is
+    fed flat arrays built from the assignments (:meth:`CandidateSpace.arrays`), without a
+    Scenario per candidate; any other predictor gets scenarios.
 
     Args:
         space: The candidate space (assignment -> scenario, memory checks).
@@ -122,6 +173,9 @@ class Evaluator:
             unlimited).
         batch_size: Largest batch sent to the predictor in one call (default: ``2048``).
     """
+
+    #: Default of :attr:`array_path` for new evaluators.
+    array_path: bool = True
 
     def __init__(
         self,
@@ -145,6 +199,9 @@ class Evaluator:
         self.stats = SearchStats()
         self._cache: dict[bytes, float] = {}
         self._start = time.perf_counter()
+        #: Score through ``predictor.predict_arrays`` when it has one (``False``: always
+        #: build a Scenario per candidate, the reference path kept for benchmarks).
+        self.array_path = Evaluator.array_path
 
     # -- budget ------------------------------------------------------------------------------
 
@@ -228,9 +285,17 @@ class Evaluator:
         return int(max(1, min(self.batch_size, left / max(per, 1e-9))))
 
     def _predict(self, assignments: list[np.ndarray]) -> np.ndarray:
-        scenarios = [self.space.to_scenario(x) for x in assignments]
-        t0 = time.perf_counter()
-        frame = self.predictor.predict(scenarios)
+        predict_arrays = getattr(self.predictor, "predict_arrays", None)
+        if self.array_path and predict_arrays is not None:
+            # assignments -> flat arrays -> graph tensors: no Scenario per candidate
+            batch = np.stack(assignments)
+            t0 = time.perf_counter()
+            frame = predict_arrays(*self.space.arrays(batch))
+            scenarios: Sequence[Any] = _Candidates(self.space, batch)
+        else:
+            scenarios = [self.space.to_scenario(x) for x in assignments]
+            t0 = time.perf_counter()
+            frame = self.predictor.predict(scenarios)
         self.stats.predict_time += time.perf_counter() - t0
         self.stats.predictor_calls += 1
         self.stats.evaluations += len(scenarios)

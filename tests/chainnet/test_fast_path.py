@@ -1,0 +1,149 @@
+"""The stacked fast path (chainnet.nn.stacked, builder.build_tensors, Surrogate.predict_arrays)
+gives the predictions of the reference module path."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from chainnet import ChainNet, Ensemble, Surrogate, build_batch
+from chainnet.builder import build_tensors, scenarios_to_arrays, tile_arrays
+from chainnet.nn import PathGRU
+from chainnet.nn.path_gru import pack_paths
+from chainnet.nn.stacked import StackedChainNet
+from tests.chainnet.conftest import make_semantic_scenario, sample_scenarios
+
+_COLS = ("tput_ratio", "respt_ratio", "loss_ratio", "uncertainty")
+_SECONDS = ("throughput", "latency_mean", "latency_p95")
+
+
+def _reference(sur: Surrogate, on: bool) -> None:
+    sur._reference = on
+    for module in sur.model.modules():
+        if isinstance(module, PathGRU):
+            module.packed = not on
+
+
+def _assert_close(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    assert list(a.columns) == list(b.columns)
+    assert (a["scenario"].to_numpy() == b["scenario"].to_numpy()).all()
+    assert (a["service"].to_numpy() == b["service"].to_numpy()).all()
+    assert (a["out_of_range"].to_numpy() == b["out_of_range"].to_numpy()).all()
+    for c in _COLS:
+        np.testing.assert_allclose(a[c].to_numpy(), b[c].to_numpy(), rtol=0, atol=2e-6)
+    for c in _SECONDS:
+        np.testing.assert_allclose(a[c].to_numpy(), b[c].to_numpy(), rtol=2e-6)
+
+
+@pytest.fixture(scope="module")
+def mixed() -> list:
+    return ([make_semantic_scenario()] + sample_scenarios("chainnet_like", 6, seed=3)
+            + sample_scenarios("edge", 6, seed=4))
+
+
+@pytest.fixture(scope="module")
+def ensemble(mixed) -> Surrogate:
+    torch.manual_seed(0)
+    members = []
+    for _ in range(2):
+        m = ChainNet(hidden_channels=8, num_iterations=2)
+        m.normalizer.fit(build_batch(mixed))
+        for p in m.parameters():  # non-zero heads, so the test sees the network
+            torch.nn.init.normal_(p, std=0.3)
+        members.append(m)
+    return Surrogate(Ensemble.from_models(members), prior_weight=1.0)
+
+
+@pytest.mark.parametrize("batch_size", [1, 5, 1000])
+def test_fast_path_matches_the_reference_path(ensemble, mixed, batch_size):
+    fast = ensemble.predict(mixed, batch_size=batch_size)
+    _reference(ensemble, True)
+    try:
+        ref = ensemble.predict(mixed, batch_size=batch_size)
+    finally:
+        _reference(ensemble, False)
+    _assert_close(fast, ref)
+
+
+def test_single_chainnet_and_weight_changes_are_seen(mixed):
+    torch.manual_seed(1)
+    model = ChainNet(hidden_channels=8, num_iterations=1)
+    model.normalizer.fit(build_batch(mixed))
+    sur = Surrogate(model)
+    before = sur.predict(mixed)
+    with torch.no_grad():
+        for p in model.readout.parameters():
+            p.add_(0.5)
+    after = sur.predict(mixed)  # the stacked snapshot is rebuilt after the in-place change
+    _reference(sur, True)
+    ref = sur.predict(mixed)
+    _assert_close(after, ref)
+    assert not np.allclose(before["tput_ratio"], after["tput_ratio"])
+
+
+def test_predict_arrays_of_tiled_assignments_equals_predict(ensemble, mixed):
+    base = mixed[0]
+    arr = scenarios_to_arrays([base])
+    rng = np.random.default_rng(0)
+    devices = rng.integers(0, len(base.devices), size=(4, arr.fragment_device.shape[0]))
+    scenarios = []
+    names = [d.name for d in base.devices]
+    from datagen.world import Placement, Scenario
+
+    for row in devices:
+        place, k = {}, 0
+        for svc in base.services:
+            place[svc.name] = tuple(names[j] for j in row[k:k + len(svc.fragments)])
+            k += len(svc.fragments)
+        scenarios.append(Scenario(base.devices, base.services, Placement(place), base.links))
+    tiled = tile_arrays(arr, devices)
+    flat = scenarios_to_arrays(scenarios)
+    for field in flat.__dataclass_fields__:
+        np.testing.assert_array_equal(getattr(tiled, field), getattr(flat, field), err_msg=field)
+    names_rows = [s.name for sc in scenarios for s in sc.services]
+    _assert_close(ensemble.predict_arrays(tiled, names_rows), ensemble.predict(scenarios))
+    with pytest.raises(ValueError, match="service_names"):
+        ensemble.predict_arrays(tiled, names_rows[:-1])
+    with pytest.raises(ValueError, match="one scenario"):
+        tile_arrays(flat, devices)
+
+
+def test_pack_paths_orders_steps_longest_path_first():
+    # paths: p0 = [f2, f0, f4], p1 = [f1], p2 = [f3, f5]
+    plan = pack_paths(torch.tensor([0, 1, 0, 2, 0, 2]), torch.tensor([1, 0, 0, 0, 2, 1]), 3)
+    assert plan is not None
+    assert plan.batch_sizes.tolist() == [3, 2, 1]
+    assert plan.sorted_paths.tolist() == [0, 2, 1]
+    assert plan.fragment_of_row.tolist() == [2, 3, 1, 0, 5, 4]
+    assert pack_paths(torch.tensor([0, 0]), torch.tensor([0, 1]), 2) is None  # empty path
+
+
+def test_packed_and_padded_path_gru_agree():
+    torch.manual_seed(0)
+    layer = PathGRU(4, 3)
+    path_batch = torch.tensor([0, 1, 0, 2, 0, 2, 3])
+    path_pos = torch.tensor([1, 0, 0, 0, 2, 1, 0])
+    x, h0 = torch.randn(7, 4), torch.randn(4, 3)
+    out, last = layer(x, path_batch, path_pos, h0)
+    layer.packed = False
+    ref_out, ref_last = layer(x, path_batch, path_pos, h0)
+    torch.testing.assert_close(out, ref_out)
+    torch.testing.assert_close(last, ref_last)
+
+
+def test_stacked_model_needs_chainnet_members():
+    assert StackedChainNet.from_model(torch.nn.Linear(2, 2)) is None
+    mixed_sizes = Ensemble.from_models([ChainNet(hidden_channels=8), ChainNet(hidden_channels=4)])
+    assert StackedChainNet.from_model(mixed_sizes) is None
+    with pytest.raises(ValueError, match="ChainNet"):
+        StackedChainNet([])
+    stacked = StackedChainNet.from_model(ChainNet(hidden_channels=8, num_iterations=2))
+    assert repr(stacked) == "StackedChainNet(members=1, hidden_channels=8, num_iterations=2)"
+
+
+def test_build_tensors_packs_fragments(semantic_scenario):
+    g = build_tensors([semantic_scenario])
+    assert g is not None
+    assert g.batch_sizes.tolist() == [3, 2, 1]  # s1 (3 fragments), sem's branches (2 and 1)
+    assert g.x["fragment"].shape == (6, build_batch([semantic_scenario])["fragment"].x.size(1))
+    assert g.send_fragment.numel() == g.send_link.numel() > 0
