@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from datagen.validation import as_real
+from datagen.walk import offered_load, placed_services
 from datagen.world import Placement, Scenario
 
 if TYPE_CHECKING:  # matplotlib is imported only by Decision.plot
@@ -292,13 +294,11 @@ class Decision:
     def _device_table(self) -> pd.DataFrame:
         sc = self.scenario
         used = sc.memory_used()
-        load = dict.fromkeys(used, 0.0)
+        # offered load: arrival rate x service time, per server (may exceed 1)
+        load = offered_load(sc.devices, placed_services(sc))
         count = dict.fromkeys(used, 0)
         for svc in sc.services:
-            for frag, dev in zip(svc.fragments, sc.placement[svc.name]):
-                d = sc.device(dev)
-                # offered load: arrival rate x service time, per server (may exceed 1)
-                load[dev] += svc.arrival_rate * frag.macs / (d.effective_speed * d.servers)
+            for dev in sc.placement[svc.name]:
                 count[dev] += 1
         return pd.DataFrame(
             {
@@ -601,10 +601,11 @@ class _Fields:
         if value is None and optional:
             return None
         value = _decode(value)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        number = as_real(value)
+        if number is None:
             raise DecisionFileError(
                 f"{self.where}: {key} must be a number, got {value!r:.80}")
-        return float(value)
+        return number
 
     def table(self, key: str) -> pd.DataFrame | None:
         raw = self.data.get(key)

@@ -38,6 +38,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from datagen.validation import as_real, is_int
+
 __all__ = [
     "InputFileError",
     "load_cluster",
@@ -133,7 +135,7 @@ class _Entry:
         v = self.raw(key, required)
         if v is None:
             return None
-        if not isinstance(v, (str, int)) or isinstance(v, bool):
+        if not (isinstance(v, str) or is_int(v)):
             raise InputFileError(f"{self.where(key)} must be a name, got {v!r:.60}")
         return str(v)
 
@@ -147,19 +149,18 @@ class _Entry:
             except ValueError:
                 raise InputFileError(f"{self.where(key)} must be a number, got {v!r:.60}"
                                      ) from None
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
+        number = as_real(v)
+        if number is None:
             raise InputFileError(f"{self.where(key)} must be a number, got {v!r:.60}")
-        return float(v)
+        return number
 
     def integer(self, key: str) -> int | None:
         v = self.raw(key)
         if v is None:
             return None
-        if isinstance(v, bool) or not isinstance(v, int):
-            if isinstance(v, float) and v.is_integer():
-                return int(v)
-            raise InputFileError(f"{self.where(key)} must be an integer, got {v!r:.60}")
-        return v
+        if is_int(v) or (isinstance(v, float) and v.is_integer()):
+            return int(v)
+        raise InputFileError(f"{self.where(key)} must be an integer, got {v!r:.60}")
 
     def names(self, key: str, required: bool = False) -> list[str] | None:
         v = self.raw(key, required)

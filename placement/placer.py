@@ -29,8 +29,9 @@ import numpy as np
 import pandas as pd
 
 from chainnet.predictor import Predictor
-from datagen.world import SPLIT_TYPES, Placement, Scenario
-from placement.candidates import CandidateSpace, check_fit
+from datagen.validation import check_int, is_int, is_real
+from datagen.world import SPLIT_TYPES, Service
+from placement.candidates import CandidateSpace, build_service, check_fit
 from placement.decision import Decision
 from placement.objective import Objective
 from placement.policies.base import KeylessPolicy, NotFittedError, SplitPolicy
@@ -101,6 +102,13 @@ def _measured_frame(measured: Any) -> pd.DataFrame:
             f"sla_compliance; it has {list(frame.columns)}"
         )
     return frame
+
+
+def _pick(
+    built: Mapping[str, Mapping[str, Service]], splits: Mapping[str, str]
+) -> dict[str, Service]:
+    """The built service of each new service for its split type (``{name: split}``)."""
+    return {name: built[name][split] for name, split in splits.items()}
 
 
 class Placer:
@@ -175,12 +183,11 @@ class Placer:
         analytic_search: SearchMethod | None = None,
         reward: Any = None,
     ) -> None:
-        if isinstance(verify_top_k, bool) or not isinstance(verify_top_k, int) or verify_top_k < 0:
+        if not is_int(verify_top_k) or verify_top_k < 0:
             raise ValueError(f"verify_top_k must be an integer >= 0, got {verify_top_k!r}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        if not is_int(seed):
             raise ValueError(f"seed must be an integer, got {seed!r}")
-        if verify_requests < 1:
-            raise ValueError(f"verify_requests must be >= 1, got {verify_requests!r}")
+        verify_requests = check_int("verify_requests", verify_requests, 1)
         if predictor is not None and not hasattr(predictor, "predict"):
             raise ValueError(
                 f"predictor must have a predict(scenarios) method, got {type(predictor).__name__}"
@@ -204,22 +211,21 @@ class Placer:
         self.split_policy: SplitPolicy | KeylessPolicy = split_policy
         self.search = search if search is not None else LocalSearch()
         self.objective = objective if objective is not None else Objective()
-        self.verify_top_k = verify_top_k
+        self.verify_top_k = int(verify_top_k)
         self.seed = int(seed)
-        self.verify_requests = int(verify_requests)
+        self.verify_requests = verify_requests
         self.explore = bool(explore)
-        if isinstance(min_distance, bool) or not isinstance(min_distance, int) or min_distance < 1:
+        if not is_int(min_distance) or min_distance < 1:
             raise ValueError(f"min_distance must be an integer >= 1, got {min_distance!r}")
-        self.min_distance = min_distance
-        if not isinstance(refine_seconds, (int, float)) or not refine_seconds >= 0:
+        self.min_distance = int(min_distance)
+        if not is_real(refine_seconds) or not refine_seconds >= 0:
             raise ValueError(f"refine_seconds must be >= 0 s, got {refine_seconds!r}")
         self.refine_seconds = float(refine_seconds)
-        if (isinstance(refine_evaluations, bool) or not isinstance(refine_evaluations, int)
-                or refine_evaluations < 0):
+        if not is_int(refine_evaluations) or refine_evaluations < 0:
             raise ValueError(
                 f"refine_evaluations must be an integer >= 0, got {refine_evaluations!r}"
             )
-        self.refine_evaluations = refine_evaluations
+        self.refine_evaluations = int(refine_evaluations)
         if not isinstance(safeguards, bool):
             raise ValueError(f"safeguards must be True or False, got {safeguards!r}")
         self.safeguards = safeguards
@@ -271,9 +277,11 @@ class Placer:
         for name, split in forced.items():
             if split not in allowed[name]:
                 check_fit(request, {**{s: allowed[s][0] for s in allowed}, name: split})
+        # every allowed split of every new service, built once for this call
+        built = {sr.name: {s: build_service(sr, s) for s in sr.splits} for sr in request.services}
         rng = np.random.default_rng(self.seed)
-        chosen, context = self._choose_splits(request, allowed, forced)
-        space = CandidateSpace(request, chosen)
+        chosen, context = self._choose_splits(request, allowed, forced, built)
+        space = CandidateSpace(request, chosen, services=_pick(built, chosen))
         result: SearchResult = self.search.search(
             space,
             self.predictor,
@@ -485,6 +493,7 @@ class Placer:
         request: PlacementRequest,
         allowed: Mapping[str, tuple[str, ...]],
         forced: Mapping[str, str],
+        built: Mapping[str, Mapping[str, Service]],
     ) -> tuple[dict[str, str], pd.DataFrame]:
         from datagen.splitting import split_accuracy
 
@@ -500,7 +509,7 @@ class Placer:
         rows: list[dict[str, Any]] = []
         calls = 0
         if open_:
-            predicted = self._predict_by_split(request, allowed, chosen)
+            predicted = self._predict_by_split(request, allowed, chosen, built)
             calls = 1
             contexts = np.vstack(
                 [self._context(request, name, predicted[name]) for name in open_]
@@ -566,6 +575,7 @@ class Placer:
         request: PlacementRequest,
         allowed: Mapping[str, tuple[str, ...]],
         fixed: Mapping[str, str],
+        built: Mapping[str, Mapping[str, Service]],
     ) -> dict[str, dict[str, dict[str, float]]]:
         """Predicted metrics of every open service under each split (one predict call).
 
@@ -582,7 +592,7 @@ class Placer:
                 for sr in request.services
             }
             try:
-                space = CandidateSpace(request, choice)
+                space = CandidateSpace(request, choice, services=_pick(built, choice))
                 variants.append((split, space))
             except ValueError:
                 continue
@@ -663,15 +673,7 @@ class Placer:
             load_features,
         )
 
-        running = None
-        if request.running:
-            running = Scenario(
-                devices=request.devices,
-                services=tuple(r.service for r in request.running),
-                placement=Placement({r.name: r.devices for r in request.running}),
-                links=request.links,
-            )
-        load = load_features(request.devices, running)
+        load = load_features(request.devices, request.running)
         sla = self._deadline(request, name, predicted)
         if context_type == "reward":
             accuracy, reference = self._accuracies(request, name)

@@ -31,6 +31,7 @@ __all__ = [
     "ServiceRequest",
     "RunningService",
     "PlacementRequest",
+    "as_running",
 ]
 
 
@@ -164,7 +165,23 @@ class RunningService:
         return self.service.name
 
 
-def _as_running(items: Iterable[Any]) -> tuple[RunningService, ...]:
+def as_running(items: Iterable[Any]) -> tuple[RunningService, ...]:
+    """The services already deployed, as :class:`RunningService` records.
+
+    Every part of the package that reads "what is already running" (the request, the split
+    policies' load context, the online loop's placement functions) takes these records; this
+    converts the other shapes a caller may hold.
+
+    Args:
+        items: :class:`RunningService` objects, ``(Service, devices)`` pairs or whole
+            :class:`datagen.Scenario` objects (their services and placements are taken).
+
+    Returns:
+        One record per running service, in order.
+
+    Raises:
+        RequestError: On an item of another type.
+    """
     out: list[RunningService] = []
     for i, item in enumerate(items):
         if isinstance(item, RunningService):
@@ -237,7 +254,7 @@ class PlacementRequest:
             if not isinstance(s, ServiceRequest):
                 raise RequestError(f"services[{i}] must be a ServiceRequest, got {s!r}")
         set_field(self, "services", services)
-        running = _as_running(self.running)
+        running = as_running(self.running)
         set_field(self, "running", running)
         all_names = [s.name for s in services] + [r.name for r in running]
         dup = sorted({n for n in all_names if all_names.count(n) > 1})

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from datagen.validation import finite_float, is_int, is_real
+
 __all__ = ["LinearArms", "check_linear_fields"]
 
 
@@ -24,12 +26,11 @@ def check_linear_fields(
     Raises:
         ValueError: Naming the field, its value and the valid range.
     """
-    if not (isinstance(l2_lambda, (int, float)) and np.isfinite(l2_lambda) and l2_lambda > 0):
+    if finite_float(l2_lambda) is None or not l2_lambda > 0:
         raise ValueError(f"l2_lambda must be a finite number > 0, got {l2_lambda!r}")
-    if not (isinstance(discount, (int, float)) and 0 < discount <= 1):
+    if not (is_real(discount) and 0 < discount <= 1):
         raise ValueError(f"discount must be in (0, 1] (1 = no discounting), got {discount!r}")
-    bad_window = isinstance(window, bool) or not isinstance(window, int) or window < 1
-    if window is not None and bad_window:
+    if window is not None and (not is_int(window) or window < 1):
         raise ValueError(f"window must be None or an integer >= 1, got {window!r}")
     if window is not None and discount != 1:
         raise ValueError(

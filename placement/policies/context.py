@@ -16,14 +16,19 @@ The slack is dimensionless (the same context whatever the time unit) and clipped
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from datagen.validation import finite_float
 from datagen.walk import offered_load, placed_services
 from datagen.world import Device, Scenario
 from placement.policies.base import ARMS
 from placement.policies.reward import Reward
+
+if TYPE_CHECKING:
+    from placement.request import RunningService
 
 __all__ = [
     "DEFAULT_SLACK_CLIP",
@@ -69,7 +74,7 @@ def build_context(
         ValueError: On a non-positive or non-finite SLA, a missing split type, a negative or
             NaN latency, non-finite load features or an empty clip range.
     """
-    if not (isinstance(sla, (int, float, np.floating)) and math.isfinite(sla) and sla > 0):
+    if finite_float(sla) is None or not sla > 0:
         raise ValueError(f"sla must be a finite deadline > 0 s, got {sla!r}")
     lo, hi = slack_clip
     if not lo < hi:
@@ -98,7 +103,10 @@ def context_names(load_names: Sequence[str] = LOAD_FEATURES) -> list[str]:
 
 
 def load_features(
-    devices: Sequence[Device], running: Scenario | None = None, *, cap: float = 2.0
+    devices: Sequence[Device],
+    running: Iterable[RunningService] | Scenario | None = None,
+    *,
+    cap: float = 2.0,
 ) -> np.ndarray:
     r"""Offered utilisation of the devices by the services already running.
 
@@ -108,8 +116,9 @@ def load_features(
 
     Args:
         devices: The cluster's devices.
-        running: The deployment already running on them, or ``None`` for an idle cluster
-            (default: ``None``).
+        running: What already runs on them: :class:`~placement.request.RunningService`
+            records, a deployed :class:`~datagen.world.Scenario`, or ``None`` for an idle
+            cluster (default: ``None``).
         cap: Upper clip of each :math:`\rho_d` (default: ``2.0``).
 
     Returns:
@@ -120,7 +129,11 @@ def load_features(
     """
     if not devices:
         raise ValueError("devices must hold at least one Device, got []")
-    rho = offered_load(devices, placed_services(running))
+    if running is None or isinstance(running, Scenario):
+        placed = placed_services(running)
+    else:
+        placed = [(r.service, r.devices) for r in running]
+    rho = offered_load(devices, placed)
     u = np.minimum(np.array(list(rho.values())), cap)
     return np.array([u.mean(), u.max()])
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from datagen.validation import is_real
 from placement.policies.base import ARMS, SplitPolicy
 
 __all__ = [
@@ -126,7 +127,7 @@ class RandomConfig:
             ValueError: If ``p_semantic`` is not in [0, 1].
         """
         p = self.p_semantic
-        if not (isinstance(p, (int, float)) and 0 <= p <= 1):
+        if not (is_real(p) and 0 <= p <= 1):
             raise ValueError(f"p_semantic must be in [0, 1], got {p!r}")
         return self
 

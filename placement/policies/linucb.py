@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from datagen.validation import finite_float
 from placement.policies._linear import LinearArms, check_linear_fields
 from placement.policies.base import DEFAULT_KEY, SplitPolicy
 
@@ -49,7 +50,7 @@ class LinUCBConfig:
             ValueError: Naming the field, its value and the valid range.
         """
         a = self.alpha
-        if not (isinstance(a, (int, float)) and np.isfinite(a) and a >= 0):
+        if finite_float(a) is None or not a >= 0:
             raise ValueError(f"alpha must be a finite number >= 0, got {self.alpha!r}")
         check_linear_fields(self.l2_lambda, self.discount, self.window, self.fit_intercept)
         if not isinstance(self.per_service, bool):

@@ -28,11 +28,12 @@ and p95 response time (:func:`deadline_probability`).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from datagen.validation import finite_float, is_real
 
 __all__ = ["REWARD_KINDS", "Reward", "deadline_probability"]
 
@@ -123,10 +124,10 @@ class Reward:
         if self.kind not in REWARD_KINDS:
             raise ValueError(f"kind must be one of {REWARD_KINDS}, got {self.kind!r}")
         w = self.sla_weight
-        if not (isinstance(w, (int, float)) and 0 <= w <= 1):
+        if not (is_real(w) and 0 <= w <= 1):
             raise ValueError(f"sla_weight must be in [0, 1], got {w!r}")
         t = self.tolerance
-        if not (isinstance(t, (int, float)) and math.isfinite(t) and t > 0):
+        if finite_float(t) is None or not t > 0:
             raise ValueError(f"tolerance must be a finite accuracy loss > 0, got {t!r}")
         if self.kind == "published" and w != 0.5:
             raise ValueError(

@@ -16,13 +16,13 @@ contexts that were used to choose.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from datagen.validation import finite_float, is_int, is_real
 from placement.policies.base import SplitPolicy
 
 __all__ = [
@@ -97,17 +97,17 @@ class SplitPlaceConfig:
             v = getattr(self, name)
             if not 0 <= v <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {v!r}")
-        if not 0 <= self.rho <= 1:
+        if not (is_real(self.rho) and 0 <= self.rho <= 1):
             raise ValueError(f"rho must be in [0, 1] (rewards are in [0, 1]), got {self.rho!r}")
-        if not self.rho_growth >= 1:
+        if not (is_real(self.rho_growth) and self.rho_growth >= 1):
             raise ValueError(f"rho_growth must be >= 1, got {self.rho_growth!r}")
         thresholds = {"initial_threshold": self.initial_threshold}
         for key, v in self.initial_thresholds.items():
             thresholds[f"initial_thresholds[{key!r}]"] = v
         for name, v in thresholds.items():
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+            if finite_float(v) is None or not v > 0:
                 raise ValueError(f"{name} must be a finite time > 0 s, got {v!r}")
-        if not isinstance(self.sla_column, int) or self.sla_column < 0:
+        if not is_int(self.sla_column) or self.sla_column < 0:
             raise ValueError(f"sla_column must be an integer >= 0, got {self.sla_column!r}")
         return self
 

@@ -63,6 +63,8 @@ def _encode(obj: Any) -> Any:
         return [_encode(v) for v in obj]
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
+    if isinstance(obj, (np.integer, np.floating)):  # numbers pass the config checks as numpy
+        return obj.item()
     raise TypeError(f"cannot store a {type(obj).__name__} in a policy file")
 
 

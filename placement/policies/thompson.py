@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from datagen.validation import finite_float
 from placement.policies._linear import check_linear_fields
 from placement.policies.linucb import LinearPolicy
 
@@ -46,7 +47,7 @@ class ThompsonConfig:
             ValueError: Naming the field, its value and the valid range.
         """
         v = self.noise_variance
-        if not (isinstance(v, (int, float)) and np.isfinite(v) and v > 0):
+        if finite_float(v) is None or not v > 0:
             raise ValueError(f"noise_variance must be a finite number > 0, got {v!r}")
         check_linear_fields(self.l2_lambda, self.discount, self.window, self.fit_intercept)
         if not isinstance(self.per_service, bool):

@@ -1,4 +1,4 @@
-"""The online split-decision loop (placement/online.py)."""
+"""The online split-decision loop (the placement/online/ package)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from placement.online import (
     regret_growth_exponent,
 )
 from placement.policies import make_policy
+from placement.request import RunningService
 
 FAST = OnlineConfig(sim_requests=200)
 
@@ -168,6 +169,7 @@ def test_greedy_placement() -> None:
     # a loaded fast device: 1/100 / (1 - 0.95 - 0.01) = 0.25 s > 1/10 / (1 - 0.1) = 0.111 s
     busy = Service("b", (Fragment("g", macs=95.0),), arrival_rate=1.0)
     assert greedy_placement([slow, fast], [(busy, ("fast",))], svc) == ("slow",)
+    assert greedy_placement([slow, fast], [RunningService(busy, ("fast",))], svc) == ("slow",)
     full = Device("full", speed=1e3, memory=5.0)
     assert greedy_placement([full], [], svc) is None
 

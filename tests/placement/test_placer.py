@@ -182,6 +182,31 @@ def test_running_services_stay_put_and_count():
     assert set(d.splits) == {"a", "b"}
 
 
+def test_each_allowed_split_is_built_once_per_place(monkeypatch):
+    import placement.placer
+    from placement.candidates import CandidateSpace, build_service
+
+    calls = []
+
+    def counting(request, split):
+        calls.append((request.name, split))
+        return build_service(request, split)
+
+    class GivenServices(CandidateSpace):
+        """A candidate space that must receive the Placer's services, never build its own."""
+
+        def __init__(self, request, splits, services=None):
+            assert services is not None
+            assert set(services) == {s.name for s in request.services}
+            super().__init__(request, splits, services)
+
+    monkeypatch.setattr(placement.placer, "build_service", counting)
+    monkeypatch.setattr(placement.placer, "CandidateSpace", GivenServices)
+    d = _placer().place(_request(splits=("layer", "semantic")))
+    assert set(d.splits) == {"a", "b"}
+    assert sorted(calls) == [("a", "layer"), ("a", "semantic"), ("b", "layer"), ("b", "semantic")]
+
+
 def test_objective_weights_change_the_decision_inputs():
     d = _placer(objective=Objective(latency_weight=1.0)).place(_request())
     assert d.objective >= 0

@@ -3,7 +3,13 @@ import math
 import pytest
 
 from datagen.world import Device, DNNProfile, Fragment, LayerProfile, Link, Scenario, Service
-from placement.request import PlacementRequest, RequestError, RunningService, ServiceRequest
+from placement.request import (
+    PlacementRequest,
+    RequestError,
+    RunningService,
+    ServiceRequest,
+    as_running,
+)
 
 
 def _profile(name="tiny"):
@@ -80,6 +86,15 @@ def test_running_accepts_pairs_and_scenarios():
     )
     assert r1.running == r2.running
     assert r1.running[0].devices == ("b",)
+
+
+def test_as_running_gives_one_record_shape():
+    svc = Service("old", (Fragment("f0", 1e6, weight_bytes=10),), arrival_rate=1.0)
+    record = RunningService(svc, ("b",))
+    sc = Scenario(_devices(), (svc,), {"old": ("b",)})
+    assert as_running([record]) == as_running([(svc, ["b"])]) == as_running([sc]) == (record,)
+    with pytest.raises(RequestError, match=r"running\[0\] must be a RunningService"):
+        as_running(["old"])
 
 
 @pytest.mark.parametrize(

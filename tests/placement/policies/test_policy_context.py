@@ -9,6 +9,7 @@ import pytest
 
 from datagen.world import Device, Fragment, Scenario, Service
 from placement.policies import LOAD_FEATURES, build_context, context_names, load_features
+from placement.request import RunningService
 
 
 def test_build_context_hand_values() -> None:
@@ -43,5 +44,7 @@ def test_load_features() -> None:
     sc = Scenario(devs, (svc,), {"s": ("a", "b")})
     # rho_a = 2*10/100 = 0.2; rho_b = 2*20/(2*50) = 0.4
     np.testing.assert_allclose(load_features(devs, sc), [0.3, 0.4])
+    # the running services as records give the same load as the scenario
+    np.testing.assert_allclose(load_features(devs, [RunningService(svc, ("a", "b"))]), [0.3, 0.4])
     with pytest.raises(ValueError, match="at least one Device"):
         load_features(())

@@ -1,0 +1,146 @@
+r"""What a run of the online loop scores: the reward of a deployment, regret and a run's figures.
+
+The reward of a deployment is the mean over its requests of the per-request reward, a dropped
+request earning nothing (:func:`deployment_reward`); the regret of step ``t`` is
+:math:`\max_a r_t(a) - r_t(a_t) \ge 0`, and its growth exponent (:func:`regret_growth_exponent`)
+says whether a policy learns. :func:`summarize_log` turns one run's log into the figures of the
+policy benchmark and the report.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from placement.policies import Reward
+
+__all__ = ["deployment_reward", "regret_growth_exponent", "summarize_log"]
+
+
+def deployment_reward(
+    arrival: np.ndarray,
+    completion: np.ndarray,
+    served: np.ndarray,
+    sla: float,
+    accuracy: float,
+    *,
+    reward: Reward | str | None = "published",
+    reference_accuracy: float | None = None,
+) -> tuple[float, float, float]:
+    r"""Mean per-request reward of one deployment, dropped requests earning 0.
+
+    With the published reward:
+
+    .. math::
+        r = \frac{1}{n}\sum_i \mathbb{1}[\text{served}_i]\big(0.5\,\mathbb{1}[RT_i \le SLA]
+            + 0.5 \cdot 10 \cdot \max(0, acc - 0.9)\big)
+
+    and any :class:`~placement.policies.Reward` likewise (its per-request reward, averaged
+    over all requests).
+
+    Args:
+        arrival: Arrival times of the requests (s), shape ``(n,)``.
+        completion: Completion times (s), shape ``(n,)``; ignored where not served.
+        served: Whether each request was served, bool shape ``(n,)``.
+        sla: Deadline (s).
+        accuracy: Accuracy of the deployed split in [0, 1].
+        reward: The reward (default: ``"published"``, SplitPlace's).
+        reference_accuracy: Accuracy of the unsplit model, for the relative reward
+            (default: ``None`` = ``accuracy``).
+
+    Returns:
+        ``(reward, sla_compliance, mean_latency)``: the mean reward, the fraction of requests
+        served within the SLA, and the mean latency of served requests (s, ``nan`` if none).
+    """
+    n = len(arrival)
+    if n == 0:
+        return 0.0, 0.0, math.nan
+    rw = Reward.coerce(reward)
+    ref = accuracy if reference_accuracy is None else reference_accuracy
+    rt = np.where(served, completion - arrival, np.inf)
+    met = served & (rt <= sla)
+    compliance = float(met.mean())
+    value = float(rw.expected(compliance / max(float(served.mean()), 1e-300),
+                              1.0 - float(served.mean()), accuracy, ref))
+    mean_latency = float(rt[served].mean()) if served.any() else math.nan
+    return value, compliance, mean_latency
+
+
+def regret_growth_exponent(cumulative_regret: Sequence[float] | np.ndarray) -> float:
+    r"""Fitted growth exponent :math:`\beta` of cumulative regret, :math:`R(t) \approx c\,t^\beta`.
+
+    Least squares of :math:`\log R(t)` on :math:`\log t` over the second half of the run
+    (where :math:`R(t) > 0`); :math:`\beta < 1` means sublinear regret.
+
+    Args:
+        cumulative_regret: :math:`R(1), \dots, R(T)`.
+
+    Returns:
+        :math:`\beta`, or ``0.0`` when the regret is zero throughout the fitted range.
+
+    Raises:
+        ValueError: If fewer than 4 values are given.
+    """
+    r = np.asarray(cumulative_regret, dtype=float)
+    if r.size < 4:
+        raise ValueError(f"cumulative_regret needs at least 4 values, got {r.size}")
+    t = np.arange(1, r.size + 1, dtype=float)
+    keep = (t > r.size / 2) & (r > 0)
+    if keep.sum() < 2:
+        return 0.0
+    slope, _ = np.polyfit(np.log(t[keep]), np.log(r[keep]), 1)
+    return float(slope)
+
+
+def summarize_log(log: pd.DataFrame, first: int = 100) -> dict[str, float]:
+    """Figures of one run of :class:`OnlineExperiment` (one policy).
+
+    Args:
+        log: :meth:`OnlineExperiment.log`.
+        first: Length of the early window of ``reward_over_oracle_first`` (default: ``100``).
+
+    Returns:
+        ``mean_reward``, ``reward_over_oracle`` (sum of rewards over the per-request oracle's),
+        ``reward_over_oracle_first`` (the same over the first ``first`` requests),
+        ``final_regret``, ``beta`` (regret growth exponent, ``nan`` under 8 steps),
+        ``late_over_early_regret`` (regret of the second half of the run over that of the
+        first half; below 1 the regret grows sublinearly, ``nan`` when the first half has
+        none),
+        ``semantic_share``, ``oracle_semantic_share``, ``agrees_with_oracle``,
+        ``response_time`` (mean simulated latency of served requests, s),
+        ``sla_violation`` (share of requests not served within the SLA), ``accuracy``
+        (mean accuracy of the chosen splits), and ``oracle_sla_violation`` and
+        ``oracle_accuracy`` (the same for the per-request oracle's splits).
+    """
+    head = log.iloc[:first]
+    cr = log["cumulative_regret"].to_numpy(float)
+    return {
+        "mean_reward": float(log.reward.mean()),
+        "reward_over_oracle": float(log.reward.sum() / max(log.oracle_reward.sum(), 1e-12)),
+        "reward_over_oracle_first": float(
+            head.reward.sum() / max(head.oracle_reward.sum(), 1e-12)
+        ),
+        "final_regret": float(cr[-1]) if len(cr) else 0.0,
+        "beta": regret_growth_exponent(cr) if len(cr) >= 8 else math.nan,
+        "late_over_early_regret": _late_over_early(cr),
+        "semantic_share": float((log.arm == "semantic").mean()),
+        "oracle_semantic_share": float((log.oracle_arm == "semantic").mean()),
+        "agrees_with_oracle": float((log.arm == log.oracle_arm).mean()),
+        "response_time": float(np.nanmean(log.latency.to_numpy(float))),
+        "sla_violation": float(log.sla_violation.mean()),
+        "accuracy": float(log.accuracy.mean()),
+        "oracle_sla_violation": float(log.oracle_sla_violation.mean()),
+        "oracle_accuracy": float(log.oracle_accuracy.mean()),
+    }
+
+
+def _late_over_early(cumulative: np.ndarray) -> float:
+    """Regret of the second half of a run over that of the first half (``nan`` if none)."""
+    if len(cumulative) < 2:
+        return math.nan
+    half = float(cumulative[len(cumulative) // 2 - 1])
+    total = float(cumulative[-1])
+    return (total - half) / half if half > 0 else math.nan
