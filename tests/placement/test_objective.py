@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from datagen.world import Device, Fragment, Scenario, Service
-from placement.objective import OBJECTIVE_TERMS, Objective, metrics_frame
+from placement.objective import OBJECTIVE_TERMS, TIE_BREAK_LATENCY_WEIGHT, Objective, metrics_frame
 
 
 def _scenario(sla_a=1.0, sla_b=math.inf):
@@ -65,7 +65,7 @@ def test_vectorised_over_scenarios_and_nan_latency():
     m.loc[(m["scenario"] == 1) & (m["service"] == "a"), ["loss_ratio", "latency_p95"]] = [
         1.0, np.nan,
     ]
-    v = Objective()(scs, m)
+    v = Objective(latency_weight=0.0)(scs, m)
     assert v.shape == (2,)
     assert v[1] == pytest.approx(4.0)  # everything lost, no SLA penalty on a NaN latency
 
@@ -75,7 +75,8 @@ def test_vectorised_over_scenarios_and_nan_latency():
     [
         ({"loss_weight": -1.0}, "loss_weight must be >= 0"),
         ({"sla_weight": math.inf}, "sla_weight must be a finite"),
-        ({"loss_weight": 0.0, "sla_weight": 0.0}, "at least one objective weight"),
+        ({"loss_weight": 0.0, "sla_weight": 0.0, "latency_weight": 0.0},
+         "at least one objective weight"),
         ({"sla_metric": "p99"}, "sla_metric must be"),
     ],
 )
@@ -98,3 +99,16 @@ def test_metrics_frame_stacks_tables():
     assert list(f["scenario"]) == [0, 0, 1, 1]
     assert list(f["service"]) == ["a", "b", "a", "b"]
     assert metrics_frame([]).empty
+
+
+def test_latency_breaks_ties_between_plans_of_equal_loss():
+    """The default latency weight decides between equal-loss plans, and only between them."""
+    sc = _scenario()
+    fast, slow, lossy = _metrics(), _metrics(), _metrics()
+    slow["latency_mean"] = 2.0 * slow["latency_mean"]
+    lossy["loss_ratio"] = lossy["loss_ratio"] + 0.001
+    v = Objective()([sc, sc, sc], pd.concat(
+        [fast, slow.assign(scenario=1), lossy.assign(scenario=2)], ignore_index=True))
+    assert v[0] < v[1]  # same loss and SLA terms: the faster plan wins
+    assert v[1] < v[0] + 4.0 * 0.001 + 2.0 * 0.001  # ... by less than 0.1% of the traffic
+    assert Objective().latency_weight == TIE_BREAK_LATENCY_WEIGHT
