@@ -67,6 +67,10 @@ R2_DATA := [data/placer, data/placer_al1, data/placer_al2, $(REPLAY)]
 # training feature range (out_of_range) and the accuracy cover them too
 FINAL_DATA := [data/placer, data/placer2, data/placer3, data/placer_al1, data/placer_al2, $(REPLAY), data/edge2, data/chainnet_like_high, data/large_train]
 FINAL_OPTIONS := --trainer.max_epochs 8 --model.lr_scheduler.init_args.T_max 8
+# fourth stage (the shipped members): the final members trained 6 more epochs at a lower rate
+# with 16,000 more placer graphs
+FOURTH_DATA := [data/placer, data/placer2, data/placer3, data/placer4, data/placer_al1, data/placer_al2, $(REPLAY), data/edge2, data/chainnet_like_high, data/large_train]
+FOURTH_OPTIONS := --trainer.max_epochs 6 --model.lr_scheduler.init_args.T_max 6 --model.optimizer.init_args.lr 0.0003
 # $(1) = round name, $(2) = name of the variable listing the training folders, $(3) = members
 # to start from (default: runs/default_model, the first stage), $(4) = more options
 define finetune
@@ -80,6 +84,7 @@ placer-model: setup
 	$(GEN) --config placer --out data/placer --num_samples 6000 --seed 81 --shard_size 500
 	$(GEN) --config placer --out data/placer2 --num_samples 6000 --seed 82 --shard_size 1000
 	$(GEN) --config placer --out data/placer3 --num_samples 12000 --seed 83 --shard_size 1000
+	$(GEN) --config placer --out data/placer4 --num_samples 16000 --seed 84 --shard_size 1000
 	$(GEN) --config edge --out data/edge2 --num_samples 4000 --seed 13 --shard_size 500 --num_requests 5000
 	$(GEN) --config placer --out data/placer_test --num_samples 600 --seed 91 --shard_size 100
 	$(GEN) --config placer --out data/placer_val --num_samples 300 --seed 92 --shard_size 100
@@ -92,7 +97,8 @@ placer-model: setup
 	$(PY) -m scripts.active_learning --model runs/placer_r1.pt --out data/placer_al2 --requests 250 --seed 102
 	$(call finetune,placer_r2,R2_DATA)
 	$(call finetune,placer_final,FINAL_DATA,runs/placer_r2,$(FINAL_OPTIONS))
-	cp runs/placer_final.pt chainnet/checkpoints/default.pt
+	$(call finetune,placer_s4,FOURTH_DATA,runs/placer_final,$(FOURTH_OPTIONS))
+	cp runs/placer_s4.pt chainnet/checkpoints/default.pt
 	$(PY) -m training calibrate --model chainnet/checkpoints/default.pt --data.val data/placer_val data/placer_cal data/large_val data/chainnet_like_val
 	$(PY) -m training evaluate --model chainnet/checkpoints/default.pt analytic --data.test data/placer_test data/chainnet_like_test data/large_test data/edge_test --record chainnet/checkpoints/default.pt
 
