@@ -1,15 +1,19 @@
 """Benchmark the simulator engines: events/s of the fast (numba) and SimPy engines.
 
-Covers two workloads (events = external arrivals + service completions):
+Covers three workloads (events = external arrivals + service completions):
 
 - (a) a 3-station tandem, exponential service, K=10, rho=0.8 at every station, 200k arrivals;
-- (b) 3 services over 8 devices with shared devices and deterministic service.
+- (b) 3 services over 8 devices with shared devices and deterministic service;
+- (c) the fixed cost of one call: 100 services on 10 devices, 1,000 arrivals in all.
 
-Each figure is the median of 3 runs. The engine figure times the event loop alone (variates
-drawn beforehand, numba compiled beforehand); the ``simulate`` figure times the whole call
-(variates, loop, metrics). SimPy runs a shorter horizon (events/s is a rate). Rates are given
-per wall-clock second and per CPU second of this process (the latter is robust when other jobs
-share the machine).
+Each figure is the median of ``--repeats`` runs; the variants of one workload run interleaved
+(one run of each, then again), so a busy machine slows them alike. The engine figure times the
+event loop alone (variates drawn beforehand, numba compiled beforehand); the ``simulate``
+figure times the whole call (validation, variates, loop, metrics) and is printed beside the
+baseline of the same call with the variate builder of earlier versions (one generator per
+service and stream, merged by a sort; ``legacy streams``). SimPy runs a shorter horizon
+(events/s is a rate). Rates are given per wall-clock second and per CPU second of this process
+(the latter is robust when other jobs share the machine).
 
 To run: ``.venv/bin/python benchmarks/bench_sim.py [--arrivals 200000] [--simpy-arrivals 20000]``
 """
@@ -24,7 +28,7 @@ from collections.abc import Callable
 from datagen.sim.compiled import compile_scenario
 from datagen.sim.engine_fast import run_fast
 from datagen.sim.engine_simpy import run_simpy
-from datagen.sim.runner import simulate
+from datagen.sim.runner import MAX_EVENTS, _prepare, _run, simulate
 from datagen.sim.variates import draw_variates
 from datagen.world import Device, Fragment, Placement, Scenario, Service
 
@@ -56,39 +60,103 @@ def shared8() -> Scenario:
     return Scenario(devs, (s1, s2, s3), place)
 
 
-def median_rate(fn: Callable[[], int], runs: int = 3) -> tuple[float, float, int]:
-    """Median events per wall second and per CPU second over ``runs`` runs."""
-    wall, cpu = [], []
-    n = 0
+def many_services(C: int = 100, D: int = 10) -> Scenario:
+    devs = tuple(Device(f"d{i}", speed=100.0, capacity=8) for i in range(D))
+    svcs = tuple(
+        Service(f"s{c}", tuple(Fragment(f"f{c}_{i}", macs=0.5) for i in range(3)),
+                arrival_rate=1.0, scv=1.0)
+        for c in range(C)
+    )
+    place = Placement({f"s{c}": tuple(f"d{(c + i) % D}" for i in range(3)) for c in range(C)})
+    return Scenario(devs, svcs, place)
+
+
+def median_rates(
+    fns: dict[str, Callable[[], int]], runs: int
+) -> dict[str, tuple[float, float, int]]:
+    """Median events (or calls) per wall second and per CPU second, the variants interleaved."""
+    wall: dict[str, list[float]] = {k: [] for k in fns}
+    cpu: dict[str, list[float]] = {k: [] for k in fns}
+    n: dict[str, int] = {}
     for _ in range(runs):
-        t0, c0 = time.perf_counter(), time.process_time()
-        n = fn()
-        wall.append(n / (time.perf_counter() - t0))
-        cpu.append(n / max(time.process_time() - c0, 1e-9))
-    return statistics.median(wall), statistics.median(cpu), n
+        for key, fn in fns.items():
+            t0, c0 = time.perf_counter(), time.process_time()
+            n[key] = fn()
+            wall[key].append(n[key] / (time.perf_counter() - t0))
+            cpu[key].append(n[key] / max(time.process_time() - c0, 1e-9))
+    return {k: (statistics.median(wall[k]), statistics.median(cpu[k]), n[k]) for k in fns}
 
 
-def bench(name: str, sc: Scenario, arrivals: int, simpy_arrivals: int) -> None:
+def whole_call(sc: Scenario, horizon: float, legacy: bool) -> Callable[[], int]:
+    """One whole ``simulate`` call (the baseline: the same call with the legacy streams)."""
+    if not legacy:
+        return lambda: simulate(sc, horizon=horizon, seed=0).num_events
+
+    def run() -> int:
+        compiled, H = _prepare(sc, 1, 0.1, 0, "fast", 20, horizon, MAX_EVENTS)
+        return _run(compiled, H, 0.1, 0, "fast", 20, False, legacy_streams=True).num_events
+
+    return run
+
+
+def bench(name: str, sc: Scenario, arrivals: int, simpy_arrivals: int, runs: int) -> None:
     comp = compile_scenario(sc)
     horizon = arrivals / float(comp.rates.sum())
     var = draw_variates(comp, horizon, 0)
     small = draw_variates(comp, simpy_arrivals / float(comp.rates.sum()), 0)
     run_fast(comp, small)  # compile / warm up
-    fast, fast_cpu, n_fast = median_rate(lambda: run_fast(comp, var).num_events)
-    slow, slow_cpu, n_slow = median_rate(lambda: run_simpy(comp, small).num_events)
-
-    def whole() -> int:
-        return simulate(sc, horizon=horizon, seed=0).num_events
-
-    full, full_cpu, _ = median_rate(whole)
+    for legacy in (False, True):
+        whole_call(sc, simpy_arrivals / float(comp.rates.sum()), legacy)()
+    r = median_rates(
+        {
+            "loop": lambda: run_fast(comp, var).num_events,
+            "whole": whole_call(sc, horizon, legacy=False),
+            "legacy": whole_call(sc, horizon, legacy=True),
+        },
+        runs,
+    )
+    s = median_rates({"simpy": lambda: run_simpy(comp, small).num_events}, max(1, runs // 2))
+    (fast, fast_cpu, n_fast), (full, full_cpu, _) = r["loop"], r["whole"]
+    base, base_cpu, _ = r["legacy"]
+    slow, slow_cpu, n_slow = s["simpy"]
     print(
         f"({name}) events: fast {n_fast}, simpy {n_slow}   [wall | cpu]\n"
         f"    fast engine loop : {fast / 1e6:8.2f} | {fast_cpu / 1e6:8.2f} M events/s\n"
         f"    fast simulate()  : {full / 1e6:8.2f} | {full_cpu / 1e6:8.2f} M events/s "
-        f"(variates + loop + metrics)\n"
+        f"(validation + variates + loop + metrics)\n"
+        f"      legacy streams : {base / 1e6:8.2f} | {base_cpu / 1e6:8.2f} M events/s "
+        f"(baseline, same run)   speed-up {full / base:.2f} | {full_cpu / base_cpu:.2f} x\n"
         f"    simpy engine     : {slow / 1e3:8.1f} | {slow_cpu / 1e3:8.1f} k events/s\n"
         f"    fast/simpy ratio : {fast / slow:8.0f} | {fast_cpu / slow_cpu:8.0f} x (loop), "
         f"{full / slow:.0f} | {full_cpu / slow_cpu:.0f} x (simulate)"
+    )
+
+
+def bench_fixed_cost(runs: int) -> None:
+    sc = many_services()
+    horizon = 1000.0 / 100.0  # 1,000 arrivals over 100 services of rate 1
+    for legacy in (False, True):
+        whole_call(sc, horizon, legacy)()
+
+    def calls(fn: Callable[[], int]) -> Callable[[], int]:
+        def run() -> int:
+            for _ in range(10):
+                fn()
+            return 10
+
+        return run
+
+    r = median_rates(
+        {"new": calls(whole_call(sc, horizon, False)),
+         "legacy": calls(whole_call(sc, horizon, True))},
+        runs,
+    )
+    (new, new_cpu, _), (old, old_cpu, _) = r["new"], r["legacy"]
+    print(
+        f"(c: 100 services, 1,000 arrivals: fixed cost of one call)   [wall | cpu]\n"
+        f"    fast simulate()  : {1e3 / new:8.2f} | {1e3 / new_cpu:8.2f} ms per call\n"
+        f"      legacy streams : {1e3 / old:8.2f} | {1e3 / old_cpu:8.2f} ms per call "
+        f"(baseline, same run)   speed-up {new / old:.2f} | {new_cpu / old_cpu:.2f} x"
     )
 
 
@@ -96,10 +164,13 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--arrivals", type=int, default=200_000)
     p.add_argument("--simpy-arrivals", type=int, default=20_000)
+    p.add_argument("--repeats", type=int, default=7)
     a = p.parse_args()
-    bench("a: 3-station tandem, M/M/1/10, rho=0.8", tandem(), a.arrivals, a.simpy_arrivals)
+    bench("a: 3-station tandem, M/M/1/10, rho=0.8", tandem(), a.arrivals, a.simpy_arrivals,
+          a.repeats)
     bench("b: 3 services on 8 devices, shared, deterministic", shared8(), a.arrivals,
-          a.simpy_arrivals)
+          a.simpy_arrivals, a.repeats)
+    bench_fixed_cost(a.repeats)
 
 
 if __name__ == "__main__":

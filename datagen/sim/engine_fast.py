@@ -18,6 +18,11 @@ only then do free servers go to the head of the station's queue, exactly like le
 behind the ones already waiting). The loop runs until every request has completed or been
 dropped (arrivals stop at the horizon; the system then drains).
 
+A single service whose one path visits distinct one-server stations (a tandem, no delay hops)
+takes a shortcut with the same sample path: FCFS keeps its requests in order at every
+station, so each request is followed through all its hops before the next (a finite-buffer
+Lindley recursion, no event heap; see ``_tandem``); a test checks it against the loop.
+
 The engine writes records only; metrics are computed from them by :mod:`datagen.sim.metrics`.
 """
 
@@ -36,7 +41,7 @@ _SERVED = 1
 _DROPPED = 2
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _push(ht: np.ndarray, hk: np.ndarray, n: int, t: float, k: int) -> int:
     i = n
     while i > 0:
@@ -51,7 +56,7 @@ def _push(ht: np.ndarray, hk: np.ndarray, n: int, t: float, k: int) -> int:
     return n + 1
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _pop(ht: np.ndarray, hk: np.ndarray, n: int) -> int:
     # Removes the root (the caller has read it). Returns the new size.
     n -= 1
@@ -74,7 +79,7 @@ def _pop(ht: np.ndarray, hk: np.ndarray, n: int) -> int:
     return n
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, inline="always")
 def _pump(
     s: int,
     t: float,
@@ -88,11 +93,9 @@ def _pump(
     tok_hop: np.ndarray,
     tok_req: np.ndarray,
     req_visit_base: np.ndarray,
-    req_fac_base: np.ndarray,
     hop_vofs: np.ndarray,
-    hop_frag: np.ndarray,
     hop_time: np.ndarray,
-    fac: np.ndarray,
+    vfac: np.ndarray,
     v_start: np.ndarray,
     ht: np.ndarray,
     hk: np.ndarray,
@@ -108,14 +111,10 @@ def _pump(
         q_len[s] -= 1
         st_busy[s] += 1
         h = tok_hop[k]
-        r = tok_req[k]
-        v_start[req_visit_base[r] + hop_vofs[h]] = t
-        f = hop_frag[h]
-        if f >= 0:
-            dt = hop_time[h] * fac[req_fac_base[r] + f]
-        else:
-            dt = hop_time[h]
-        hn = _push(ht, hk, hn, t + dt, k)
+        vid = req_visit_base[tok_req[k]] + hop_vofs[h]
+        v_start[vid] = t
+        # Link slots hold the factor 1.0, so a transfer takes exactly hop_time.
+        hn = _push(ht, hk, hn, t + hop_time[h] * vfac[vid], k)
     return hn
 
 
@@ -123,41 +122,38 @@ def _pump(
 def _loop(
     arr_time: np.ndarray,
     arr_service: np.ndarray,
-    req_fac_base: np.ndarray,
     req_visit_base: np.ndarray,
-    fac: np.ndarray,
+    vfac: np.ndarray,
     svc_path_start: np.ndarray,
     svc_npaths: np.ndarray,
-    path_hop_end: np.ndarray,
+    svc_nvisits: np.ndarray,
     path_hop_start: np.ndarray,
     hop_station: np.ndarray,
     hop_time: np.ndarray,
-    hop_frag: np.ndarray,
     hop_vofs: np.ndarray,
+    hop_last: np.ndarray,
+    hop_npaths: np.ndarray,
     st_servers: np.ndarray,
     st_capacity: np.ndarray,
     st_queue_len: np.ndarray,
     num_visits: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    n_tok: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     n_req = arr_time.shape[0]
     n_st = st_servers.shape[0]
-    # Tokens: one per (request, branch), numbered request by request.
-    req_tok_base = np.empty(n_req + 1, dtype=np.int64)
-    req_tok_base[0] = 0
-    for r in range(n_req):
-        req_tok_base[r + 1] = req_tok_base[r] + svc_npaths[arr_service[r]]
-    n_tok = req_tok_base[n_req]
+    # Tokens: one per (request, branch), numbered request by request. Arrays are allocated
+    # uninitialised and written before they are read: pages of memory cost a fault on first
+    # touch, and a large part of a run is otherwise spent filling arrays.
     tok_req = np.empty(n_tok, dtype=np.int64)
     tok_hop = np.empty(n_tok, dtype=np.int64)
-    tok_end = np.empty(n_tok, dtype=np.int64)
 
     req_status = np.zeros(n_req, dtype=np.int8)
-    req_end = np.full(n_req, np.nan)
-    req_drop = np.full(n_req, -1, dtype=np.int64)
-    req_left = np.zeros(n_req, dtype=np.int64)
-    v_arr = np.full(num_visits, np.nan)
-    v_start = np.full(num_visits, np.nan)
-    v_end = np.full(num_visits, np.nan)
+    req_end = np.empty(n_req)  # every request ends (served or dropped) before the loop does
+    req_drop = np.empty(n_req, dtype=np.int64)
+    req_left = np.empty(n_req, dtype=np.int64)  # written only for fork-join requests
+    v_arr = np.empty(num_visits)  # NaN-filled request by request at arrival
+    v_start = np.empty(num_visits)
+    v_end = np.empty(num_visits)
 
     st_n = np.zeros(n_st, dtype=np.int64)
     st_busy = np.zeros(n_st, dtype=np.int64)
@@ -170,14 +166,17 @@ def _loop(
     q_head = np.zeros(n_st, dtype=np.int64)
     q_len = np.zeros(n_st, dtype=np.int64)
 
+    # At most one pending event per token; only the used part of the heap is ever touched.
     ht = np.empty(n_tok + 1)
     hk = np.empty(n_tok + 1, dtype=np.int64)
     hn = 0
     n_events = 0
     ia = 0
-    done_st = -1
+    tok_next = 0
+    nan = np.nan
 
     while True:
+        done_st = -1
         if ia < n_req and (hn == 0 or arr_time[ia] <= ht[0]):
             # External arrival: fork into all branches, in branch order.
             r = ia
@@ -185,17 +184,21 @@ def _loop(
             n_events += 1
             t = arr_time[r]
             c = arr_service[r]
+            vb = req_visit_base[r]
+            for j in range(vb, vb + svc_nvisits[c]):
+                v_arr[j] = nan
+                v_start[j] = nan
+                v_end[j] = nan
             npth = svc_npaths[c]
-            req_left[r] = npth
+            if npth > 1:
+                req_left[r] = npth
             p0 = svc_path_start[c]
+            first = tok_next
             for b in range(npth):
-                k = req_tok_base[r] + b
-                tok_req[k] = r
-                tok_hop[k] = path_hop_start[p0 + b]
-                tok_end[k] = path_hop_end[p0 + b]
-            first = req_tok_base[r]
-            last = first + npth
-            done_st = -1
+                tok_req[first + b] = r
+                tok_hop[first + b] = path_hop_start[p0 + b]
+            tok_next += npth
+            last = tok_next
         elif hn > 0:
             t = ht[0]
             k = hk[0]
@@ -209,22 +212,31 @@ def _loop(
                 v_end[req_visit_base[tok_req[k]] + hop_vofs[h]] = t
                 st_n[done_st] -= 1
                 st_busy[done_st] -= 1
-            tok_hop[k] = h + 1
-            first = k
-            last = k + 1
+            if hop_last[h]:
+                # The branch is done; the request is served when its last branch is.
+                r = tok_req[k]
+                if hop_npaths[h] > 1:
+                    req_left[r] -= 1
+                    left = req_left[r]
+                else:
+                    left = 0
+                if left == 0 and req_status[r] == 0:
+                    req_status[r] = _SERVED
+                    req_end[r] = t
+                    req_drop[r] = -1
+                first = 0
+                last = 0
+            else:
+                tok_hop[k] = h + 1
+                first = k
+                last = k + 1
         else:
             break
 
-        # Move each token in [first, last) to its next hop.
+        # Move each token in [first, last) onto its (new) hop.
         for k in range(first, last):
             r = tok_req[k]
             h = tok_hop[k]
-            if h == tok_end[k]:
-                req_left[r] -= 1
-                if req_left[r] == 0 and req_status[r] == 0:
-                    req_status[r] = _SERVED
-                    req_end[r] = t
-                continue
             s = hop_station[h]
             if s < 0:
                 hn = _push(ht, hk, hn, t + hop_time[h], k)
@@ -233,7 +245,8 @@ def _loop(
             v_arr[vid] = t
             if st_n[s] >= st_capacity[s]:
                 v_end[vid] = t
-                req_left[r] -= 1
+                if hop_npaths[h] > 1:
+                    req_left[r] -= 1
                 if req_status[r] == 0:
                     req_status[r] = _DROPPED
                     req_end[r] = t
@@ -247,19 +260,128 @@ def _loop(
             q_len[s] += 1
             hn = _pump(
                 s, t, st_busy, st_servers, q_buf, q_off, q_head, q_len, st_queue_len, tok_hop,
-                tok_req, req_visit_base, req_fac_base, hop_vofs, hop_frag, hop_time, fac,
-                v_start, ht, hk, hn,
+                tok_req, req_visit_base, hop_vofs, hop_time, vfac, v_start, ht, hk, hn,
             )
         if done_st >= 0:
             hn = _pump(
                 done_st, t, st_busy, st_servers, q_buf, q_off, q_head, q_len, st_queue_len,
-                tok_hop, tok_req, req_visit_base, req_fac_base, hop_vofs, hop_frag, hop_time,
-                fac, v_start, ht, hk, hn,
+                tok_hop, tok_req, req_visit_base, hop_vofs, hop_time, vfac, v_start, ht, hk, hn,
             )
 
-    n_ev = np.zeros(1, dtype=np.int64)
-    n_ev[0] = n_events
-    return req_status, req_end, req_drop, v_arr, v_start, v_end, n_ev
+    return req_status, req_end, req_drop, v_arr, v_start, v_end, n_events
+
+
+@numba.njit(cache=True)
+def _tandem(
+    arr_time: np.ndarray,
+    req_visit_base: np.ndarray,
+    vfac: np.ndarray,
+    hop_station: np.ndarray,
+    hop_time: np.ndarray,
+    hop_vofs: np.ndarray,
+    st_capacity: np.ndarray,
+    st_queue_len: np.ndarray,
+    num_visits: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    # The sample path of _loop for one service whose single path visits distinct one-server
+    # stations (a tandem): FCFS keeps the requests in order everywhere, so each request can
+    # be followed through all its hops before the next one (a finite-buffer Lindley
+    # recursion). A station remembers the departure times of the requests it holds. Ties as
+    # in _loop: an external arrival comes before a departure at the same instant (it still
+    # counts that request as present); a request moving on arrives after departures of
+    # earlier requests at that instant (smaller tokens).
+    n_req = arr_time.shape[0]
+    n_st = st_capacity.shape[0]
+    n_hops = hop_station.shape[0]
+    req_status = np.empty(n_req, dtype=np.int8)
+    req_end = np.empty(n_req)
+    req_drop = np.empty(n_req, dtype=np.int64)
+    v_arr = np.empty(num_visits)
+    v_start = np.empty(num_visits)
+    v_end = np.empty(num_visits)
+    off = np.empty(n_st, dtype=np.int64)
+    tot = 0
+    for s in range(n_st):
+        off[s] = tot
+        tot += st_queue_len[s]
+    dep = np.empty(tot)
+    head = np.zeros(n_st, dtype=np.int64)
+    cnt = np.zeros(n_st, dtype=np.int64)
+    last_dep = np.full(n_st, -np.inf)
+    n_events = 0
+    nan = np.nan
+    for r in range(n_req):
+        t = arr_time[r]
+        vb = req_visit_base[r]
+        n_events += 1
+        status = _SERVED
+        drop_st = -1
+        for h in range(n_hops):
+            s = hop_station[h]
+            vid = vb + hop_vofs[h]
+            if status == _DROPPED:
+                v_arr[vid] = nan
+                v_start[vid] = nan
+                v_end[vid] = nan
+                continue
+            v_arr[vid] = t
+            L = st_queue_len[s]
+            while cnt[s] > 0:
+                d = dep[off[s] + head[s]]
+                if d < t or (h > 0 and d == t):
+                    head[s] += 1
+                    if head[s] == L:
+                        head[s] = 0
+                    cnt[s] -= 1
+                else:
+                    break
+            if cnt[s] >= st_capacity[s]:
+                v_start[vid] = nan
+                v_end[vid] = t
+                status = _DROPPED
+                drop_st = s
+                continue
+            start = t if t >= last_dep[s] else last_dep[s]
+            end = start + hop_time[h] * vfac[vid]
+            v_start[vid] = start
+            v_end[vid] = end
+            pos = head[s] + cnt[s]
+            if pos >= L:
+                pos -= L
+            dep[off[s] + pos] = end
+            cnt[s] += 1
+            last_dep[s] = end
+            n_events += 1
+            t = end
+        req_status[r] = status
+        req_end[r] = t
+        req_drop[r] = drop_st
+    return req_status, req_end, req_drop, v_arr, v_start, v_end, n_events
+
+
+def _is_tandem(compiled: CompiledScenario) -> bool:
+    """Whether :func:`_tandem` walks this scenario's sample path.
+
+    It does for one service with one path of station hops at distinct one-server stations.
+    """
+    hs = compiled.hop_station
+    return (
+        compiled.num_services == 1
+        and int(compiled.svc_npaths[0]) == 1
+        and bool(np.all(hs >= 0))
+        and np.unique(hs).shape[0] == hs.shape[0]
+        and bool(np.all(compiled.st_servers[hs] == 1))
+    )
+
+
+def _hop_tables(compiled: CompiledScenario) -> tuple[np.ndarray, np.ndarray]:
+    """Per hop: whether it ends its path, and the number of paths of its service."""
+    ends = compiled.path_hop_end
+    hop_last = np.zeros(compiled.hop_station.shape[0], dtype=np.bool_)
+    hop_last[ends - 1] = True
+    path_npaths = np.repeat(compiled.svc_npaths, compiled.svc_npaths)
+    hop_npaths = np.repeat(path_npaths, ends - compiled.path_hop_start)
+    return hop_last, hop_npaths
 
 
 def run_fast(compiled: CompiledScenario, variates: Variates) -> RawRecords:
@@ -272,24 +394,34 @@ def run_fast(compiled: CompiledScenario, variates: Variates) -> RawRecords:
     Returns:
         The raw per-request and per-visit records.
     """
+    if _is_tandem(compiled):
+        req_status, req_end, req_drop, v_arr, v_start, v_end, n_ev = _tandem(
+            variates.arr_time, variates.req_visit_base, variates.visit_factor,
+            compiled.hop_station, compiled.hop_time, compiled.hop_vofs, compiled.st_capacity,
+            variates.st_queue_len, variates.num_visits,
+        )
+        return RawRecords(req_status, req_end, req_drop, v_arr, v_start, v_end, int(n_ev))
+    hop_last, hop_npaths = _hop_tables(compiled)
+    n_tok = int(variates.svc_counts @ compiled.svc_npaths)
     req_status, req_end, req_drop, v_arr, v_start, v_end, n_ev = _loop(
         variates.arr_time,
         variates.arr_service,
-        variates.req_fac_base,
         variates.req_visit_base,
-        variates.fac_flat,
+        variates.visit_factor,
         compiled.svc_path_start,
         compiled.svc_npaths,
-        compiled.path_hop_end,
+        compiled.svc_nvisits,
         compiled.path_hop_start,
         compiled.hop_station,
         compiled.hop_time,
-        compiled.hop_frag,
         compiled.hop_vofs,
+        hop_last,
+        hop_npaths,
         compiled.st_servers,
         compiled.st_capacity,
         variates.st_queue_len,
         variates.num_visits,
+        n_tok,
     )
     return RawRecords(
         req_status=req_status,
@@ -298,5 +430,5 @@ def run_fast(compiled: CompiledScenario, variates: Variates) -> RawRecords:
         v_arr=v_arr,
         v_start=v_start,
         v_end=v_end,
-        num_events=int(n_ev[0]),
+        num_events=int(n_ev),
     )

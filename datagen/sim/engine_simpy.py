@@ -1,7 +1,8 @@
 """The SimPy engine: the readable reference implementation of the simulator contract.
 
-One SimPy process per service generates arrivals from the pre-drawn gaps; each arrival forks
-one process per branch (one for a layer split), which walks its path of hops:
+One SimPy process generates the arrivals at their pre-drawn times (every service's, in global
+order); each arrival forks one process per branch (one for a layer split), which walks its path
+of hops:
 
 - a station hop (device or link): **finite capacity is explicit at arrival** — if
   ``len(res.queue) + res.count >= K`` the branch is dropped (and with it the request);
@@ -19,6 +20,7 @@ priority and so come before completions at the same instant, as in the fast engi
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator
 from typing import Any
 
@@ -44,6 +46,21 @@ class _Wait(Event):
         env.schedule(self, EventPriority(priority), delay)
 
 
+def _delay_to(now: float, t: float) -> float:
+    """A delay ``d >= 0`` with ``now + d == t`` exactly in floating point (SimPy adds delays).
+
+    ``t - now`` is usually exact; where rounding makes ``now + (t - now)`` miss ``t`` by an
+    ulp, the delay is stepped by one ulp towards ``t`` until the sum lands on it (a few steps
+    at most; the bound only guards against a pathological float pair).
+    """
+    d = t - now
+    for _ in range(8):
+        if now + d == t:
+            break
+        d = math.nextafter(d, math.inf if now + d < t else -math.inf)
+    return max(d, 0.0)
+
+
 class _Run:
     """State and processes of one SimPy run."""
 
@@ -55,8 +72,6 @@ class _Run:
             simpy.Resource(self.env, capacity=int(n)) for n in compiled.st_servers
         ]
         n_req = variates.num_requests
-        npaths = compiled.svc_npaths[variates.arr_service]
-        self.req_tok_base = np.concatenate([[0], np.cumsum(npaths)])[:-1].tolist()
         self.req_status = np.zeros(n_req, dtype=np.int8)
         self.req_end = np.full(n_req, np.nan)
         self.req_drop = np.full(n_req, -1, dtype=np.int64)
@@ -65,23 +80,23 @@ class _Run:
         self.v_start = np.full(variates.num_visits, np.nan)
         self.v_end = np.full(variates.num_visits, np.nan)
         self.num_events = 0
-        for svc in range(compiled.num_services):
-            self.env.process(self.arrivals(self.env, svc))
+        self.env.process(self.arrivals(self.env))
 
-    def arrivals(self, env: simpy.Environment, svc: int) -> Generator[Event, Any, None]:
-        """Generate the arrivals of service ``svc`` and fork each into its branches."""
+    def arrivals(self, env: simpy.Environment) -> Generator[Event, Any, None]:
+        """Generate every arrival at its time and fork it into its branches."""
         c = self.c
-        gaps = self.v.gaps[svc].tolist()
-        glob = self.v.svc_global[svc].tolist()
-        p0 = int(c.svc_path_start[svc])
-        npaths = int(c.svc_npaths[svc])
-        for k, gap in enumerate(gaps):
-            yield env.timeout(gap)
-            r = glob[k]
+        token = 0  # tokens are numbered request by request, branch by branch
+        for r, (t, svc) in enumerate(
+            zip(self.v.arr_time.tolist(), self.v.arr_service.tolist(), strict=True)
+        ):
+            yield env.timeout(_delay_to(env.now, t))
             self.num_events += 1
+            p0 = int(c.svc_path_start[svc])
+            npaths = int(c.svc_npaths[svc])
             self.req_left[r] = npaths
             for b in range(npaths):
-                env.process(self.branch(env, r, self.req_tok_base[r] + b, p0 + b))
+                env.process(self.branch(env, r, token + b, p0 + b))
+            token += npaths
 
     def branch(
         self, env: simpy.Environment, r: int, token: int, path: int
@@ -89,7 +104,6 @@ class _Run:
         """Walk one branch of request ``r`` along its path of hops."""
         c, v = self.c, self.v
         prio = 2 + token
-        fac_base = int(v.req_fac_base[r])
         visit_base = int(v.req_visit_base[r])
         for h in range(int(c.path_hop_start[path]), int(c.path_hop_end[path])):
             s = int(c.hop_station[h])
@@ -107,10 +121,8 @@ class _Run:
                     self.req_end[r] = env.now
                     self.req_drop[r] = s
                 return
-            f = int(c.hop_frag[h])
-            dt = float(c.hop_time[h])
-            if f >= 0:
-                dt = dt * float(v.fac_flat[fac_base + f])
+            # A fragment's factor scales its mean time; link slots hold 1.0.
+            dt = float(c.hop_time[h]) * float(v.visit_factor[vid])
             with res.request() as req:
                 yield req
                 self.v_start[vid] = env.now

@@ -541,8 +541,10 @@ def _run(
     engine: str,
     batches: int,
     keep_records: bool,
+    legacy_streams: bool = False,
 ) -> SimResult:
-    variates = draw_variates(compiled, H, seed)
+    # legacy_streams: the variate builder of earlier versions, for benchmarks only.
+    variates = draw_variates(compiled, H, seed, legacy=legacy_streams)
     raw: RawRecords
     if engine == "fast":
         from datagen.sim.engine_fast import run_fast

@@ -145,3 +145,83 @@ def tie_heavy() -> Scenario:
 def test_engines_identical_with_exact_ties(seed: int) -> None:
     fast, slow = run_both(tie_heavy(), seed, n=1500)
     assert_identical(fast, slow)
+
+
+def test_simpy_arrival_delay_lands_exactly_on_the_drawn_time() -> None:
+    # The SimPy engine waits t - now; where that sum rounds off t, the delay is corrected.
+    from datagen.sim.engine_simpy import _delay_to
+
+    rng = np.random.default_rng(0)
+    now = rng.uniform(0.0, 1.0, 20_000) * 10.0 ** rng.integers(-8, 8, 20_000)
+    t = now + rng.exponential(1.0, 20_000) * 10.0 ** rng.integers(-12, 8, 20_000)
+    for a, b in zip(now.tolist(), t.tolist(), strict=True):
+        d = _delay_to(a, b)
+        assert d >= 0.0 and a + d == b
+
+
+@st.composite
+def tandems(draw: st.DrawFn) -> Scenario:
+    # One layer-split service over distinct one-server devices (links without delay allowed):
+    # the fast engine's tandem recursion. Nice speeds and SCV 0 make exact ties.
+    n_dev = draw(st.integers(1, 4))
+    devices = tuple(
+        Device(f"d{i}", speed=draw(st.sampled_from(SPEEDS)), capacity=draw(st.integers(1, 5)))
+        for i in range(n_dev)
+    )
+    names = [d.name for d in devices]
+    order = draw(st.permutations(names))
+    links = tuple(
+        Link(a, b, bandwidth=draw(st.sampled_from((200.0, 1000.0))), delay=0.0)
+        for a, b in zip(order, order[1:], strict=False)
+        if draw(st.booleans())
+    )
+    frags = tuple(
+        Fragment(f"f{i}", macs=draw(st.sampled_from((0.25, 0.5, 1.0))),
+                 output_bytes=draw(st.sampled_from((0, 100, 400))))
+        for i in range(n_dev)
+    )
+    svc = Service("s", frags, arrival_rate=draw(st.sampled_from((0.5, 1.0, 2.0, 3.0))),
+                  scv=draw(st.sampled_from(SCVS)))
+    return Scenario(devices, (svc,), Placement({"s": tuple(order)}), links)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(sc=tandems(), seed=st.integers(0, 2**16))
+def test_tandem_recursion_is_the_event_loop(sc: Scenario, seed: int) -> None:
+    from datagen.sim.compiled import compile_scenario
+    from datagen.sim.engine_fast import _hop_tables, _is_tandem, _loop, run_fast
+    from datagen.sim.variates import draw_variates
+
+    comp = compile_scenario(sc)
+    assert _is_tandem(comp)
+    var = draw_variates(comp, 300.0 / sc.services[0].arrival_rate, seed)
+    fast = run_fast(comp, var)
+    hop_last, hop_npaths = _hop_tables(comp)
+    ref = _loop(
+        var.arr_time, var.arr_service, var.req_visit_base, var.visit_factor,
+        comp.svc_path_start, comp.svc_npaths, comp.svc_nvisits, comp.path_hop_start,
+        comp.hop_station, comp.hop_time, comp.hop_vofs, hop_last, hop_npaths, comp.st_servers,
+        comp.st_capacity, var.st_queue_len, var.num_visits, var.num_requests,
+    )
+    names = ("req_status", "req_end", "req_drop_station", "v_arr", "v_start", "v_end")
+    for name, want in zip(names, ref[:6], strict=True):
+        assert np.array_equal(getattr(fast, name), want, equal_nan=True), name
+    assert fast.num_events == ref[6]
+    assert_identical(*run_both(sc, seed))
+
+
+@pytest.mark.parametrize("K", [1, 2, 3])
+def test_tandem_recursion_with_exact_ties(K: int) -> None:
+    # Deterministic, equal service times and heavy load: a request often reaches a station at
+    # the very instant an earlier one leaves it (thousands of ties per run).
+    devs = tuple(Device(f"d{i}", speed=1.0, capacity=K) for i in range(3))
+    svc = Service("s", tuple(Fragment(f"f{i}", macs=0.5) for i in range(3)),
+                  arrival_rate=1.9, scv=0.0)
+    sc = Scenario(devs, (svc,), Placement({"s": ("d0", "d1", "d2")}))
+    assert_identical(*run_both(sc, 1, n=3000))

@@ -166,16 +166,58 @@ def test_same_seed_sequence_object_twice_is_reproducible() -> None:
     pd.testing.assert_frame_equal(a.services, b.services)
 
 
-def test_variates_follow_seed_sequence_spawn() -> None:
-    # Service c uses child c of SeedSequence(seed), which spawns (arrivals, factors).
+def test_variates_are_one_stream_of_one_generator() -> None:
+    # One generator, default_rng(seed), read in time order: per arrival one standard
+    # exponential (the gap, scaled by 1/rate) then the factors of its fragments.
     from datagen.sim.compiled import compile_scenario
     from datagen.sim.variates import draw_variates
 
     comp = compile_scenario(single(lam=2.0))
     var = draw_variates(comp, 100.0, 9)
-    arr_ss, _ = np.random.SeedSequence(9).spawn(1)[0].spawn(2)
-    expected = np.random.default_rng(arr_ss).exponential(0.5, 5)
-    assert np.array_equal(var.gaps[0][:5], expected)
+    draws = np.random.default_rng(np.random.SeedSequence(9)).standard_exponential(10)
+    assert np.array_equal(var.arr_time[:5], np.cumsum(draws[0::2] / 2.0))
+    assert np.array_equal(var.visit_factor[:5], draws[1::2])
+    assert np.array_equal(var.arr_local, np.arange(var.num_requests))
+
+
+def test_legacy_variates_follow_seed_sequence_spawn() -> None:
+    # The builder of earlier versions (benchmarks only): service c uses child c of
+    # SeedSequence(seed), which spawns (arrivals, factors).
+    from datagen.sim.compiled import compile_scenario
+    from datagen.sim.variates import draw_variates
+
+    comp = compile_scenario(single(lam=2.0))
+    var = draw_variates(comp, 100.0, 9, legacy=True)
+    arr_ss, fac_ss = np.random.SeedSequence(9).spawn(1)[0].spawn(2)
+    gaps = np.random.default_rng(arr_ss).exponential(0.5, 5)
+    assert np.array_equal(var.arr_time[:5], np.cumsum(gaps))
+    facs = np.random.default_rng(fac_ss).standard_exponential(5)
+    assert np.array_equal(var.visit_factor[:5], facs)
+
+
+@pytest.mark.parametrize("scenario", [single(), mixed()], ids=["single", "mixed"])
+def test_longer_run_extends_the_shorter_ones_variates(scenario: Scenario) -> None:
+    # Prefix property: nothing drawn depends on the horizon, so with the same seed a longer
+    # run's variates start with the shorter run's (MMPP services and links included), and the
+    # sample path up to the shorter horizon is the same.
+    from datagen.sim.compiled import compile_scenario
+    from datagen.sim.variates import draw_variates
+
+    comp = compile_scenario(scenario)
+    short = draw_variates(comp, 200.0, 11)
+    long = draw_variates(comp, 700.0, 11)
+    n, nv = short.num_requests, short.num_visits
+    assert 0 < n < long.num_requests
+    for name in ("arr_time", "arr_service", "req_visit_base", "arr_local"):
+        assert np.array_equal(getattr(long, name)[:n], getattr(short, name)), name
+    assert np.array_equal(long.visit_factor[:nv], short.visit_factor)
+    C = len(scenario.services)
+    assert np.array_equal(long.svc_counts, np.bincount(long.arr_service, minlength=C))
+    a = simulate(scenario, horizon=200.0, seed=11, keep_records=True).records
+    b = simulate(scenario, horizon=700.0, seed=11, keep_records=True).records
+    # Requests that end before the short horizon have identical records in both runs.
+    done = a[a.completion < 0.9 * 200.0]
+    pd.testing.assert_frame_equal(done, b.loc[done.index])
 
 
 def test_sequential_stopping_reaches_target() -> None:
@@ -261,3 +303,27 @@ def test_device_drop_probability_of_a_single_station_is_its_loss_ratio() -> None
     assert dev["drop_prob"] == pytest.approx(svc["loss_ratio"], rel=0.02)
     assert dev["arrival_rate"] == pytest.approx(4.0, rel=0.03)
     assert dev["drop_rate"] == pytest.approx(dev["arrival_rate"] * dev["drop_prob"], rel=1e-9)
+
+
+def test_merged_stream_has_the_rates_and_burstiness_of_each_service() -> None:
+    # One generator draws the superposition: each service keeps its mean rate, and the MMPP
+    # service's counts per window are over-dispersed (index of dispersion > 1) while the
+    # Poisson service's are not.
+    from datagen.sim.compiled import compile_scenario
+    from datagen.sim.variates import draw_variates
+
+    sc = mixed()
+    H = 40_000.0
+    var = draw_variates(compile_scenario(sc), H, 3)
+    for c, svc in enumerate(sc.services):
+        times = var.arr_time[var.arr_service == c]
+        lam = svc.arrival_rate
+        sd = math.sqrt(lam * H) * (4.0 if svc.mmpp is not None else 1.0)
+        assert abs(times.size - lam * H) < 5 * sd
+        counts = np.bincount((times // 10.0).astype(int), minlength=int(H // 10.0))
+        dispersion = counts.var() / counts.mean()
+        if svc.mmpp is None:
+            assert 0.9 < dispersion < 1.1
+        else:
+            assert dispersion > 1.5
+    assert np.all(np.diff(var.arr_time) >= 0) and var.arr_time[-1] <= H
