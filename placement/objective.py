@@ -133,7 +133,10 @@ class Objective:
             over = np.where(np.isfinite(sla), lat / sla - 1.0, 0.0)
         over = np.clip(np.nan_to_num(over, nan=0.0, posinf=1.0), 0.0, 1.0)
         tput = np.nan_to_num(metrics["throughput"].to_numpy(dtype=float), nan=0.0)
-        lat_mean = np.nan_to_num(metrics["latency_mean"].to_numpy(dtype=float), nan=0.0)
+        lat_mean = metrics["latency_mean"].to_numpy(dtype=float)
+        # an unbounded latency (a saturated service) is paid for by the loss term; here it would
+        # make every such plan cost inf and erase their ranking by loss
+        lat_mean = np.where(np.isfinite(lat_mean), lat_mean, 0.0)
         out = np.zeros((n, len(OBJECTIVE_TERMS)))
         np.add.at(out[:, 0], sidx, lam * loss)
         np.add.at(out[:, 1], sidx, lam * over)

@@ -2,17 +2,21 @@
 
 Used by ``python -m training evaluate``, the report and the demo, which need the scenarios and
 their labels but not the graph cache or the data module of :mod:`training.data`.
+:func:`load_sample_tables` reads the same samples as flat label tables (one row per sample and
+service or device), which the graph cache looks up vectorised (:mod:`training.targets`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from datagen.world import Scenario
 
-__all__ = ["FORMATS", "load_samples"]
+__all__ = ["FORMATS", "SampleTables", "load_sample_tables", "load_samples"]
 
 #: Source formats understood by :func:`load_samples`.
 FORMATS: tuple[str, ...] = ("datagen", "chainnet")
@@ -46,3 +50,59 @@ def load_samples(
         dev_labels = None if dev is None else dev.drop(columns=["sample_id"]).set_index("device")
         out.append((scenario, labels, dev_labels))
     return out
+
+
+class SampleTables(NamedTuple):
+    """The samples of a folder as scenarios plus flat label tables.
+
+    Attributes:
+        scenarios: The scenarios, in the order of :func:`load_samples`.
+        sample_ids: The sample id of each scenario (the key of its label rows).
+        services: One row per (sample, service): ``sample_id``, ``service`` and the labels.
+        devices: One row per (sample, device): ``sample_id``, ``device`` and the labels, or
+            ``None`` for a source without device labels.
+    """
+
+    scenarios: list[Scenario]
+    sample_ids: list[int]
+    services: pd.DataFrame
+    devices: pd.DataFrame | None
+
+
+def load_sample_tables(source: str | Path, format: str = "datagen") -> SampleTables:
+    """Read the samples of a folder as scenarios and flat label tables, without per-sample frames.
+
+    The same samples and labels as :func:`load_samples`; the labels stay in one table per
+    entity (for ``datagen``, the dataset's own tables), so that no DataFrame is built per
+    sample.
+
+    Args:
+        source: A dataset folder (``datagen``) or a ChainNet ``raw`` folder (``chainnet``).
+        format: ``"datagen"`` or ``"chainnet"`` (default: ``"datagen"``).
+
+    Raises:
+        ValueError: If ``format`` is unknown or the folder cannot be read.
+    """
+    if format not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, got {format!r}")
+    if format == "chainnet":
+        from datagen.chainnet_format import read_chainnet
+
+        pairs = read_chainnet(source)
+        frames = [labels for _, labels in pairs]
+        ids = list(range(len(pairs)))
+        if frames:
+            services = pd.concat(frames)
+            names = services.index.to_numpy(dtype=object)
+            services = services.reset_index(drop=True)
+            services.insert(0, "service", names)
+            services.insert(0, "sample_id", np.repeat(ids, [len(f) for f in frames]))
+        else:
+            services = pd.DataFrame({"sample_id": pd.Series([], dtype="int64"),
+                                     "service": pd.Series([], dtype=str)})
+        return SampleTables([sc for sc, _ in pairs], ids, services, None)
+    from datagen.dataset import load_dataset
+
+    ds = load_dataset(source)
+    scenarios = [Scenario.from_json(text) for text in ds.scenarios["scenario_json"]]
+    return SampleTables(scenarios, ds.sample_ids, ds.services, ds.devices)

@@ -112,3 +112,13 @@ def test_latency_breaks_ties_between_plans_of_equal_loss():
     assert v[0] < v[1]  # same loss and SLA terms: the faster plan wins
     assert v[1] < v[0] + 4.0 * 0.001 + 2.0 * 0.001  # ... by less than 0.1% of the traffic
     assert Objective().latency_weight == TIE_BREAK_LATENCY_WEIGHT
+
+
+def test_an_unbounded_latency_keeps_the_ranking_by_loss():
+    sc = _scenario()
+    worse, better = _metrics(), _metrics()
+    worse["latency_mean"] = math.inf
+    better["latency_mean"] = math.inf
+    worse["loss_ratio"] = 0.5
+    v = Objective()([sc, sc], pd.concat([worse, better.assign(scenario=1)], ignore_index=True))
+    assert np.isfinite(v).all() and v[1] < v[0]
