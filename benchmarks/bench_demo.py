@@ -24,7 +24,7 @@ from datagen.sim import simulate
 from placement.online import OnlineExperiment
 from placement.placer import Placer, default_predictor
 from placement.request import PlacementRequest
-from scripts.demo import sample_cluster, sample_workload
+from scripts.demo import NETWORK, sample_cluster, sample_workload
 
 #: Largest tolerated excess of simulated over predicted loss ratio.
 MAX_EXCESS = 0.05
@@ -37,7 +37,8 @@ def run_one(predictor: Any, steps: int, seed: int) -> list[dict[str, Any]]:
     if steps:
         OnlineExperiment(placer.split_policy, devices=devices, predictor=predictor,
                          seed=seed).run(steps)
-    request = PlacementRequest(devices=tuple(devices), services=tuple(sample_workload(devices)))
+    # the demo's own request: its sample cluster joined by its network
+    request = PlacementRequest.star(devices, link=NETWORK, services=sample_workload(devices))
     t0 = time.perf_counter()
     decision = placer.place(request)
     place_s = time.perf_counter() - t0

@@ -30,7 +30,12 @@ from placement.online.families import (
     online_family,
     run_compared_policy,
 )
-from placement.online.metrics import deployment_reward, regret_growth_exponent, summarize_log
+from placement.online.metrics import (
+    deployment_reward,
+    regret_growth_exponent,
+    split_tradeoff,
+    summarize_log,
+)
 
 __all__ = [
     "COMPARED_POLICIES",
@@ -47,5 +52,6 @@ __all__ = [
     "online_family",
     "regret_growth_exponent",
     "run_compared_policy",
+    "split_tradeoff",
     "summarize_log",
 ]

@@ -237,6 +237,8 @@ class OnlineExperiment:
         deployment's requests served within the SLA), ``sla_violation`` (1 - compliance),
         ``latency`` (simulated mean, s), ``accuracy`` (of the chosen split),
         ``oracle_sla_violation, oracle_accuracy`` (the same for the oracle's split),
+        ``sla_violation_layer, sla_violation_semantic, accuracy_layer, accuracy_semantic``
+        (the same for each split, both simulated at every step),
         ``expected_reward_layer, expected_reward_semantic`` (the predicted expected reward of
         each split, the prior of the ``informed`` policy), ``predicted_latency_layer,
         predicted_latency_semantic`` (s), ``running`` (deployments already running at
@@ -308,6 +310,10 @@ class OnlineExperiment:
             "accuracy": chosen.accuracy,
             "oracle_sla_violation": 1.0 - arms[oracle].compliance,
             "oracle_accuracy": arms[oracle].accuracy,
+            "sla_violation_layer": 1.0 - arms[0].compliance,
+            "sla_violation_semantic": 1.0 - arms[1].compliance,
+            "accuracy_layer": arms[0].accuracy,
+            "accuracy_semantic": arms[1].accuracy,
             "expected_reward_layer": float(prior[0]),
             "expected_reward_semantic": float(prior[1]),
             "predicted_latency_layer": arms[0].predicted_latency,
@@ -451,6 +457,10 @@ _LOG_COLUMNS = [
     "accuracy",
     "oracle_sla_violation",
     "oracle_accuracy",
+    "sla_violation_layer",
+    "sla_violation_semantic",
+    "accuracy_layer",
+    "accuracy_semantic",
     "expected_reward_layer",
     "expected_reward_semantic",
     "predicted_latency_layer",

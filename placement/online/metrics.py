@@ -17,7 +17,7 @@ import pandas as pd
 
 from placement.policies import Reward
 
-__all__ = ["deployment_reward", "regret_growth_exponent", "summarize_log"]
+__all__ = ["deployment_reward", "regret_growth_exponent", "split_tradeoff", "summarize_log"]
 
 
 def deployment_reward(
@@ -144,3 +144,70 @@ def _late_over_early(cumulative: np.ndarray) -> float:
     half = float(cumulative[len(cumulative) // 2 - 1])
     total = float(cumulative[-1])
     return (total - half) / half if half > 0 else math.nan
+
+
+def split_tradeoff(log: pd.DataFrame, violation_margin: float = 0.02) -> dict[str, float]:
+    r"""What any split choice could have reached on a run: SLA violations against accuracy.
+
+    Both splits are simulated at every step of :class:`OnlineExperiment`, so the log knows,
+    per request :math:`i`, the SLA-violation share :math:`v_i^{L}, v_i^{S}` and the accuracy
+    :math:`a_i^{L}, a_i^{S}` of each split. Choosing the semantic split for a set
+    :math:`S` of requests gives mean violations
+    :math:`\bar v(S) = \frac1n(\sum_{i \notin S} v_i^L + \sum_{i \in S} v_i^S)` and mean
+    accuracy :math:`\bar a(S)` likewise. This returns the most accurate hindsight choice whose
+    violations stay within ``violation_margin`` of semantic-only's: requests are switched to
+    the semantic split in the order of the violations they save per accuracy point they cost
+    (a fractional-knapsack greedy, exact up to the last switched request). It answers whether
+    a target like "violations <= semantic-only + 2 points and accuracy >= layer-only - 1
+    point" can be met at all on this run, by any policy, with the future known. (Choices
+    change what runs later; the bound holds for the states the run visited.)
+
+    Args:
+        log: :meth:`OnlineExperiment.log` (with the per-split columns).
+        violation_margin: Allowed violations above semantic-only's, as a share (default:
+            ``0.02`` = 2 points).
+
+    Returns:
+        ``layer_violation``, ``layer_accuracy``, ``semantic_violation``,
+        ``semantic_accuracy``, and ``best_accuracy`` / ``best_violation`` of the most
+        accurate choice within the margin, ``accuracy_cost`` (layer-only's accuracy minus
+        ``best_accuracy``, in accuracy units), all means over the run.
+
+    Raises:
+        ValueError: If the log lacks the per-split columns or ``violation_margin`` < 0.
+    """
+    need = ["sla_violation_layer", "sla_violation_semantic", "accuracy_layer",
+            "accuracy_semantic"]
+    missing = [c for c in need if c not in log.columns]
+    if missing:
+        raise ValueError(f"log lacks the per-split columns {missing}; rerun the experiment")
+    if not violation_margin >= 0:
+        raise ValueError(f"violation_margin must be >= 0, got {violation_margin!r}")
+    n = max(len(log), 1)
+    vl = log["sla_violation_layer"].to_numpy(float)
+    vs = log["sla_violation_semantic"].to_numpy(float)
+    al = log["accuracy_layer"].to_numpy(float)
+    asem = log["accuracy_semantic"].to_numpy(float)
+    budget = float(vs.sum()) / n + violation_margin
+    saved, cost = vl - vs, al - asem
+    useful = saved > 0
+    # most violations saved per accuracy point first; a free or gaining switch comes first
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(cost > 0, saved / cost, np.inf)
+    order = np.flatnonzero(useful)[np.argsort(-ratio[useful], kind="stable")]
+    violation = float(vl.sum()) / n
+    accuracy = float(al.sum()) / n
+    for i in order:
+        if violation <= budget:
+            break
+        violation -= saved[i] / n
+        accuracy -= cost[i] / n
+    return {
+        "layer_violation": float(vl.mean()) if len(log) else math.nan,
+        "layer_accuracy": float(al.mean()) if len(log) else math.nan,
+        "semantic_violation": float(vs.mean()) if len(log) else math.nan,
+        "semantic_accuracy": float(asem.mean()) if len(log) else math.nan,
+        "best_violation": violation,
+        "best_accuracy": accuracy,
+        "accuracy_cost": float(al.mean()) - accuracy if len(log) else math.nan,
+    }

@@ -219,3 +219,24 @@ def test_config_and_argument_errors() -> None:
         OnlineExperiment(make_policy("random"), placer=42)
     with pytest.raises(ValueError, match="num_steps must be"):
         OnlineExperiment(make_policy("random"), config=FAST).run(-1)
+
+
+def test_split_tradeoff_finds_the_most_accurate_choice_within_the_violation_margin():
+    import pandas as pd
+
+    from placement.online import split_tradeoff
+
+    log = pd.DataFrame({
+        "sla_violation_layer": [1.0, 1.0, 0.0, 0.5],
+        "sla_violation_semantic": [0.0, 0.0, 0.0, 0.0],
+        "accuracy_layer": [0.9, 0.9, 0.9, 0.9],
+        "accuracy_semantic": [0.8, 0.85, 0.8, 0.8],
+    })
+    t = split_tradeoff(log, violation_margin=0.25)
+    assert t["semantic_violation"] == 0.0 and t["layer_violation"] == 0.625
+    # switch the cheapest violation first (request 1: 1.0 saved for 0.05), then request 0:
+    # 0.625 -> 0.375 -> 0.125 <= 0.25
+    assert t["best_violation"] == pytest.approx(0.125)
+    assert t["best_accuracy"] == pytest.approx(0.9 - (0.05 + 0.1) / 4)
+    assert t["accuracy_cost"] == pytest.approx((0.05 + 0.1) / 4)
+    assert split_tradeoff(log, violation_margin=1.0)["accuracy_cost"] == 0.0
