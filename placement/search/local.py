@@ -32,8 +32,10 @@ class LocalSearch(SearchMethod):
         kick: Random moves applied to the best assignment for a kicked start (default: ``3``).
         max_neighbours: Candidates scored per step over all descents (default: ``512``).
         tol: Smallest improvement that counts (objective units) (default: ``1e-9``).
-        max_evaluations: Evaluation budget (default: ``4000``).
-        max_seconds: Time budget (s) (default: ``0.8``).
+        max_evaluations: Evaluation budget (default: ``2500``).
+        max_seconds: Time budget (s) (default: ``None``: none, so that a search is the same
+            for a seed on any machine, under any load; pass e.g. ``0.8`` to bound the wall
+            time at the price of machine-dependent results).
     """
 
     name = "local"
@@ -45,8 +47,8 @@ class LocalSearch(SearchMethod):
         kick: int = 3,
         max_neighbours: int = 512,
         tol: float = 1e-9,
-        max_evaluations: int | None = 4000,
-        max_seconds: float | None = 0.8,
+        max_evaluations: int | None = 2500,
+        max_seconds: float | None = None,
     ) -> None:
         super().__init__(max_evaluations, max_seconds)
         for name, value in (

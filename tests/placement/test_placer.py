@@ -366,3 +366,12 @@ def test_refinement_by_evaluations_is_deterministic_and_never_worse():
     assert runs[0].source in {"refined", "surrogate"}
     with pytest.raises(ValueError, match="refine_evaluations"):
         Placer(predictor=AnalyticSurrogate(), refine_evaluations=-1)
+
+
+def test_place_is_reproducible_from_its_seed():
+    """The default search has an evaluation budget, not a time budget: no machine dependence."""
+    req = _request(splits=("layer", "semantic"))
+    a, b = (_placer(seed=3).place(req) for _ in range(2))
+    assert a.scenario.placement == b.scenario.placement and a.splits == b.splits
+    assert a.stats["evaluations"] == b.stats["evaluations"]
+    pd.testing.assert_frame_equal(a.candidates, b.candidates)
