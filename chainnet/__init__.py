@@ -45,7 +45,18 @@ _HOME = {
     "scenarios_to_arrays": "chainnet.builder",
 }
 _SUBMODULES = frozenset(
-    {"analytic", "builder", "features", "models", "nn", "queueing", "schema", "surrogate", "typing"}
+    {
+        "analytic",
+        "builder",
+        "features",
+        "models",
+        "nn",
+        "queueing",
+        "schema",
+        "structure",
+        "surrogate",
+        "typing",
+    }
 )
 
 __all__ = [

@@ -38,10 +38,11 @@ from chainnet.schema import (
     SERVICE,
     SERVICE_HAS_FRAGMENT,
 )
+from chainnet.typing import EdgeType
 from datagen.world import Scenario
 
 __all__ = ["scenarios_to_arrays", "build_graph", "build_batch", "build_tensors",
-           "tensors_from_arrays", "tile_arrays"]
+           "tensors_from_arrays", "tile_arrays", "node_counts", "graph_edges"]
 
 
 def scenarios_to_arrays(scenarios: Sequence[Scenario]) -> ScenarioArrays:
@@ -174,16 +175,53 @@ def _pair(src: np.ndarray, dst: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.stack([src, dst]).astype(np.int64))
 
 
-def _fill(data: HeteroData, a: ScenarioArrays, s: GraphStructure, f: GraphFeatures) -> None:
-    num_frag = a.fragment_service.shape[0]
-    frag = np.arange(num_frag, dtype=np.int64)
-    sizes = {
+def node_counts(a: ScenarioArrays) -> dict[str, int]:
+    """Number of nodes of every node type, in the order the graphs create their stores.
+
+    Args:
+        a: The scenario arrays (:func:`scenarios_to_arrays`).
+
+    Returns:
+        ``{SERVICE: ..., FRAGMENT: ..., DEVICE: ..., LINK: ...}``.
+    """
+    return {
         SERVICE: a.service_rate.shape[0],
-        FRAGMENT: num_frag,
+        FRAGMENT: a.fragment_service.shape[0],
         DEVICE: a.device_speed.shape[0],
         LINK: a.link_bandwidth.shape[0],
     }
-    for nt, n in sizes.items():
+
+
+def graph_edges(
+    a: ScenarioArrays, s: GraphStructure
+) -> dict[EdgeType, tuple[np.ndarray, np.ndarray]]:
+    """Source and destination indices of every edge type: the schema's edges, in one place.
+
+    Args:
+        a: The scenario arrays (:func:`scenarios_to_arrays`).
+        s: Their structure (:func:`~chainnet.features.compute_structure`).
+
+    Returns:
+        ``{edge type: (src, dst)}`` in the order the graphs create their edge stores.
+
+    Shapes:
+        ``src``, ``dst``: ``[num_edges]`` of that type.
+    """
+    frag = np.arange(a.fragment_service.shape[0], dtype=np.int64)
+    moved = s.fragment_in_link >= 0
+    return {
+        FRAGMENT_NEXT_FRAGMENT: (s.next_src, s.next_dst),
+        FRAGMENT_RUNS_ON_DEVICE: (frag, a.fragment_device),
+        DEVICE_HOSTS_FRAGMENT: (a.fragment_device, frag),
+        FRAGMENT_PART_OF_SERVICE: (frag, a.fragment_service),
+        SERVICE_HAS_FRAGMENT: (a.fragment_service, frag),
+        FRAGMENT_SENDS_OVER_LINK: (frag[moved], s.fragment_in_link[moved]),
+        LINK_CARRIES_FRAGMENT: (s.fragment_in_link[moved], frag[moved]),
+    }
+
+
+def _fill(data: HeteroData, a: ScenarioArrays, s: GraphStructure, f: GraphFeatures) -> None:
+    for nt, n in node_counts(a).items():
         data[nt].x = _t(f.x[nt])
         data[nt].num_nodes = n
     data[SERVICE].prior = _t(f.prior[SERVICE])
@@ -192,14 +230,8 @@ def _fill(data: HeteroData, a: ScenarioArrays, s: GraphStructure, f: GraphFeatur
     data[SERVICE].time_scale = _t(f.service_time_scale, torch.float64)
     data[FRAGMENT].path_batch = _t(s.fragment_path, torch.int64)
     data[FRAGMENT].path_pos = _t(s.fragment_pos, torch.int64)
-    data[FRAGMENT_NEXT_FRAGMENT].edge_index = _pair(s.next_src, s.next_dst)
-    data[FRAGMENT_RUNS_ON_DEVICE].edge_index = _pair(frag, a.fragment_device)
-    data[DEVICE_HOSTS_FRAGMENT].edge_index = _pair(a.fragment_device, frag)
-    data[FRAGMENT_PART_OF_SERVICE].edge_index = _pair(frag, a.fragment_service)
-    data[SERVICE_HAS_FRAGMENT].edge_index = _pair(a.fragment_service, frag)
-    moved = s.fragment_in_link >= 0
-    data[FRAGMENT_SENDS_OVER_LINK].edge_index = _pair(frag[moved], s.fragment_in_link[moved])
-    data[LINK_CARRIES_FRAGMENT].edge_index = _pair(s.fragment_in_link[moved], frag[moved])
+    for et, (src, dst) in graph_edges(a, s).items():
+        data[et].edge_index = _pair(src, dst)
 
 
 def _build(scenarios: Sequence[Scenario], data: HeteroData) -> ScenarioArrays:

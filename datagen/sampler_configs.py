@@ -42,6 +42,20 @@ def _err(cfg: str, name: str, value: Any, rule: str) -> ValueError:
     return ValueError(f"{name} must be {rule} in sampler config {cfg!r}, got {show_value(value)}")
 
 
+def _check_regime(cfg: Any, regimes: tuple[str, ...], cls_name: str) -> str:
+    """Check ``cfg.regime`` against the regimes of its class, then normalise its numbers."""
+    c = cfg.regime
+    if c not in regimes:
+        names = " or ".join(repr(r) for r in regimes)
+        raise _err(c, "regime", c, f"{names} for {cls_name}")
+    _normalise_numbers(cfg, c)
+    return str(c)
+
+
+def _freeze_lists(cfg: Any) -> None:
+    """Store the ``profiles`` and ``device_kinds`` lists of a frozen config as tuples."""
+    object.__setattr__(cfg, "profiles", tuple(cfg.profiles))
+    object.__setattr__(cfg, "device_kinds", tuple(cfg.device_kinds))
 
 
 def _normalise_numbers(cfg: object, name: str, int_max: int = MAX_CONFIG_INT) -> None:
@@ -226,10 +240,7 @@ class ChainLikeConfig:
     simulation: SimulationConfig = field(default_factory=SimulationConfig)
 
     def __post_init__(self) -> None:
-        c = self.regime
-        if c not in ("chainnet_like", "large"):
-            raise _err(c, "regime", c, "'chainnet_like' or 'large' for ChainLikeConfig")
-        _normalise_numbers(self, c)
+        c = _check_regime(self, ("chainnet_like", "large"), "ChainLikeConfig")
         _check_range(c, "min_services", self.min_services, "max_services", self.max_services, 1)
         _check_range(c, "min_devices", self.min_devices, "max_devices", self.max_devices, 1)
         _check_range(
@@ -339,12 +350,8 @@ class EdgeConfig:
     simulation: SimulationConfig = field(default_factory=SimulationConfig)
 
     def __post_init__(self) -> None:
-        c = self.regime
-        if c != "edge":
-            raise _err(c, "regime", c, "'edge' for EdgeConfig")
-        _normalise_numbers(self, c)
-        object.__setattr__(self, "profiles", tuple(self.profiles))
-        object.__setattr__(self, "device_kinds", tuple(self.device_kinds))
+        c = _check_regime(self, ("edge",), "EdgeConfig")
+        _freeze_lists(self)
         if not self.profiles:
             raise _err(c, "profiles", self.profiles, "a non-empty list of zoo profile names")
         if not self.device_kinds:
@@ -525,12 +532,8 @@ class PlacerConfig:
         from datagen.catalog import get_device
         from datagen.zoo import list_profiles
 
-        c = self.regime
-        if c != "placer":
-            raise _err(c, "regime", c, "'placer' for PlacerConfig")
-        _normalise_numbers(self, c)
-        object.__setattr__(self, "profiles", tuple(self.profiles))
-        object.__setattr__(self, "device_kinds", tuple(self.device_kinds))
+        c = _check_regime(self, ("placer",), "PlacerConfig")
+        _freeze_lists(self)
         known = list_profiles()
         if not self.profiles or any(p not in known for p in self.profiles):
             raise _err(c, "profiles", list(self.profiles),

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import pandas as pd
 
+from datagen.sim.metrics import SERVICE_COLUMNS
 from datagen.validation import as_real
 from datagen.walk import offered_load, placed_services
 from datagen.world import Placement, Scenario
@@ -35,15 +36,9 @@ DECISION_VERSION = 1
 #: Names accepted by :meth:`Decision.table`.
 TableName = Literal["predicted", "simulated", "candidates", "fragments", "devices"]
 #: Metric columns shown by :meth:`Decision.summary`, in order, when present.
+#: The simulator's service metrics (no arrival rate, no half-widths) plus the uncertainty.
 SUMMARY_METRICS = (
-    "throughput",
-    "loss_ratio",
-    "latency_mean",
-    "latency_p50",
-    "latency_p95",
-    "latency_p99",
-    "tput_ratio",
-    "respt_ratio",
+    *(c for c in SERVICE_COLUMNS if c != "arrival_rate" and not c.endswith("_ci")),
     "uncertainty",
 )
 

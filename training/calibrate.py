@@ -108,12 +108,9 @@ def calibrate_uncertainty(
 
 def build_parser() -> Any:
     """The jsonargparse parser of ``python -m training calibrate``."""
-    from jsonargparse import ActionConfigFile, ArgumentParser
+    from training.precheck import command_parser
 
-    parser = ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0],
-                            exit_on_error=False)
-    parser.add_argument("--config", action=ActionConfigFile,
-                        help="read these flags from a YAML file (see --print_config)")
+    parser = command_parser(PROG, __doc__)
     parser.add_argument("--model", type=str, required=True,
                         help="surrogate checkpoint (rewritten with the calibration)")
     parser.add_argument("--data.val", type=str, nargs="+", required=True,

@@ -46,7 +46,7 @@ from datagen.world import Scenario
 from training.batching import GraphIndex, GraphLoader, GraphStore
 from training.graphs import collate_graphs
 from training.samples import FORMATS, load_sample_tables, load_samples
-from training.targets import target_arrays
+from training.targets import service_targets, target_arrays
 
 __all__ = [
     "FORMATS",
@@ -94,14 +94,7 @@ def attach_targets(
     missing = [n for n in names if n not in labels.index]
     if missing:
         raise ValueError(f"labels lack services {missing}; labelled services: {list(labels.index)}")
-    tput = _column(labels, names, "tput_ratio")
-    respt = _column(labels, names, "respt_ratio")
-    lat = _column(labels, names, "latency_mean")
-    p95 = _column(labels, names, "latency_p95")
-    loss = _column(labels, names, "loss_ratio")
-    loss = np.where(np.isnan(loss), 1.0 - tput, loss)
-    y = np.stack([tput, respt, p95 / lat], axis=1)
-    assert y.shape[1] == len(TARGETS[SERVICE])
+    y, loss, lat, p95 = service_targets(lambda key: _column(labels, names, key))
     data[SERVICE].y = torch.tensor(y, dtype=torch.float32)
     data[SERVICE].loss_true = torch.tensor(loss, dtype=torch.float32)
     data[SERVICE].latency_true = torch.tensor(lat, dtype=torch.float64)

@@ -51,12 +51,9 @@ def combine(paths: Sequence[str | Path], out: str | Path,
 
 def build_parser() -> Any:
     """The jsonargparse parser of ``python -m training ensemble``."""
-    from jsonargparse import ActionConfigFile, ArgumentParser
+    from training.precheck import command_parser
 
-    parser = ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0],
-                            exit_on_error=False)
-    parser.add_argument("--config", action=ActionConfigFile,
-                        help="read these flags from a YAML file (see --print_config)")
+    parser = command_parser(PROG, __doc__)
     parser.add_argument("--model", type=str, nargs="+", required=True,
                         help="surrogate checkpoints to combine, at least 2 (old spelling: "
                              "--models)")

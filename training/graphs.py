@@ -26,21 +26,10 @@ import torch
 from torch import Tensor
 from torch_geometric.data import HeteroData
 
-from chainnet import scenarios_to_arrays
+from chainnet.builder import graph_edges, node_counts, scenarios_to_arrays
 from chainnet.features import compute_features, compute_structure
-from chainnet.schema import (
-    DEVICE,
-    DEVICE_HOSTS_FRAGMENT,
-    FRAGMENT,
-    FRAGMENT_NEXT_FRAGMENT,
-    FRAGMENT_PART_OF_SERVICE,
-    FRAGMENT_RUNS_ON_DEVICE,
-    FRAGMENT_SENDS_OVER_LINK,
-    LINK,
-    LINK_CARRIES_FRAGMENT,
-    SERVICE,
-    SERVICE_HAS_FRAGMENT,
-)
+from chainnet.schema import DEVICE, FRAGMENT, LINK, SERVICE
+from chainnet.typing import EdgeType
 from datagen.world import Scenario
 from training.targets import TargetArrays
 
@@ -112,8 +101,8 @@ def collate_graphs(
     x: dict[str, list[np.ndarray]] = {nt: [] for nt in node_types}
     count: dict[str, list[int]] = {nt: [] for nt in node_types}
     svc_prior, dev_prior, rate, scale = [], [], [], []
-    path_batch, path_pos, next_src, next_dst = [], [], [], []
-    frag, frag_dev, frag_svc, moved_frag, moved_link = [], [], [], [], []
+    path_batch, path_pos = [], []
+    edges: dict[EdgeType, tuple[list[np.ndarray], list[np.ndarray]]] = {}
     for g, sc in enumerate(scenarios):
         if not isinstance(sc, Scenario):
             raise ValueError(f"scenarios[{g}] must be a Scenario, got {type(sc).__name__}")
@@ -121,10 +110,7 @@ def collate_graphs(
         a = scenarios_to_arrays([sc])
         s = compute_structure(a)
         f = compute_features(a, s)
-        num_frag = a.fragment_service.shape[0]
-        sizes = (a.service_rate.shape[0], num_frag, a.device_speed.shape[0],
-                 a.link_bandwidth.shape[0])
-        for nt, n in zip(node_types, sizes):
+        for nt, n in node_counts(a).items():
             x[nt].append(f.x[nt])
             count[nt].append(n)
         svc_prior.append(f.prior[SERVICE])
@@ -133,15 +119,10 @@ def collate_graphs(
         scale.append(f.service_time_scale)
         path_batch.append(s.fragment_path)
         path_pos.append(s.fragment_pos)
-        next_src.append(s.next_src)
-        next_dst.append(s.next_dst)
-        index = np.arange(num_frag, dtype=np.int64)
-        frag.append(index)
-        frag_dev.append(a.fragment_device)
-        frag_svc.append(a.fragment_service)
-        moved = s.fragment_in_link >= 0
-        moved_frag.append(index[moved])
-        moved_link.append(s.fragment_in_link[moved])
+        for et, (src_g, dst_g) in graph_edges(a, s).items():
+            src_parts, dst_parts = edges.setdefault(et, ([], []))
+            src_parts.append(src_g)
+            dst_parts.append(dst_g)
 
     data = HeteroData()
     for nt in node_types:
@@ -157,15 +138,6 @@ def collate_graphs(
             data[FRAGMENT].path_pos = _t(path_pos, torch.int64)
         elif nt == DEVICE:
             data[DEVICE].prior = _t(dev_prior)
-    edges = {
-        FRAGMENT_NEXT_FRAGMENT: (next_src, next_dst),
-        FRAGMENT_RUNS_ON_DEVICE: (frag, frag_dev),
-        DEVICE_HOSTS_FRAGMENT: (frag_dev, frag),
-        FRAGMENT_PART_OF_SERVICE: (frag, frag_svc),
-        SERVICE_HAS_FRAGMENT: (frag_svc, frag),
-        FRAGMENT_SENDS_OVER_LINK: (moved_frag, moved_link),
-        LINK_CARRIES_FRAGMENT: (moved_link, moved_frag),
-    }
     for et, (src, dst) in edges.items():
         data[et].edge_index = _pair(src, dst)
     num_services, num_devices = data[SERVICE].num_nodes, data[DEVICE].num_nodes

@@ -18,7 +18,14 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, NoReturn
 
-__all__ = ["LIGHTNING_SUBCOMMANDS", "RENAMED", "parse_or_exit", "precheck", "rename_deprecated"]
+__all__ = [
+    "LIGHTNING_SUBCOMMANDS",
+    "RENAMED",
+    "command_parser",
+    "parse_or_exit",
+    "precheck",
+    "rename_deprecated",
+]
 
 #: Old flag spelling -> current one, per command (the old one still works, with a note).
 #: One name per idea: ``--model`` for checkpoints (one or several), ``--data.<role>`` for
@@ -66,6 +73,27 @@ def rename_deprecated(args: Sequence[str], renames: Mapping[str, str], prog: str
             tok = new + eq + value
         out.append(tok)
     return out
+
+
+def command_parser(prog: str, doc: str) -> Any:
+    """A jsonargparse parser for a ``python -m training`` subcommand, with ``--config``.
+
+    Made with ``exit_on_error=False`` (for :func:`parse_or_exit`); the description is the first
+    paragraph of ``doc``.
+
+    Args:
+        prog: The program name shown in usage and errors.
+        doc: The subcommand module's docstring.
+
+    Returns:
+        The parser, holding only ``--config``.
+    """
+    from jsonargparse import ActionConfigFile, ArgumentParser
+
+    parser = ArgumentParser(prog=prog, description=doc.split("\n\n")[0], exit_on_error=False)
+    parser.add_argument("--config", action=ActionConfigFile,
+                        help="read these flags from a YAML file (see --print_config)")
+    return parser
 
 
 def parse_or_exit(parser: Any, args: Sequence[str]) -> Any:

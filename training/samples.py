@@ -22,6 +22,12 @@ __all__ = ["FORMATS", "SampleTables", "load_sample_tables", "load_samples"]
 FORMATS: tuple[str, ...] = ("datagen", "chainnet")
 
 
+def _check_format(format: str) -> str:
+    if format not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}, got {format!r}")
+    return format
+
+
 def load_samples(
     source: str | Path, format: str = "datagen"
 ) -> list[tuple[Scenario, pd.DataFrame, pd.DataFrame | None]]:
@@ -34,9 +40,7 @@ def load_samples(
     Raises:
         ValueError: If ``format`` is unknown or the folder cannot be read.
     """
-    if format not in FORMATS:
-        raise ValueError(f"format must be one of {FORMATS}, got {format!r}")
-    if format == "chainnet":
+    if _check_format(format) == "chainnet":
         from datagen.chainnet_format import read_chainnet
 
         return [(sc, labels, None) for sc, labels in read_chainnet(source)]
@@ -77,15 +81,13 @@ def load_sample_tables(source: str | Path, format: str = "datagen") -> SampleTab
     sample.
 
     Args:
-        source: A dataset folder (``datagen``) or a ChainNet ``raw`` folder (``chainnet``).
-        format: ``"datagen"`` or ``"chainnet"`` (default: ``"datagen"``).
+        source: The folder, as for :func:`load_samples`.
+        format: Its format, as for :func:`load_samples` (default: ``"datagen"``).
 
     Raises:
         ValueError: If ``format`` is unknown or the folder cannot be read.
     """
-    if format not in FORMATS:
-        raise ValueError(f"format must be one of {FORMATS}, got {format!r}")
-    if format == "chainnet":
+    if _check_format(format) == "chainnet":
         from datagen.chainnet_format import read_chainnet
 
         pairs = read_chainnet(source)

@@ -10,7 +10,7 @@ names); no pandas object is built per sample.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -19,7 +19,7 @@ import pandas as pd
 from chainnet.schema import DEVICE, SERVICE, TARGETS
 from datagen.world import Scenario
 
-__all__ = ["TargetArrays", "target_arrays"]
+__all__ = ["TargetArrays", "target_arrays", "service_targets"]
 
 
 class TargetArrays(NamedTuple):
@@ -60,6 +60,38 @@ def _row_index(
         )
     keys = pd.MultiIndex.from_arrays([sample_ids, np.asarray(names, dtype=object)])
     return np.asarray(index.get_indexer(keys), dtype=np.int64)
+
+
+def service_targets(
+    column: Callable[[str], np.ndarray],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    r"""The service targets and true values from label columns, in one place.
+
+    .. math::
+        y = (\text{tput\_ratio},\ \text{respt\_ratio},\
+        \text{latency\_p95} / \text{latency\_mean}),
+
+    and a missing ``loss_ratio`` is :math:`1 - \text{tput\_ratio}`.
+
+    Args:
+        column: Returns a label column (``"tput_ratio"``, ``"respt_ratio"``,
+            ``"latency_mean"``, ``"latency_p95"``, ``"loss_ratio"``) as a float array.
+
+    Returns:
+        ``(y, loss, latency_mean, latency_p95)``.
+
+    Shapes:
+        ``y``: ``[S, len(TARGETS[SERVICE])]``; the others ``[S]``.
+    """
+    tput = column("tput_ratio")
+    respt = column("respt_ratio")
+    lat = column("latency_mean")
+    p95 = column("latency_p95")
+    loss = column("loss_ratio")
+    loss = np.where(np.isnan(loss), 1.0 - tput, loss)
+    y = np.stack([tput, respt, p95 / lat], axis=1)
+    assert y.shape[1] == len(TARGETS[SERVICE])
+    return y, loss, lat, p95
 
 
 def _gather(table: pd.DataFrame | None, rows: np.ndarray, key: str) -> np.ndarray:
@@ -133,14 +165,7 @@ def target_arrays(
             f"labels of sample {int(ids[g])} lack services {missing}; labelled services: "
             f"{labelled}"
         )
-    tput = _gather(services, rows, "tput_ratio")
-    respt = _gather(services, rows, "respt_ratio")
-    lat = _gather(services, rows, "latency_mean")
-    p95 = _gather(services, rows, "latency_p95")
-    loss = _gather(services, rows, "loss_ratio")
-    loss = np.where(np.isnan(loss), 1.0 - tput, loss)
-    y = np.stack([tput, respt, p95 / lat], axis=1)
-    assert y.shape[1] == len(TARGETS[SERVICE])
+    y, loss, lat, p95 = service_targets(lambda key: _gather(services, rows, key))
     dev_rows = _row_index(devices, "device", np.repeat(ids, dev_count), dev_names)
     dev_y = np.stack(
         [_gather(devices, dev_rows, "utilization"), _gather(devices, dev_rows, "drop_prob")],
