@@ -27,7 +27,7 @@ SUFFIXES = (".csv", ".parquet")
 class PredictionWriter(BasePredictionWriter):
     """Collect the per-service predictions of a predict run and write one table.
 
-    One row per service: ``sample`` (the scenario's position in the predict dataset, in the
+    One row per service: ``scenario`` (the scenario's position in the predict dataset, in the
     order :func:`training.samples.load_samples` reads it), ``service`` (the service's position in
     its scenario), then ``throughput`` (requests/s), ``loss_ratio``, ``latency_mean`` (s),
     ``latency_p95`` (s), ``tput_ratio`` and ``respt_ratio``.
@@ -79,8 +79,8 @@ class PredictionWriter(BasePredictionWriter):
         else:  # unshuffled loader without index tracking: scenarios come in dataset order
             index = self._seen + np.arange(num_scenarios, dtype=np.int64)
         self._seen += num_scenarios
-        frame.insert(0, "sample", index[local])
-        frame.insert(1, "service", frame.groupby("sample").cumcount())
+        frame.insert(0, "scenario", index[local])
+        frame.insert(1, "service", frame.groupby("scenario").cumcount())
         self._frames.append(frame)
 
     def write_on_epoch_end(

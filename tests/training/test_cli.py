@@ -106,9 +106,9 @@ def test_validate_and_predict_subcommands_write_what_the_surrogate_predicts(
     table = pd.read_csv(out)
     samples = load_samples(tiny_dataset)
     assert len(table) == sum(len(sc.services) for sc, _, _ in samples)
-    assert table["sample"].nunique() == len(samples)
+    assert table["scenario"].nunique() == len(samples)
     expected = Surrogate.load(ckpt).predict([sc for sc, _, _ in samples])
-    table = table.sort_values(["sample", "service"])
+    table = table.sort_values(["scenario", "service"])
     np.testing.assert_allclose(table["loss_ratio"], expected["loss_ratio"], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(table["latency_mean"], expected["latency_mean"], rtol=1e-5)
     with pytest.raises(ValueError, match="output"):
