@@ -39,14 +39,27 @@ def run_process_pool(args: list[tuple[Any, ...]], workers: int, on_done: Any, ba
                 pool.shutdown(wait=True, cancel_futures=True)
                 for other, b in futures.items():  # shards that landed while shutting down
                     if other.done() and not other.cancelled() and other.exception() is None:
-                        on_done(other.result())
-                        bar.update(b[5] - b[4])
-                raise RuntimeError(
-                    f"shard {shard_name(a[3])} failed: {exc!r}; rerun the same command to "
-                    f"retry (finished shards are kept)"
-                ) from exc
-            on_done(fut.result())
-            bar.update(a[5] - a[4])
+                        _landed(other.result(), b, on_done, bar)
+                raise _failed(a, exc) from exc
+            _landed(fut.result(), a, on_done, bar)
+
+
+def _landed(summary: Any, a: tuple[Any, ...], on_done: Any, bar: Any) -> None:
+    """Record a finished shard: hand its summary to ``on_done``, advance ``bar`` by its samples.
+
+    ``a`` is the shard's :func:`~datagen.labelling.generate_shard` arguments
+    (``out_dir, config, seed, index, start, stop``).
+    """
+    on_done(summary)
+    bar.update(a[5] - a[4])
+
+
+def _failed(a: tuple[Any, ...], error: BaseException | None, where: str = "") -> RuntimeError:
+    """The error for a shard that failed (``where``: e.g. ``" on the Dask cluster"``)."""
+    return RuntimeError(
+        f"shard {shard_name(a[3])} failed{where}: {error!r}; rerun the same command to retry "
+        f"(finished shards are kept)"
+    )
 
 
 #: ``prctl`` option: the signal a Linux process receives when its parent dies.
@@ -148,9 +161,5 @@ def _submit_shards(client: Any, args: list[tuple[Any, ...]], on_done: Any, bar: 
         a = by_key[fut.key]
         if fut.status != "finished":
             error = fut.exception()
-            raise RuntimeError(
-                f"shard {shard_name(a[3])} failed on the Dask cluster: {error!r}; rerun the "
-                f"same command to retry (finished shards are kept)"
-            ) from error
-        on_done(fut.result())
-        bar.update(a[5] - a[4])
+            raise _failed(a, error, " on the Dask cluster") from error
+        _landed(fut.result(), a, on_done, bar)

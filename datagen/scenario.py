@@ -441,6 +441,14 @@ class _Reader:
             raise ScenarioError(f"{self._p(key)} must be a list, got {_typename(v)}")
         return v
 
+    def entries(
+        self, key: str, cls: type, default: Any = _MISSING
+    ) -> Iterator[tuple[str, _Reader]]:
+        """Each object of the list ``key`` as ``(path, reader)``, read as a ``cls`` dict form."""
+        for i, item in enumerate(self.array(key, default)):
+            path = f"{self._p(key)}[{i}]"
+            yield path, _Reader(item, path, _keys(cls))
+
 
 def _typename(v: Any) -> str:
     return type(v).__name__
@@ -461,9 +469,7 @@ def _build(path: str, ctor: Any, **kwargs: Any) -> Any:
 def _parse_scenario(data: Any) -> Scenario:
     r = _Reader(data, "", _keys(Scenario))
     devices = []
-    for i, d in enumerate(r.array("devices")):
-        p = f"devices[{i}]"
-        dr = _Reader(d, p, _keys(Device))
+    for p, dr in r.entries("devices", Device):
         devices.append(
             _build(
                 p,
@@ -480,9 +486,7 @@ def _parse_scenario(data: Any) -> Scenario:
             )
         )
     links = []
-    for i, link in enumerate(r.array("links", [])):
-        p = f"links[{i}]"
-        lr = _Reader(link, p, _keys(Link))
+    for p, lr in r.entries("links", Link, []):
         links.append(
             _build(
                 p,
@@ -494,13 +498,9 @@ def _parse_scenario(data: Any) -> Scenario:
             )
         )
     services = []
-    for i, s in enumerate(r.array("services")):
-        p = f"services[{i}]"
-        sr = _Reader(s, p, _keys(Service))
+    for p, sr in r.entries("services", Service):
         frags = []
-        for j, f in enumerate(sr.array("fragments")):
-            fp = f"{p}.fragments[{j}]"
-            fr = _Reader(f, fp, _keys(Fragment))
+        for fp, fr in sr.entries("fragments", Fragment):
             frags.append(
                 _build(
                     fp,

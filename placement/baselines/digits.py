@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DigitsSplit",
+    "check_seed",
     "single_thread",
     "load_digits_split",
     "corrupt",
@@ -78,6 +79,16 @@ def single_thread() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
+def check_seed(seed: int) -> None:
+    """Check that ``seed`` is an integer ``>= 0`` (integral floats pass; booleans do not).
+
+    Raises:
+        ValueError: Naming the seed, if it is negative or not an integer.
+    """
+    if isinstance(seed, bool) or int(seed) != seed or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+
+
 def _fractions(fractions: Sequence[float]) -> tuple[float, float, float]:
     fr = tuple(float(f) for f in fractions)
     if len(fr) != 3 or any(not math.isfinite(f) or f <= 0 for f in fr) or sum(fr) > 1 + 1e-9:
@@ -107,8 +118,7 @@ def load_digits_split(
     import torch
     from sklearn.datasets import load_digits
 
-    if isinstance(seed, bool) or int(seed) != seed or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    check_seed(seed)
     f_tr, f_st, f_te = _fractions(fractions)
     data = load_digits()
     x = torch.tensor(data.images / 16.0, dtype=torch.float32).unsqueeze(1)

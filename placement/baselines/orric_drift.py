@@ -47,6 +47,7 @@ from placement.baselines import orric
 from placement.baselines.digits import (
     accuracy,
     build_cnn,
+    check_seed,
     cnn_macs,
     corrupt,
     load_digits_split,
@@ -212,8 +213,7 @@ def measure_drift_table(config: DriftConfig, seed: int) -> DriftTable:
     import torch
 
     cfg = config.validate()
-    if isinstance(seed, bool) or int(seed) != seed or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    check_seed(seed)
     T, D = int(cfg.slots), int(cfg.samples_per_slot)
     res = tuple(int(r) for r in cfg.resolutions)
     grid = np.asarray(cfg.grid, dtype=float)

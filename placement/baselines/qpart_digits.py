@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from placement.baselines import qpart
-from placement.baselines.digits import load_digits_split, single_thread
+from placement.baselines.digits import check_seed, load_digits_split, single_thread
 
 if TYPE_CHECKING:
     import torch
@@ -241,8 +241,7 @@ def run_digits_qpart(
     import torch
 
     cfg = config.validate()
-    if isinstance(seed, bool) or int(seed) != seed or seed < 0:
-        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    check_seed(seed)
     layers = digits_layers(cfg.widths)
     L = layers.num_layers
     ss = np.random.SeedSequence(int(seed)).generate_state(4)

@@ -169,15 +169,14 @@ def qpart_part(ctx: ReportContext, timings: dict[str, float]
                  label="latency T_loc+T_tx+T_ser (s)")
     axes[0].axvline(decision.p, color="grey", ls=":", label=f"QPART choice p={decision.p}")
     axes[0].set_yscale("log")
-    axes[0].set_title("QPART objective vs partition point")
-    axes[0].set_xlabel("partition point p (layers on the device)")
-    axes[0].set_ylabel("objective J (weighted s + J + cost) / latency (s)")
+    plotting.label(axes[0], "QPART objective vs partition point",
+                   "partition point p (layers on the device)",
+                   "objective J (weighted s + J + cost) / latency (s)")
     axes[1].plot(ps, curve["payload weights (bit)"] / 8e3, "o-", label="quantized weights")
     axes[1].plot(ps, curve["payload activation (bit)"] / 8e3, "s-", label="activation upload")
     axes[1].set_yscale("symlog", linthresh=0.01)
-    axes[1].set_title("QPART payload vs partition point")
-    axes[1].set_xlabel("partition point p (layers on the device)")
-    axes[1].set_ylabel("payload (kB)")
+    plotting.label(axes[1], "QPART payload vs partition point",
+                   "partition point p (layers on the device)", "payload (kB)")
     for ax in axes:
         ax.legend(fontsize=7)
     figs.append(plotting.save(fig, ctx.out, "qpart_partition.png"))
@@ -193,13 +192,11 @@ def qpart_part(ctx: ReportContext, timings: dict[str, float]
         ax_loss.plot(part["arrival rate (1/s)"], 100.0 * part["loss ratio"], "o-",
                      color=line[0].get_color(), label=label)
     ax.set_yscale("log")
-    ax.set_title("Latency under load: QPART's model vs simulation")
-    ax.set_xlabel("arrival rate (requests/s)")
-    ax.set_ylabel("mean latency of served requests (s)")
+    plotting.label(ax, "Latency under load: QPART's model vs simulation",
+                   "arrival rate (requests/s)", "mean latency of served requests (s)")
     ax.legend(fontsize=6)
-    ax_loss.set_title("Requests lost (QPART's model assumes none)")
-    ax_loss.set_xlabel("arrival rate (requests/s)")
-    ax_loss.set_ylabel("simulated loss ratio (%)")
+    plotting.label(ax_loss, "Requests lost (QPART's model assumes none)",
+                   "arrival rate (requests/s)", "simulated loss ratio (%)")
     ax_loss.legend(fontsize=6)
     figs.append(plotting.save(fig, ctx.out, "qpart_load.png"))
 
@@ -302,9 +299,8 @@ def infida_part(ctx: ReportContext, timings: dict[str, float]
                 style = "k--" if label.startswith("best") else "-"
                 ax.plot(t, curve, style, label=label.removesuffix(tag))
         ax.axvline(half, color="grey", ls=":", label="request mix changes")
-        ax.set_title(f"INFIDA vs greedy: running NTAG, budgets{tag}")
-        ax.set_xlabel("time slot (1 s each)")
-        ax.set_ylabel("NTAG (gain per request, s)")
+        plotting.label(ax, f"INFIDA vs greedy: running NTAG, budgets{tag}",
+                       "time slot (1 s each)", "NTAG (gain per request, s)")
         ax.legend(fontsize=6)
     fig_name = plotting.save(fig, ctx.out, "infida_ntag.png")
     tight = table[[i.endswith("(15/110 MB)") for i in table.index]]
@@ -343,9 +339,8 @@ def run(ctx: ReportContext) -> Section:
     ax.set_xticks(range(1, len(pols) + 1), pols, rotation=20, fontsize=7)
     ax.plot([], [], "g^", label="mean")
     ax.axhline(1.0, color="k", ls="--", label="OPT")
-    ax.set_title("ORRIC and heuristics vs the offline optimum")
-    ax.set_xlabel("policy")
-    ax.set_ylabel("objective of (P) / OPT (dimensionless)")
+    plotting.label(ax, "ORRIC and heuristics vs the offline optimum",
+                   "policy", "objective of (P) / OPT (dimensionless)")
     ax.legend(fontsize=7)
     figs = [plotting.save(fig, ctx.out, "orric_vs_opt.png")]
     curve, sim, md_q, f_q = qpart_part(ctx, timings)

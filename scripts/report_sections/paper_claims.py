@@ -113,14 +113,13 @@ def orric_claims(ctx: ReportContext, timings: dict[str, float]
                        [f"{g:g}" for g in table.grid], ".0f",
                        f"cell = measured accuracy (%) at {table.resolutions[jbest]}x"
                        f"{table.resolutions[jbest]}")
-    axes[0].set_title("Measured accuracy under drift vs retraining")
-    axes[0].set_xlabel("average retraining level x̄ (share of drifted samples used)")
-    axes[0].set_ylabel("slot (drift severity s)")
+    plotting.label(axes[0], "Measured accuracy under drift vs retraining",
+                   "average retraining level x̄ (share of drifted samples used)",
+                   "slot (drift severity s)")
     _annotated_heatmap(axes[1], 100 * of_opt.to_numpy(), list(of_opt.index),
                        list(of_opt.columns), ".1f", "cell = mean measured accuracy / OPT (%)")
-    axes[1].set_title("Policies on measured accuracy, % of OPT")
-    axes[1].set_xlabel("resource regime (per-sample budget)")
-    axes[1].set_ylabel("policy")
+    plotting.label(axes[1], "Policies on measured accuracy, % of OPT",
+                   "resource regime (per-sample budget)", "policy")
     figs.append(plotting.save(fig, ctx.out, "orric_drift.png"))
 
     lim = mean_acc["limited"]
@@ -211,9 +210,8 @@ def qpart_claims(ctx: ReportContext, timings: dict[str, float]
         ax.plot(part["size (kbit)"], 100 * part["accuracy"], styles[str(method)],
                 label=str(method), markersize=7 if method == "no optimisation" else 5)
     ax.set_xscale("log")
-    ax.set_title("QPART Fig. 6 on digits: accuracy vs parameter size")
-    ax.set_xlabel("parameter size of the whole model (kbit, log)")
-    ax.set_ylabel("test accuracy (%)")
+    plotting.label(ax, "QPART Fig. 6 on digits: accuracy vs parameter size",
+                   "parameter size of the whole model (kbit, log)", "test accuracy (%)")
     ax.legend(fontsize=7)
     figs.append(plotting.save(fig, ctx.out, "qpart_fig6_digits.png"))
 
@@ -224,9 +222,9 @@ def qpart_claims(ctx: ReportContext, timings: dict[str, float]
         for method, part in parts.groupby("method", sort=False):
             ax.plot(part["p"], part[col], "o-" if method == "QPART" else "s--",
                     label=str(method))
-        ax.set_title(f"Fig. 5: {col.split(' (')[0]} per partition")
-        ax.set_xlabel("partition point p (layers on the device)")
-        ax.set_ylabel(f"{col.split(' (')[0]} per request ({unit})")
+        plotting.label(ax, f"Fig. 5: {col.split(' (')[0]} per partition",
+                       "partition point p (layers on the device)",
+                       f"{col.split(' (')[0]} per request ({unit})")
         ax.legend(fontsize=7)
     figs.append(plotting.save(fig, ctx.out, "qpart_fig5_digits.png"))
 
@@ -356,24 +354,20 @@ def infida_claims(ctx: ReportContext, timings: dict[str, float]
         for _, r in part.iterrows():
             axes[0].annotate(f"α={r['alpha (ms/point)']:g}",
                              (r["inaccuracy (%)"], r["latency (ms)"]), fontsize=6)
-    axes[0].set_title("alpha trade-off (line, fixed popularity)")
-    axes[0].set_xlabel("mean inaccuracy of served requests (%)")
-    axes[0].set_ylabel("mean latency of served requests (ms)")
+    plotting.label(axes[0], "alpha trade-off (line, fixed popularity)",
+                   "mean inaccuracy of served requests (%)", "mean latency of served requests (ms)")
     for name, part in btab.groupby("policy", sort=False):
         axes[1].plot(part["B (slots)"], part["NTAG (ms/request)"], "o-", label=str(name))
         axes[2].plot(part["B (slots)"], part["model updates"], "o-", label=str(name))
-    axes[1].set_title("NTAG vs refresh period B")
-    axes[1].set_xlabel("refresh period B (slots)")
-    axes[1].set_ylabel("NTAG (ms saved per request)")
-    axes[2].set_title("Model updates vs refresh period B")
-    axes[2].set_xlabel("refresh period B (slots)")
-    axes[2].set_ylabel(f"model fetches over {T} slots")
+    plotting.label(axes[1], "NTAG vs refresh period B",
+                   "refresh period B (slots)", "NTAG (ms saved per request)")
+    plotting.label(axes[2], "Model updates vs refresh period B",
+                   "refresh period B (slots)", f"model fetches over {T} slots")
     for name, part in rtab.groupby("policy", sort=False):
         axes[3].plot(part["rate (req/s)"], part["NTAG (ms/request)"], "o-", label=str(name))
     axes[3].set_xscale("log")
-    axes[3].set_title("NTAG vs request rate")
-    axes[3].set_xlabel("total request rate (requests/s, log)")
-    axes[3].set_ylabel("NTAG (ms saved per request)")
+    plotting.label(axes[3], "NTAG vs request rate",
+                   "total request rate (requests/s, log)", "NTAG (ms saved per request)")
     for ax in axes:
         ax.legend(fontsize=7)
     figs.append(plotting.save(fig, ctx.out, "infida_sweeps.png"))

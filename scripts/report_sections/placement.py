@@ -251,9 +251,8 @@ def run(ctx: ReportContext) -> Section:
             ax.annotate(str(int(r["budget (evaluations)"])), (r.wall_s, r["simulated objective"]),
                         fontsize=6, textcoords="offset points", xytext=(3, 3))
     ax.set_xscale("log")
-    ax.set_title("Objective vs search time (labels: evaluation budget)")
-    ax.set_xlabel("wall time of the search (s, measured)")
-    ax.set_ylabel("simulated objective (requests/s)")
+    plotting.label(ax, "Objective vs search time (labels: evaluation budget)",
+                   "wall time of the search (s, measured)", "simulated objective (requests/s)")
     ax.legend(fontsize=8)
     figs.append(plotting.save(fig, ctx.out, "placement_budget.png"))
 

@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first
 from matplotlib.figure import Figure  # noqa: E402
 
 __all__ = ["PlotError", "check_axes", "coinciding_lines", "distinguish_coinciding", "figure",
-           "heatmap", "save"]
+           "heatmap", "label", "save"]
 
 #: PNG metadata without the matplotlib version or a creation time.
 _METADATA: dict[str, Any] = {"Software": None}
@@ -49,6 +49,20 @@ def figure(ncols: int = 1, nrows: int = 1, width: float = 5.0, height: float = 3
                              squeeze=False)
     flat = axes.ravel()
     return fig, (flat[0] if flat.size == 1 else flat)
+
+
+def label(ax: Any, title: str, xlabel: str, ylabel: str) -> None:
+    """Give ``ax`` the title and the axis labels (with units) that :func:`save` requires.
+
+    Args:
+        ax: The axes.
+        title: The title.
+        xlabel: The x axis label, with its unit.
+        ylabel: The y axis label, with its unit.
+    """
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
 
 
 def heatmap(ax: Any, values: np.ndarray, rows: list[str], cols: list[str], *,

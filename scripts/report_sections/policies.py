@@ -111,12 +111,10 @@ def run(ctx: ReportContext) -> Section:
         axes[0].plot(t, _smooth(log.reward.to_numpy(), w), label=label)
         axes[1].plot(t, log.cumulative_regret.to_numpy(), label=label)
     axes[0].plot(t, _smooth(ref.oracle_reward.to_numpy(), w), "k--", label="oracle")
-    axes[0].set_title(f"Reward per deployment (moving mean over {w} steps)")
-    axes[0].set_xlabel("deployment request (step)")
-    axes[0].set_ylabel("reward per request (dimensionless, 0-1)")
-    axes[1].set_title("Cumulative regret vs the per-step oracle")
-    axes[1].set_xlabel("deployment request (step)")
-    axes[1].set_ylabel("cumulative regret (reward units)")
+    plotting.label(axes[0], f"Reward per deployment (moving mean over {w} steps)",
+                   "deployment request (step)", "reward per request (dimensionless, 0-1)")
+    plotting.label(axes[1], "Cumulative regret vs the per-step oracle",
+                   "deployment request (step)", "cumulative regret (reward units)")
     for ax in axes:
         ax.legend(fontsize=7)
     figs.append(plotting.save(fig, ctx.out, "policies_reward_regret.png"))

@@ -105,9 +105,8 @@ def run(ctx: ReportContext) -> Section:
         ("loss ratio (fraction of arrivals)", "throughput (requests/s)",
          "mean latency of served requests (s)"),
     ):
-        ax.set_title(f"{title} (K={CAPACITY})")
-        ax.set_xlabel("offered load rho = lambda E[S] (dimensionless)")
-        ax.set_ylabel(ylabel)
+        plotting.label(ax, f"{title} (K={CAPACITY})",
+                       "offered load rho = lambda E[S] (dimensionless)", ylabel)
         ax.legend(fontsize=7)
     fig_name = plotting.save(fig, ctx.out, "simulator_vs_theory.png")
 

@@ -283,9 +283,8 @@ def run(ctx: ReportContext) -> Section:
         vals = [float(part[part.regime == r]["combined_mape"].iloc[0]) * 100 for r in REGIMES]
         ax.bar(np.arange(len(REGIMES)) + i * width, vals, width, label=spec.name)
     ax.set_xticks(np.arange(len(REGIMES)) + 0.4 - width / 2, REGIMES)
-    ax.set_title("Combined MAPE of tput/respt ratios by regime")
-    ax.set_xlabel("regime (dataset generator)")
-    ax.set_ylabel("combined MAPE (%)")
+    plotting.label(ax, "Combined MAPE of tput/respt ratios by regime",
+                   "regime (dataset generator)", "combined MAPE (%)")
     ax.legend(fontsize=7)
     figs.append(plotting.save(fig, ctx.out, "surrogate_mape_by_regime.png"))
 

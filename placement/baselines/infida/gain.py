@@ -11,11 +11,29 @@ from placement.baselines.infida.network import (
     _TOL,
     Allocation,
     InferenceNetwork,
+    RequestType,
     _capacities,
     _effective,
 )
 
 __all__ = ["served_amounts", "serving_cost", "gain", "subgradient"]
+
+
+def _checked(
+    net: InferenceNetwork,
+    r: Sequence[float] | np.ndarray,
+    x: Allocation,
+    capacities: Sequence[np.ndarray] | None,
+    name: str = "x",
+) -> tuple[dict[str, np.ndarray], list[tuple[RequestType, np.ndarray, float]]]:
+    """Check the requests, then the allocation ``name``, then the capacities.
+
+    Returns:
+        The checked allocation and, per request type, ``(type, ranked capacities, requests)``.
+    """
+    ra = net.check_requests(r)
+    xa = net.check_allocation(x, name)
+    return xa, list(zip(net.request_types, _capacities(net, capacities), ra))
 
 
 def served_amounts(
@@ -39,10 +57,9 @@ def served_amounts(
     Returns:
         One array per request type, in ranked order; each sums to :math:`r_\rho`.
     """
-    ra = net.check_requests(r)
-    xa = net.check_allocation(x)
+    xa, per_type = _checked(net, r, x, capacities)
     out = []
-    for rt, lam, rho in zip(net.request_types, _capacities(net, capacities), ra):
+    for rt, lam, rho in per_type:
         z = _effective(net, rt, lam, xa)
         reach = np.minimum(np.cumsum(z[:-1]), rho)
         served = np.diff(np.concatenate(([0.0], reach)))
@@ -115,11 +132,10 @@ def gain(
         )
     if form != "telescoped":
         raise ValueError(f"form must be 'difference' or 'telescoped', got {form!r}")
-    ra = net.check_requests(r)
-    xa = net.check_allocation(x)
+    xa, per_type = _checked(net, r, x, capacities)
     omega = net.empty_allocation()
     total = 0.0
-    for rt, lam, rho in zip(net.request_types, _capacities(net, capacities), ra):
+    for rt, lam, rho in per_type:
         gam = rt.costs
         zx = np.minimum(np.cumsum(_effective(net, rt, lam, xa))[:-1], rho)
         zw = np.minimum(np.cumsum(_effective(net, rt, lam, omega))[:-1], rho)
@@ -151,11 +167,10 @@ def subgradient(
     Returns:
         Node -> subgradient vector over the models (zeros for pairs on no path).
     """
-    ra = net.check_requests(r)
-    ya = net.check_allocation(y, "y")
+    ya, per_type = _checked(net, r, y, capacities, "y")
     g = {v: np.zeros(len(net.models)) for v in net.nodes}
     nodes = net.nodes
-    for rt, lam, rho in zip(net.request_types, _capacities(net, capacities), ra):
+    for rt, lam, rho in per_type:
         node_i, model_i, gam = net._index[rt.name]
         cum = np.cumsum(_effective(net, rt, lam, ya))[:-1]
         hit = np.flatnonzero(cum >= rho - _TOL)
