@@ -73,6 +73,7 @@ TESTED = {
     "python benchmarks/bench_placement.py": "test_slow_benchmarks",
     "python benchmarks/bench_policies.py": "test_slow_benchmarks",
     "python benchmarks/bench_demo.py": "test_slow_benchmarks",
+    "python benchmarks/bench_training.py": "test_slow_benchmarks",
     ".venv/bin/python -m pytest -m slow": "test_slow_suite_collects",
 }
 
@@ -441,6 +442,8 @@ def test_slow_benchmarks(clone: Path) -> None:
         ("python benchmarks/bench_policies.py",
          ("--steps", "8", "--seeds", "0", "--policies", "linucb", "--sim-requests", "200")),
         ("python benchmarks/bench_demo.py", ("--bandit-steps", "0", "--seeds", "0")),
+        ("python benchmarks/bench_training.py",
+         ("--num_samples", "16", "--epochs", "2", "--repeats", "1", "--rounds", "1")),
     ):
         proc, _ = run(command(readme, extra=extra), clone, timeout=600)
         ok(proc)
