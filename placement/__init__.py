@@ -22,7 +22,7 @@ if TYPE_CHECKING:
         build_service,
         check_fit,
     )
-    from placement.decision import Decision
+    from placement.decision import Decision, PlacementMethod
     from placement.objective import OBJECTIVE_TERMS, Objective, metrics_frame
     from placement.online import OnlineExperiment
     from placement.placer import Placer, default_predictor
@@ -40,6 +40,7 @@ _WHERE = {
     "OBJECTIVE_TERMS": "placement.objective",
     "CandidateSpace": "placement.candidates",
     "Decision": "placement.decision",
+    "PlacementMethod": "placement.decision",
     "ExhaustiveSearch": "placement.search",
     "InfeasibleRequestError": "placement.candidates",
     "LocalSearch": "placement.search",
@@ -64,6 +65,7 @@ __all__ = [
     "OBJECTIVE_TERMS",
     "CandidateSpace",
     "Decision",
+    "PlacementMethod",
     "ExhaustiveSearch",
     "InfeasibleRequestError",
     "LocalSearch",

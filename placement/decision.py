@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -28,7 +28,11 @@ if TYPE_CHECKING:  # matplotlib is imported only by Decision.plot
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["DECISION_FORMAT", "DECISION_VERSION", "Decision", "DecisionFileError"]
+    from placement.request import PlacementRequest
+
+__all__ = [
+    "DECISION_FORMAT", "DECISION_VERSION", "Decision", "DecisionFileError", "PlacementMethod",
+]
 
 #: ``format`` key of a stored decision; :data:`DECISION_VERSION` is its ``version``.
 DECISION_FORMAT = "edgechain.decision"
@@ -635,3 +639,18 @@ class _Fields:
                     f"{self.where}: {key} column {col!r} must hold {dtype} values: {exc}"
                 ) from None
         return frame
+
+
+@runtime_checkable
+class PlacementMethod(Protocol):
+    """The placer contract: anything that answers a request with a :class:`Decision`.
+
+    :class:`placement.Placer` and the classic baselines of :mod:`placement.baselines.classic`
+    (random, round-robin, greedy, Neurosurgeon, ILP) satisfy it; so does any object of yours
+    with the same method (structural typing). The online loop
+    (:class:`placement.online.OnlineExperiment`) and the benchmarks take any of them.
+    """
+
+    def place(self, request: PlacementRequest) -> Decision:  # pragma: no cover
+        """Choose split types and a placement for the request's new services."""
+        ...

@@ -40,8 +40,9 @@ import pandas as pd
 from chainnet.predictor import Predictor
 from datagen.validation import is_int
 from datagen.world import Device, DNNProfile, Placement, Scenario, Service
+from placement.decision import PlacementMethod
 from placement.online.config import DEFAULT_EDGE_DEVICES, OnlineConfig
-from placement.online.estimates import estimate_latency, greedy_placement
+from placement.online.estimates import PlacementFn, estimate_latency, greedy_placement
 from placement.online.metrics import deployment_reward
 from placement.policies import (
     ARMS,
@@ -137,7 +138,7 @@ class OnlineExperiment:
     """
 
     policy: SplitPolicy
-    placer: Any = None
+    placer: PlacementMethod | PlacementFn | str | None = None
     devices: Sequence[Device] | None = None
     config: OnlineConfig = field(default_factory=OnlineConfig)
     predictor: Predictor | None = None
@@ -347,10 +348,12 @@ class OnlineExperiment:
         service = make_service(name, profile, split, rate, sla)
         metrics: dict[str, float] | None = None
         scenario: Scenario | None
-        if self.placer is not None and hasattr(self.placer, "place"):
-            scenario, metrics = self._place_with_placer(service, profile, split)
+        placer = self.placer
+        assert not isinstance(placer, str)  # __post_init__ resolved the names
+        if isinstance(placer, PlacementMethod):
+            scenario, metrics = self._place_with_placer(placer, service, profile, split)
         else:
-            place_fn = self.placer if self.placer is not None else greedy_placement
+            place_fn = placer if placer is not None else greedy_placement
             devs = place_fn(self._devices, tuple(self._running), service)
             scenario = None
             if devs is not None:
@@ -376,7 +379,7 @@ class OnlineExperiment:
         return _Arm(service, scenario, metrics["latency_mean"], metrics, profile.accuracy)
 
     def _place_with_placer(
-        self, service: Service, profile: DNNProfile, split: str
+        self, placer: PlacementMethod, service: Service, profile: DNNProfile, split: str
     ) -> tuple[Scenario | None, dict[str, float] | None]:
         from placement.request import PlacementRequest, ServiceRequest
 
@@ -390,7 +393,7 @@ class OnlineExperiment:
             running=tuple(self._running),
         )
         try:
-            decision = self.placer.place(req)
+            decision = placer.place(req)
         except ValueError:  # an infeasible request: this split cannot be deployed
             return None, None
         table = getattr(decision, "predicted", None)

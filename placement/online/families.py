@@ -14,7 +14,9 @@ import pandas as pd
 
 from chainnet.predictor import Predictor
 from datagen.world import Device
+from placement.decision import PlacementMethod
 from placement.online.config import DEFAULT_EDGE_DEVICES, OnlineConfig
+from placement.online.estimates import PlacementFn
 from placement.online.experiment import OnlineExperiment
 from placement.policies import Reward, SplitPolicy
 
@@ -129,7 +131,7 @@ def run_compared_policy(
     sim_requests: int = 1000,
     reward: Reward | str = "relative",
     predictor: Predictor | None = None,
-    placer: Any = None,
+    placer: PlacementMethod | PlacementFn | str | None = None,
 ) -> pd.DataFrame:
     """Run one policy of :data:`COMPARED_POLICIES` on one online family; return the log.
 
