@@ -36,8 +36,9 @@ __all__ = [
 ]
 
 #: Most expected state sojourns of MMPP-2 arrivals: per draw here, summed over the services of
-#: one run in :func:`datagen.sim.simulate`. Each sojourn is one step of a Python loop (about
-#: 1 us), so this bounds a draw to a few seconds; a mean sojourn much shorter than the gaps
+#: one run in :func:`datagen.sim.simulate`. Each sojourn is one step of the variate kernel (a
+#: compiled loop; ``sample_gaps`` here is a Python loop), so this bounds a draw to well under a
+#: few seconds; a mean sojourn much shorter than the gaps
 #: between arrivals would otherwise take hours (or forever: ``mean_high_duration=1e-300``),
 #: while the arrivals it gives are practically Poisson.
 MAX_MMPP_SOJOURNS: int = 2_000_000
