@@ -365,7 +365,7 @@ def test_fit_on_a_fresh_clone_then_predict_without_training_data(clone: Path,
     proc, _ = run(command(PREDICT, {"PATH": str(surrogate), "DIR": str(dataset)}), clone)
     ok(proc)
     table = (clone / "predictions.csv").read_text().splitlines()
-    assert table[0].startswith("sample,service,throughput,loss_ratio") and len(table) > 12
+    assert table[0].startswith("scenario,service,throughput,loss_ratio") and len(table) > 12
 
 
 @pytest.mark.slow
