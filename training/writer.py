@@ -27,9 +27,10 @@ SUFFIXES = (".csv", ".parquet")
 class PredictionWriter(BasePredictionWriter):
     """Collect the per-service predictions of a predict run and write one table.
 
-    One row per service: ``scenario`` (the scenario's position in the predict dataset, in the
-    order :func:`training.samples.load_samples` reads it), ``service`` (the service's position in
-    its scenario), then ``throughput`` (requests/s), ``loss_ratio``, ``latency_mean`` (s),
+    One row per service, the tidy shape of every table of the library: ``scenario`` (the
+    scenario's position in the predict dataset, in the order :func:`training.samples.load_samples`
+    reads it), ``service`` (its name; its position in the scenario when the dataset cannot
+    name it), then ``throughput`` (requests/s), ``loss_ratio``, ``latency_mean`` (s),
     ``latency_p95`` (s), ``tput_ratio`` and ``respt_ratio``.
 
     Args:
@@ -93,6 +94,12 @@ class PredictionWriter(BasePredictionWriter):
         """Write the collected rows (one file per rank under DDP)."""
         table = pd.concat(self._frames, ignore_index=True) if self._frames else pd.DataFrame()
         self._frames = []
+        datamodule = getattr(trainer, "datamodule", None)
+        names = _service_names(getattr(datamodule, "predict_dataset", None))
+        if names is not None and len(table):
+            table["service"] = [
+                names[int(i)][int(j)] for i, j in zip(table["scenario"], table["service"])
+            ]
         path = self.output
         if trainer.world_size > 1:
             path = path.with_name(f"{path.stem}.rank{trainer.global_rank}{path.suffix}")
@@ -101,3 +108,29 @@ class PredictionWriter(BasePredictionWriter):
             table.to_csv(path, index=False)
         else:
             table.to_parquet(path, index=False)
+
+
+def _service_names(dataset: Any) -> list[list[str]] | None:
+    """Service names of every scenario of a predict dataset, in dataset order, or ``None``.
+
+    Resolves :class:`training.data.ScenarioGraphDataset` (its source folder is read again for
+    the names) and the ``Subset`` and ``ConcatDataset`` built from them; anything else gives
+    ``None`` (the table then keeps service positions).
+    """
+    from torch.utils.data import ConcatDataset, Subset
+
+    from training.data import ScenarioGraphDataset
+    from training.samples import load_sample_tables
+
+    if isinstance(dataset, ScenarioGraphDataset):
+        scenarios = load_sample_tables(dataset.source, dataset.format).scenarios
+        return [[svc.name for svc in sc.services] for sc in scenarios]
+    if isinstance(dataset, Subset):
+        base = _service_names(dataset.dataset)
+        return None if base is None else [base[int(i)] for i in dataset.indices]
+    if isinstance(dataset, ConcatDataset):
+        parts = [_service_names(d) for d in dataset.datasets]
+        if any(p is None for p in parts):
+            return None
+        return [names for part in parts for names in part or []]
+    return None

@@ -108,9 +108,13 @@ def test_validate_and_predict_subcommands_write_what_the_surrogate_predicts(
     assert len(table) == sum(len(sc.services) for sc, _, _ in samples)
     assert table["scenario"].nunique() == len(samples)
     expected = Surrogate.load(ckpt).predict([sc for sc, _, _ in samples])
-    table = table.sort_values(["scenario", "service"])
-    np.testing.assert_allclose(table["loss_ratio"], expected["loss_ratio"], rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(table["latency_mean"], expected["latency_mean"], rtol=1e-5)
+    # one tidy shape: the same (scenario, service name) rows as Surrogate.predict
+    both = expected.merge(table, on=["scenario", "service"], suffixes=("", "_written"),
+                          validate="one_to_one")
+    assert len(both) == len(table)
+    np.testing.assert_allclose(both["loss_ratio_written"], both["loss_ratio"], rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_allclose(both["latency_mean_written"], both["latency_mean"], rtol=1e-5)
     with pytest.raises(ValueError, match="output"):
         PredictionWriter(tmp_path / "predictions.txt")
 
