@@ -4,21 +4,21 @@ Covers issue 4 item 5: 50,000 labelled samples in <= 30 minutes on 2 cores (~28 
 with a relative standard error (SE) of ``respt_ratio`` <= 1% and an absolute SE of
 ``tput_ratio`` <= 0.005.
 
-Throughput: ``datagen.dataset.generate`` runs ``--num-samples`` scenarios with ``--workers``
+Throughput: ``datagen.dataset.generate`` runs ``--num_samples`` scenarios with ``--workers``
 processes into a temporary directory (sampling, simulation and Parquet writing included, the
 worker start-up too) and the bench prints samples/s and the projected time for 50,000.
 
 Precision (``--precision``): ``--scenarios`` scenarios are drawn from the sampler; each is
 labelled ``--replications`` times with independent seeds (by
 ``datagen.dataset.label_scenario``, i.e. with the config's sequential stopping unless
-``--fixed``) for every starting ``--num-requests`` value.
+``--fixed``) for every starting ``--num_requests`` value.
 The SE of one run's label is the standard deviation over the replications; the bench prints,
 over all services, the mean, the 90th/99th percentiles and the maximum of the relative SE of
 ``respt_ratio`` and the absolute SE of ``tput_ratio``, plus the fraction of services meeting
 each target. It also prints the simulator's own batch-means estimate (95% half-width / 1.96)
 for comparison, and the mean number of requests actually simulated (the cost).
 
-Baseline in the same run (``--compare-legacy``, issue 22 item 1): the labeller before the
+Baseline in the same run (``--compare_legacy``, issue 22 item 1): the labeller before the
 one sequential-stopping policy (:class:`datagen.sim.runner.SequentialStopping`) reran
 ``simulate()`` from the start with a fresh seed each round and sized each rerun with margin
 1.2; it is kept here, as ``legacy_label_scenario``, only as this baseline. With the flag the
@@ -30,12 +30,12 @@ config's target) beside the per-service shares.
 
 To run::
 
-    .venv/bin/python benchmarks/bench_datagen.py --num-samples 2000 --workers 2
-    .venv/bin/python benchmarks/bench_datagen.py --num-samples 300 --workers 2 --compare-legacy
+    .venv/bin/python benchmarks/bench_datagen.py --num_samples 2000 --workers 2
+    .venv/bin/python benchmarks/bench_datagen.py --num_samples 300 --workers 2 --compare_legacy
     .venv/bin/python benchmarks/bench_datagen.py --precision --scenarios 200 --replications 8 \\
-        --num-requests 2000 5000 10000 20000
+        --num_requests 2000 5000 10000 20000
     .venv/bin/python benchmarks/bench_datagen.py --precision --scenarios 60 --replications 5 \\
-        --compare-legacy
+        --compare_legacy
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def labeller_in_use(name: str) -> Iterator[None]:
     import multiprocessing
 
     if name != "current" and multiprocessing.get_start_method() != "fork":
-        raise RuntimeError("--compare-legacy needs fork-started worker processes (Linux)")
+        raise RuntimeError("--compare_legacy needs fork-started worker processes (Linux)")
     saved = datagen.dataset.label_scenario
     datagen.dataset.label_scenario = LABELLERS[name]
     try:
@@ -253,19 +253,19 @@ def bench_precision(config: str, num_scenarios: int, replications: int,
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--config", default="chainnet_like")
-    p.add_argument("--num-samples", type=int, default=2000)
+    p.add_argument("--num_samples", "--num-samples", type=int, default=2000)
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--shard-size", type=int, default=250)
+    p.add_argument("--shard_size", "--shard-size", type=int, default=250)
     p.add_argument("--precision", action="store_true", help="measure label precision instead")
     p.add_argument("--scenarios", type=int, default=100)
     p.add_argument("--replications", type=int, default=8)
-    p.add_argument("--num-requests", type=int, nargs="*", default=None)
+    p.add_argument("--num_requests", "--num-requests", type=int, nargs="*", default=None)
     p.add_argument("--fixed", action="store_true",
                    help="precision: single runs, no sequential stopping")
-    p.add_argument("--compare-legacy", action="store_true",
+    p.add_argument("--compare_legacy", "--compare-legacy", action="store_true",
                    help="also run the legacy labeller (rerun from the start) as the baseline")
     p.add_argument("--repeats", type=int, default=1,
-                   help="throughput with --compare-legacy: alternate the two this many times")
+                   help="throughput with --compare_legacy: alternate the two this many times")
     a = p.parse_args()
     names = ["legacy", "current"] if a.compare_legacy else ["current"]
     if a.precision:

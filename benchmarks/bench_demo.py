@@ -1,13 +1,13 @@
 """Does the demo's decision keep its promise? Predicted vs simulated loss over seeds and warm-ups.
 
 Runs the placement step of ``python -m scripts.demo`` (the sample cluster and workload, the default
-split bandit warmed up online for ``--bandit-steps``, then :class:`placement.Placer`) for every
+split bandit warmed up online for ``--bandit_steps``, then :class:`placement.Placer`) for every
 combination of warm-up length and seed, simulates the decision with the demo's own check
 (10,000 requests, seed + 1), and reports per service the simulated loss ratio minus the
 predicted one. Target (issue 17): no service's simulated loss above its predicted loss + 0.05.
 Usage::
 
-    python benchmarks/bench_demo.py --bandit-steps 0 20 60 --seeds 0 1 2 3 4
+    python benchmarks/bench_demo.py --bandit_steps 0 20 60 --seeds 0 1 2 3 4
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def run_one(predictor: Any, steps: int, seed: int) -> list[dict[str, Any]]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--bandit-steps", type=int, nargs="+", default=[0, 20, 60])
+    ap.add_argument("--bandit_steps", "--bandit-steps", type=int, nargs="+", default=[0, 20, 60])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--out", default=None, help="write the rows as JSON here")
     args = ap.parse_args(argv)

@@ -4,8 +4,8 @@
     placer's objective vs the optimum of an exhaustive search over every memory-feasible
     placement (layer splits, so the placements are the assignments of fragments to devices).
     The exhaustive search ranks every assignment by short simulations
-    (``--exhaustive-requests``); its ``--judge-top`` best, the placer's plan and the greedy
-    baseline's plan are then judged by long simulations (``--eval-requests`` per seed, mean of
+    (``--exhaustive_requests``); its ``--judge_top`` best, the placer's plan and the greedy
+    baseline's plan are then judged by long simulations (``--eval_requests`` per seed, mean of
     the seeds ``EVAL_SEED`` and ``EVAL_SEED + 1``). The optimum is the best judged exhaustive
     candidate. Target, on every family: the placer is within
     ``max(2% of the optimum, 0.1% of the total arrival rate)`` on >= 95% of the instances.
@@ -19,7 +19,7 @@
     the same placement.
 
 Every placement is scored at the end by an independent simulation (seed ``EVAL_SEED``,
-``--eval-requests`` requests), never by the surrogate. Usage::
+``--eval_requests`` requests), never by the surrogate. Usage::
 
     python benchmarks/bench_placement.py --quick
     python benchmarks/bench_placement.py --parts a --families tight_memory,high_load
@@ -509,16 +509,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeats", type=int, default=3, help="place() calls per path (t)")
     ap.add_argument("--families", default=",".join(FAMILIES),
                     help=f"comma list of part (a) families, of {', '.join(FAMILIES)}")
-    ap.add_argument("--exhaustive-requests", type=int, default=EXHAUSTIVE_REQUESTS,
+    ap.add_argument("--exhaustive_requests", "--exhaustive-requests", type=int,
+                    default=EXHAUSTIVE_REQUESTS,
                     help="requests per short simulation of the exhaustive search (a)")
-    ap.add_argument("--judge-top", type=int, default=10,
+    ap.add_argument("--judge_top", "--judge-top", type=int, default=10,
                     help="best exhaustive candidates judged by long simulations (a)")
-    ap.add_argument("--judge-seeds", type=int, default=2,
+    ap.add_argument("--judge_seeds", "--judge-seeds", type=int, default=2,
                     help="seeds of the long simulations (EVAL_SEED, EVAL_SEED + 1, ...) (a)")
-    ap.add_argument("--search-requests", type=int, default=2_000)
-    ap.add_argument("--eval-requests", type=int, default=20_000,
+    ap.add_argument("--search_requests", "--search-requests", type=int, default=2_000)
+    ap.add_argument("--eval_requests", "--eval-requests", type=int, default=20_000,
                     help="requests per final simulation (per seed in a)")
-    ap.add_argument("--refine-seconds", type=float, default=0.3,
+    ap.add_argument("--refine_seconds", "--refine-seconds", type=float, default=0.3,
                     help="also report Placer(refine_seconds=...) (simulator polish); 0 = off")
     ap.add_argument("--out", default=None, help="write the results as JSON here")
     args = ap.parse_args(argv)

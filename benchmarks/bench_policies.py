@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--quick", action="store_true", help="100 steps, seed 0")
     ap.add_argument("--placer", default="greedy", choices=["greedy", "placer"])
     ap.add_argument("--predictor", default="learned", choices=["learned", "analytic", "none"])
-    ap.add_argument("--sim-requests", type=int, default=1000)
+    ap.add_argument("--sim_requests", "--sim-requests", type=int, default=1000)
     ap.add_argument("--out", default=None, help="write the results as JSON here")
     args = ap.parse_args(argv)
     steps, seeds = (100, [0]) if args.quick else (args.steps, args.seeds)

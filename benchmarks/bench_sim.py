@@ -15,7 +15,7 @@ service and stream, merged by a sort; ``legacy streams``). SimPy runs a shorter 
 (events/s is a rate). Rates are given per wall-clock second and per CPU second of this process
 (the latter is robust when other jobs share the machine).
 
-To run: ``.venv/bin/python benchmarks/bench_sim.py [--arrivals 200000] [--simpy-arrivals 20000]``
+To run: ``.venv/bin/python benchmarks/bench_sim.py [--arrivals 200000] [--simpy_arrivals 20000]``
 """
 
 from __future__ import annotations
@@ -163,7 +163,7 @@ def bench_fixed_cost(runs: int) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--arrivals", type=int, default=200_000)
-    p.add_argument("--simpy-arrivals", type=int, default=20_000)
+    p.add_argument("--simpy_arrivals", "--simpy-arrivals", type=int, default=20_000)
     p.add_argument("--repeats", type=int, default=7)
     a = p.parse_args()
     bench("a: 3-station tandem, M/M/1/10, rho=0.8", tandem(), a.arrivals, a.simpy_arrivals,

@@ -66,7 +66,7 @@ TESTED = {
     "RUNNING.yaml] --out decision.json": "test_placement_cli",
     "python -m scripts.demo": "test_demo",
     "python benchmarks/bench_sim.py": "test_bench_sim_and_datagen",
-    "python benchmarks/bench_datagen.py --num-samples 2000 --workers 2":
+    "python benchmarks/bench_datagen.py --num_samples 2000 --workers 2":
         "test_bench_sim_and_datagen",
     "python benchmarks/bench_surrogate.py --checkpoint chainnet/checkpoints/default.pt":
         "test_slow_benchmarks",
@@ -335,10 +335,10 @@ def test_make_targets_dry_run() -> None:
 
 def test_bench_sim_and_datagen(clone: Path) -> None:
     proc, _ = run(command("python benchmarks/bench_sim.py",
-                          extra=("--arrivals", "5000", "--simpy-arrivals", "1000")), clone)
+                          extra=("--arrivals", "5000", "--simpy_arrivals", "1000")), clone)
     ok(proc)
-    proc, _ = run(command("python benchmarks/bench_datagen.py --num-samples 2000 --workers 2",
-                          extra=("--num-samples", "8", "--shard-size", "4")), clone)
+    proc, _ = run(command("python benchmarks/bench_datagen.py --num_samples 2000 --workers 2",
+                          extra=("--num_samples", "8", "--shard_size", "4")), clone)
     ok(proc)
 
 
@@ -436,12 +436,12 @@ def test_slow_benchmarks(clone: Path) -> None:
         ("python benchmarks/bench_surrogate.py --checkpoint chainnet/checkpoints/default.pt",
          ("-n", "200", "--repeats", "1")),
         ("python benchmarks/bench_placement.py",
-         ("--small", "1", "--medium", "1", "--families", "base", "--judge-top", "2",
-          "--judge-seeds", "1", "--exhaustive-requests", "500", "--search-requests", "500",
-          "--eval-requests", "1000", "--refine-seconds", "0")),
+         ("--small", "1", "--medium", "1", "--families", "base", "--judge_top", "2",
+          "--judge_seeds", "1", "--exhaustive_requests", "500", "--search_requests", "500",
+          "--eval_requests", "1000", "--refine_seconds", "0")),
         ("python benchmarks/bench_policies.py",
-         ("--steps", "8", "--seeds", "0", "--policies", "linucb", "--sim-requests", "200")),
-        ("python benchmarks/bench_demo.py", ("--bandit-steps", "0", "--seeds", "0")),
+         ("--steps", "8", "--seeds", "0", "--policies", "linucb", "--sim_requests", "200")),
+        ("python benchmarks/bench_demo.py", ("--bandit_steps", "0", "--seeds", "0")),
         ("python benchmarks/bench_training.py",
          ("--num_samples", "16", "--epochs", "2", "--repeats", "1", "--rounds", "1")),
     ):
