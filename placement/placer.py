@@ -502,7 +502,7 @@ class Placer:
         for sr in request.services:
             if sr.name in forced:
                 chosen[sr.name] = forced[sr.name]
-            elif len(allowed[sr.name]) == 1 or self.split_policy is None:
+            elif len(allowed[sr.name]) == 1:
                 chosen[sr.name] = allowed[sr.name][0]
             else:
                 open_.append(sr.name)
@@ -664,7 +664,7 @@ class Placer:
     ) -> np.ndarray:
         sr = request.service(name)
         policy = self.split_policy
-        context_type = getattr(policy, "context_type", "slack")
+        context_type = policy.context_type
         if context_type == "sla":
             return np.array([sr.sla if math.isfinite(sr.sla) else _NO_SLA])
         from placement.policies.context import (

@@ -190,14 +190,13 @@ def split_tradeoff(log: pd.DataFrame, violation_margin: float = 0.02) -> dict[st
     asem = log["accuracy_semantic"].to_numpy(float)
     budget = float(vs.sum()) / n + violation_margin
     saved, cost = vl - vs, al - asem
-    useful = saved > 0
-    # most violations saved per accuracy point first; a free or gaining switch comes first
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(cost > 0, saved / cost, np.inf)
-    order = np.flatnonzero(useful)[np.argsort(-ratio[useful], kind="stable")]
-    violation = float(vl.sum()) / n
-    accuracy = float(al.sum()) / n
-    for i in order:
+    # a switch that costs no accuracy and saves no less is always taken
+    free = (saved >= 0) & (cost <= 0)
+    violation = float(vl.sum() - saved[free].sum()) / n
+    accuracy = float(al.sum() - cost[free].sum()) / n
+    # then the most violations saved per accuracy point first, until within the budget
+    paid = np.flatnonzero(~free & (saved > 0))
+    for i in paid[np.argsort(-saved[paid] / cost[paid], kind="stable")]:
         if violation <= budget:
             break
         violation -= saved[i] / n

@@ -240,3 +240,18 @@ def test_split_tradeoff_finds_the_most_accurate_choice_within_the_violation_marg
     assert t["best_accuracy"] == pytest.approx(0.9 - (0.05 + 0.1) / 4)
     assert t["accuracy_cost"] == pytest.approx((0.05 + 0.1) / 4)
     assert split_tradeoff(log, violation_margin=1.0)["accuracy_cost"] == 0.0
+
+
+def test_split_tradeoff_always_takes_a_switch_that_costs_no_accuracy():
+    import pandas as pd
+
+    from placement.online import split_tradeoff
+
+    log = pd.DataFrame({
+        "sla_violation_layer": [0.2, 0.0],
+        "sla_violation_semantic": [0.0, 0.0],
+        "accuracy_layer": [0.9, 0.9],
+        "accuracy_semantic": [0.9, 0.8],
+    })
+    t = split_tradeoff(log, violation_margin=1.0)  # within budget from the start
+    assert t["best_violation"] == 0.0 and t["accuracy_cost"] == 0.0
