@@ -6,112 +6,125 @@ Commands:
   [--shard_size M] [--num_requests R] [--executor process|dask [--address HOST:PORT]]
   [--no_progress] [--overwrite]``: draw, simulate and write a sharded labelled dataset
   (resumable: rerun the same command; a folder holding another dataset is refused unless
-  ``--overwrite``). The
-  shards run in a local process pool of ``W`` workers, or on Dask: ``--executor dask
-  --address HOST:PORT`` joins a running cluster (its workers must see ``DIR`` at the same
-  path), and ``--executor dask`` alone starts a ``dask.distributed.LocalCluster`` of ``W``
-  single-threaded worker processes (fewer if there are fewer shards to do) and closes it at
-  the end.
+  ``--overwrite``). The shards run in a local process pool of ``W`` workers, or on Dask:
+  ``--executor dask --address HOST:PORT`` joins a running cluster (its workers must see
+  ``DIR`` at the same path), and ``--executor dask`` alone starts a
+  ``dask.distributed.LocalCluster`` of ``W`` single-threaded worker processes (fewer if there
+  are fewer shards to do) and closes it at the end.
 - ``export-chainnet DIR --out OUT``: convert a generated dataset into the ChainNet text format.
 - ``configs``: list the packaged sampler configs.
 
-Flags are snake_case as in ``python -m training`` and ``python -m placement`` (LightningCLI's
-style), and the folder a command writes is always ``--out``. The old spellings
-(``--num-samples``, ``--shard-size``, ``--num-requests``, ``--no-progress`` and the positional
-``OUT`` of ``export-chainnet``) still work and print a one-line deprecation note. ``--config``
-here names a sampler config (a packaged name or a YAML file), not a file of flags.
+Flags follow LightningCLI (jsonargparse), as in ``python -m training`` and ``python -m placement``:
+snake_case, ``--print_config`` prints a command's flags as YAML, and a file of flags is read
+back with ``--cli_config FILE.yaml`` (later flags override it). The file option is named
+``--cli_config`` here, not ``--config`` as in the other tools, because ``generate --config``
+already names the sampler config (a packaged name or a YAML file of the sampling regime);
+``--config`` keeps that meaning and is an ordinary key of the printed YAML. The folder a command
+writes is always ``--out``. The old spellings (``--num-samples``, ``--shard-size``,
+``--num-requests``, ``--no-progress`` and the positional ``OUT`` of ``export-chainnet``) still
+work and print a one-line deprecation note.
 
-The module imports only :mod:`argparse` at load time, so ``--help`` is instant; the heavy
-modules are imported by the command that needs them (never torch). Errors the package raises
-on purpose, and I/O errors such as an unwritable output folder, print one line and exit 2.
+The module imports nothing but the standard library at load time, and :mod:`jsonargparse` to
+parse, so ``--help`` is quick; the heavy modules are imported by the command that needs them
+(never torch). A bad flag value prints one line naming the flag, the value and the help to read;
+errors the package raises on purpose, and I/O errors such as an unwritable output folder, print
+one line and exit 2.
 
 To run::
 
     python -m datagen generate --config chainnet_like --out data/chainnet_like \
         --num_samples 2000 --workers 2
     python -m datagen export-chainnet data/chainnet_like --out data/chainnet_like_raw
+    python -m datagen generate --config chainnet_like --out data/small --num_samples 4 \
+        --print_config > generate.yaml
+    python -m datagen generate --cli_config generate.yaml
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any, Literal, NoReturn
 
-__all__ = ["RENAMED", "build_parser", "main"]
+__all__ = ["COMMANDS", "RENAMED", "build_parser", "main"]
 
 PROG = "python -m datagen"
+#: The subcommands, in the order of ``--help``.
+COMMANDS = ("generate", "export-chainnet", "configs")
 #: Deprecated flag spelling -> current one (kebab-case -> snake_case).
 RENAMED: dict[str, str] = {"--num-samples": "--num_samples", "--shard-size": "--shard_size",
                            "--num-requests": "--num_requests", "--no-progress": "--no_progress"}
 
 
-def _rename_deprecated(argv: Sequence[str]) -> list[str]:
-    """Rewrite the :data:`RENAMED` spellings, with one note each on stderr.
+def build_parser() -> Any:
+    """Build the jsonargparse parser of ``python -m datagen`` (three subcommands).
 
-    (:func:`training.precheck.rename_deprecated` does the same for ``python -m training``;
-    :mod:`datagen` cannot import :mod:`training`.)
+    Returns:
+        A ``jsonargparse.ArgumentParser`` made with ``exit_on_error=False`` (for
+        :func:`datagen.cli_common.parse_or_exit`).
     """
-    out: list[str] = []
-    noted: set[str] = set()
-    for tok in argv:
-        name, eq, value = tok.partition("=")
-        if name in RENAMED:
-            if name not in noted:
-                print(f"note: {PROG}: {name} is deprecated; use {RENAMED[name]}",
-                      file=sys.stderr)
-                noted.add(name)
-            tok = RENAMED[name] + eq + value
-        out.append(tok)
-    return out
+    from jsonargparse import ActionConfigFile, ArgumentParser
 
+    def sub(description: str) -> ArgumentParser:
+        p = ArgumentParser(description=description, exit_on_error=False)
+        p.add_argument("--cli_config", action=ActionConfigFile,
+                       help="read these flags from a YAML file written by --print_config "
+                            "(not --config: that is the sampler config of generate)")
+        return p
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the argument parser of ``python -m datagen``."""
-    parser = argparse.ArgumentParser(
-        prog=PROG, description="Labelled datasets of edge DNN deployments.",
-        epilog="Flags are snake_case; the old kebab-case spellings still work (deprecated)."
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = ArgumentParser(
+        prog=PROG, exit_on_error=False, description="Labelled datasets of edge DNN deployments.",
+        epilog="Flags are snake_case (the old kebab-case spellings still work, deprecated). "
+               "--print_config prints a command's flags as YAML; --cli_config FILE.yaml reads "
+               "them back.")
+    commands = parser.add_subcommands(required=True, dest="command")
 
-    gen = sub.add_parser("generate", help="generate a sharded, labelled dataset")
-    gen.add_argument("--config", required=True,
-                     help="packaged config name (chainnet_like, large, edge) or a YAML path")
-    gen.add_argument("--out", required=True, help="output dataset directory")
+    gen = sub("Draw, simulate and write a sharded, labelled dataset (resumable: rerun the same "
+              "command).")
+    gen.add_argument("--config", type=str, required=True,
+                     help="sampler config: a packaged name (see the configs command) or a YAML "
+                          "path")
+    gen.add_argument("--out", type=str, required=True, help="output dataset directory")
     gen.add_argument("--num_samples", type=int, required=True, help="number of scenarios")
     gen.add_argument("--workers", type=int, default=1,
                      help="worker processes of the process pool, or of the local Dask cluster "
-                          "that --executor dask starts without --address (default: 1)")
-    gen.add_argument("--seed", type=int, default=0, help="dataset seed (default: 0)")
-    gen.add_argument("--shard_size", type=int, default=None,
-                     help="samples per shard (default: the resumed dataset's, else "
+                          "that --executor dask starts without --address")
+    gen.add_argument("--seed", type=int, default=0, help="dataset seed")
+    gen.add_argument("--shard_size", type=int | None, default=None,
+                     help="samples per shard (null: the resumed dataset's, else "
                           "min(1000, ceil(num_samples / workers)) so every worker has a shard)")
-    gen.add_argument("--num_requests", type=int, default=None,
-                     help="override simulation.num_requests of the config")
-    gen.add_argument("--executor", choices=("process", "dask"), default="process",
+    gen.add_argument("--num_requests", type=int | None, default=None,
+                     help="override simulation.num_requests of the config (null: keep it)")
+    gen.add_argument("--executor", type=Literal["process", "dask"], default="process",
                      help="process: a local process pool; dask: a Dask cluster, the one at "
                           "--address, else a LocalCluster of --workers single-threaded "
-                          "processes started here and closed at the end (default: process)")
-    gen.add_argument("--address", default=None,
+                          "processes started here and closed at the end")
+    gen.add_argument("--address", type=str | None, default=None,
                      help="HOST:PORT of a running Dask scheduler to join (--executor dask "
                           "only; its workers must see --out at the same path)")
     gen.add_argument("--no_progress", action="store_true", help="hide the progress bar")
     gen.add_argument("--overwrite", action="store_true",
                      help="delete a dataset already in --out (manifest and shards) and start again")
+    commands.add_subcommand("generate", gen, help="generate a sharded, labelled dataset")
 
-    exp = sub.add_parser("export-chainnet", help="write a dataset in the ChainNet text format")
-    exp.add_argument("dataset", help="dataset directory made by `generate`")
-    exp.add_argument("--out", default=None, help="output folder for the 14 ChainNet .txt files")
-    exp.add_argument("old_out", nargs="?", default=None, metavar="OUT",
+    exp = sub("Write a dataset made by generate in the ChainNet text format.")
+    exp.add_argument("dataset", type=str, help="dataset directory made by `generate`")
+    exp.add_argument("--out", type=str | None, default=None,
+                     help="output folder for the 14 ChainNet .txt files (required)")
+    exp.add_argument("old_out", type=str | None, nargs="?", default=None, metavar="OUT",
                      help="deprecated: the output folder as a second positional; use --out")
+    commands.add_subcommand("export-chainnet", exp,
+                            help="write a dataset in the ChainNet text format")
 
-    sub.add_parser("configs", help="list the packaged sampler configs")
+    configs = ArgumentParser(description="List the packaged sampler configs.",
+                             exit_on_error=False)
+    commands.add_subcommand("configs", configs, help="list the packaged sampler configs")
     return parser
 
 
-def _generate(ns: argparse.Namespace) -> int:
+def _generate(ns: Any) -> int:
     from datagen.dataset import generate
 
     manifest = generate(
@@ -135,7 +148,7 @@ def _generate(ns: argparse.Namespace) -> int:
     return 0
 
 
-def _export(ns: argparse.Namespace) -> int:
+def _export(ns: Any) -> int:
     from datagen.chainnet_format import chainnet_incompatibilities, write_chainnet
     from datagen.dataset import load_dataset
 
@@ -181,24 +194,46 @@ def _check_out_dir(out: str) -> None:
         raise ValueError(f"output folder {out!r} is not writable; choose a writable folder path")
 
 
+def _usage_error(command: str, message: str) -> NoReturn:
+    """One line ``PROG COMMAND: error: ...`` on stderr, then exit with status 2."""
+    prog = f"{PROG} {command}"
+    print(f"{prog}: error: {message} (see {prog} --help)", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (2 with a message on bad input)."""
-    parser = build_parser()
-    ns = parser.parse_args(_rename_deprecated(sys.argv[1:] if argv is None else argv))
-    if ns.command == "export-chainnet":
+    """Run the command line; returns the exit status (2 with a message on bad input).
+
+    Args:
+        argv: Arguments without the program name (default: ``None`` = ``sys.argv[1:]``).
+
+    Returns:
+        ``0`` on success, ``2`` after one line ``error: ...`` on stderr when the package
+        refuses an input or an I/O operation fails.
+
+    Raises:
+        SystemExit: Status 2 after one line on stderr for a bad flag or value; status 0 after
+            ``--help`` or ``--print_config``.
+    """
+    from datagen.cli_common import parse_or_exit, rename_deprecated
+
+    raw = sys.argv[1:] if argv is None else argv
+    cfg = parse_or_exit(build_parser(), rename_deprecated(raw, RENAMED, PROG), COMMANDS)
+    ns = cfg[cfg.command]
+    if cfg.command == "export-chainnet":
         if ns.old_out is not None and ns.out is not None:
-            parser.error("export-chainnet: give the output folder once, with --out")
+            _usage_error("export-chainnet", "give the output folder once, with --out")
         if ns.old_out is not None:
             print(f"note: {PROG} export-chainnet: the positional OUT is deprecated; use --out "
                   f"{ns.old_out}", file=sys.stderr)
             ns.out = ns.old_out
         if ns.out is None:
-            parser.error("export-chainnet: the following argument is required: --out")
+            _usage_error("export-chainnet", "the following argument is required: --out")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
-        if ns.command == "generate":
+        if cfg.command == "generate":
             return _generate(ns)
-        if ns.command == "export-chainnet":
+        if cfg.command == "export-chainnet":
             return _export(ns)
         from datagen.sampling import list_configs
 

@@ -7,16 +7,19 @@ command at once with one line on stderr saying what to run first (exit status 2)
 The command-line conventions shared by ``evaluate``, ``ensemble``, ``calibrate`` and the
 scripts live here too (this module imports nothing heavy): :data:`RENAMED` maps the old
 spellings of renamed flags to the current ones, :func:`rename_deprecated` applies it with a
-one-line note, and :func:`parse_or_exit` turns a jsonargparse error into one line.
+one-line note, and :func:`parse_or_exit` turns a jsonargparse error into one line (those two
+are defined in :mod:`datagen.cli_common`, for ``python -m datagen`` to share them).
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, NoReturn
+
+from datagen.cli_common import parse_or_exit, rename_deprecated
 
 __all__ = [
     "LIGHTNING_SUBCOMMANDS",
@@ -47,34 +50,6 @@ _EXPORT_MEMBER = (
 )
 
 
-def rename_deprecated(args: Sequence[str], renames: Mapping[str, str], prog: str,
-                      quiet: bool = False) -> list[str]:
-    """Rewrite deprecated flag spellings (``--old v`` and ``--old=v``) to the current ones.
-
-    Args:
-        args: Command-line arguments.
-        renames: Old spelling -> current spelling, e.g. ``{"--models": "--model"}``.
-        prog: Program name for the note, e.g. ``"python -m training ensemble"``.
-        quiet: Do not print the note (default: ``False``).
-
-    Returns:
-        The arguments with the current spellings; for each old one used, a line
-        ``note: PROG: --old is deprecated; use --new`` went to stderr (once per flag).
-    """
-    out: list[str] = []
-    noted: set[str] = set()
-    for tok in args:
-        name, eq, value = tok.partition("=")
-        new = renames.get(name)
-        if new is not None and tok.startswith("--"):
-            if not quiet and name not in noted:
-                print(f"note: {prog}: {name} is deprecated; use {new}", file=sys.stderr)
-                noted.add(name)
-            tok = new + eq + value
-        out.append(tok)
-    return out
-
-
 def command_parser(prog: str, doc: str) -> Any:
     """A jsonargparse parser for a ``python -m training`` subcommand, with ``--config``.
 
@@ -94,27 +69,6 @@ def command_parser(prog: str, doc: str) -> Any:
     parser.add_argument("--config", action=ActionConfigFile,
                         help="read these flags from a YAML file (see --print_config)")
     return parser
-
-
-def parse_or_exit(parser: Any, args: Sequence[str]) -> Any:
-    """Parse ``args`` with a jsonargparse parser made with ``exit_on_error=False``.
-
-    Returns:
-        The parsed namespace.
-
-    Raises:
-        SystemExit: Status 2 after one line ``error: ...`` on stderr for a bad argument; the
-            status of ``--help`` / ``--print_config`` (0) after they print.
-    """
-    from jsonargparse import ArgumentError
-
-    try:
-        return parser.parse_args(list(args))
-    except ArgumentError as exc:
-        msg = " ".join(str(exc).split())
-        msg = msg.replace('Parser key "', '--').replace('": ', ": ")
-        print(f"{parser.prog}: error: {msg} (see {parser.prog} --help)", file=sys.stderr)
-        raise SystemExit(2) from None
 
 
 def _fail(message: str) -> NoReturn:

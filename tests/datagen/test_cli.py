@@ -36,6 +36,19 @@ def test_cli_import_is_light() -> None:
     assert out.stdout.strip() == "False"
 
 
+def test_help_names_the_flags_file(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    assert all(c in text for c in ("generate", "export-chainnet", "configs", "--cli_config"))
+    with pytest.raises(SystemExit) as exc:
+        main(["generate", "--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    assert "--cli_config" in text and "--print_config" in text and "sampler config" in text
+
+
 def test_generate_reports_progress_and_counts(chain_ds: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     rc = main(["generate", "--config", "chainnet_like", "--out", str(chain_ds),
@@ -51,6 +64,61 @@ def test_generate_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert "unknown sampler config 'nope'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["generate", "--out", str(tmp_path / "x")])
+
+
+def test_print_config_round_trip(chain_ds: Path, tmp_path: Path,
+                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """The YAML of ``--print_config``, read back by ``--cli_config``, reruns the same dataset."""
+    out = tmp_path / "again"
+    with pytest.raises(SystemExit) as exc:
+        main(["generate", "--config", "chainnet_like", "--out", str(out), "--num_samples", "6",
+              "--shard_size", "3", "--seed", "11", "--num_requests", "2000", "--no_progress",
+              "--print_config"])
+    assert exc.value.code == 0 and not out.exists()
+    printed = capsys.readouterr().out
+    assert "config: chainnet_like\n" in printed and "no_progress: true\n" in printed
+    flags = tmp_path / "generate.yaml"
+    flags.write_text(printed)
+    assert main(["generate", "--cli_config", str(flags)]) == 0
+    assert "6/6 samples in 2/2 shards" in capsys.readouterr().out
+    first, again = load_dataset(chain_ds), load_dataset(out)
+    assert first.sample_ids == again.sample_ids
+    for (sc, lab), (sc2, lab2) in zip(first.samples, again.samples):
+        assert sc == sc2
+        pd.testing.assert_frame_equal(lab, lab2)
+    # later flags override the file
+    with pytest.raises(SystemExit):
+        main(["generate", "--cli_config", str(flags), "--seed", "12", "--print_config"])
+    assert "seed: 12\n" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    (["generate", "--config", "chainnet_like", "--out", "x", "--num_samples", "four"],
+     "python -m datagen generate: error: --num_samples: expected an integer. Got value: four "
+     "(see python -m datagen generate --help)"),
+    (["generate", "--config", "chainnet_like", "--out", "x", "--num_samples", "2",
+      "--executor", "threads"],
+     "--executor: expected one of 'process', 'dask'. Got value: threads"),
+    (["generate", "--config", "chainnet_like", "--out", "x"],
+     "the following arguments are required: --num_samples"),
+    (["generate", "--cli_config", "no_such_flags.yaml"], "--cli_config: File does not exist"),
+    (["export-chainnet", "ds", "--out", "o", "--workers", "2"], "--workers"),
+], ids=["int", "choice", "required", "flags-file", "unknown-flag"])
+def test_bad_flags_print_one_line_and_exit_2(args: list[str], expected: str,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and expected in err, err
+
+
+def test_bad_value_in_the_flags_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    flags = tmp_path / "generate.yaml"
+    flags.write_text(f"config: chainnet_like\nout: {tmp_path / 'x'}\nnum_samples: four\n")
+    with pytest.raises(SystemExit):
+        main(["generate", "--cli_config", str(flags)])
+    assert "--num_samples: expected an integer. Got value: four" in capsys.readouterr().err
 
 
 def test_export_chainnet_round_trip_and_resimulation(chain_ds: Path, tmp_path: Path) -> None:
