@@ -1,7 +1,8 @@
 r"""Dimensionless, time-scale-free features and analytic priors for the ChainNet graph.
 
 Everything here is vectorised numpy over the flat arrays of many scenarios at once
-(:class:`ScenarioArrays`, produced by :mod:`chainnet.builder`); nothing loops over nodes.
+(:class:`ScenarioArrays`, produced by :mod:`chainnet.builder`); nothing loops over nodes. The
+paths, transfers and device loads are the scenario walker's (:mod:`datagen.walk`, array form).
 
 Notation, per fragment :math:`f` of service :math:`c` placed on device :math:`d`:
 
@@ -76,6 +77,7 @@ from chainnet.queueing import gg1k_loss_two_moment, mg1k_loss_mgs, mm1k_wait_rat
 from chainnet.queueing.batched import WAIT_CAP as _WAIT_CAP
 from chainnet.schema import DEVICE, FEATURES, FRAGMENT, LINK, PRIORS, SERVICE
 from chainnet.structure import GraphFeatures, GraphStructure, ScenarioArrays, compute_structure
+from datagen.walk import offered_load_arrays
 
 __all__ = ["ScenarioArrays", "GraphStructure", "GraphFeatures", "compute_structure",
            "compute_features", "mm1k_wait_ratio"]
@@ -392,8 +394,7 @@ def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
 
     # -- devices: loads, mixed SCV, MGS loss, one thinning step -------------------------------
     load_f = lam * stime
-    dev_load_raw = np.bincount(dev, load_f, minlength=num_dev)
-    rho = dev_load_raw / servers
+    dev_load_raw, rho = offered_load_arrays(dev, load_f, servers)
     dev_mean, scv_mix = _mixed_scv(lam, stime, scv, dev, num_dev)
     loss = np.asarray(mg1k_loss_mgs(rho, scv_mix, cap), dtype=np.float64)
     prefix = _PathPrefix(s)

@@ -2,8 +2,9 @@
 
 :class:`ScenarioArrays` holds the per-entity attributes of a list of scenarios with global
 indices (filled by :func:`chainnet.builder.scenarios_to_arrays`); :func:`compute_structure`
-derives the paths, the ``next`` edges and the link transfers, vectorised; :class:`GraphFeatures`
-holds what :func:`chainnet.features.compute_features` makes of them.
+derives the paths, the ``next`` edges and the link transfers with the array form of the scenario
+walker (:func:`datagen.walk.walk_arrays`); :class:`GraphFeatures` holds what
+:func:`chainnet.features.compute_features` makes of them.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from datagen.walk import walk_arrays
 
 __all__ = ["ScenarioArrays", "GraphStructure", "GraphFeatures", "compute_structure"]
 
@@ -97,57 +100,35 @@ class GraphFeatures:
 def compute_structure(a: ScenarioArrays) -> GraphStructure:
     """Derive paths, positions, ``next`` edges and link transfers, vectorised.
 
+    The paths and transfers are those of the scenario walker (:func:`datagen.walk.walk_arrays`,
+    the array form of :func:`datagen.walk.walk`).
+
     Args:
         a: The flat arrays.
 
     Returns:
         The :class:`GraphStructure`.
     """
-    num_frag = a.fragment_service.shape[0]
-    path_offset = np.concatenate(([0], np.cumsum(a.service_num_branches)[:-1])).astype(np.int64)
-    num_paths = int(a.service_num_branches.sum())
-    path = path_offset[a.fragment_service] + a.fragment_branch
-    order = np.argsort(path, kind="stable")
-    sorted_path = path[order]
-    path_length = np.bincount(path, minlength=num_paths).astype(np.int64)
-    path_start = np.concatenate(([0], np.cumsum(path_length)[:-1]))
-    pos = np.empty(num_frag, dtype=np.int64)
-    pos[order] = np.arange(num_frag) - path_start[sorted_path]
-    path_service = np.repeat(np.arange(a.service_rate.shape[0]), a.service_num_branches)
-
-    # previous fragment along the path (in sorted order it is the preceding entry)
-    has_prev_sorted = np.zeros(num_frag, dtype=bool)
-    has_prev_sorted[1:] = sorted_path[1:] == sorted_path[:-1]
-    prev = np.full(num_frag, -1, dtype=np.int64)
-    prev[order[has_prev_sorted]] = order[np.flatnonzero(has_prev_sorted) - 1]
-    has_prev = prev >= 0
-    next_src = prev[has_prev]
-    next_dst = np.flatnonzero(has_prev)
-
-    src_dev = np.where(has_prev, a.fragment_device[np.maximum(prev, 0)],
-                       a.service_source[a.fragment_service])
-    in_bytes = np.where(has_prev, a.fragment_output_bytes[np.maximum(prev, 0)],
-                        a.service_input_bytes[a.fragment_service]).astype(np.float64)
-    in_link = np.full(num_frag, -1, dtype=np.int64)
-    if a.link_a.shape[0] > 0:
-        num_dev = np.int64(a.device_speed.shape[0])
-        lo, hi = np.minimum(a.link_a, a.link_b), np.maximum(a.link_a, a.link_b)
-        keys = lo * num_dev + hi
-        key_order = np.argsort(keys)
-        sorted_keys = keys[key_order]
-        moves = (src_dev >= 0) & (src_dev != a.fragment_device)
-        q = (np.minimum(src_dev, a.fragment_device) * num_dev
-             + np.maximum(src_dev, a.fragment_device))
-        hit = np.clip(np.searchsorted(sorted_keys, q), 0, len(sorted_keys) - 1)
-        found = moves & (sorted_keys[hit] == q)
-        in_link = np.where(found, key_order[hit], -1)
+    w = walk_arrays(
+        fragment_service=a.fragment_service,
+        fragment_branch=a.fragment_branch,
+        fragment_device=a.fragment_device,
+        fragment_output_bytes=a.fragment_output_bytes,
+        service_num_branches=a.service_num_branches,
+        service_source=a.service_source,
+        service_input_bytes=a.service_input_bytes,
+        link_a=a.link_a,
+        link_b=a.link_b,
+        num_devices=a.device_speed.shape[0],
+    )
+    has_prev = w.fragment_prev >= 0
     return GraphStructure(
-        fragment_path=path,
-        fragment_pos=pos,
-        path_length=path_length,
-        path_service=path_service,
-        next_src=next_src,
-        next_dst=next_dst,
-        fragment_in_link=in_link,
-        fragment_in_bytes=in_bytes,
+        fragment_path=w.fragment_path,
+        fragment_pos=w.fragment_pos,
+        path_length=w.path_length,
+        path_service=w.path_service,
+        next_src=w.fragment_prev[has_prev],
+        next_dst=np.flatnonzero(has_prev),
+        fragment_in_link=w.fragment_in_link,
+        fragment_in_bytes=w.fragment_in_bytes,
     )

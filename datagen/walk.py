@@ -14,20 +14,47 @@ The walker only says *what* is visited (:class:`Hop`); what a visit costs is the
 model (a simulator station, an M/G/1/K station, a load share), so each keeps its own
 arithmetic.
 
-The offered load of a device is the work per second its fragments bring, per server:
+The offered load of a device is the work per second its fragments bring, per server, with
+:math:`S_f` the service time of fragment :math:`f` on the :math:`c_d` servers of its device
+taken together (:func:`service_times`):
 
 .. math::
-    \rho_d = \sum_{(c, f):\ d(f) = d} \frac{\lambda_c\, \text{MACs}_f}{c_d\, s^{eff}_d}.
+    \rho_d = \sum_{(c, f):\ d(f) = d} \lambda_c S_f, \qquad
+    S_f = \frac{\text{MACs}_f}{c_d\, s^{eff}_d}.
+
+Two forms, one rule: :func:`walk` and :func:`offered_load` read :class:`~datagen.world.Scenario`
+objects (the simulator's compiler, the analytic predictor, the samplers, the placer's policy
+context and online helpers); :func:`walk_arrays` and :func:`offered_load_arrays` do the same on
+the flat arrays of many scenarios at once (the ChainNet graph builder,
+:mod:`chainnet.structure` and :mod:`chainnet.features`, and the placer's candidate batches,
+which hold no ``Scenario``). The array form is vectorised because the graph builder is a hot
+path (walking scenarios into :class:`Hop` objects would add about half its build time), and
+the object form stays plain Python because going through numpy one scenario at a time would
+make its callers several times slower.
+``tests/datagen/test_walk.py`` checks that both forms give the same hops and loads.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
+
+import numpy as np
 
 from datagen.world import Device, Link, Scenario, Service
 
-__all__ = ["Hop", "ServiceWalk", "offered_load", "placed_services", "walk", "walk_service"]
+__all__ = [
+    "Hop",
+    "PathArrays",
+    "ServiceWalk",
+    "offered_load",
+    "offered_load_arrays",
+    "placed_services",
+    "service_times",
+    "walk",
+    "walk_arrays",
+    "walk_service",
+]
 
 
 class Hop(NamedTuple):
@@ -106,6 +133,28 @@ def placed_services(scenario: Scenario | None) -> list[tuple[Service, tuple[str,
     return [(svc, scenario.placement[svc.name]) for svc in scenario.services]
 
 
+def service_times(
+    devices: Sequence[Device], running: Iterable[tuple[Service, Sequence[str]]]
+) -> Iterator[tuple[Service, int, str, float]]:
+    r"""Every placed fragment and its service time on its device's servers taken together.
+
+    Args:
+        devices: The devices.
+        running: ``(service, devices)`` pairs (see :func:`offered_load`). Fragments on devices
+            not in ``devices`` are skipped.
+
+    Yields:
+        ``(service, fragment index, device name, S_f)`` with
+        :math:`S_f = \text{MACs}_f / (c_d\, s^{eff}_d)` (s), services in ``running`` order and
+        fragments in service order.
+    """
+    speed = {d.name: d.effective_speed * d.servers for d in devices}
+    for svc, devs in running:
+        for i, (frag, dev) in enumerate(zip(svc.fragments, devs)):
+            if dev in speed:
+                yield svc, i, dev, frag.macs / speed[dev]
+
+
 def offered_load(
     devices: Sequence[Device], running: Iterable[tuple[Service, Sequence[str]]]
 ) -> dict[str, float]:
@@ -121,9 +170,136 @@ def offered_load(
         ``{device name: rho}``, in the order of ``devices``.
     """
     rho = {d.name: 0.0 for d in devices}
-    speed = {d.name: d.effective_speed * d.servers for d in devices}
-    for svc, devs in running:
-        for frag, dev in zip(svc.fragments, devs):
-            if dev in rho:
-                rho[dev] += svc.arrival_rate * frag.macs / speed[dev]
+    for svc, _, dev, s in service_times(devices, running):
+        rho[dev] += svc.arrival_rate * s
     return rho
+
+
+class PathArrays(NamedTuple):
+    """The walk of many services as flat arrays: the vectorised form of :func:`walk`.
+
+    Fragment ``f`` of a path is preceded, when ``fragment_in_link[f] >= 0``, by the transfer
+    ``Hop(-1, device of f, that link, fragment_in_bytes[f])``: the same hops as :func:`walk`.
+
+    Attributes:
+        fragment_path: Global path (branch) id of each fragment ``[F]``; the paths of service
+            ``c`` are numbered consecutively, branch by branch.
+        fragment_pos: Position of each fragment along its path ``[F]``.
+        path_length: Number of fragments of each path ``[P]``.
+        path_service: Service of each path ``[P]``.
+        fragment_prev: The fragment before each one on its path, ``-1`` for the first ``[F]``.
+        fragment_in_link: The link its input crosses, ``-1`` for none ``[F]``.
+        fragment_in_bytes: Bytes of its input: the previous fragment's output, or the
+            service's input for the first fragment (float64) ``[F]``.
+    """
+
+    fragment_path: np.ndarray
+    fragment_pos: np.ndarray
+    path_length: np.ndarray
+    path_service: np.ndarray
+    fragment_prev: np.ndarray
+    fragment_in_link: np.ndarray
+    fragment_in_bytes: np.ndarray
+
+
+def walk_arrays(
+    *,
+    fragment_service: np.ndarray,
+    fragment_branch: np.ndarray,
+    fragment_device: np.ndarray,
+    fragment_output_bytes: np.ndarray,
+    service_num_branches: np.ndarray,
+    service_source: np.ndarray,
+    service_input_bytes: np.ndarray,
+    link_a: np.ndarray,
+    link_b: np.ndarray,
+    num_devices: int,
+) -> PathArrays:
+    """The hops of many services at once, vectorised (the transfer rule of the module docstring).
+
+    Fragments are listed service by service, each service's in fragment order; device and
+    service indices are global (several scenarios may be concatenated, their indices offset).
+
+    Args:
+        fragment_service: Service of each fragment (int64) ``[F]``.
+        fragment_branch: Branch of each fragment within its service (int64) ``[F]``.
+        fragment_device: Device of each fragment (int64) ``[F]``.
+        fragment_output_bytes: Output bytes of each fragment (float64) ``[F]``.
+        service_num_branches: Branches of each service (int64) ``[S]``.
+        service_source: Source device of each service, ``-1`` for none (int64) ``[S]``.
+        service_input_bytes: Input bytes of each service (float64) ``[S]``.
+        link_a: One end device of each link (int64) ``[E]``.
+        link_b: The other end (int64) ``[E]``; at most one link per device pair.
+        num_devices: Number of devices ``D``.
+
+    Returns:
+        The :class:`PathArrays`.
+    """
+    num_frag = fragment_service.shape[0]
+    path_offset = np.concatenate(([0], np.cumsum(service_num_branches)[:-1])).astype(np.int64)
+    num_paths = int(service_num_branches.sum())
+    path = path_offset[fragment_service] + fragment_branch
+    order = np.argsort(path, kind="stable")
+    sorted_path = path[order]
+    path_length = np.bincount(path, minlength=num_paths).astype(np.int64)
+    path_start = np.concatenate(([0], np.cumsum(path_length)[:-1]))
+    pos = np.empty(num_frag, dtype=np.int64)
+    pos[order] = np.arange(num_frag) - path_start[sorted_path]
+    path_service = np.repeat(np.arange(service_num_branches.shape[0]), service_num_branches)
+
+    # previous fragment along the path (in sorted order it is the preceding entry)
+    has_prev_sorted = np.zeros(num_frag, dtype=bool)
+    has_prev_sorted[1:] = sorted_path[1:] == sorted_path[:-1]
+    prev = np.full(num_frag, -1, dtype=np.int64)
+    prev[order[has_prev_sorted]] = order[np.flatnonzero(has_prev_sorted) - 1]
+    has_prev = prev >= 0
+
+    # the transfer rule: from the previous device (or the source) when it differs and a link
+    # joins the two
+    src_dev = np.where(has_prev, fragment_device[np.maximum(prev, 0)],
+                       service_source[fragment_service])
+    in_bytes = np.where(has_prev, fragment_output_bytes[np.maximum(prev, 0)],
+                        service_input_bytes[fragment_service]).astype(np.float64)
+    in_link = np.full(num_frag, -1, dtype=np.int64)
+    if link_a.shape[0] > 0:
+        num_dev = np.int64(num_devices)
+        lo, hi = np.minimum(link_a, link_b), np.maximum(link_a, link_b)
+        keys = lo * num_dev + hi
+        key_order = np.argsort(keys)
+        sorted_keys = keys[key_order]
+        moves = (src_dev >= 0) & (src_dev != fragment_device)
+        q = (np.minimum(src_dev, fragment_device) * num_dev
+             + np.maximum(src_dev, fragment_device))
+        hit = np.clip(np.searchsorted(sorted_keys, q), 0, len(sorted_keys) - 1)
+        found = moves & (sorted_keys[hit] == q)
+        in_link = np.where(found, key_order[hit], -1)
+    return PathArrays(
+        fragment_path=path,
+        fragment_pos=pos,
+        path_length=path_length,
+        path_service=path_service,
+        fragment_prev=prev,
+        fragment_in_link=in_link,
+        fragment_in_bytes=in_bytes,
+    )
+
+
+def offered_load_arrays(
+    fragment_device: np.ndarray, fragment_load: np.ndarray, device_servers: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    r"""Offered load per device from flat arrays: the vectorised form of :func:`offered_load`.
+
+    Args:
+        fragment_device: Device of each fragment (int64) ``[F]``.
+        fragment_load: :math:`\lambda_c\, \text{MACs}_f / s^{eff}_d`: the busy servers each
+            fragment brings (float64) ``[F]``.
+        device_servers: Servers of each device (float64) ``[D]``.
+
+    Returns:
+        ``(work, rho)``, both ``[D]``: the busy servers per device (Erlangs) and
+        :math:`\rho_d` = work / servers. Equal to :func:`offered_load` bit for bit on
+        single-server devices; on multi-server ones it divides by :math:`c_d` after the sum
+        instead of before, so the two may differ in the last bit.
+    """
+    work = np.bincount(fragment_device, fragment_load, minlength=device_servers.shape[0])
+    return work, work / device_servers

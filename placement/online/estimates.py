@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 
 from chainnet.queueing import mg1_wait
-from datagen.walk import offered_load, walk_service
+from datagen.walk import offered_load, placed_services, service_times, walk_service
 from datagen.world import Device, Scenario, Service
 from placement.request import RunningService, as_running
 
@@ -79,7 +79,7 @@ def greedy_placement(
         if best is None:
             return None
         out.append(best)
-        rho[best] += service.arrival_rate * frag.macs / speed[best]
+        rho[best] += service.arrival_rate * (frag.macs / speed[best])
         free[best] -= frag.weight_bytes
     return tuple(out)
 
@@ -96,7 +96,8 @@ def estimate_latency(scenario: Scenario, service: str) -> float:
         W_d = \frac{\sum_f \lambda_f (1 + c^2_f)\, m_f^2}{2 (1 - \rho_d)}, \qquad
         L = \max_b \sum_{f \in b} (W_{d(f)} + m_f)
 
-    with :math:`m_f` the mean service time (s) and :math:`\rho_d = \sum_f \lambda_f m_f`.
+    with :math:`m_f` the mean service time (s) and :math:`\rho_d = \sum_f \lambda_f m_f` (the
+    paths, :math:`m_f` and :math:`\rho_d` are the scenario walker's, :mod:`datagen.walk`).
     Capacity limits are ignored. Used to build contexts when no predictor is given.
 
     Args:
@@ -106,15 +107,15 @@ def estimate_latency(scenario: Scenario, service: str) -> float:
     Returns:
         The estimate (s), ``inf`` if a device it uses is overloaded (:math:`\rho_d \ge 1`).
     """
-    speed = {d.name: d.effective_speed * d.servers for d in scenario.devices}
-    rho = dict.fromkeys(speed, 0.0)
-    second = dict.fromkeys(speed, 0.0)
-    for svc in scenario.services:
-        for frag, dev in zip(svc.fragments, scenario.placement[svc.name]):
-            m = frag.macs / speed[dev]
-            rho[dev] += svc.arrival_rate * m
-            second[dev] += svc.arrival_rate * (1.0 + svc.scv) * m * m
     svc = scenario.service(service)
+    placed = placed_services(scenario)
+    rho = offered_load(scenario.devices, placed)
+    second = dict.fromkeys(rho, 0.0)
+    own: dict[int, float] = {}  # m_f of the service's fragments
+    for other, i, dev, m in service_times(scenario.devices, placed):
+        second[dev] += other.arrival_rate * (1.0 + other.scv) * m * m
+        if other.name == service:
+            own[i] = m
     worst = 0.0
     for hops in walk_service(scenario, svc).branches:
         total = 0.0
@@ -125,8 +126,7 @@ def estimate_latency(scenario: Scenario, service: str) -> float:
                 continue
             if rho[dev] >= 1.0:
                 return math.inf
-            frag = svc.fragments[hop.fragment]
-            total += mg1_wait(second[dev], rho[dev]) + frag.macs / speed[dev]
+            total += mg1_wait(second[dev], rho[dev]) + own[hop.fragment]
         worst = max(worst, total)
     return worst
 

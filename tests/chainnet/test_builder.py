@@ -6,7 +6,10 @@ import torch
 from torch_geometric.data import Batch, HeteroData
 
 from chainnet import build_batch, build_graph
+from chainnet.builder import scenarios_to_arrays
+from chainnet.features import compute_features, compute_structure
 from chainnet.schema import (
+    DEVICE,
     EDGE_TYPES,
     FEATURES,
     FRAGMENT_NEXT_FRAGMENT,
@@ -14,7 +17,9 @@ from chainnet.schema import (
     NODE_TYPES,
     PRIORS,
 )
+from datagen.walk import offered_load, placed_services, walk
 from datagen.world import Scenario
+from tests.chainnet.conftest import sample_scenarios
 
 
 def scale_time(sc: Scenario, c: float) -> Scenario:
@@ -118,3 +123,46 @@ def test_errors():
         build_batch([])
     with pytest.raises(ValueError, match=r"scenarios\[0\] must be a Scenario"):
         build_batch(["not a scenario"])
+
+
+def _builder_loads(scenarios):
+    a = scenarios_to_arrays(scenarios)
+    s = compute_structure(a)
+    f = compute_features(a, s)
+    return s, f.x[DEVICE][:, FEATURES[DEVICE].index("load")]
+
+
+@pytest.mark.parametrize("regime", ["placer", "edge", "chainnet_like"])
+def test_builder_offered_load_is_the_walkers(regime):
+    scenarios = sample_scenarios(regime, 25, seed=8)
+    _, load = _builder_loads(scenarios)
+    expected = [
+        rho for sc in scenarios for rho in offered_load(sc.devices, placed_services(sc)).values()
+    ]
+    assert np.array_equal(load, expected)  # bit for bit (sampled devices have one server)
+
+
+def test_builder_offered_load_multi_server(semantic_scenario):
+    # the builder divides by the servers after the sum, the walker before: last bits may differ
+    _, load = _builder_loads([semantic_scenario])
+    rho = offered_load(semantic_scenario.devices, placed_services(semantic_scenario))
+    np.testing.assert_allclose(load, list(rho.values()), rtol=1e-14, atol=0.0)
+
+
+def test_builder_transfers_are_the_walkers(edge_scenarios, semantic_scenario):
+    scenarios = [*edge_scenarios, semantic_scenario]
+    s, _ = _builder_loads(scenarios)
+    sent = []  # (link index, bytes) of every transfer, fragment order
+    base = 0
+    for sc in scenarios:
+        for sw in walk(sc):
+            into = {}
+            for hops in sw.branches:
+                for k, hop in enumerate(hops):
+                    if hop.link is not None:
+                        into[hops[k + 1].fragment] = (base + sc.links.index(hop.link), hop.nbytes)
+            sent += [into.get(i, (-1, None)) for i in range(len(sw.service.fragments))]
+        base += len(sc.links)
+    assert [link for link, _ in sent] == s.fragment_in_link.tolist()
+    moved = s.fragment_in_link >= 0
+    assert [b for _, b in sent if b is not None] == s.fragment_in_bytes[moved].tolist()

@@ -7,7 +7,16 @@ import pytest
 
 from datagen.sampling import load_sampler_config, sample_scenario
 from datagen.sim.compiled import compile_scenario
-from datagen.walk import Hop, offered_load, placed_services, walk, walk_service
+from datagen.walk import (
+    Hop,
+    offered_load,
+    offered_load_arrays,
+    placed_services,
+    service_times,
+    walk,
+    walk_arrays,
+    walk_service,
+)
 from datagen.world import Device, Fragment, Link, Placement, Scenario, Service
 
 
@@ -64,3 +73,119 @@ def test_compiler_station_visits_match_the_walk(regime: str) -> None:
         sent = sum(1 for h in hops if h.link is not None and h.nbytes > 0)
         assert visits[c, : len(scn.devices)].sum() == on_devices
         assert visits[c, len(scn.devices):].sum() == sent
+
+
+def _flat(scenarios: list[Scenario]) -> tuple[dict[str, object], np.ndarray, np.ndarray]:
+    """The arguments of ``walk_arrays`` for ``scenarios`` (global indices), plus each fragment's
+    load ``lambda * macs / effective speed`` and each device's servers."""
+    cols: dict[str, list[float]] = {k: [] for k in (
+        "fragment_service", "fragment_branch", "fragment_device", "fragment_output_bytes",
+        "service_num_branches", "service_source", "service_input_bytes", "link_a", "link_b")}
+    load: list[float] = []
+    servers: list[float] = []
+    for scn in scenarios:
+        index = {d.name: len(servers) + i for i, d in enumerate(scn.devices)}
+        speed = {d.name: d.effective_speed for d in scn.devices}
+        servers += [float(d.servers) for d in scn.devices]
+        for svc in scn.services:
+            sid = len(cols["service_num_branches"])
+            cols["service_num_branches"].append(svc.num_branches)
+            cols["service_source"].append(-1 if svc.source is None else index[svc.source])
+            cols["service_input_bytes"].append(svc.input_bytes)
+            for frag, dev in zip(svc.fragments, scn.placement[svc.name]):
+                cols["fragment_service"].append(sid)
+                cols["fragment_branch"].append(frag.branch)
+                cols["fragment_device"].append(index[dev])
+                cols["fragment_output_bytes"].append(frag.output_bytes)
+                load.append(svc.arrival_rate * (frag.macs / speed[dev]))
+        for link in scn.links:
+            cols["link_a"].append(index[link.a])
+            cols["link_b"].append(index[link.b])
+    floats = ("fragment_output_bytes", "service_input_bytes")
+    kwargs: dict[str, object] = {
+        k: np.asarray(v, dtype=np.float64 if k in floats else np.int64) for k, v in cols.items()
+    }
+    kwargs["num_devices"] = len(servers)
+    return kwargs, np.asarray(load), np.asarray(servers)
+
+
+def _sampled(n: int) -> list[Scenario]:
+    rng = np.random.default_rng(17)
+    return [
+        sample_scenario(load_sampler_config(regime), rng)
+        for regime in ("edge", "placer", "chainnet_like") for _ in range(n)
+    ]
+
+
+def _multi_server(scenarios: list[Scenario]) -> list[Scenario]:
+    """The scenarios with 1-3 servers and a reserved share on their devices."""
+    import dataclasses
+
+    rng = np.random.default_rng(4)
+    out = []
+    for scn in scenarios:
+        devices = []
+        for d in scn.devices:
+            c = int(rng.integers(1, 4))
+            devices.append(dataclasses.replace(
+                d, servers=c, capacity=max(c, d.capacity), reserved_share=0.25))
+        out.append(dataclasses.replace(scn, devices=tuple(devices)))
+    return out
+
+
+def test_walk_arrays_gives_the_hops_of_walk() -> None:
+    # several scenarios in one call, with global indices, as the graph builder does
+    scenarios = [_scenario(), *_sampled(6), *_multi_server(_sampled(2))]
+    kwargs, _, _ = _flat(scenarios)
+    w = walk_arrays(**kwargs)  # type: ignore[arg-type]
+    assert np.array_equal(w.path_length, np.bincount(w.fragment_path))
+    frag = path = link_base = 0
+    for scn in scenarios:
+        for sw in walk(scn):
+            placed, n = sw.devices, len(sw.service.fragments)
+            ids = np.arange(frag, frag + n)
+            branches = []
+            for b in range(sw.service.num_branches):
+                assert w.path_service[path + b] == w.path_service[path]
+                on_path = ids[w.fragment_path[ids] == path + b]
+                hops: list[Hop] = []
+                for g in on_path[np.argsort(w.fragment_pos[on_path])]:
+                    i = int(g) - frag
+                    link = int(w.fragment_in_link[g])
+                    if link >= 0:
+                        nbytes = w.fragment_in_bytes[g]
+                        hops.append(Hop(-1, placed[i], scn.links[link - link_base], int(nbytes)))
+                    hops.append(Hop(i, placed[i]))
+                branches.append(tuple(hops))
+            assert tuple(branches) == sw.branches
+            frag, path = frag + n, path + len(branches)
+        link_base += len(scn.links)
+    assert frag == w.fragment_path.shape[0] and path == w.path_length.shape[0]
+    prev = w.fragment_prev
+    assert np.array_equal(w.fragment_pos[prev[prev >= 0]] + 1, w.fragment_pos[prev >= 0])
+
+
+def test_offered_load_arrays_is_offered_load() -> None:
+    single = _sampled(5)
+    for scenarios, exact in ((single, True), (_multi_server(single), False)):
+        kwargs, load, servers = _flat(scenarios)
+        work, rho = offered_load_arrays(kwargs["fragment_device"], load, servers)  # type: ignore[arg-type]
+        assert np.array_equal(work / servers, rho)
+        expected = [
+            v for scn in scenarios for v in offered_load(scn.devices, placed_services(scn)).values()
+        ]
+        if exact:  # single-server devices: bit for bit
+            assert np.array_equal(rho, expected)
+        else:
+            np.testing.assert_allclose(rho, expected, rtol=1e-14, atol=0.0)
+
+
+def test_service_times_per_server() -> None:
+    scn = _scenario()
+    times = list(service_times(scn.devices, placed_services(scn)))
+    s, t = scn.services
+    assert [(svc.name, i, dev) for svc, i, dev, _ in times] == [
+        ("s", 0, "a"), ("s", 1, "b"), ("t", 0, "a"), ("t", 1, "b")]
+    assert [m for *_, m in times] == [10 / 20, 5 / 5, 4 / 20, 6 / 5]
+    # fragments on unknown devices are skipped, as in offered_load
+    assert [i for _, i, _, _ in service_times(scn.devices[:1], [(s, ("a", "b"))])] == [0]
