@@ -604,6 +604,8 @@ class Placer:
                 kept.append(split)
             except ValueError:
                 continue
+        from placement.policies.context import split_metrics
+
         missing = {"latency_mean": math.inf, "latency_p95": math.inf, "loss_ratio": 1.0}
         out: dict[str, dict[str, dict[str, float]]] = {sr.name: {} for sr in request.services}
         if scenarios:
@@ -612,17 +614,8 @@ class Placer:
                 part = frame[frame["scenario"] == i].set_index("service")
                 for sr in request.services:
                     if split in allowed[sr.name] and sr.name in part.index:
-                        row = part.loc[sr.name]
-                        lat = float(row["latency_mean"])
-                        p95 = float(row["latency_p95"]) if "latency_p95" in part else math.nan
-                        loss = float(row["loss_ratio"]) if "loss_ratio" in part else 0.0
-                        if not math.isfinite(lat) or lat < 0:
-                            out[sr.name][split] = dict(missing)
-                            continue
-                        loss = min(1.0, max(0.0, loss)) if math.isfinite(loss) else 1.0
-                        out[sr.name][split] = {
-                            "latency_mean": lat, "latency_p95": p95, "loss_ratio": loss
-                        }
+                        metrics = split_metrics(part.loc[sr.name])
+                        out[sr.name][split] = dict(missing) if metrics is None else metrics
         for name in out:
             for split in SPLIT_TYPES:
                 out[name].setdefault(split, dict(missing))

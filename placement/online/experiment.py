@@ -18,11 +18,13 @@ simulator. At every step ``t``:
 6. the policy is updated, and the chosen deployment joins the running services.
 
 The reward of a deployment is the mean over its requests (arrived after warm-up) of the
-published per-request reward, a dropped request earning nothing:
+configured per-request reward (:class:`~placement.policies.Reward`, the relative reward by
+default; ``OnlineConfig(reward="published")`` for SplitPlace's), a dropped request earning
+nothing:
 
 .. math::
     r = \frac{1}{n}\sum_{i} \mathbb{1}[\text{served}_i]\Big(
-        0.5\,\mathbb{1}[RT_i \le SLA] + 0.5 \cdot 10 \cdot \max(0, acc - 0.9)\Big)
+        w\,\mathbb{1}[RT_i \le SLA] + (1 - w)\, c(acc)\Big)
 
 and the regret of step ``t`` is :math:`\max_a r_t(a) - r_t(a_t) \ge 0`.
 """
@@ -50,6 +52,7 @@ from placement.policies import (
     SplitPolicy,
     build_reward_context,
     load_features,
+    split_metrics,
 )
 from placement.request import RunningService
 
@@ -88,17 +91,8 @@ class _Feedback:
 
 
 def _service_metrics(rows: pd.DataFrame) -> dict[str, float] | None:
-    """latency_mean, latency_p95 and loss_ratio of the first row, or None if none is usable."""
-    if not len(rows):
-        return None
-    row = rows.iloc[0]
-    lat = float(row["latency_mean"])
-    if math.isnan(lat) or lat < 0:
-        return None
-    p95 = float(row["latency_p95"]) if "latency_p95" in rows.columns else math.nan
-    loss = float(row["loss_ratio"]) if "loss_ratio" in rows.columns else 0.0
-    loss = min(1.0, max(0.0, loss)) if math.isfinite(loss) else 1.0
-    return {"latency_mean": lat, "latency_p95": p95, "loss_ratio": loss}
+    """:func:`split_metrics` of the first row, or None if there is none or it is unusable."""
+    return split_metrics(rows.iloc[0]) if len(rows) else None
 
 
 @dataclass

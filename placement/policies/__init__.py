@@ -20,6 +20,7 @@ from placement.policies.context import (
     build_reward_context,
     context_names,
     load_features,
+    split_metrics,
 )
 from placement.policies.fixed import (
     FixedArmConfig,
@@ -74,6 +75,7 @@ __all__ = [
     "context_names",
     "deadline_probability",
     "load_features",
+    "split_metrics",
     "load_policy",
     "make_policy",
     "policy_state",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,6 +38,7 @@ __all__ = [
     "build_reward_context",
     "context_names",
     "load_features",
+    "split_metrics",
 ]
 
 #: Default clipping range of the normalised slack.
@@ -45,6 +46,31 @@ DEFAULT_SLACK_CLIP: tuple[float, float] = (-2.0, 1.0)
 
 #: Names of the columns returned by :func:`load_features`.
 LOAD_FEATURES: tuple[str, ...] = ("util_mean", "util_max")
+
+
+def split_metrics(row: Mapping[str, Any]) -> dict[str, float] | None:
+    """The metrics of one predicted service that the expected reward reads, or ``None``.
+
+    Args:
+        row: One row of a predictor's table (:data:`chainnet.predictor.PREDICT_COLUMNS`; a
+            ``pandas.Series`` or a mapping) with ``latency_mean`` (s) and optionally
+            ``latency_p95`` (s), ``loss_ratio`` and ``respt_ratio`` (no-queue latency / mean).
+
+    Returns:
+        ``latency_mean``, ``latency_p95`` (``nan`` if absent), ``loss_ratio`` (clipped to
+        [0, 1]; ``nan`` counts as all lost, absent as none) and ``latency_min`` (the no-queue
+        latency ``respt_ratio * latency_mean``, s; ``nan`` if absent), or ``None`` when the
+        mean latency is missing, negative, NaN or infinite (the service cannot be served).
+    """
+    lat = float(row.get("latency_mean", math.nan))
+    if not math.isfinite(lat) or lat < 0:
+        return None
+    p95 = float(row.get("latency_p95", math.nan))
+    loss = float(row.get("loss_ratio", 0.0))
+    loss = min(1.0, max(0.0, loss)) if math.isfinite(loss) else 1.0
+    ratio = float(row.get("respt_ratio", math.nan))
+    return {"latency_mean": lat, "latency_p95": p95, "loss_ratio": loss,
+            "latency_min": ratio * lat}
 
 
 def build_context(
@@ -161,7 +187,8 @@ def build_reward_context(
     Args:
         sla: Deadline of the request (s), finite and > 0.
         predicted: Per split (``"layer"``, ``"semantic"``) the predicted ``latency_mean`` (s),
-            ``loss_ratio`` and optionally ``latency_p95`` (s).
+            ``loss_ratio`` and optionally ``latency_p95`` and ``latency_min`` (s, the
+            no-queue latency) (:func:`split_metrics` reads them from a predictor's row).
         accuracy: Accuracy of each split, in [0, 1].
         reference_accuracy: Accuracy of the unsplit model (the layer split), in [0, 1].
         load_features: Extra finite features of the cluster state (default: none).
@@ -201,7 +228,8 @@ def build_reward_context(
         if math.isinf(lat):
             expected.append(0.0)
             continue
-        metrics = {"latency_mean": lat, "loss_ratio": loss, "latency_p95": p95}
+        metrics = {"latency_mean": lat, "loss_ratio": loss, "latency_p95": p95,
+                   "latency_min": m.get("latency_min")}
         expected.append(float(rw.from_metrics(metrics, sla, acc, reference_accuracy)))
     slack_row = build_context(sla, latency, load_features, slack_clip=slack_clip)
     return np.concatenate([np.asarray(expected), slack_row])

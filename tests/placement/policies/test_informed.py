@@ -18,6 +18,7 @@ from placement.policies import (
     make_policy,
     policy_state,
     save_policy,
+    split_metrics,
 )
 
 # -- the reward -------------------------------------------------------------------------------
@@ -25,17 +26,22 @@ from placement.policies import (
 
 def test_relative_reward_hand_values() -> None:
     r = Reward()
-    # met, full accuracy: 0.5 + 0.5; met, 2 points lost of a 10-point tolerance: 0.5 + 0.4
+    # met, full accuracy: 0.75 + 0.25; met, 2 points lost of a 10-point tolerance: 0.75 + 0.2
     assert float(r.per_request(0.1, 1.0, 0.72, 0.72)) == pytest.approx(1.0)
-    assert float(r.per_request(0.1, 1.0, 0.70, 0.72)) == pytest.approx(0.9)
+    assert float(r.per_request(0.1, 1.0, 0.70, 0.72)) == pytest.approx(0.95)
     # late: accuracy credit only; dropped (inf): nothing; 10+ points lost: no accuracy credit
-    assert float(r.per_request(2.0, 1.0, 0.72, 0.72)) == pytest.approx(0.5)
+    assert float(r.per_request(2.0, 1.0, 0.72, 0.72)) == pytest.approx(0.25)
     assert float(r.per_request(math.inf, 1.0, 0.72, 0.72)) == 0.0
-    assert float(r.per_request(0.1, 1.0, 0.60, 0.72)) == pytest.approx(0.5)
+    assert float(r.per_request(0.1, 1.0, 0.60, 0.72)) == pytest.approx(0.75)
+    # w = 0.5 gives the same weights to both credits
+    half = Reward(sla_weight=0.5)
+    assert float(half.per_request(0.1, 1.0, 0.70, 0.72)) == pytest.approx(0.9)
+    assert float(half.per_request(2.0, 1.0, 0.72, 0.72)) == pytest.approx(0.5)
 
 
 def test_relative_reward_credits_imagenet_models_and_keeps_the_published_trade_off() -> None:
-    rel, pub = Reward(), Reward("published")
+    rel, pub = Reward(sla_weight=0.5), Reward("published")
+    assert pub.sla_weight == 0.5 and Reward().sla_weight == 0.75
     # the published reward gives a 72%-accurate model no accuracy credit at all
     assert float(pub.accuracy_credit(0.72, 0.72)) == 0.0
     assert float(rel.accuracy_credit(0.72, 0.72)) == 1.0
@@ -49,7 +55,7 @@ def test_expected_reward_discounts_losses() -> None:
     r = Reward()
     assert float(r.expected(1.0, 0.0, 0.7, 0.7)) == pytest.approx(1.0)
     assert float(r.expected(1.0, 0.25, 0.7, 0.7)) == pytest.approx(0.75)
-    assert float(r.expected(0.5, 0.0, 0.7, 0.7)) == pytest.approx(0.75)
+    assert float(r.expected(0.5, 0.0, 0.7, 0.7)) == pytest.approx(0.625)
     assert float(r.expected(1.0, math.nan, 0.7, 0.7)) == 0.0  # unknown loss: all lost
 
 
@@ -76,6 +82,33 @@ def test_deadline_probability_matches_the_fitted_lognormal() -> None:
     assert 0 < float(deadline_probability(1.0, 1.0)) < 1
 
 
+def test_deadline_probability_shifts_by_the_no_queue_latency() -> None:
+    # the wait is log-normal with mean m - T0 and p95 q - T0: the unshifted form at SLA - T0
+    for sla, mean, p95, t0 in ((0.05, 0.1, 0.2, 0.04), (0.3, 0.2, 0.4, 0.1), (1.0, 1.0, 2.0, 0.5)):
+        shifted = float(deadline_probability(sla, mean, p95, t0))
+        assert shifted == pytest.approx(
+            float(deadline_probability(sla - t0, mean - t0, p95 - t0)), abs=1e-12)
+        # at the p95 still 0.95
+        assert float(deadline_probability(p95, mean, p95, t0)) == pytest.approx(0.95, abs=1e-9)
+    # no request beats the no-queue latency
+    assert float(deadline_probability(0.03, 0.1, 0.2, 0.04)) == 0.0
+    # unknown, negative or inconsistent minima mean no shift
+    base = float(deadline_probability(0.05, 0.1, 0.2))
+    for t0 in (math.nan, -1.0, 0.0, 0.1, 0.5, None):
+        assert float(deadline_probability(0.05, 0.1, 0.2, t0)) == pytest.approx(base)
+
+
+def test_split_metrics_reads_a_predictor_row() -> None:
+    row = {"latency_mean": 0.2, "latency_p95": 0.5, "loss_ratio": 1.5, "respt_ratio": 0.25}
+    m = split_metrics(row)
+    assert m == {"latency_mean": 0.2, "latency_p95": 0.5, "loss_ratio": 1.0,
+                 "latency_min": pytest.approx(0.05)}
+    bare = split_metrics({"latency_mean": 0.2})
+    assert bare is not None and bare["loss_ratio"] == 0.0 and math.isnan(bare["latency_min"])
+    assert split_metrics({"latency_mean": math.inf}) is None
+    assert split_metrics({"latency_mean": 0.2, "loss_ratio": math.nan})["loss_ratio"] == 1.0
+
+
 def test_reward_context_prior_is_the_expected_reward() -> None:
     predicted = {
         "layer": {"latency_mean": 2.0, "latency_p95": 4.0, "loss_ratio": 0.0},
@@ -84,8 +117,8 @@ def test_reward_context_prior_is_the_expected_reward() -> None:
     row = build_reward_context(1.0, predicted, {"layer": 0.9, "semantic": 0.87}, 0.9, [0.3, 0.5])
     assert row.shape == (6,)
     p_layer = float(deadline_probability(1.0, 2.0, 4.0))
-    assert row[0] == pytest.approx(0.5 * p_layer + 0.5)
-    assert row[1] == pytest.approx(0.5 * float(deadline_probability(1.0, 0.2, 0.4)) + 0.5 * 0.7)
+    assert row[0] == pytest.approx(0.75 * p_layer + 0.25)
+    assert row[1] == pytest.approx(0.75 * float(deadline_probability(1.0, 0.2, 0.4)) + 0.25 * 0.7)
     assert row[1] > row[0]
     # a split that cannot be placed has expected reward 0
     predicted["semantic"] = {"latency_mean": math.inf, "loss_ratio": 1.0}
