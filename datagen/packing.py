@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from datagen.sampler_configs import PlacerConfig
+from datagen.walk import load_share
 
 __all__ = ["FIT_TRIES", "Packing", "first_fit", "greedy", "place_fragments"]
 
@@ -28,7 +29,8 @@ class Packing:
     Args:
         weights: Weight bytes of each fragment, services in order, shape ``(F,)``.
         work: Offered work of each fragment, rate x MACs (MAC/s), shape ``(F,)``.
-        speed: Device speed x servers (MAC/s), shape ``(D,)``.
+        speed: Device speed x servers (MAC/s), :func:`datagen.walk.device_capacity`, shape
+            ``(D,)``.
         memory: Device memory (bytes), shape ``(D,)``.
         capacity: Device capacity ``K``, shape ``(D,)``.
         offsets: First fragment of each service, then ``F``, length ``S + 1``.
@@ -107,10 +109,10 @@ def greedy(p: Packing) -> np.ndarray | None:
         room = used + p.weights[j] <= p.memory
         if not room.any():
             return None
-        d = int(np.argmin(np.where(room, util + p.work[j] / p.speed, np.inf)))
+        d = int(np.argmin(np.where(room, util + load_share(p.work[j], p.speed), np.inf)))
         a[j] = d
         used[d] += p.weights[j]
-        util[d] += p.work[j] / p.speed[d]
+        util[d] += load_share(p.work[j], p.speed[d])
     return a
 
 

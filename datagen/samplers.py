@@ -23,7 +23,7 @@ from datagen.sampler_configs import (
     EdgeConfig,
     PlacerConfig,
 )
-from datagen.walk import walk
+from datagen.walk import device_capacity, offered_load, placed_services, walk
 from datagen.world import (
     Device,
     DNNProfile,
@@ -284,8 +284,15 @@ def sample_edge(config: EdgeConfig, rng: np.random.Generator) -> Scenario:
 
 
 def unit_loads(scenario: Scenario) -> tuple[dict[str, float], dict[str, float]]:
-    """Utilisation of each resource at the current rates, and each service's unloaded latency."""
-    load: dict[str, float] = {}
+    """Utilisation of each resource at the current rates, and each service's unloaded latency.
+
+    Returns:
+        ``(load, base_latency)``: the :func:`~datagen.walk.offered_load` of every device
+        (``0.0`` when idle) followed by the utilisation of every link a request crosses, by
+        name; and the latency of each service without queueing (its slowest branch), by name.
+    """
+    load = offered_load(scenario.devices, placed_services(scenario))
+    speed = {d.name: d.effective_speed for d in scenario.devices}
     base_latency: dict[str, float] = {}
     for svc, _, branches in walk(scenario):
         lam = svc.arrival_rate
@@ -294,16 +301,12 @@ def unit_loads(scenario: Scenario) -> tuple[dict[str, float], dict[str, float]]:
             t = 0.0
             for hop in hops:
                 link = hop.link
-                if link is not None:
-                    tx = hop.nbytes / link.bandwidth
-                    load[link.name] = load.get(link.name, 0.0) + lam * tx
-                    t += tx + link.delay
+                if link is None:
+                    t += svc.fragments[hop.fragment].macs / speed[hop.device]
                     continue
-                d = hop.device
-                dev = scenario.device(d)
-                s = svc.fragments[hop.fragment].macs / dev.effective_speed
-                load[d] = load.get(d, 0.0) + lam * s / dev.servers
-                t += s
+                tx = hop.nbytes / link.bandwidth
+                load[link.name] = load.get(link.name, 0.0) + lam * tx
+                t += tx + link.delay
             branch_time.append(t)
         base_latency[svc.name] = max(branch_time)
     return load, base_latency
@@ -395,7 +398,7 @@ def sample_placer(config: PlacerConfig, rng: np.random.Generator) -> Scenario:
         links = _draw_links(devices, 1.0, config, rng) if has_links else []
         # Rates from a cluster utilisation, then a placement by one of the strategies.
         macs = np.array([t.total_macs for t in templates])
-        speed = np.array([d.effective_speed * d.servers for d in devices])
+        speed = device_capacity(devices)
         rates = _placer_rates(config, macs, float(speed.sum()), rng)
         frag_rates = np.concatenate(
             [np.full(len(t.fragments), r) for t, r in zip(templates, rates)]

@@ -2,8 +2,9 @@ r"""The one scenario walker: the hops of each service's branches, and offered lo
 
 Everything that reads a :class:`~datagen.world.Scenario` as a queueing network walks it the
 same way (DESIGN.md section 4): the simulator's compiler (:mod:`datagen.sim.compiled`), the
-analytic predictor (:mod:`chainnet.analytic`), the samplers (:mod:`datagen.samplers`) and the
-placer's policy context and online helpers. A request of service ``c`` visits, along each
+analytic predictor (:mod:`chainnet.analytic`), the samplers (:mod:`datagen.samplers`,
+:mod:`datagen.packing`) and the placer (its policy context, online helpers, candidate spaces,
+objective and classic baselines). A request of service ``c`` visits, along each
 branch ``b`` (a layer split has one), the fragments of that branch in order; before fragment
 ``i``, if the previous device (the previous fragment's, or ``service.source`` for the first
 fragment) differs and a link joins the two devices, the request crosses that link carrying
@@ -32,12 +33,23 @@ path (walking scenarios into :class:`Hop` objects would add about half its build
 the object form stays plain Python because going through numpy one scenario at a time would
 make its callers several times slower.
 ``tests/datagen/test_walk.py`` checks that both forms give the same hops and loads.
+
+Code that places fragments holds device indices and each fragment's offered work
+:math:`w_f = \lambda_c\, \text{MACs}_f` (MAC/s) rather than scenarios: the placer's candidate
+assignments (:mod:`placement.candidates`), the classic baselines, the objective's energy term
+and the samplers' packings. It reads the same :math:`\rho_d` as :math:`\sum_f w_f / (c_d\,
+s^{eff}_d)`: :func:`device_capacity` (the denominator), :func:`load_share` (one fragment's
+share, for greedy steps that add fragments one at a time) and :func:`device_load` (every
+device of an assignment, summed as :func:`offered_load_arrays` sums). Multiplying the rate by
+the service time (the object form) or dividing the work by the capacity (this form), and
+dividing before or after the sum, round differently, so the forms may differ in the last bit;
+each caller always uses the same one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -47,6 +59,9 @@ __all__ = [
     "Hop",
     "PathArrays",
     "ServiceWalk",
+    "device_capacity",
+    "device_load",
+    "load_share",
     "offered_load",
     "offered_load_arrays",
     "placed_services",
@@ -303,3 +318,49 @@ def offered_load_arrays(
     """
     work = np.bincount(fragment_device, fragment_load, minlength=device_servers.shape[0])
     return work, work / device_servers
+
+
+def device_capacity(devices: Sequence[Device]) -> np.ndarray:
+    r"""The work per second each device's servers can do, :math:`c_d\, s^{eff}_d` (MAC/s), ``[D]``.
+
+    The denominator of :math:`\rho_d` in :func:`load_share` and :func:`device_load`.
+    """
+    return np.array([d.effective_speed * d.servers for d in devices], dtype=np.float64)
+
+
+def load_share(work: Any, capacity: Any) -> Any:
+    r"""The load that offered work brings to a device: :math:`w / (c_d\, s^{eff}_d)`.
+
+    Args:
+        work: Offered work :math:`w_f = \lambda_c\, \text{MACs}_f` (MAC/s): a float or an
+            array.
+        capacity: :func:`device_capacity` of the device (a float) or of several devices (an
+            array broadcasting against ``work``).
+
+    Returns:
+        The share of the servers the work keeps busy, shaped as ``work / capacity``.
+    """
+    return work / capacity
+
+
+def device_load(
+    fragment_device: np.ndarray, fragment_work: np.ndarray, capacity: np.ndarray
+) -> np.ndarray:
+    r"""Offered load per server of each device, :math:`\rho_d`, from an assignment's arrays.
+
+    The :math:`\rho_d` of :func:`offered_load_arrays` in the units of code that places
+    fragments: each device's work summed in fragment order, then divided by its capacity. A
+    greedy step that adds one fragment at a time adds its :func:`load_share` instead, which
+    rounds once per fragment and so may differ from this in the last bit.
+
+    Args:
+        fragment_device: Device index of each fragment (int64) ``[F]``.
+        fragment_work: Offered work of each fragment, :math:`\lambda_c\, \text{MACs}_f`
+            (MAC/s) (float64) ``[F]``.
+        capacity: :func:`device_capacity` of each device ``[D]``.
+
+    Returns:
+        :math:`\rho_d` of every device ``[D]`` (``0.0`` when idle).
+    """
+    work = np.bincount(fragment_device, fragment_work, minlength=capacity.shape[0])
+    return work / capacity

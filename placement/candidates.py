@@ -19,6 +19,7 @@ from functools import lru_cache
 import numpy as np
 
 from chainnet.features import ScenarioArrays
+from datagen.walk import device_capacity, device_load, load_share
 from datagen.world import Device, Placement, Scenario, Service
 from placement.request import PlacementRequest, ServiceRequest
 
@@ -212,7 +213,8 @@ class CandidateSpace:
         self.load = np.asarray(macs, dtype=float)
         free = request.free_memory()
         self.free = np.array([free[n] for n in self.device_names], dtype=float)
-        self.speed = np.array([d.effective_speed * d.servers for d in self.devices])
+        #: Servers x effective speed of each device (MAC/s): the denominator of the load.
+        self.speed = device_capacity(self.devices)
         self._fixed_services = tuple(r.service for r in self.running)
         self._fixed_placement = {r.name: r.devices for r in self.running}
         self._template: tuple[ScenarioArrays, np.ndarray, np.ndarray] | None = None
@@ -317,8 +319,11 @@ class CandidateSpace:
         return np.all(used <= self.free[None, :] + 1e-6, axis=1)
 
     def device_load(self, assignment: np.ndarray) -> np.ndarray:
-        """Offered utilisation of each device by the new services, shape ``(D,)``."""
-        return np.bincount(assignment, weights=self.load, minlength=self.num_devices) / self.speed
+        """Offered load per server of each device by the new services, shape ``(D,)``.
+
+        :func:`datagen.walk.device_load` of the assignment (running services not included).
+        """
+        return device_load(assignment, self.load, self.speed)
 
     # -- constructions ---------------------------------------------------------------------------
 
@@ -375,11 +380,11 @@ class CandidateSpace:
             if not room.any():
                 # Fall back to packing by memory: the largest weights first.
                 return self._pack_by_memory()
-            after = np.where(room, util + self.load[j] / self.speed, np.inf)
+            after = np.where(room, util + load_share(self.load[j], self.speed), np.inf)
             d = int(np.argmin(after))
             a[j] = d
             free[d] -= self.weights[j]
-            util[d] += self.load[j] / self.speed[d]
+            util[d] += load_share(self.load[j], self.speed[d])
         return a
 
     def _pack_by_memory(self) -> np.ndarray:
@@ -399,11 +404,16 @@ class CandidateSpace:
         return a
 
     def _running_util(self) -> np.ndarray:
+        """Offered load per server of each device by the running services, shape ``(D,)``.
+
+        Their fragments added one at a time, as :meth:`greedy_assignment` goes on adding the
+        new ones.
+        """
         util = np.zeros(self.num_devices)
         for r in self.running:
             for f, dev in zip(r.service.fragments, r.devices):
                 i = self.device_index[dev]
-                util[i] += r.service.arrival_rate * f.macs / self.speed[i]
+                util[i] += load_share(r.service.arrival_rate * f.macs, self.speed[i])
         return util
 
     def key(self, assignment: np.ndarray) -> bytes:

@@ -17,7 +17,9 @@ system (Little's law); its default weight, :data:`TIE_BREAK_LATENCY_WEIGHT`, is 
 that it only decides between plans that lose the same traffic and meet the same deadlines
 (e.g. one device against a needless split over Wi-Fi: 4 requests/s at 2 ms or 16 ms add
 8e-6 or 6.4e-5, while losing 0.1% of them costs 4e-3). The energy term (W) uses the utilisation
-:math:`\rho_d = \min(1, \sum_{f \text{ on } d} X_{s(f)}\,\text{MACs}_f / (c_d\,\text{speed}_d))`.
+:math:`\rho_d = \min(1, \sum_{f \text{ on } d} X_{s(f)}\,\text{MACs}_f / (c_d\,\text{speed}_d))`:
+the offered load of :func:`datagen.walk.device_load` with each service's throughput in place
+of its arrival rate.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from datagen.validation import finite_float
+from datagen.walk import device_capacity, device_load
 from datagen.world import Scenario
 
 __all__ = ["Objective", "OBJECTIVE_TERMS", "TIE_BREAK_LATENCY_WEIGHT", "metrics_frame"]
@@ -155,18 +158,40 @@ class Objective:
     def _energy(
         scenarios: Sequence[Scenario], sidx: np.ndarray, names: np.ndarray, tput: np.ndarray
     ) -> np.ndarray:
-        out = np.zeros(len(scenarios))
         x = {(int(i), str(s)): float(t) for i, s, t in zip(sidx, names, tput)}
+        # the devices of every scenario side by side (a batch of candidates shares one tuple of
+        # devices: read it once), and the work each fragment brings
+        known: dict[int, tuple[dict[str, int], np.ndarray, np.ndarray, np.ndarray]] = {}
+        parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        fragment_device: list[int] = []
+        work: list[float] = []
+        base = 0
         for i, sc in enumerate(scenarios):
-            busy = {d.name: 0.0 for d in sc.devices}
+            devs = known.get(id(sc.devices))
+            if devs is None:
+                devs = known[id(sc.devices)] = (
+                    {d.name: k for k, d in enumerate(sc.devices)},
+                    device_capacity(sc.devices),
+                    np.array([d.idle_power for d in sc.devices], dtype=np.float64),
+                    np.array([d.busy_power for d in sc.devices], dtype=np.float64),
+                )
+            index = devs[0]
+            parts.append(devs[1:])
             for svc in sc.services:
                 rate = x.get((i, svc.name), svc.arrival_rate)
                 for f, dev in zip(svc.fragments, sc.placement[svc.name]):
-                    busy[dev] += rate * f.macs
-            for d in sc.devices:
-                rho = min(1.0, busy[d.name] / (d.effective_speed * d.servers))
-                out[i] += d.idle_power + (d.busy_power - d.idle_power) * rho
-        return out
+                    fragment_device.append(base + index[dev])
+                    work.append(rate * f.macs)
+            base += len(index)
+        if not parts:
+            return np.zeros(0)
+        capacity, idle, busy = (np.concatenate(p) for p in zip(*parts))
+        rho = device_load(np.asarray(fragment_device, dtype=np.int64),
+                          np.asarray(work, dtype=np.float64), capacity)
+        power = idle + (busy - idle) * np.minimum(1.0, rho)
+        device_scenario = np.repeat(np.arange(len(scenarios)), [len(p[0]) for p in parts])
+        out = np.bincount(device_scenario, power, minlength=len(scenarios))
+        return out.astype(np.float64, copy=False)
 
 
 def metrics_frame(service_tables: Sequence[pd.DataFrame]) -> pd.DataFrame:

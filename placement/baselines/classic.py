@@ -27,6 +27,7 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import lil_matrix
 
 from chainnet.predictor import Predictor
+from datagen.walk import load_share
 from datagen.world import Service
 from placement.candidates import CandidateSpace, InfeasibleRequestError, check_fit
 from placement.decision import Decision
@@ -300,7 +301,7 @@ class NeurosurgeonPlacer(ClassicPlacer):
             place[sr.name] = devs
             for f, d in zip(new.fragments, devs):
                 free[d] -= f.weight_bytes
-                util[d] += sr.arrival_rate * f.macs / speed[d]
+                util[d] += load_share(sr.arrival_rate * f.macs, speed[d])
         space = CandidateSpace(request, splits, services=built)
         a = np.empty(space.num_fragments, dtype=np.int64)
         rest = space.greedy_assignment()
@@ -326,8 +327,8 @@ class NeurosurgeonPlacer(ClassicPlacer):
         rate: float,
     ) -> float:
         u = util.copy()
-        u[loc] += rate * fm / speed[loc]
-        u[rem] += rate * bm / speed[rem]
+        u[loc] += load_share(rate * fm, speed[loc])
+        u[rem] += load_share(rate * bm, speed[rem])
         t = 0.0
         for m, d in ((fm, loc), (bm, rem)):
             if m > 0:
@@ -378,7 +379,7 @@ class ILPPlacer(ClassicPlacer):
         """Solve the MILP; fall back to the greedy load balance if the solver fails."""
         f, d = space.num_fragments, space.num_devices
         nv = f * d + 1  # x (row-major j, d) then z
-        load = space.load[:, None] / space.speed[None, :]  # (F, D) utilisation added
+        load = load_share(space.load[:, None], space.speed[None, :])  # (F, D) load added
         c = np.zeros(nv)
         c[: f * d] = self.epsilon * load.ravel()
         c[-1] = 1.0

@@ -23,6 +23,7 @@ from datagen.sampling import (
     sample_scenario,
 )
 from datagen.sampling import _unit_loads as unit_loads
+from datagen.walk import offered_load, placed_services, walk
 from datagen.world import Scenario
 
 
@@ -183,6 +184,28 @@ _GOLDEN_FIRST_SCENARIO = {
     "edge": ("4bfc712a62634992cfb55701a3c2009e8012f1097048a8044f0ab126443c18f3",
              0.42522862484907553),
 }
+
+
+@pytest.mark.parametrize("name", ["edge", "placer", "chainnet_like"])
+def test_unit_loads_are_the_walkers(name: str) -> None:
+    rng = np.random.default_rng(5)
+    for _ in range(8):
+        sc = sample_scenario(load_sampler_config(name), rng)
+        load, _ = unit_loads(sc)
+        # devices: the walker's offered load, bit for bit, idle ones included
+        rho = offered_load(sc.devices, placed_services(sc))
+        assert {d.name: load[d.name] for d in sc.devices} == rho
+        # links: each crossing of the walk brings rate x transfer time
+        crossed = {link.name: 0.0 for link in sc.links}
+        for sw in walk(sc):
+            for hops in sw.branches:
+                for hop in hops:
+                    if hop.link is not None:
+                        crossed[hop.link.name] += (
+                            sw.service.arrival_rate * (hop.nbytes / hop.link.bandwidth))
+        assert set(load) <= set(rho) | set(crossed)
+        for link, value in crossed.items():
+            assert load.get(link, 0.0) == pytest.approx(value, rel=1e-12)
 
 
 @pytest.mark.parametrize("name", sorted(_GOLDEN_FIRST_SCENARIO))

@@ -9,6 +9,9 @@ from datagen.sampling import load_sampler_config, sample_scenario
 from datagen.sim.compiled import compile_scenario
 from datagen.walk import (
     Hop,
+    device_capacity,
+    device_load,
+    load_share,
     offered_load,
     offered_load_arrays,
     placed_services,
@@ -189,3 +192,55 @@ def test_service_times_per_server() -> None:
     assert [m for *_, m in times] == [10 / 20, 5 / 5, 4 / 20, 6 / 5]
     # fragments on unknown devices are skipped, as in offered_load
     assert [i for _, i, _, _ in service_times(scn.devices[:1], [(s, ("a", "b"))])] == [0]
+
+
+def _work_arrays(scenarios: list[Scenario]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fragment devices (global indices), fragment work and device capacities of scenarios."""
+    devs: list[int] = []
+    work: list[float] = []
+    capacity: list[np.ndarray] = []
+    base = 0
+    for scn in scenarios:
+        index = {d.name: base + i for i, d in enumerate(scn.devices)}
+        for svc in scn.services:
+            for frag, dev in zip(svc.fragments, scn.placement[svc.name]):
+                devs.append(index[dev])
+                work.append(svc.arrival_rate * frag.macs)
+        capacity.append(device_capacity(scn.devices))
+        base += len(scn.devices)
+    return np.asarray(devs, dtype=np.int64), np.asarray(work), np.concatenate(capacity)
+
+
+def test_device_capacity_and_load_share() -> None:
+    scn = _scenario()
+    cap = device_capacity(scn.devices)
+    assert cap.dtype == np.float64 and cap.tolist() == [20.0, 5.0]
+    assert device_capacity(()).shape == (0,)
+    assert load_share(2.0 * 10.0, cap[0]) == 1.0
+    np.testing.assert_array_equal(load_share(10.0, cap), [0.5, 2.0])
+
+
+def test_device_load_is_offered_load() -> None:
+    scn = _scenario()
+    rho = device_load(*_work_arrays([scn]))
+    expected = offered_load(scn.devices, placed_services(scn))
+    assert rho.tolist() == pytest.approx(list(expected.values()))
+    # idle devices and an empty assignment are 0.0, always float
+    empty = device_load(np.zeros(0, dtype=np.int64), np.zeros(0), device_capacity(scn.devices))
+    assert empty.dtype == np.float64 and empty.tolist() == [0.0, 0.0]
+    # sampled scenarios, concatenated, single- and multi-server: the same loads as the object
+    # form up to rounding, and the same bits as offered_load_arrays on the same work
+    single = _sampled(5)
+    for scenarios in (single, _multi_server(single)):
+        devs, work, cap = _work_arrays(scenarios)
+        rho = device_load(devs, work, cap)
+        assert np.array_equal(rho, offered_load_arrays(devs, work, cap)[1])
+        every = [
+            v for scn in scenarios for v in offered_load(scn.devices, placed_services(scn)).values()
+        ]
+        np.testing.assert_allclose(rho, every, rtol=1e-14, atol=0.0)
+        # one fragment at a time with load_share: the same loads up to rounding
+        step = np.zeros_like(cap)
+        for d, w in zip(devs, work):
+            step[d] += load_share(w, cap[d])
+        np.testing.assert_allclose(step, rho, rtol=1e-14, atol=0.0)

@@ -1,8 +1,12 @@
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from datagen.sampling import load_sampler_config, sample_scenario
+from datagen.walk import device_capacity, device_load, offered_load
 from datagen.world import (
     Device,
     DNNProfile,
@@ -128,3 +132,43 @@ def test_check_fit_total_memory_shortfall():
 def test_check_fit_keeps_only_fitting_splits():
     ok = check_fit(_request())
     assert ok["a"] == ("layer", "semantic") and ok["b"] == ("layer",)
+
+
+def _sampled_requests(n):
+    """Requests on sampled ``placer`` clusters (1-3 servers), their services running."""
+    rng = np.random.default_rng(11)
+    out = []
+    for _ in range(n):
+        sc = sample_scenario(load_sampler_config("placer"), rng)
+        devices = []
+        for d in sc.devices:
+            c = int(rng.integers(1, 4))
+            devices.append(dataclasses.replace(
+                d, servers=c, capacity=max(c, d.capacity), memory=d.memory * 4))
+        running = [RunningService(s, sc.placement[s.name]) for s in sc.services]
+        services = [
+            ServiceRequest("new_a", _profile("pa"), float(rng.uniform(1, 9)), k=3),
+            ServiceRequest("new_b", _profile("pb"), float(rng.uniform(1, 9)), k=2),
+        ]
+        out.append(PlacementRequest(devices, links=sc.links, services=services, running=running))
+    return out
+
+
+def test_loads_are_the_walkers_on_sampled_requests():
+    for req in _sampled_requests(6):
+        space = CandidateSpace(req, {"new_a": "layer", "new_b": "layer"})
+        np.testing.assert_array_equal(space.speed, device_capacity(req.devices))
+        running = [(r.service, r.devices) for r in req.running]
+        np.testing.assert_allclose(
+            space._running_util(), list(offered_load(req.devices, running).values()),
+            rtol=1e-14, atol=0.0)
+        rng = np.random.default_rng(0)
+        for a in rng.integers(0, space.num_devices, size=(10, space.num_fragments)):
+            rho = space.device_load(a)
+            assert np.array_equal(rho, device_load(a, space.load, space.speed))
+            new = [
+                (svc, tuple(space.device_names[j] for j in a[lo:hi]))
+                for svc, lo, hi in zip(space.services, space.offsets, space.offsets[1:])
+            ]
+            np.testing.assert_allclose(
+                rho, list(offered_load(req.devices, new).values()), rtol=1e-14, atol=0.0)

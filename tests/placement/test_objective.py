@@ -1,9 +1,12 @@
+import dataclasses
 import math
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from datagen.sampling import load_sampler_config, sample_scenario
+from datagen.walk import offered_load
 from datagen.world import Device, Fragment, Scenario, Service
 from placement.objective import OBJECTIVE_TERMS, TIE_BREAK_LATENCY_WEIGHT, Objective, metrics_frame
 
@@ -122,3 +125,25 @@ def test_an_unbounded_latency_keeps_the_ranking_by_loss():
     worse["loss_ratio"] = 0.5
     v = Objective()([sc, sc], pd.concat([worse, better.assign(scenario=1)], ignore_index=True))
     assert np.isfinite(v).all() and v[1] < v[0]
+
+
+def test_energy_is_the_walkers_load_at_the_throughput():
+    rng = np.random.default_rng(2)
+    scs = [sample_scenario(load_sampler_config(r), rng)
+           for r in ("placer", "edge") for _ in range(4)]
+    rows = [
+        {"scenario": i, "service": svc.name, "loss_ratio": 0.0, "latency_mean": 0.1,
+         "latency_p95": 0.2, "throughput": svc.arrival_rate * float(rng.uniform(0.5, 1.0))}
+        for i, sc in enumerate(scs) for svc in sc.services
+    ]
+    metrics = pd.DataFrame(rows)
+    energy = Objective(energy_weight=1.0).breakdown(scs, metrics)["energy"].to_numpy()
+    tput = {(r["scenario"], r["service"]): r["throughput"] for r in rows}
+    for i, sc in enumerate(scs):
+        served = [(dataclasses.replace(svc, arrival_rate=tput[i, svc.name]), sc.placement[svc.name])
+                  for svc in sc.services]
+        rho = offered_load(sc.devices, served)
+        expected = sum(d.idle_power + (d.busy_power - d.idle_power) * min(1.0, rho[d.name])
+                       for d in sc.devices)
+        assert expected > 0
+        assert energy[i] == pytest.approx(expected, rel=1e-12)

@@ -1,9 +1,13 @@
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 
 from chainnet.analytic import AnalyticSurrogate
+from datagen.sampling import load_sampler_config, sample_scenario
+from datagen.splitting import make_service
+from datagen.walk import offered_load, placed_services
 from datagen.world import Device, DNNProfile, LayerProfile, Link
 from placement.baselines.classic import (
     GreedyPlacer,
@@ -12,9 +16,9 @@ from placement.baselines.classic import (
     RandomPlacer,
     RoundRobinPlacer,
 )
-from placement.candidates import InfeasibleRequestError
+from placement.candidates import CandidateSpace, InfeasibleRequestError
 from placement.decision import Decision
-from placement.request import PlacementRequest, RequestError, ServiceRequest
+from placement.request import PlacementRequest, RequestError, RunningService, ServiceRequest
 
 ALL = [RandomPlacer, RoundRobinPlacer, GreedyPlacer, NeurosurgeonPlacer, ILPPlacer]
 
@@ -88,11 +92,7 @@ def test_ilp_balances_the_load():
     greedy = GreedyPlacer(verify_top_k=0).place(req)
 
     def max_util(sc):
-        busy = {d.name: 0.0 for d in sc.devices}
-        for s in sc.services:
-            for f, dev in zip(s.fragments, sc.placement[s.name]):
-                busy[dev] += s.arrival_rate * f.macs / sc.device(dev).speed
-        return max(busy.values())
+        return max(offered_load(sc.devices, placed_services(sc)).values())
 
     assert max_util(ilp.scenario) < max_util(greedy.scenario)
     assert max_util(ilp.scenario) < 1.0
@@ -121,3 +121,39 @@ def test_invalid_arguments():
         ILPPlacer(epsilon=-1.0)
     with pytest.raises(ValueError, match="predict"):
         RandomPlacer(predictor=np.zeros(3))
+
+
+def test_neurosurgeon_loads_are_the_walkers():
+    # sampled clusters (1-3 servers) with their services running; random cuts of a new service
+    rng = np.random.default_rng(8)
+    for _ in range(4):
+        sc = sample_scenario(load_sampler_config("placer"), rng)
+        devices = []
+        for d in sc.devices:
+            c = int(rng.integers(1, 4))
+            devices.append(dataclasses.replace(d, servers=c, capacity=max(c, d.capacity)))
+        running = tuple(RunningService(s, sc.placement[s.name]) for s in sc.services)
+        prof = _profile("pa")
+        rate = float(rng.uniform(0.1, 2.0))
+        req = PlacementRequest(tuple(devices), services=[ServiceRequest("new", prof, rate)],
+                               running=running)
+        space = CandidateSpace(req, {"new": "layer"})
+        names = space.device_names
+        n = len(prof.layers)
+        for _ in range(5):
+            cut = int(rng.integers(1, n))
+            loc, rem = (int(x) for x in rng.choice(len(devices), size=2, replace=False))
+            new = make_service("new", prof, "layer", rate, cuts=[cut])
+            placed = [(r.service, r.devices) for r in running] + [
+                (new, (names[loc], names[rem]))]
+            rho = offered_load(req.devices, placed)
+            fm, bm = (f.macs for f in new.fragments)
+            expected = 0.0
+            for m, d in ((fm, loc), (bm, rem)):
+                if rho[names[d]] >= 1:
+                    expected = math.inf
+                    break
+                expected += m / space.speed[d] / (1 - rho[names[d]])
+            got = NeurosurgeonPlacer._latency(fm, bm, loc, rem, cut, n, np.zeros(n), None,
+                                              space._running_util(), space.speed, rate)
+            assert got == pytest.approx(expected, rel=1e-12)
