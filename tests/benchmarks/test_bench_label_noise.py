@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_label_noise.py"
+from tests.benchmarks._load import load_bench
 
 
 def _bench():
-    spec = importlib.util.spec_from_file_location("bench_label_noise", BENCH)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_bench("bench_label_noise")
 
 
 def test_label_noise_floor_on_a_tiny_dataset(tmp_path: Path) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
@@ -14,18 +13,14 @@ from datagen.catalog import list_devices
 from datagen.zoo import list_profiles
 from placement.candidates import CandidateSpace, check_fit
 from placement.request import PlacementRequest
+from tests.benchmarks._load import load_bench
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_placement.py"
 SEEDS = (0, 1, 2)
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_placement", BENCH)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_bench("bench_placement")
 
 
 def _signature(req: PlacementRequest) -> tuple:

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_policies.py"
+from tests.benchmarks._load import load_bench
 
 
 def test_bench_policies_smoke(tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location("bench_policies", BENCH)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_bench("bench_policies")
     out = mod.main(
         ["--steps", "8", "--seeds", "0", "--families", "splitplace_tight", "zoo_loose",
          "--policies", "default", "splitplace", "layer_only", "semantic_only",
