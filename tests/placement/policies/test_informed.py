@@ -26,13 +26,13 @@ from placement.policies import (
 
 def test_relative_reward_hand_values() -> None:
     r = Reward()
-    # met, full accuracy: 0.75 + 0.25; met, 2 points lost of a 10-point tolerance: 0.75 + 0.2
+    # met, full accuracy: 0.85 + 0.15; met, 2 points lost of a 10-point tolerance: 0.85 + 0.12
     assert float(r.per_request(0.1, 1.0, 0.72, 0.72)) == pytest.approx(1.0)
-    assert float(r.per_request(0.1, 1.0, 0.70, 0.72)) == pytest.approx(0.95)
+    assert float(r.per_request(0.1, 1.0, 0.70, 0.72)) == pytest.approx(0.97)
     # late: accuracy credit only; dropped (inf): nothing; 10+ points lost: no accuracy credit
-    assert float(r.per_request(2.0, 1.0, 0.72, 0.72)) == pytest.approx(0.25)
+    assert float(r.per_request(2.0, 1.0, 0.72, 0.72)) == pytest.approx(0.15)
     assert float(r.per_request(math.inf, 1.0, 0.72, 0.72)) == 0.0
-    assert float(r.per_request(0.1, 1.0, 0.60, 0.72)) == pytest.approx(0.75)
+    assert float(r.per_request(0.1, 1.0, 0.60, 0.72)) == pytest.approx(0.85)
     # w = 0.5 gives the same weights to both credits
     half = Reward(sla_weight=0.5)
     assert float(half.per_request(0.1, 1.0, 0.70, 0.72)) == pytest.approx(0.9)
@@ -41,7 +41,7 @@ def test_relative_reward_hand_values() -> None:
 
 def test_relative_reward_credits_imagenet_models_and_keeps_the_published_trade_off() -> None:
     rel, pub = Reward(sla_weight=0.5), Reward("published")
-    assert pub.sla_weight == 0.5 and Reward().sla_weight == 0.75
+    assert pub.sla_weight == 0.5 and Reward().sla_weight == 0.85
     # the published reward gives a 72%-accurate model no accuracy credit at all
     assert float(pub.accuracy_credit(0.72, 0.72)) == 0.0
     assert float(rel.accuracy_credit(0.72, 0.72)) == 1.0
@@ -55,7 +55,7 @@ def test_expected_reward_discounts_losses() -> None:
     r = Reward()
     assert float(r.expected(1.0, 0.0, 0.7, 0.7)) == pytest.approx(1.0)
     assert float(r.expected(1.0, 0.25, 0.7, 0.7)) == pytest.approx(0.75)
-    assert float(r.expected(0.5, 0.0, 0.7, 0.7)) == pytest.approx(0.625)
+    assert float(r.expected(0.5, 0.0, 0.7, 0.7)) == pytest.approx(0.575)
     assert float(r.expected(1.0, math.nan, 0.7, 0.7)) == 0.0  # unknown loss: all lost
 
 
@@ -117,8 +117,8 @@ def test_reward_context_prior_is_the_expected_reward() -> None:
     row = build_reward_context(1.0, predicted, {"layer": 0.9, "semantic": 0.87}, 0.9, [0.3, 0.5])
     assert row.shape == (6,)
     p_layer = float(deadline_probability(1.0, 2.0, 4.0))
-    assert row[0] == pytest.approx(0.75 * p_layer + 0.25)
-    assert row[1] == pytest.approx(0.75 * float(deadline_probability(1.0, 0.2, 0.4)) + 0.25 * 0.7)
+    assert row[0] == pytest.approx(0.85 * p_layer + 0.15)
+    assert row[1] == pytest.approx(0.85 * float(deadline_probability(1.0, 0.2, 0.4)) + 0.15 * 0.7)
     assert row[1] > row[0]
     # a split that cannot be placed has expected reward 0
     predicted["semantic"] = {"latency_mean": math.inf, "loss_ratio": 1.0}
