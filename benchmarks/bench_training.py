@@ -65,7 +65,7 @@ def bench_caching(source: Path, repeats: int) -> tuple[float, float, bool]:
         ref_t.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         tables = load_sample_tables(source)
-        targets = target_arrays(tables.scenarios, tables.sample_ids, tables.services,
+        targets = target_arrays(tables.scenarios, tables.scenario_ids, tables.services,
                                 tables.devices)
         new = collate_graphs(tables.scenarios, targets)
         new_t.append(time.perf_counter() - t0)

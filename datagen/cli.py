@@ -163,11 +163,11 @@ def _export(ns: Any) -> int:
             f"or large datasets"
         )
     samples = ds.samples
-    for sid, (scenario, _) in zip(ds.sample_ids, samples):
+    for sid, (scenario, _) in zip(ds.scenario_ids, samples):
         reasons = chainnet_incompatibilities(scenario)
         if reasons:
             raise ValueError(
-                f"sample {sid} of {ns.dataset} does not fit the ChainNet format: "
+                f"scenario {sid} of {ns.dataset} does not fit the ChainNet format: "
                 + "; ".join(reasons)
             )
     out = write_chainnet(samples, ns.out)

@@ -3,12 +3,17 @@
 A dataset directory holds ``manifest.json`` and one folder per shard::
 
     DIR/manifest.json
-    DIR/shard-00000/scenarios.parquet   sample_id, scenario_json, sim_seed, num_requests,
+    DIR/shard-00000/scenarios.parquet   scenario, scenario_json, sim_seed, num_requests,
                                         rounds, se_rel_respt, se_abs_tput
-    DIR/shard-00000/services.parquet    sample_id, service, <SimResult.services columns>
-    DIR/shard-00000/devices.parquet     sample_id, device, <SimResult.devices columns>
-    DIR/shard-00000/links.parquet       sample_id, link, <SimResult.links columns> (may be empty)
+    DIR/shard-00000/services.parquet    scenario, service, <SimResult.services columns>
+    DIR/shard-00000/devices.parquet     scenario, device, <SimResult.devices columns>
+    DIR/shard-00000/links.parquet       scenario, link, <SimResult.links columns> (may be empty)
     DIR/shard-00000/SHA256SUMS          SHA-256 of the four files (``sha256sum -c`` format)
+
+``scenario`` is the global index of the sample, the key of its rows in every table: one row per
+(scenario, service), as everywhere a table leaves the library. Shards written before format
+version 3 call that column ``sample_id``; :func:`load_dataset` renames it on read, so old
+datasets load unchanged (and their checksums still verify).
 
 Shard ``i`` covers samples ``[i*M, min((i+1)*M, N))``. Its random stream is
 ``SeedSequence(seed).spawn(num_shards)[i]`` (``spawn_key = (i,)``) and sample ``k`` of the shard
@@ -94,7 +99,6 @@ rest.
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import shutil
 from collections.abc import Iterator
@@ -120,6 +124,7 @@ from datagen.shards import (
     DATASET_FORMAT,
     DEFAULT_SHARD_SIZE,
     FORMAT_VERSION,
+    ID_COLUMN,
     MANIFEST_NAME,
     SCENARIO_COLUMNS,
     SHARD_FILES,
@@ -128,13 +133,16 @@ from datagen.shards import (
     adopted_settings,
     checksum_mismatch,
     clear_dataset,
+    empty_table,
     expected_checksums,
     prepare_out_dir,
     read_manifest,
+    read_table,
     shard_name,
     shard_ok,
     shard_seed_sequence,
     update_counts,
+    warn_renamed,
     write_json_atomic,
 )
 from datagen.validation import is_int
@@ -152,6 +160,7 @@ __all__ = [
     "label_scenario",
     "estimated_se",
     "SCENARIO_COLUMNS",
+    "ID_COLUMN",
     "shard_name",
     "shard_seed_sequence",
     "MANIFEST_NAME",
@@ -363,9 +372,10 @@ class Dataset:
         manifest: The parsed ``manifest.json``.
         scenarios: One row per sample: the columns of :data:`SCENARIO_COLUMNS` (scenario JSON,
             simulator seed, requests simulated, runs and estimated SEs of the labels).
-        services: One row per (sample, service): ``sample_id``, ``service`` and the labels.
-        devices: One row per (sample, device): ``sample_id``, ``device`` and the labels.
-        links: One row per (sample, link) (may be empty).
+        services: One row per (scenario, service): ``scenario``, ``service`` and the labels.
+        devices: One row per (scenario, device): ``scenario``, ``device`` and the labels.
+        links: One row per (scenario, link): ``scenario``, ``link`` and the labels (may be
+            empty).
         missing_shards: Names of shards not found (only with ``strict=False``).
         corrupt_shards: ``{name: reason}`` of unreadable shards or shards whose files do not
             match their checksums (only with ``strict=False``).
@@ -390,12 +400,17 @@ class Dataset:
         return config_from_dict(self.manifest["config"], source=f"{self.root}/{MANIFEST_NAME}")
 
     @property
+    def scenario_ids(self) -> list[int]:
+        """Global scenario ids (the ``scenario`` column of every table), in order."""
+        return [int(x) for x in self.scenarios[ID_COLUMN]]
+
+    @property
     def sample_ids(self) -> list[int]:
-        """Global sample ids, in order."""
-        return [int(x) for x in self.scenarios["sample_id"]]
+        """Deprecated alias of :attr:`scenario_ids`."""
+        return warn_renamed(self, "sample_ids", "scenario_ids")
 
     def scenario(self, i: int) -> Scenario:
-        """Parse the ``i``-th scenario (position, not sample id)."""
+        """Parse the ``i``-th scenario (position, not scenario id)."""
         return Scenario.from_json(self.scenarios["scenario_json"].iloc[i])
 
     @property
@@ -408,22 +423,22 @@ class Dataset:
     def __getitem__(self, i: int) -> tuple[Scenario, pd.DataFrame]:
         if self._samples is not None:
             return self._samples[i]
-        sid = int(self.scenarios["sample_id"].iloc[i])
-        labels = self.services[self.services["sample_id"] == sid]
+        sid = int(self.scenarios[ID_COLUMN].iloc[i])
+        labels = self.services[self.services[ID_COLUMN] == sid]
         return self.scenario(i), _labels_frame(labels)
 
     def __iter__(self) -> Iterator[tuple[Scenario, pd.DataFrame]]:
         if self._samples is not None:
             yield from self._samples
             return
-        groups = {int(k): g for k, g in self.services.groupby("sample_id", sort=False)}
+        groups = {int(k): g for k, g in self.services.groupby(ID_COLUMN, sort=False)}
         empty = self.services.iloc[0:0]
-        for sid, text in zip(self.scenarios["sample_id"], self.scenarios["scenario_json"]):
+        for sid, text in zip(self.scenarios[ID_COLUMN], self.scenarios["scenario_json"]):
             yield Scenario.from_json(text), _labels_frame(groups.get(int(sid), empty))
 
 
 def _labels_frame(rows: pd.DataFrame) -> pd.DataFrame:
-    out = rows.drop(columns=["sample_id"]).set_index("service")
+    out = rows.drop(columns=[ID_COLUMN]).set_index("service")
     out.index.name = None
     return out
 
@@ -437,7 +452,8 @@ def load_dataset(root: str | Path, *, strict: bool = True) -> Dataset:
             and list the others in ``missing_shards`` / ``corrupt_shards`` (default: ``True``).
 
     Returns:
-        The :class:`Dataset`, samples in global ``sample_id`` order.
+        The :class:`Dataset`, samples in global ``scenario`` order; every table has a
+        ``scenario`` column, also for shards written with ``sample_id`` (format version < 3).
 
     Every shard file is checked against the SHA-256 checksum recorded in the manifest (or,
     failing that, in the shard's :data:`CHECKSUM_FILE`). Shards written before checksums
@@ -480,19 +496,19 @@ def load_dataset(root: str | Path, *, strict: bool = True) -> Dataset:
                     corrupt[name] = checksum_mismatch(f, expected[f], found)
                     break
             try:
-                tables[f] = pd.read_parquet(io.BytesIO(data))
+                tables[f] = read_table(data)
             except Exception as exc:  # pyarrow errors of a damaged file
                 corrupt[name] = f"{f} is unreadable ({type(exc).__name__}: {exc})"
                 break
         if name in corrupt:
             continue
         expected = s["stop"] - s["start"]
-        ids = tables["scenarios.parquet"].get("sample_id")
+        ids = tables["scenarios.parquet"].get(ID_COLUMN)
         if ids is None or len(ids) != expected or (
             expected and (int(ids.min()) != s["start"] or int(ids.max()) != s["stop"] - 1)
         ):
             corrupt[name] = (
-                f"scenarios.parquet should hold sample ids {s['start']}..{s['stop'] - 1}"
+                f"scenarios.parquet should hold scenario ids {s['start']}..{s['stop'] - 1}"
             )
             continue
         for f, df in tables.items():
@@ -522,13 +538,12 @@ def load_dataset(root: str | Path, *, strict: bool = True) -> Dataset:
     def cat(name: str, key: str) -> pd.DataFrame:
         frames = [df for df in parts[name] if len(df)]
         if not frames:
-            return pd.DataFrame({"sample_id": pd.Series([], dtype="int64"),
-                                 key: pd.Series([], dtype=str)})
+            return empty_table(key)
         return pd.concat(frames, ignore_index=True)
 
     scen = cat("scenarios.parquet", "scenario_json")
     if len(scen):
-        scen = scen.sort_values("sample_id", kind="stable").reset_index(drop=True)
+        scen = scen.sort_values(ID_COLUMN, kind="stable").reset_index(drop=True)
     return Dataset(
         root=path,
         manifest=manifest,

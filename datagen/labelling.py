@@ -27,6 +27,7 @@ from datagen.sampling import (
 from datagen.shards import (
     DATASET_FORMAT,
     FORMAT_VERSION,
+    ID_COLUMN,
     MANIFEST_NAME,
     shard_name,
     shard_seed_sequence,
@@ -149,8 +150,8 @@ def generate_shard(
         config: The sampler config as a dict (:func:`~datagen.sampling.config_to_dict`).
         seed: The dataset seed.
         index: Shard index.
-        start: First global sample id of the shard.
-        stop: One past the last global sample id.
+        start: First global scenario id of the shard.
+        stop: One past the last global scenario id.
 
     Returns:
         A summary: ``index``, ``num_samples``, row counts, ``sha256`` (``{file: hex digest}``)
@@ -165,7 +166,7 @@ def generate_shard(
     dev_tabs: list[tuple[int, pd.DataFrame]] = []
     link_tabs: list[tuple[int, pd.DataFrame]] = []
     for k, child in enumerate(children):
-        sample_id = start + k
+        sid = start + k
         rng = np.random.default_rng(child)
         for attempt in range(MAX_REDRAWS + 1):
             # A scenario in which some service completes nothing (total loss) has no latency
@@ -181,12 +182,11 @@ def generate_shard(
                 if attempt == MAX_REDRAWS:
                     raise
         scen_rows.append(
-            {"sample_id": sample_id, "scenario_json": scenario.to_json(), "sim_seed": sim_seed,
-             **info}
+            {ID_COLUMN: sid, "scenario_json": scenario.to_json(), "sim_seed": sim_seed, **info}
         )
-        svc_tabs.append((sample_id, services))
-        dev_tabs.append((sample_id, devices))
-        link_tabs.append((sample_id, links))
+        svc_tabs.append((sid, services))
+        dev_tabs.append((sid, devices))
+        link_tabs.append((sid, links))
     tables = shard_tables(scen_rows, svc_tabs, dev_tabs, link_tabs)
     sums = write_shard(Path(out_dir), index, tables)
     return {
@@ -263,7 +263,7 @@ def label_scenarios(
             skipped += 1
             continue
         sid = len(scen_rows)
-        scen_rows.append({"sample_id": sid, "scenario_json": scenario.to_json(),
+        scen_rows.append({ID_COLUMN: sid, "scenario_json": scenario.to_json(),
                           "sim_seed": sim_seed, **info})
         svc_tabs.append((sid, services))
         dev_tabs.append((sid, devices))

@@ -10,12 +10,14 @@ shard before resuming, and reading and writing ``manifest.json``. Re-exported by
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
 import re
 import shutil
 import uuid
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,8 @@ __all__ = [
     "DEFAULT_SHARD_SIZE",
     "DatasetError",
     "FORMAT_VERSION",
+    "ID_COLUMN",
+    "LEGACY_ID_COLUMN",
     "MANIFEST_NAME",
     "SCENARIO_COLUMNS",
     "SHARD_FILES",
@@ -37,14 +41,17 @@ __all__ = [
     "adopted_settings",
     "checksum_mismatch",
     "clear_dataset",
+    "empty_table",
     "expected_checksums",
     "prepare_out_dir",
     "read_manifest",
+    "read_table",
     "shard_name",
     "shard_ok",
     "shard_seed_sequence",
     "shard_tables",
     "update_counts",
+    "warn_renamed",
     "write_json_atomic",
     "write_shard",
 ]
@@ -58,8 +65,12 @@ SHARD_FILES: tuple[str, ...] = (
     "devices.parquet",
     "links.parquet",
 )
+#: The column that keys the rows of every shard table: the scenario's global index.
+ID_COLUMN = "scenario"
+#: Its name in shards written before format version 3; renamed to :data:`ID_COLUMN` on read.
+LEGACY_ID_COLUMN = "sample_id"
 SCENARIO_COLUMNS: tuple[str, ...] = (
-    "sample_id",
+    ID_COLUMN,
     "scenario_json",
     "sim_seed",
     "num_requests",
@@ -72,8 +83,11 @@ CHECKSUM_FILE = "SHA256SUMS"
 #: Largest shard size :func:`generate` picks by itself.
 DEFAULT_SHARD_SIZE = 1000
 DATASET_FORMAT = "edgechain-dataset"
-# 1: no checksums; 2: shards carry SHA-256 checksums (manifest and SHA256SUMS).
-FORMAT_VERSION = 2
+# 1: no checksums; 2: shards carry SHA-256 checksums (manifest and SHA256SUMS); 3: tables are
+# keyed by ``scenario`` (``sample_id`` before). The loader reads every version, shard by shard
+# (a resumed dataset may mix them), and renames ``sample_id`` on read: files are never rewritten,
+# so their checksums keep verifying.
+FORMAT_VERSION = 3
 TMP_PREFIX = ".tmp-"
 _SHARD_RE = re.compile(r"shard-\d+")
 
@@ -93,19 +107,50 @@ def shard_seed_sequence(seed: int, index: int) -> np.random.SeedSequence:
 
 
 
+def empty_table(key: str) -> pd.DataFrame:
+    """A table without rows: the columns :data:`ID_COLUMN` (int64) and ``key`` (str)."""
+    return pd.DataFrame({ID_COLUMN: pd.Series([], dtype="int64"), key: pd.Series([], dtype=str)})
+
+
 def _stack(tables: list[tuple[int, pd.DataFrame]], key: str) -> pd.DataFrame:
-    """Concatenate per-sample tables into one long table keyed by ``sample_id`` and ``key``."""
+    """Concatenate per-sample tables into one long table keyed by :data:`ID_COLUMN` and ``key``."""
     kept = [(sid, df) for sid, df in tables if df is not None and len(df)]
     if not kept:
-        return pd.DataFrame(
-            {"sample_id": pd.Series([], dtype="int64"), key: pd.Series([], dtype=str)}
-        )
+        return empty_table(key)
     out = pd.concat([df for _, df in kept], ignore_index=True)
     names = np.concatenate([df.index.astype(str).to_numpy(dtype=object) for _, df in kept])
     ids = np.repeat(np.array([sid for sid, _ in kept], dtype=np.int64), [len(df) for _, df in kept])
     out.insert(0, key, names)
-    out.insert(0, "sample_id", ids)
+    out.insert(0, ID_COLUMN, ids)
     return out
+
+
+def read_table(data: bytes) -> pd.DataFrame:
+    """A shard table from its Parquet bytes, keyed by :data:`ID_COLUMN` whatever its version.
+
+    A table written before format version 3 names the column :data:`LEGACY_ID_COLUMN`; it is
+    renamed in memory (same position and values), never in the file, whose checksum thus
+    still holds.
+    """
+    df = pd.read_parquet(io.BytesIO(data))
+    if LEGACY_ID_COLUMN in df.columns and ID_COLUMN not in df.columns:
+        df.rename(columns={LEGACY_ID_COLUMN: ID_COLUMN}, inplace=True)  # no copy of the data
+    return df
+
+
+def warn_renamed(owner: object, old: str, new: str) -> Any:
+    """Warn that ``owner.old`` is deprecated and return ``owner.new``: one-line aliases.
+
+    Warns:
+        DeprecationWarning: Attributed to the code that read the alias.
+    """
+    warnings.warn(
+        f"{type(owner).__name__}.{old} is deprecated; use {type(owner).__name__}.{new} (the "
+        f"tables' sample_id column is now called {ID_COLUMN!r})",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return getattr(owner, new)
 
 
 

@@ -241,7 +241,7 @@ class ScenarioGraphDataset(InMemoryDataset):
         tables = load_sample_tables(self.source, self.format)
         if not tables.scenarios:
             raise ValueError(f"source folder {str(self.source)!r} holds no samples")
-        targets = target_arrays(tables.scenarios, tables.sample_ids, tables.services,
+        targets = target_arrays(tables.scenarios, tables.scenario_ids, tables.services,
                                 tables.devices)
         data, slices = collate_graphs(tables.scenarios, targets)
         # Write then rename: two trainings sharing a cache (the recipe's members run side by

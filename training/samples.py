@@ -14,6 +14,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from datagen.shards import ID_COLUMN, empty_table, warn_renamed
 from datagen.world import Scenario
 
 __all__ = ["FORMATS", "SampleTables", "load_sample_tables", "load_samples"]
@@ -47,11 +48,11 @@ def load_samples(
     from datagen.dataset import load_dataset
 
     ds = load_dataset(source)
-    devices = {int(k): g for k, g in ds.devices.groupby("sample_id", sort=False)}
+    devices = {int(k): g for k, g in ds.devices.groupby(ID_COLUMN, sort=False)}
     out = []
-    for sid, (scenario, labels) in zip(ds.sample_ids, ds):
+    for sid, (scenario, labels) in zip(ds.scenario_ids, ds):
         dev = devices.get(sid)
-        dev_labels = None if dev is None else dev.drop(columns=["sample_id"]).set_index("device")
+        dev_labels = None if dev is None else dev.drop(columns=[ID_COLUMN]).set_index("device")
         out.append((scenario, labels, dev_labels))
     return out
 
@@ -61,16 +62,21 @@ class SampleTables(NamedTuple):
 
     Attributes:
         scenarios: The scenarios, in the order of :func:`load_samples`.
-        sample_ids: The sample id of each scenario (the key of its label rows).
-        services: One row per (sample, service): ``sample_id``, ``service`` and the labels.
-        devices: One row per (sample, device): ``sample_id``, ``device`` and the labels, or
+        scenario_ids: The id of each scenario (the key of its label rows).
+        services: One row per (scenario, service): ``scenario``, ``service`` and the labels.
+        devices: One row per (scenario, device): ``scenario``, ``device`` and the labels, or
             ``None`` for a source without device labels.
     """
 
     scenarios: list[Scenario]
-    sample_ids: list[int]
+    scenario_ids: list[int]
     services: pd.DataFrame
     devices: pd.DataFrame | None
+
+    @property
+    def sample_ids(self) -> list[int]:
+        """Deprecated alias of :attr:`scenario_ids`."""
+        return warn_renamed(self, "sample_ids", "scenario_ids")
 
 
 def load_sample_tables(source: str | Path, format: str = "datagen") -> SampleTables:
@@ -98,13 +104,12 @@ def load_sample_tables(source: str | Path, format: str = "datagen") -> SampleTab
             names = services.index.to_numpy(dtype=object)
             services = services.reset_index(drop=True)
             services.insert(0, "service", names)
-            services.insert(0, "sample_id", np.repeat(ids, [len(f) for f in frames]))
+            services.insert(0, ID_COLUMN, np.repeat(ids, [len(f) for f in frames]))
         else:
-            services = pd.DataFrame({"sample_id": pd.Series([], dtype="int64"),
-                                     "service": pd.Series([], dtype=str)})
+            services = empty_table("service")
         return SampleTables([sc for sc, _ in pairs], ids, services, None)
     from datagen.dataset import load_dataset
 
     ds = load_dataset(source)
     scenarios = [Scenario.from_json(text) for text in ds.scenarios["scenario_json"]]
-    return SampleTables(scenarios, ds.sample_ids, ds.services, ds.devices)
+    return SampleTables(scenarios, ds.scenario_ids, ds.services, ds.devices)

@@ -2,7 +2,7 @@
 
 :func:`training.data.attach_targets` labels one graph from per-sample DataFrames (seven
 ``reindex`` calls per graph). :func:`target_arrays` gives the same numbers for every sample of
-a dataset with one hashed lookup per table: the label rows are keyed by ``(sample_id, name)``
+a dataset with one hashed lookup per table: the label rows are keyed by ``(scenario, name)``
 and the keys of every service (device) of every scenario, in graph order, are resolved in one
 :meth:`pandas.Index.get_indexer` call. Only the scenarios are walked in Python (to read their
 names); no pandas object is built per sample.
@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from chainnet.schema import DEVICE, SERVICE, TARGETS
+from datagen.shards import ID_COLUMN
 from datagen.world import Scenario
 
 __all__ = ["TargetArrays", "target_arrays", "service_targets"]
@@ -44,21 +45,21 @@ class TargetArrays(NamedTuple):
 
 
 def _row_index(
-    table: pd.DataFrame | None, name_col: str, sample_ids: np.ndarray, names: Sequence[str]
+    table: pd.DataFrame | None, name_col: str, scenario_ids: np.ndarray, names: Sequence[str]
 ) -> np.ndarray:
-    """Row of ``table`` of every ``(sample_ids[i], names[i])``, ``-1`` where there is none."""
+    """Row of ``table`` of every ``(scenario_ids[i], names[i])``, ``-1`` where there is none."""
     if table is None or len(table) == 0 or len(names) == 0:
         return np.full(len(names), -1, dtype=np.int64)
     index = pd.MultiIndex.from_arrays(
-        [table["sample_id"].to_numpy(dtype=np.int64), table[name_col].to_numpy(dtype=object)]
+        [table[ID_COLUMN].to_numpy(dtype=np.int64), table[name_col].to_numpy(dtype=object)]
     )
     if not index.is_unique:
         dup = index[index.duplicated()][0]
         raise ValueError(
-            f"label table has several rows for sample {dup[0]} {name_col} {dup[1]!r}; "
-            f"each (sample_id, {name_col}) must appear once (regenerate the dataset)"
+            f"label table has several rows for scenario {dup[0]} {name_col} {dup[1]!r}; "
+            f"each ({ID_COLUMN}, {name_col}) must appear once (regenerate the dataset)"
         )
-    keys = pd.MultiIndex.from_arrays([sample_ids, np.asarray(names, dtype=object)])
+    keys = pd.MultiIndex.from_arrays([scenario_ids, np.asarray(names, dtype=object)])
     return np.asarray(index.get_indexer(keys), dtype=np.int64)
 
 
@@ -107,7 +108,7 @@ def _gather(table: pd.DataFrame | None, rows: np.ndarray, key: str) -> np.ndarra
 
 def target_arrays(
     scenarios: Sequence[Scenario],
-    sample_ids: Sequence[int],
+    scenario_ids: Sequence[int],
     services: pd.DataFrame,
     devices: pd.DataFrame | None = None,
 ) -> TargetArrays:
@@ -124,10 +125,10 @@ def target_arrays(
 
     Args:
         scenarios: The scenarios, in dataset order.
-        sample_ids: The sample id of each scenario (the key of its label rows).
-        services: One row per labelled (sample, service): columns ``sample_id``, ``service``
+        scenario_ids: The id of each scenario (the key of its label rows).
+        services: One row per labelled (scenario, service): columns ``scenario``, ``service``
             and the labels (``SimResult.services`` columns, as ``datagen.Dataset.services``).
-        devices: One row per labelled (sample, device): columns ``sample_id``, ``device`` and
+        devices: One row per labelled (scenario, device): columns ``scenario``, ``device`` and
             the labels, or ``None`` (default: ``None``). Devices without a row get NaN.
 
     Returns:
@@ -135,19 +136,19 @@ def target_arrays(
         scenario, each in its own order).
 
     Raises:
-        ValueError: If ``sample_ids`` does not match ``scenarios``, a (sample, name) pair has
+        ValueError: If ``scenario_ids`` does not match ``scenarios``, a (scenario, name) pair has
             several rows, or a service of some scenario has no label row.
 
     Shapes:
         ``service_y``: ``[S, 3]``; ``device_y``: ``[D, 2]``; the rest ``[S]``, with ``S`` and
         ``D`` the services and devices of all scenarios.
     """
-    if len(sample_ids) != len(scenarios):
+    if len(scenario_ids) != len(scenarios):
         raise ValueError(
-            f"sample_ids must give one id per scenario, got {len(sample_ids)} ids for "
+            f"scenario_ids must give one id per scenario, got {len(scenario_ids)} ids for "
             f"{len(scenarios)} scenarios"
         )
-    ids = np.asarray(sample_ids, dtype=np.int64)
+    ids = np.asarray(scenario_ids, dtype=np.int64)
     svc_names = [s.name for sc in scenarios for s in sc.services]
     svc_count = np.fromiter((len(sc.services) for sc in scenarios), np.int64, len(scenarios))
     dev_names = [d.name for sc in scenarios for d in sc.devices]
@@ -159,10 +160,10 @@ def target_arrays(
         start = int(svc_count[:g].sum())
         names = svc_names[start:start + int(svc_count[g])]
         missing = [n for n, r in zip(names, rows[start:start + len(names)]) if r < 0]
-        labelled = (services.loc[services["sample_id"] == ids[g], "service"].tolist()
+        labelled = (services.loc[services[ID_COLUMN] == ids[g], "service"].tolist()
                     if "service" in services.columns else [])
         raise ValueError(
-            f"labels of sample {int(ids[g])} lack services {missing}; labelled services: "
+            f"labels of scenario {int(ids[g])} lack services {missing}; labelled services: "
             f"{labelled}"
         )
     y, loss, lat, p95 = service_targets(lambda key: _gather(services, rows, key))

@@ -82,7 +82,7 @@ def test_print_config_round_trip(chain_ds: Path, tmp_path: Path,
     assert main(["generate", "--cli_config", str(flags)]) == 0
     assert "6/6 samples in 2/2 shards" in capsys.readouterr().out
     first, again = load_dataset(chain_ds), load_dataset(out)
-    assert first.sample_ids == again.sample_ids
+    assert first.scenario_ids == again.scenario_ids
     for (sc, lab), (sc2, lab2) in zip(first.samples, again.samples):
         assert sc == sc2
         pd.testing.assert_frame_equal(lab, lab2)

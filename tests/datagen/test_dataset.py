@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -73,10 +75,10 @@ def test_layout_and_manifest(small_dataset: Path) -> None:
 
 def test_load_dataset(small_dataset: Path) -> None:
     ds = load_dataset(small_dataset)
-    assert len(ds) == 10 and ds.sample_ids == list(range(10))
+    assert len(ds) == 10 and ds.scenario_ids == list(range(10))
     assert list(ds.scenarios.columns) == list(SCENARIO_COLUMNS)
     assert len(ds.services) == ds.manifest["counts"]["service_rows"]
-    assert {"sample_id", "device", "utilization", "drop_rate"} <= set(ds.devices.columns)
+    assert {"scenario", "device", "utilization", "drop_rate"} <= set(ds.devices.columns)
     assert ds.config.regime == "chainnet_like"
     samples = ds.samples
     assert len(samples) == 10
@@ -87,6 +89,59 @@ def test_load_dataset(small_dataset: Path) -> None:
         pd.testing.assert_frame_equal(labels, labels2)
     sc3, lab3 = ds[3]
     assert sc3 == samples[3][0]
+
+
+def test_new_shards_are_keyed_by_scenario(small_dataset: Path) -> None:
+    for tables in read_shards(small_dataset).values():
+        for df in tables.values():
+            assert df.columns[0] == "scenario" and "sample_id" not in df.columns
+
+
+def test_sample_ids_is_a_deprecated_alias_of_scenario_ids(small_dataset: Path) -> None:
+    ds = load_dataset(small_dataset)
+    with pytest.warns(DeprecationWarning, match=r"Dataset\.sample_ids is deprecated; use "
+                                                r"Dataset\.scenario_ids") as record:
+        assert ds.sample_ids == ds.scenario_ids == list(range(10))
+    assert record[0].filename == __file__  # attributed to the caller
+
+
+def as_legacy(root: Path) -> None:
+    """Rewrite a dataset as datagen wrote it before format version 3: ``sample_id`` columns."""
+    m = json.loads((root / MANIFEST_NAME).read_text())
+    m["format_version"] = 2
+    for s in m["shards"]:
+        folder = root / s["name"]
+        for f in SHARD_FILES:
+            df = pd.read_parquet(folder / f)
+            df.rename(columns={"scenario": "sample_id"}).to_parquet(folder / f, index=False)
+            s["sha256"][f] = hashlib.sha256((folder / f).read_bytes()).hexdigest()
+        (folder / CHECKSUM_FILE).write_text("".join(f"{h}  {f}\n" for f, h in s["sha256"].items()))
+    (root / MANIFEST_NAME).write_text(json.dumps(m))
+
+
+def test_old_shards_keyed_by_sample_id_load_with_a_scenario_column(
+    small_dataset: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "old"
+    shutil.copytree(small_dataset, root)
+    as_legacy(root)
+    assert pd.read_parquet(root / "shard-00000" / "devices.parquet").columns[0] == "sample_id"
+    files = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    old, new = load_dataset(root), load_dataset(small_dataset)  # old checksums verify
+    for table in ("scenarios", "services", "devices", "links"):
+        pd.testing.assert_frame_equal(getattr(old, table), getattr(new, table))
+    assert old.scenario_ids == new.scenario_ids and old[3][0] == new[3][0]
+    for (sc, labels), (sc2, labels2) in zip(old, new):
+        assert sc == sc2
+        pd.testing.assert_frame_equal(labels, labels2)
+    assert files == {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}  # not rewritten
+    # Resuming keeps the old shards and writes new ones: a dataset of both formats loads.
+    shutil.rmtree(root / "shard-00002")
+    generate("chainnet_like", root, 10, seed=3, workers=1, shard_size=4, **SMALL)
+    assert (root / "shard-00000" / "services.parquet").read_bytes() == files[
+        root / "shard-00000" / "services.parquet"]
+    assert pd.read_parquet(root / "shard-00002" / "services.parquet").columns[0] == "scenario"
+    pd.testing.assert_frame_equal(load_dataset(root).services, new.services)
 
 
 def test_same_shards_for_any_worker_count(small_dataset: Path, tmp_path: Path) -> None:
@@ -151,7 +206,7 @@ def test_missing_and_corrupt_shards_are_named(small_dataset: Path, tmp_path: Pat
         load_dataset(root)
     ds = load_dataset(root, strict=False)
     assert ds.missing_shards == ["shard-00002"] and list(ds.corrupt_shards) == ["shard-00001"]
-    assert ds.sample_ids == [0, 1, 2, 3]
+    assert ds.scenario_ids == [0, 1, 2, 3]
     with pytest.raises(DatasetError, match="manifest.json is missing"):
         load_dataset(tmp_path / "nothing")
     # Resume notices the damaged shard and redoes it.
@@ -299,9 +354,9 @@ def test_label_scenarios_writes_a_loadable_dataset(tmp_path):
     ds = load_dataset(tmp_path / "al")
     assert len(ds) == manifest["num_samples"] == 4 - manifest["skipped"]
     assert ds.config.regime == "placer"
-    kept = [ds.scenario(i) for i in ds.sample_ids]
+    kept = [ds.scenario(i) for i in ds.scenario_ids]
     assert all(sc in scenarios for sc in kept)
-    assert set(ds.services["sample_id"]) == set(ds.sample_ids)
+    assert set(ds.services["scenario"]) == set(ds.scenario_ids)
     again = label_scenarios(scenarios, tmp_path / "again", simulation=sim, seed=3, config=cfg)
     pd.testing.assert_frame_equal(load_dataset(tmp_path / "again").services, ds.services)
     with pytest.raises(ValueError, match="already holds a dataset"):

@@ -31,6 +31,7 @@ from datagen.dataset import (
     generate,
     load_dataset,
 )
+from datagen.shards import FORMAT_VERSION
 
 KW: dict[str, Any] = {"seed": 7, "shard_size": 2, "num_requests": 300, "progress": False}
 LINUX = sys.platform.startswith("linux")
@@ -68,7 +69,7 @@ def flip_bytes(path: Path, offset: int = 8, count: int = 64) -> None:
 
 def test_shards_record_checksums(base: Path) -> None:
     m = manifest(base)
-    assert m["format_version"] == 2
+    assert m["format_version"] == FORMAT_VERSION == 3
     for s in m["shards"]:
         assert sorted(s["sha256"]) == sorted(SHARD_FILES)
         lines = (base / s["name"] / CHECKSUM_FILE).read_text().splitlines()
@@ -85,7 +86,7 @@ def test_corrupted_shard_is_caught_on_load_and_redone_on_resume(
                                            r"SHA-256 checksum"):
         load_dataset(ds)
     loose = load_dataset(ds, strict=False)
-    assert list(loose.corrupt_shards) == ["shard-00001"] and loose.sample_ids == [0, 1]
+    assert list(loose.corrupt_shards) == ["shard-00001"] and loose.scenario_ids == [0, 1]
     before = (ds / "shard-00000" / "services.parquet").stat().st_mtime_ns
     with caplog.at_level(logging.WARNING, logger="datagen.dataset"):
         generate("chainnet_like", ds, 4, **KW)

@@ -32,7 +32,7 @@ def _reference(source, n=None):
 
 def _fast(source, n=None):
     t = load_sample_tables(source)
-    scenarios, ids = t.scenarios[:n], t.sample_ids[:n]
+    scenarios, ids = t.scenarios[:n], t.scenario_ids[:n]
     return collate_graphs(scenarios, target_arrays(scenarios, ids, t.services, t.devices))
 
 
@@ -62,17 +62,37 @@ def test_dataset_cache_holds_the_reference_tensors(tiny_dataset, tmp_path):
 
 def test_target_arrays_reject_unlabelled_services_and_duplicates(tiny_dataset):
     t = load_sample_tables(tiny_dataset)
-    first = t.services["sample_id"] == t.sample_ids[0]
+    first = t.services["scenario"] == t.scenario_ids[0]
     with pytest.raises(ValueError, match="lack services"):
-        target_arrays(t.scenarios, t.sample_ids, t.services[~first], t.devices)
+        target_arrays(t.scenarios, t.scenario_ids, t.services[~first], t.devices)
     doubled = t.services.iloc[[0, 0]]
     with pytest.raises(ValueError, match="several rows"):
-        target_arrays(t.scenarios[:1], t.sample_ids[:1], doubled, None)
+        target_arrays(t.scenarios[:1], t.scenario_ids[:1], doubled, None)
     with pytest.raises(ValueError, match="one id per scenario"):
-        target_arrays(t.scenarios, t.sample_ids[:1], t.services)
+        target_arrays(t.scenarios, t.scenario_ids[:1], t.services)
 
 
 def test_missing_device_labels_are_nan(tiny_dataset):
     t = load_sample_tables(tiny_dataset)
-    out = target_arrays(t.scenarios[:2], t.sample_ids[:2], t.services, None)
+    out = target_arrays(t.scenarios[:2], t.scenario_ids[:2], t.services, None)
     assert out.device_y.shape[1] == 2 and torch.isnan(torch.from_numpy(out.device_y)).all()
+
+
+def test_sample_tables_are_keyed_by_scenario(tiny_dataset):
+    t = load_sample_tables(tiny_dataset)
+    assert t.services.columns[0] == "scenario" and t.devices.columns[0] == "scenario"
+    assert t.scenario_ids == list(range(24))
+    with pytest.warns(DeprecationWarning, match=r"SampleTables\.sample_ids is deprecated; use "
+                                                r"SampleTables\.scenario_ids") as record:
+        assert t.sample_ids == t.scenario_ids
+    assert record[0].filename == __file__
+
+
+def test_chainnet_sample_tables_are_keyed_by_scenario(tiny_dataset, tmp_path):
+    from datagen.chainnet_format import write_chainnet
+    from datagen.dataset import load_dataset
+
+    raw = write_chainnet(load_dataset(tiny_dataset).samples[:3], tmp_path / "raw")
+    t = load_sample_tables(raw, "chainnet")
+    assert list(t.services.columns[:2]) == ["scenario", "service"] and t.scenario_ids == [0, 1, 2]
+    assert sorted(set(t.services["scenario"])) == [0, 1, 2]
