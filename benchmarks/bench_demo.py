@@ -43,9 +43,10 @@ def run_one(predictor: Any, steps: int, seed: int) -> list[dict[str, Any]]:
     decision = placer.place(request)
     place_s = time.perf_counter() - t0
     sim = simulate(decision.scenario, num_requests=10_000, seed=seed + 1).services
+    predicted = decision.predicted.set_index("service")
     rows = []
     for name in decision.splits:
-        pred = float(decision.predicted.loc[name, "loss_ratio"])
+        pred = float(predicted.loc[name, "loss_ratio"])
         got = float(sim.loc[name, "loss_ratio"])
         rows.append({
             "bandit_steps": steps, "seed": seed, "service": name,

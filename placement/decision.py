@@ -2,9 +2,10 @@
 
 A :class:`Decision` can be stored and loaded back (:meth:`Decision.to_json` /
 :meth:`Decision.from_json`, also YAML), printed (:meth:`Decision.summary`) and drawn
-(:meth:`Decision.plot`). Tables that leave it (:meth:`Decision.table` and the stored file) have
-one tidy shape: one row per (``scenario``, ``service``), where ``scenario`` is the candidate's
-position in the verification set (the ``rank`` of :attr:`Decision.candidates`).
+(:meth:`Decision.plot`). Its tables (the attributes ``predicted``, ``simulated`` and
+``candidates``, :meth:`Decision.table` and the stored file) have one tidy shape: one row per
+(``scenario``, ``service``) with a plain index, where ``scenario`` is the candidate's position in
+the verification set (the ``scenario`` column of :attr:`Decision.candidates`).
 """
 
 from __future__ import annotations
@@ -55,9 +56,12 @@ class DecisionFileError(ValueError):
 class Decision:
     """A placement decision.
 
-    ``print(decision)`` shows :meth:`summary`; :meth:`table` gives every table in the tidy
-    shape (``scenario`` and ``service`` columns) that :meth:`to_json` stores; the attributes
-    below keep their historical shapes for existing callers.
+    ``print(decision)`` shows :meth:`summary`. The tables below are tidy: a plain
+    ``RangeIndex``, first columns ``scenario`` and (per-service tables) ``service``;
+    :meth:`table` gives copies of them, and of the fragment and device tables, in the shape
+    :meth:`to_json` stores. Tables given in the shape used before issue 21 (``predicted``
+    indexed by service name, a ``rank`` column instead of ``scenario``) are converted on
+    construction.
 
     Example:
         >>> decision = Placer().place(request)  # doctest: +SKIP
@@ -68,15 +72,17 @@ class Decision:
         splits: Split type of every new service (``{name: "layer" | "semantic"}``).
         scenario: The chosen deployment (new and running services), validated and ready for
             :func:`datagen.sim.simulate`.
-        predicted: Predicted metrics of the chosen deployment, one row per service (indexed by
-            service name): ``throughput``, ``loss_ratio``, ``latency_mean``, ``latency_p95``...
-        candidates: One row per candidate of the verification set (``rank`` = position in
-            it: the search's best first, by predicted objective, then the safe alternatives):
+        predicted: Predicted metrics of the chosen deployment, one row per service:
+            ``scenario`` (:attr:`chosen_scenario`), ``service``, then ``throughput``,
+            ``loss_ratio``, ``latency_mean``, ``latency_p95``... (empty, with only ``scenario``
+            and ``service``, when neither a predictor nor a simulation gave metrics).
+        candidates: One row per candidate of the verification set: ``scenario`` (position in
+            it: the search's best first, by predicted objective, then the safe alternatives),
             ``source`` (see :attr:`source`), ``predicted_objective``,
             ``simulated_objective`` (NaN when not simulated), ``uncertain`` (the predictor
             flagged it), ``chosen`` and ``placement`` (JSON of the new services' placement).
-        simulated: Simulated metrics of the top candidates, one row per (``rank``, service),
-            or ``None`` when verification was off or the simulator is missing.
+        simulated: Simulated metrics of the top candidates, one row per (``scenario``,
+            ``service``), or ``None`` when verification was off or the simulator is missing.
         objective: Predicted objective of the chosen deployment.
         simulated_objective: Its simulated objective, or ``None``.
         stats: Search statistics: ``evaluations``, ``predictor_calls``, ``wall_time`` (s)...
@@ -113,6 +119,17 @@ class Decision:
     uncertain: bool = False
     out_of_range: bool = False
 
+    def __post_init__(self) -> None:
+        # Frozen: the tidy copies replace the given frames through object.__setattr__.
+        candidates = _tidy(self.candidates)
+        if "scenario" not in candidates.columns:
+            candidates.insert(0, "scenario", np.arange(len(candidates)))
+        object.__setattr__(self, "candidates", candidates)
+        object.__setattr__(
+            self, "predicted", _tidy(self.predicted, scenario=self.chosen_scenario))
+        if self.simulated is not None:
+            object.__setattr__(self, "simulated", _tidy(self.simulated))
+
     @property
     def placement(self) -> Placement:
         """The placement of every service (new and running)."""
@@ -123,12 +140,20 @@ class Decision:
         return self.scenario.placement[service]
 
     @property
-    def chosen_rank(self) -> int:
-        """Position of the chosen plan in :attr:`candidates` (its ``scenario`` in tidy tables)."""
+    def chosen_scenario(self) -> int:
+        """Position of the chosen plan in :attr:`candidates`: its ``scenario`` in every table.
+
+        ``0`` when no candidate is marked ``chosen``.
+        """
         if "chosen" in self.candidates.columns and self.candidates["chosen"].astype(bool).any():
             row = self.candidates[self.candidates["chosen"].astype(bool)].iloc[0]
-            return int(row["rank"]) if "rank" in row.index else 0
+            return int(row["scenario"])
         return 0
+
+    @property
+    def chosen_rank(self) -> int:
+        """Alias of :attr:`chosen_scenario`, the name used before the tables were tidy."""
+        return self.chosen_scenario
 
     @property
     def uncertainty(self) -> float | None:
@@ -181,9 +206,10 @@ class Decision:
             }
         )
         sim = self.table("simulated")
-        sim = sim[sim["scenario"] == self.chosen_rank].set_index("service")
+        sim = sim[sim["scenario"] == self.chosen_scenario].set_index("service")
         parts = []
-        for source, frame in (("predicted", self.predicted), ("simulated", sim)):
+        for source, frame in (("predicted", self.predicted.set_index("service")),
+                              ("simulated", sim)):
             cols = [c for c in SUMMARY_METRICS if c in frame.columns]
             if not cols or frame.empty:
                 continue
@@ -232,7 +258,7 @@ class Decision:
     # -- tidy tables -----------------------------------------------------------------------------
 
     def table(self, name: TableName = "predicted") -> pd.DataFrame:
-        """One of the decision's tables in the tidy shape, with named columns and a plain index.
+        """A copy of one of the decision's tables, with named columns and a plain index.
 
         Args:
             name: ``"predicted"`` (the chosen plan, one row per service), ``"simulated"`` (every
@@ -240,34 +266,27 @@ class Decision:
                 simulated), ``"candidates"`` (one row per scenario), ``"fragments"`` (the chosen
                 plan's fragment -> device mapping, one row per fragment) or ``"devices"`` (one
                 row per device: memory used in bytes, offered load) (default:
-                ``"predicted"``).
+                ``"predicted"``). The first three are copies of the attributes of those names.
 
         Returns:
-            A new frame whose first columns are ``scenario`` (the candidate's ``rank``) and,
-            for per-service tables, ``service``.
+            A new frame whose first columns are ``scenario`` (the candidate's position in the
+            verification set) and, for per-service tables, ``service``.
 
         Raises:
             ValueError: On an unknown table name.
         """
-        rank = self.chosen_rank
         if name == "predicted":
-            out = self.predicted.copy()
-            out.index = out.index.astype(str)
-            out = out.rename_axis("service").reset_index()
-            out.insert(0, "scenario", rank)
-            return out
+            return self.predicted.copy()
         if name == "simulated":
             if self.simulated is None:
                 return pd.DataFrame(columns=["scenario", "service"])
-            out = self.simulated.rename(columns={"rank": "scenario"}).reset_index(drop=True)
-            return out[["scenario", "service", *[c for c in out.columns
-                                                  if c not in ("scenario", "service")]]]
+            return self.simulated.copy()
         if name == "candidates":
-            return self.candidates.rename(columns={"rank": "scenario"}).reset_index(drop=True)
+            return self.candidates.copy()
         if name == "fragments":
             rows = [
                 {
-                    "scenario": rank,
+                    "scenario": self.chosen_scenario,
                     "service": svc.name,
                     "fragment": frag.name,
                     "position": i,
@@ -301,7 +320,7 @@ class Decision:
                 count[dev] += 1
         return pd.DataFrame(
             {
-                "scenario": self.chosen_rank,
+                "scenario": self.chosen_scenario,
                 "device": [d.name for d in sc.devices],
                 "kind": [d.kind for d in sc.devices],
                 "speed": [d.speed for d in sc.devices],
@@ -395,15 +414,15 @@ class Decision:
         predicted = r.table("predicted")
         if predicted is None:
             raise DecisionFileError(f"{where}: predicted must be a table, got null")
-        predicted = predicted.drop(columns="scenario", errors="ignore")
-        predicted = predicted.set_index("service") if "service" in predicted.columns else predicted
         simulated = r.table("simulated")
-        if simulated is not None:
-            simulated = simulated.rename(columns={"scenario": "rank"})
+        for key, table in (("predicted", predicted), ("simulated", simulated)):
+            if table is not None and "service" not in table.columns:
+                raise DecisionFileError(
+                    f"{where}: {key} must have a service column, got columns "
+                    f"{list(table.columns)}; is this a file written by Decision.to_json?")
         candidates = r.table("candidates")
         if candidates is None:
             raise DecisionFileError(f"{where}: candidates must be a table, got null")
-        candidates = candidates.rename(columns={"scenario": "rank"})
         context = r.table("split_context")
         if context is not None:
             if "allowed" in context.columns:
@@ -565,6 +584,28 @@ def _decode(value: Any) -> Any:
     if value == "-inf":
         return -math.inf
     return value
+
+
+def _tidy(frame: pd.DataFrame, scenario: int | None = None) -> pd.DataFrame:
+    """``frame`` with a plain index and ``scenario`` and ``service`` as its first columns.
+
+    Accepts the shapes used before the tables were tidy: a ``rank`` column (renamed
+    ``scenario``) and a per-service table indexed by service name (the index becomes the
+    ``service`` column, as text). With ``scenario`` given, the ``scenario`` column is set to it.
+    """
+    out = frame.rename(columns={"rank": "scenario"})
+    if "service" not in out.columns and scenario is not None:
+        out = out.copy()
+        out.index = out.index.astype(str)
+        out = out.rename_axis("service").reset_index()
+    else:
+        out = out.reset_index(drop=True)
+    if scenario is not None:
+        out = out.drop(columns="scenario", errors="ignore")
+        out.insert(0, "scenario", scenario)
+        out["service"] = out["service"].astype(str)
+    first = [c for c in ("scenario", "service") if c in out.columns]
+    return out[[*first, *[c for c in out.columns if c not in first]]]
 
 
 def _encode_table(frame: pd.DataFrame) -> dict[str, Any]:

@@ -64,16 +64,6 @@ def diverse_top(
     return assignments[sorted(kept)]
 
 
-
-
-def _per_scenario(frame: pd.DataFrame, n: int) -> list[pd.DataFrame]:
-    out = []
-    for i in range(n):
-        part = frame[frame["scenario"] == i].drop(columns="scenario").set_index("service")
-        out.append(part)
-    return out
-
-
 def verify_candidates(
     scenarios: Sequence[Scenario],
     objective: Objective,
@@ -187,14 +177,12 @@ def make_decision(
         pframe = predictor.predict(scenarios)
         stats["predictor_calls"] = stats.get("predictor_calls", 0) + 1
         pred_obj = np.asarray(objective(scenarios, pframe), dtype=float)
-        per = _per_scenario(pframe, m)
         for col, flags in (("uncertain", uncertain), ("out_of_range", out_of_range)):
             if col in pframe.columns:
                 hit = pframe.loc[pframe[col].astype(bool), "scenario"].to_numpy(dtype=np.int64)
                 flags[hit] = True
     else:
         pred_obj = np.full(m, math.nan)
-        per = [pd.DataFrame() for _ in range(m)]
     sim_obj = np.full(m, math.nan)
     simulated: pd.DataFrame | None = None
     # Without verification the best predicted candidate wins, unless it is uncertain.
@@ -206,13 +194,12 @@ def make_decision(
             scenarios, objective, num_requests=verify_requests, seed=seed
         )
         stats["verify_time"] = time.perf_counter() - t0
-        simulated = simulated.rename(columns={"scenario": "rank"})
         # Stable: equal simulated objectives keep the order of the set.
         chosen = int(np.argsort(sim_obj, kind="stable")[0])
     new_names = [s.name for s in space.services]
     cand = pd.DataFrame(
         {
-            "rank": np.arange(m),
+            "scenario": np.arange(m),
             "source": origin,
             "predicted_objective": pred_obj,
             "simulated_objective": sim_obj,
@@ -224,11 +211,12 @@ def make_decision(
         }
     )
     sim_value = None if math.isnan(sim_obj[chosen]) else float(sim_obj[chosen])
-    predicted = per[chosen]
-    if predictor is None and simulated is not None:
-        predicted = (
-            simulated[simulated["rank"] == chosen].drop(columns="rank").set_index("service")
-        )
+    # One row per service of the chosen plan: predicted, else simulated, else none.
+    predicted = pd.DataFrame(columns=["scenario", "service"])
+    if predictor is not None:
+        predicted = pframe[pframe["scenario"] == chosen]
+    elif simulated is not None:
+        predicted = simulated[simulated["scenario"] == chosen]
     stats["total_time"] = time.perf_counter() - t_start
     return Decision(
         source=origin[chosen],

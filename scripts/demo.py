@@ -190,7 +190,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     res = simulate(decision.scenario, num_requests=10_000, seed=args.seed + 1)
     sim = res.services
     cols = ["throughput", "loss_ratio", "latency_mean", "latency_p95"]
-    both = pd.concat({"predicted": decision.predicted[cols], "simulated": sim[cols]}, axis=1)
+    predicted = decision.predicted.set_index("service")
+    both = pd.concat({"predicted": predicted[cols], "simulated": sim[cols]}, axis=1)
     sla = pd.Series({s.name: s.sla for s in decision.scenario.services})
     both[("simulated", "p95 <= SLA")] = sim["latency_p95"] <= sla.reindex(sim.index)
     _say("4/5", f"simulated 10000 requests per service ({time.perf_counter() - t0:.1f} s):\n"

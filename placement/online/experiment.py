@@ -393,10 +393,10 @@ class OnlineExperiment:
         table = getattr(decision, "predicted", None)
         metrics = None
         if isinstance(table, pd.DataFrame) and "latency_mean" in table.columns:
-            if service.name in table.index:
-                metrics = _service_metrics(table.loc[[service.name]])
-            elif "service" in table.columns:
+            if "service" in table.columns:  # a Decision's tidy table
                 metrics = _service_metrics(table[table["service"] == service.name])
+            elif service.name in table.index:  # another placer's table, indexed by service
+                metrics = _service_metrics(table.loc[[service.name]])
         return decision.scenario, metrics
 
     def _simulate(self, arm: _Arm, name: str, sla: float, seed: int) -> None:

@@ -1,5 +1,6 @@
 """Decision files, repr, summary, tidy tables and the decision picture (issue 21)."""
 
+import dataclasses
 import json
 import math
 
@@ -104,22 +105,42 @@ def test_summary_shows_every_metric_untruncated(decision: Decision) -> None:
 
 
 def test_tidy_tables(decision: Decision) -> None:
-    rank = decision.chosen_rank
+    rank = decision.chosen_scenario
+    assert decision.chosen_rank == rank  # the older name
     for name in ("predicted", "simulated", "fragments"):
         t = decision.table(name)
         assert list(t.columns[:2]) == ["scenario", "service"], name
         assert isinstance(t.index, pd.RangeIndex)
     assert set(decision.table("predicted")["scenario"]) == {rank}
     assert list(decision.table("candidates").columns[:2]) == ["scenario", "source"]
+    # the attributes have the same shape; table() returns copies of them
+    for name in ("predicted", "simulated", "candidates"):
+        attr = getattr(decision, name)
+        pd.testing.assert_frame_equal(decision.table(name), attr)
+        assert decision.table(name) is not attr
+    assert set(decision.predicted["service"]) == {"a", "b"}
+    assert set(decision.simulated["scenario"]) == set(decision.candidates["scenario"])
     m = decision.metrics()
     assert set(m["source"]) == {"predicted", "simulated"} and len(m) == 4
     dev = decision.table("devices")
     assert dev["memory_used"].sum() == pytest.approx(sum(decision.scenario.memory_used().values()))
     assert (dev["offered_load"] >= 0).all()
-    # the old shapes still work
-    assert set(decision.predicted.index) == {"a", "b"} and "rank" in decision.simulated
     with pytest.raises(ValueError, match="name must be one of .*got 'nope'"):
         decision.table("nope")  # type: ignore[arg-type]
+
+
+def test_tables_in_the_old_shape_are_made_tidy(decision: Decision) -> None:
+    # before issue 21: predicted indexed by service name, a rank column instead of scenario
+    assert decision.simulated is not None
+    old = dataclasses.replace(
+        decision,
+        predicted=decision.predicted.drop(columns="scenario").set_index("service"),
+        candidates=decision.candidates.rename(columns={"scenario": "rank"}),
+        simulated=decision.simulated.rename(columns={"scenario": "rank"}),
+    )
+    for name in ("predicted", "simulated", "candidates"):
+        pd.testing.assert_frame_equal(getattr(old, name), getattr(decision, name))
+    assert old.to_json() == decision.to_json()
 
 
 def test_plot_writes_a_picture(decision: Decision, tmp_path) -> None:
@@ -136,6 +157,12 @@ def test_plot_writes_a_picture(decision: Decision, tmp_path) -> None:
         decision.plot(ax="left")  # type: ignore[arg-type]
 
 
+def _drop_column(table: dict, column: str) -> None:
+    table["dtypes"].pop(column)
+    for row in table["rows"]:
+        row.pop(column)
+
+
 @pytest.mark.parametrize(("edit", "match"), [
     (lambda d: d.update(format="other"), r"format must be 'edgechain.decision', got 'other'"),
     (lambda d: d.update(version=99), "version must be 1, got 99"),
@@ -147,7 +174,9 @@ def test_plot_writes_a_picture(decision: Decision, tmp_path) -> None:
     (lambda d: d["predicted"]["rows"][0].update(loss_ratio="x"),
      "predicted column 'loss_ratio' must hold float64 values"),
     (lambda d: d.update(candidates=[1]), "candidates must be a table"),
-], ids=["format", "version", "missing", "bool", "number", "scenario", "column", "table"])
+    (lambda d: _drop_column(d["simulated"], "service"), "simulated must have a service column"),
+], ids=["format", "version", "missing", "bool", "number", "scenario", "column", "table",
+        "no-service"])
 def test_bad_files_name_the_file_field_and_value(decision: Decision, tmp_path, edit,
                                                  match) -> None:
     data = decision.to_dict()

@@ -51,13 +51,14 @@ def test_place_returns_a_complete_decision():
     assert isinstance(d.scenario, Scenario)
     d.scenario.validate()
     assert d.splits == {"a": "layer", "b": "layer"}
-    assert set(d.predicted.index) == {"a", "b"}
+    assert list(d.predicted["service"]) == ["a", "b"]
+    assert set(d.predicted["scenario"]) == {d.chosen_scenario}
     assert {"throughput", "loss_ratio", "latency_mean", "latency_p95"} <= set(d.predicted.columns)
     cand = d.candidates
     assert (cand["source"] == "surrogate").sum() == 3 and cand["chosen"].sum() == 1
     # the analytic predictor drives the search: only the greedy plan is added (if new)
     assert set(cand["source"]) <= {"surrogate", "greedy"}
-    assert set(d.simulated["rank"]) == set(cand["rank"])
+    assert set(d.simulated["scenario"]) == set(cand["scenario"])
     assert d.source in {"surrogate", "greedy"} and d.uncertain is False
     assert d.simulated_objective is not None and math.isfinite(d.simulated_objective)
     for key in ("evaluations", "predictor_calls", "wall_time", "total_time"):
@@ -177,7 +178,7 @@ def test_running_services_stay_put_and_count():
     req = _request(running=[RunningService(old, ("fast",))])
     d = _placer().place(req)
     assert d.scenario.placement["old"] == ("fast",)
-    assert "old" in d.predicted.index
+    assert "old" in set(d.predicted["service"])
     assert d.simulated is None
     assert set(d.splits) == {"a", "b"}
 

@@ -53,7 +53,7 @@ def test_every_baseline_returns_a_feasible_decision(cls):
     assert isinstance(d, Decision) and d.method == cls.name
     used = d.scenario.memory_used()
     assert all(used[x.name] <= x.memory for x in d.scenario.devices)
-    assert set(d.predicted.index) == {"a", "b"}
+    assert set(d.predicted["service"]) == {"a", "b"}
     assert d.splits == {"a": "layer", "b": "layer"}
     assert math.isfinite(d.objective)
 
