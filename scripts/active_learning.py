@@ -13,22 +13,29 @@ Retrain (or fine-tune) on the old data plus the new folder, and repeat. Usage::
 
     python -m scripts.active_learning --model runs/ft0.pt --out data/placer_al1 \
         --requests 250 --seed 81
+
+As in LightningCLI, ``--print_config`` prints the flags as YAML and ``--cli_config FILE.yaml``
+reads them back (later flags override it); the file option is not ``--config``, which names the
+sampler config of the problems here, as in ``python -m datagen generate``.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
-__all__ = ["request_from_scenario", "select_candidates", "main"]
+__all__ = ["RENAMED", "build_parser", "request_from_scenario", "select_candidates", "main"]
+
+PROG = "python -m scripts.active_learning"
+#: Deprecated flag spelling -> current one.
+RENAMED: dict[str, str] = {"--num-requests": "--num_requests"}
 
 
 def request_from_scenario(scenario: Any) -> Any:
@@ -91,29 +98,61 @@ def select_candidates(
     return [scenarios[i] for i in picked], reasons
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point (``python -m scripts.active_learning``)."""
-    ap = argparse.ArgumentParser(prog="python -m scripts.active_learning", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", required=True, help="surrogate checkpoint driving the search")
-    ap.add_argument("--out", required=True, help="dataset folder to write")
-    ap.add_argument("--config", default="placer", help="sampler config of the problems")
+def build_parser() -> Any:
+    """The jsonargparse parser of ``python -m scripts.active_learning``.
+
+    Returns:
+        A ``jsonargparse.ArgumentParser`` made with ``exit_on_error=False`` (for
+        :func:`datagen.cli_common.parse_or_exit`), with ``--cli_config FILE.yaml`` and
+        ``--print_config`` as in LightningCLI.
+    """
+    import argparse
+
+    from jsonargparse import ActionConfigFile, ArgumentParser, DefaultHelpFormatter
+
+    class Formatter(DefaultHelpFormatter, argparse.RawDescriptionHelpFormatter):
+        """Keep the layout of the module docstring in ``--help``."""
+
+    ap = ArgumentParser(prog=PROG, description=__doc__, formatter_class=Formatter,
+                        exit_on_error=False)
+    ap.add_argument("--cli_config", action=ActionConfigFile,
+                    help="read these flags from a YAML file written by --print_config "
+                         "(not --config: that is the sampler config of the problems)")
+    ap.add_argument("--model", type=str, required=True,
+                    help="surrogate checkpoint driving the search")
+    ap.add_argument("--out", type=str, required=True, help="dataset folder to write")
+    ap.add_argument("--config", type=str, default="placer", help="sampler config of the problems")
     ap.add_argument("--requests", type=int, default=250, help="placement problems (default 250)")
     ap.add_argument("--pool", type=int, default=32, help="best candidates kept per search")
     ap.add_argument("--top", type=int, default=3, help="best predicted labelled per problem")
     ap.add_argument("--disagree", type=int, default=3, help="most uncertain labelled per problem")
-    ap.add_argument("--num_requests", type=int, default=None,
+    ap.add_argument("--num_requests", type=int | None, default=None,
                     help="simulated requests per label (default: the config's)")
     ap.add_argument("--seed", type=int, default=0, help="seed of problems, search and labels")
-    from training.precheck import rename_deprecated
+    return ap
 
-    args = ap.parse_args(rename_deprecated(sys.argv[1:] if argv is None else argv,
-                                           {"--num-requests": "--num_requests"}, ap.prog))
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point (``python -m scripts.active_learning``).
+
+    Raises:
+        SystemExit: Status 2 after one line on stderr for a bad flag or value; status 0 after
+            ``--help`` or ``--print_config``.
+    """
+    from datagen.cli_common import parse_or_exit, rename_deprecated
+
+    raw = sys.argv[1:] if argv is None else argv
+    args = parse_or_exit(build_parser(), rename_deprecated(raw, RENAMED, PROG))
+
+    def fail(message: str) -> NoReturn:
+        print(f"{PROG}: error: {message} (see {PROG} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
     for name in ("requests", "pool", "top"):
         if getattr(args, name) < 1:
-            ap.error(f"--{name} must be >= 1")
+            fail(f"--{name} must be >= 1")
     if args.disagree < 0 or args.seed < 0:
-        ap.error("--disagree and --seed must be >= 0")
+        fail("--disagree and --seed must be >= 0")
     if not Path(args.model).is_file():
         print(f"error: --model {args.model!r} does not exist; train one (python -m training fit "
               "...) or use chainnet/checkpoints/default.pt", file=sys.stderr)

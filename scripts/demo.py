@@ -21,11 +21,12 @@ To run (about 3-5 minutes on two cores)::
 
 Flags are snake_case as everywhere (``--samples``, ``--bandit-steps`` and ``--report-sections``
 still work, with a deprecation note: use ``--num_samples``, ``--bandit_steps``, ``--sections``).
+As in LightningCLI, ``--print_config`` prints the flags as YAML and ``--config FILE.yaml`` reads
+them back (later flags override it).
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import math
 import sys
@@ -37,7 +38,8 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["RENAMED", "main", "sample_cluster", "sample_workload"]
+PROG = "python -m scripts.demo"
+__all__ = ["RENAMED", "build_parser", "main", "sample_cluster", "sample_workload"]
 
 #: Deprecated flag spelling -> current one.
 RENAMED: dict[str, str] = {"--samples": "--num_samples", "--num-samples": "--num_samples",
@@ -93,24 +95,52 @@ def _fmt_table(frame: pd.DataFrame) -> str:
     return frame.to_string(float_format=lambda v: f"{v:.4g}")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point (``python -m scripts.demo``)."""
-    ap = argparse.ArgumentParser(prog="python -m scripts.demo", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default="reports/demo", help="output folder (default: reports/demo)")
+def build_parser() -> Any:
+    """The jsonargparse parser of ``python -m scripts.demo``.
+
+    Returns:
+        A ``jsonargparse.ArgumentParser`` made with ``exit_on_error=False`` (for
+        :func:`datagen.cli_common.parse_or_exit`), with ``--config FILE.yaml`` and
+        ``--print_config`` as in LightningCLI.
+    """
+    import argparse
+
+    from jsonargparse import ActionConfigFile, ArgumentParser, DefaultHelpFormatter
+
+    class Formatter(DefaultHelpFormatter, argparse.RawDescriptionHelpFormatter):
+        """Keep the layout of the module docstring in ``--help``."""
+
+    ap = ArgumentParser(prog=PROG, description=__doc__, formatter_class=Formatter,
+                        exit_on_error=False)
+    ap.add_argument("--config", action=ActionConfigFile,
+                    help="read these flags from a YAML file (see --print_config)")
+    ap.add_argument("--out", type=str, default="reports/demo",
+                    help="output folder (default: reports/demo)")
     ap.add_argument("--seed", type=int, default=0, help="seed of everything (default: 0)")
     ap.add_argument("--num_samples", type=int, default=40,
                     help="dataset scenarios (default: 40)")
     ap.add_argument("--bandit_steps", type=int, default=60,
                     help="online warm-up steps of the split bandit (default: 60)")
-    ap.add_argument("--sections", default=None,
+    ap.add_argument("--sections", type=str | None, default=None,
                     help="comma list of report sections (default: all)")
-    from training.precheck import rename_deprecated
+    return ap
 
-    args = ap.parse_args(rename_deprecated(sys.argv[1:] if argv is None else argv, RENAMED,
-                                           ap.prog))
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point (``python -m scripts.demo``).
+
+    Raises:
+        SystemExit: Status 2 after one line on stderr for a bad flag or value; status 0 after
+            ``--help`` or ``--print_config``.
+    """
+    from datagen.cli_common import parse_or_exit, rename_deprecated
+
+    raw = sys.argv[1:] if argv is None else argv
+    args = parse_or_exit(build_parser(), rename_deprecated(raw, RENAMED, PROG))
     if args.num_samples < 1 or args.bandit_steps < 0 or args.seed < 0:
-        ap.error("--num_samples must be >= 1, --bandit_steps and --seed >= 0")
+        print(f"{PROG}: error: --num_samples must be >= 1, --bandit_steps and --seed >= 0 "
+              f"(see {PROG} --help)", file=sys.stderr)
+        raise SystemExit(2)
     warnings.simplefilter("ignore", RuntimeWarning)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -12,12 +12,13 @@ writes the state that ``placement.Placer()`` loads::
 Each family runs ``--steps`` deployments from its own seed (``seed + index``), one after the
 other, updating the same policy; the episodes' seeds differ from those of
 ``benchmarks/bench_policies.py`` (0, 1), so the benchmark measures the policy on requests it
-has not seen.
+has not seen. As in LightningCLI, ``--print_config`` prints the flags as YAML and
+``--config FILE.yaml`` reads them back (later flags override it); ``--sim-requests`` still works,
+with a deprecation note.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -25,6 +26,12 @@ from typing import Any
 
 from placement.online import ONLINE_FAMILIES, OnlineExperiment, online_family
 from placement.policies import Reward, make_policy, save_policy
+
+__all__ = ["RENAMED", "build_parser", "main", "pretrain"]
+
+PROG = "python -m scripts.pretrain_policy"
+#: Deprecated flag spelling -> current one.
+RENAMED: dict[str, str] = {"--sim-requests": "--sim_requests"}
 
 
 def pretrain(
@@ -84,25 +91,41 @@ def pretrain(
     return policy, rows
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Command-line entry point; returns the exit code."""
-    ap = argparse.ArgumentParser(prog="python -m scripts.pretrain_policy",
-                                 description=__doc__.split("\n\n")[0])
+def build_parser() -> Any:
+    """The jsonargparse parser of ``python -m scripts.pretrain_policy``.
+
+    Returns:
+        A ``jsonargparse.ArgumentParser`` made with ``exit_on_error=False`` (for
+        :func:`datagen.cli_common.parse_or_exit`), with ``--config FILE.yaml`` and
+        ``--print_config`` as in LightningCLI.
+    """
+    from typing import Literal
+
+    from jsonargparse import ActionConfigFile, ArgumentParser
+
+    families: Any = Literal.__getitem__(tuple(sorted(ONLINE_FAMILIES)))
+    ap = ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0], exit_on_error=False)
+    ap.add_argument("--config", action=ActionConfigFile,
+                    help="read these flags from a YAML file (see --print_config)")
     ap.add_argument("--steps", type=int, default=400, help="deployments per family")
     ap.add_argument("--seed", type=int, default=100)
-    ap.add_argument("--families", nargs="+", default=sorted(ONLINE_FAMILIES),
-                    choices=sorted(ONLINE_FAMILIES))
+    ap.add_argument("--families", type=families, nargs="+", default=sorted(ONLINE_FAMILIES))
     ap.add_argument("--sim_requests", type=int, default=1000,
                     help="simulated requests per split and step (old spelling: --sim-requests)")
     ap.add_argument("--shared", action="store_true",
                     help="one residual model shared by all applications (default: one each)")
     ap.add_argument("--l2_lambda", type=float, default=1.0,
                     help="ridge penalty of the residual models (default: 1.0)")
-    ap.add_argument("--out", required=True, help="policy JSON to write")
-    from training.precheck import rename_deprecated
+    ap.add_argument("--out", type=str, required=True, help="policy JSON to write")
+    return ap
 
-    args = ap.parse_args(rename_deprecated(sys.argv[1:] if argv is None else argv,
-                                           {"--sim-requests": "--sim_requests"}, ap.prog))
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit code."""
+    from datagen.cli_common import parse_or_exit, rename_deprecated
+
+    raw = sys.argv[1:] if argv is None else argv
+    args = parse_or_exit(build_parser(), rename_deprecated(raw, RENAMED, PROG))
     if args.steps < 1:
         print(f"error: --steps must be >= 1, got {args.steps}", file=sys.stderr)
         return 2
@@ -118,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
                             sim_requests=args.sim_requests, per_service=not args.shared,
                             l2_lambda=args.l2_lambda)
     meta = {
-        "trained_by": "python -m scripts.pretrain_policy",
+        "trained_by": PROG,
         "steps_per_family": args.steps,
         "seed": args.seed,
         "sim_requests": args.sim_requests,

@@ -28,7 +28,6 @@ simpler one) and the definitions of the terms it uses. The same seed gives the s
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import importlib
 import logging
@@ -37,12 +36,14 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from scripts.report_sections.base import ReportContext, Section
 from scripts.report_sections.summary import glossary_markdown, summary_markdown
 
-__all__ = ["SECTIONS", "build_report", "main"]
+__all__ = ["SECTIONS", "build_parser", "build_report", "main"]
+
+PROG = "python -m scripts.report"
 
 #: Section keys in report order (modules of :mod:`scripts.report_sections`).
 SECTIONS: tuple[str, ...] = ("simulator", "surrogate", "placement", "policies", "analytical")
@@ -130,33 +131,57 @@ def _check_out(out: Path) -> str | None:
     return None
 
 
+def build_parser() -> Any:
+    """The jsonargparse parser of ``python -m scripts.report``.
+
+    Returns:
+        A ``jsonargparse.ArgumentParser`` made with ``exit_on_error=False`` (for
+        :func:`datagen.cli_common.parse_or_exit`), with ``--config FILE.yaml`` and
+        ``--print_config`` as in LightningCLI.
+    """
+    import argparse
+
+    from jsonargparse import ActionConfigFile, ArgumentParser, DefaultHelpFormatter
+
+    class Formatter(DefaultHelpFormatter, argparse.RawDescriptionHelpFormatter):
+        """Keep the layout of the module docstring in ``--help``."""
+
+    ap = ArgumentParser(prog=PROG, description=__doc__, formatter_class=Formatter,
+                        exit_on_error=False)
+    ap.add_argument("--config", action=ActionConfigFile,
+                    help="read these flags from a YAML file (see --print_config)")
+    ap.add_argument("--out", type=str, required=True, help="report folder (created if needed)")
+    ap.add_argument("--quick", action="store_true", help="small budgets (a few minutes)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of the whole report (default: 0)")
+    ap.add_argument("--chainnet", type=str | None, default=None,
+                    help="ChainNet-format raw folder to evaluate on")
+    ap.add_argument("--model", type=str, nargs="+", default=["default"], metavar="PATH",
+                    help="learned surrogate checkpoint ('default': the packaged one, if any), "
+                         "then trained GCN/GAT checkpoints to compare (default: default)")
+    ap.add_argument("--baseline", action="append", default=[], help=argparse.SUPPRESS)
+    ap.add_argument("--sections", type=str, default=",".join(SECTIONS),
+                    help=f"comma list of sections (default: all: {','.join(SECTIONS)})")
+    return ap
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point (``python -m scripts.report``).
 
     Errors in the arguments or the output folder end it with one line on stderr (exit status
     2) before any section runs.
     """
-    ap = argparse.ArgumentParser(prog="python -m scripts.report", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", required=True, help="report folder (created if needed)")
-    ap.add_argument("--quick", action="store_true", help="small budgets (a few minutes)")
-    ap.add_argument("--seed", type=int, default=0, help="seed of the whole report (default: 0)")
-    ap.add_argument("--chainnet", default=None, help="ChainNet-format raw folder to evaluate on")
-    ap.add_argument("--model", nargs="+", default=["default"], metavar="PATH",
-                    help="learned surrogate checkpoint ('default': the packaged one, if any), "
-                         "then trained GCN/GAT checkpoints to compare (default: default)")
-    ap.add_argument("--baseline", action="append", default=[], help=argparse.SUPPRESS)
-    ap.add_argument("--sections", default=",".join(SECTIONS),
-                    help=f"comma list of sections (default: all: {','.join(SECTIONS)})")
-    args = ap.parse_args(argv)
+    from datagen.cli_common import parse_or_exit
+
+    args = parse_or_exit(build_parser(), sys.argv[1:] if argv is None else argv)
 
     def fail(msg: str) -> NoReturn:
-        ap.exit(2, f"{ap.prog}: error: {msg}\n")
+        print(f"{PROG}: error: {msg}", file=sys.stderr)
+        raise SystemExit(2)
 
     if args.seed < 0:
         fail(f"--seed must be >= 0, got {args.seed}")
     if args.baseline:
-        print(f"note: {ap.prog}: --baseline is deprecated; use --model MODEL "
+        print(f"note: {PROG}: --baseline is deprecated; use --model MODEL "
               f"{' '.join(args.baseline)} (after the first, --model's checkpoints are "
               "baselines)", file=sys.stderr)
     model = None if args.model[0] == "default" else args.model[0]
