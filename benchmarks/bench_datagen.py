@@ -40,9 +40,9 @@ To run::
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -250,9 +250,23 @@ def bench_precision(config: str, num_scenarios: int, replications: int,
     return rows
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--config", default="chainnet_like")
+PROG = "python benchmarks/bench_datagen.py"
+
+
+def build_parser() -> Any:
+    """The jsonargparse parser of ``python benchmarks/bench_datagen.py``.
+
+    Returns:
+        A ``jsonargparse.ArgumentParser`` made with ``exit_on_error=False`` (for
+        :func:`datagen.cli_common.parse_or_exit`), with ``--cli_config FILE.yaml`` (``--config``
+        is the sampler config) and ``--print_config`` as in LightningCLI.
+    """
+    from jsonargparse import ActionConfigFile, ArgumentParser
+
+    p = ArgumentParser(prog=PROG, description=__doc__.splitlines()[0], exit_on_error=False)
+    p.add_argument("--cli_config", action=ActionConfigFile,
+                   help="read these flags from a YAML file (see --print_config)")
+    p.add_argument("--config", type=str, default="chainnet_like")
     p.add_argument("--num_samples", "--num-samples", type=int, default=2000)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--shard_size", "--shard-size", type=int, default=250)
@@ -266,7 +280,14 @@ def main() -> None:
                    help="also run the legacy labeller (rerun from the start) as the baseline")
     p.add_argument("--repeats", type=int, default=1,
                    help="throughput with --compare_legacy: alternate the two this many times")
-    a = p.parse_args()
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry point."""
+    from datagen.cli_common import parse_or_exit
+
+    a = parse_or_exit(build_parser(), sys.argv[1:] if argv is None else argv)
     names = ["legacy", "current"] if a.compare_legacy else ["current"]
     if a.precision:
         ns = a.num_requests or [load_sampler_config(a.config).simulation.num_requests]

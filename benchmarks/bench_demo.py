@@ -12,7 +12,6 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -58,12 +57,34 @@ def run_one(predictor: Any, steps: int, seed: int) -> list[dict[str, Any]]:
     return rows
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+PROG = "python benchmarks/bench_demo.py"
+
+
+def build_parser() -> Any:
+    """The jsonargparse parser of ``python benchmarks/bench_demo.py``.
+
+    Returns:
+        A ``jsonargparse.ArgumentParser`` made with ``exit_on_error=False`` (for
+        :func:`datagen.cli_common.parse_or_exit`), with ``--config FILE.yaml`` and
+        ``--print_config`` as in LightningCLI.
+    """
+    from jsonargparse import ActionConfigFile, ArgumentParser
+
+    ap = ArgumentParser(prog=PROG, description=__doc__, exit_on_error=False)
+    ap.add_argument("--config", action=ActionConfigFile,
+                    help="read these flags from a YAML file (see --print_config)")
     ap.add_argument("--bandit_steps", "--bandit-steps", type=int, nargs="+", default=[0, 20, 60])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    ap.add_argument("--out", default=None, help="write the rows as JSON here")
-    args = ap.parse_args(argv)
+    ap.add_argument("--out", type=str | None, default=None,
+                    help="write the rows as JSON here")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit code."""
+    from datagen.cli_common import parse_or_exit
+
+    args = parse_or_exit(build_parser(), sys.argv[1:] if argv is None else argv)
     predictor, fallback = default_predictor()
     print(f"predictor: {predictor!r}" + (f" (fallback: {fallback})" if fallback else ""))
     rows: list[dict[str, Any]] = []

@@ -16,9 +16,10 @@ To run::
 
 from __future__ import annotations
 
-import argparse
 import math
+import sys
 import time
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -71,22 +72,47 @@ def noise_floor(df: pd.DataFrame) -> dict[str, float]:
     return out
 
 
-def main(argv: list[str] | None = None) -> dict[str, float]:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", required=True, help="dataset folder made by python -m datagen")
-    ap.add_argument("--config", default=None,
+PROG = "python benchmarks/bench_label_noise.py"
+
+
+def build_parser() -> Any:
+    """The jsonargparse parser of ``python benchmarks/bench_label_noise.py``.
+
+    Returns:
+        A ``jsonargparse.ArgumentParser`` made with ``exit_on_error=False`` (for
+        :func:`datagen.cli_common.parse_or_exit`), with ``--cli_config FILE.yaml`` (``--config`` is
+        the sampler config) and ``--print_config`` as in LightningCLI.
+    """
+    from jsonargparse import ActionConfigFile, ArgumentParser
+
+    ap = ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0], exit_on_error=False)
+    ap.add_argument("--cli_config", action=ActionConfigFile,
+                    help="read these flags from a YAML file (see --print_config)")
+    ap.add_argument("--data", type=str, required=True,
+                    help="dataset folder made by python -m datagen")
+    ap.add_argument("--config", type=str | None, default=None,
                     help="sampler config (name or YAML path) whose simulation settings to use "
                          "(default: the dataset's own, from its manifest)")
     ap.add_argument("--num_samples", type=int, default=200, help="scenarios to relabel")
     ap.add_argument("--seed", type=int, default=987_654,
                     help="simulator seed of the first relabelled scenario (then +1 each)")
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    """Command-line entry point; returns the noise floor (see :func:`noise_floor`)."""
+    from datagen.cli_common import parse_or_exit
+
+    args = parse_or_exit(build_parser(), sys.argv[1:] if argv is None else argv)
     if args.num_samples < 1:
-        ap.error(f"--num_samples must be >= 1, got {args.num_samples}")
+        print(f"{PROG}: error: --num_samples must be >= 1, got {args.num_samples}",
+              file=sys.stderr)
+        raise SystemExit(2)
     t0 = time.perf_counter()
     df = relabel(args.data, args.config, args.num_samples, args.seed)
     if df.empty:
-        ap.error(f"no scenario of {args.data} could be relabelled")
+        print(f"{PROG}: error: no scenario of {args.data} could be relabelled", file=sys.stderr)
+        raise SystemExit(2)
     floor = noise_floor(df)
     print(f"{args.data}: {df['scenario'].nunique()} scenarios, {len(df)} services relabelled "
           f"in {time.perf_counter() - t0:.0f} s")

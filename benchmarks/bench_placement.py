@@ -29,7 +29,6 @@ Every placement is scored at the end by an independent simulation (seed ``EVAL_S
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import sys
@@ -235,7 +234,7 @@ def tolerance(optimum: float, arrival_rate: float) -> float:
 
 
 def small_instance(
-    req: PlacementRequest, predictor: Any, objective: Objective, args: argparse.Namespace,
+    req: PlacementRequest, predictor: Any, objective: Objective, args: Any,
     seed: int,
 ) -> dict[str, Any]:
     """Exhaustive optimum vs placer vs greedy on one small request, judged by simulation."""
@@ -333,7 +332,7 @@ def parse_families(text: str) -> list[str]:
     return names
 
 
-def part_a(args: argparse.Namespace, predictor: Any) -> dict[str, Any]:
+def part_a(args: Any, predictor: Any) -> dict[str, Any]:
     objective = Objective()
     rows: list[dict[str, Any]] = []
     families: dict[str, Any] = {}
@@ -375,7 +374,7 @@ def format_table(families: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def part_bc(args: argparse.Namespace, predictor: Any) -> dict[str, Any]:
+def part_bc(args: Any, predictor: Any) -> dict[str, Any]:
     rng = np.random.default_rng(args.seed + 1)
     objective = Objective()
     rows = []
@@ -459,7 +458,7 @@ def _reference_paths(predictor: Any, on: bool) -> None:
                 module.packed = not on
 
 
-def part_t(args: argparse.Namespace, predictor: Any) -> dict[str, Any]:
+def part_t(args: Any, predictor: Any) -> dict[str, Any]:
     """(t) ``place()`` wall time on medium instances, new vs baseline paths in one run.
 
     Each instance is placed ``--repeats`` times by each path, interleaved; the figure is the
@@ -495,19 +494,35 @@ def part_t(args: argparse.Namespace, predictor: Any) -> dict[str, Any]:
             "speedup": base / new, "same_placements": all(r["same_placement"] for r in rows)}
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+PROG = "python benchmarks/bench_placement.py"
+
+
+def build_parser() -> Any:
+    """The jsonargparse parser of ``python benchmarks/bench_placement.py``.
+
+    Returns:
+        A ``jsonargparse.ArgumentParser`` made with ``exit_on_error=False`` (for
+        :func:`datagen.cli_common.parse_or_exit`), with ``--config FILE.yaml`` and
+        ``--print_config`` as in LightningCLI.
+    """
+    from typing import Literal
+
+    from jsonargparse import ActionConfigFile, ArgumentParser
+
+    ap = ArgumentParser(prog=PROG, description=__doc__, exit_on_error=False)
+    ap.add_argument("--config", action=ActionConfigFile,
+                    help="read these flags from a YAML file (see --print_config)")
     ap.add_argument("--quick", action="store_true",
                     help="3 small instances per family, 5 medium, shorter judging")
     ap.add_argument("--small", type=int, default=20, help="small instances per family (a)")
     ap.add_argument("--medium", type=int, default=30)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--predictor", choices=["default", "analytic"], default="default")
-    ap.add_argument("--parts", default="a,b",
+    ap.add_argument("--predictor", type=Literal["default", "analytic"], default="default")
+    ap.add_argument("--parts", type=str, default="a,b",
                     help="comma list of a, b (b includes c), t (place() time beside the "
                          "baseline code path, same run)")
     ap.add_argument("--repeats", type=int, default=3, help="place() calls per path (t)")
-    ap.add_argument("--families", default=",".join(FAMILIES),
+    ap.add_argument("--families", type=str, default=",".join(FAMILIES),
                     help=f"comma list of part (a) families, of {', '.join(FAMILIES)}")
     ap.add_argument("--exhaustive_requests", "--exhaustive-requests", type=int,
                     default=EXHAUSTIVE_REQUESTS,
@@ -521,8 +536,16 @@ def main(argv: list[str] | None = None) -> int:
                     help="requests per final simulation (per seed in a)")
     ap.add_argument("--refine_seconds", "--refine-seconds", type=float, default=0.3,
                     help="also report Placer(refine_seconds=...) (simulator polish); 0 = off")
-    ap.add_argument("--out", default=None, help="write the results as JSON here")
-    args = ap.parse_args(argv)
+    ap.add_argument("--out", type=str | None, default=None,
+                    help="write the results as JSON here")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point; returns the exit code."""
+    from datagen.cli_common import parse_or_exit
+
+    args = parse_or_exit(build_parser(), sys.argv[1:] if argv is None else argv)
     parse_families(args.families)
     if args.quick:
         args.small, args.medium = min(args.small, 3), min(args.medium, 5)

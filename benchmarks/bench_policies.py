@@ -25,9 +25,9 @@ To run::
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
+import sys
 import time
 from typing import Any
 
@@ -110,20 +110,45 @@ def verdicts(rows: list[dict[str, Any]], families: list[str]) -> dict[str, Any]:
     return out
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+PROG = "python benchmarks/bench_policies.py"
+
+
+def build_parser() -> Any:
+    """The jsonargparse parser of ``python benchmarks/bench_policies.py``.
+
+    Returns:
+        A ``jsonargparse.ArgumentParser`` made with ``exit_on_error=False`` (for
+        :func:`datagen.cli_common.parse_or_exit`), with ``--config FILE.yaml`` and
+        ``--print_config`` as in LightningCLI.
+    """
+    from typing import Literal
+
+    from jsonargparse import ActionConfigFile, ArgumentParser
+
+    families: Any = Literal.__getitem__(tuple(sorted(ONLINE_FAMILIES)))
+    ap = ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0], exit_on_error=False)
+    ap.add_argument("--config", action=ActionConfigFile,
+                    help="read these flags from a YAML file (see --print_config)")
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    ap.add_argument("--families", nargs="+", default=sorted(ONLINE_FAMILIES),
-                    choices=sorted(ONLINE_FAMILIES))
-    ap.add_argument("--policies", nargs="+", default=None, help="labels to run")
-    ap.add_argument("--reward", default="relative", choices=["relative", "published"])
+    ap.add_argument("--families", type=families, nargs="+", default=sorted(ONLINE_FAMILIES))
+    ap.add_argument("--policies", type=str, nargs="+", default=None, help="labels to run")
+    ap.add_argument("--reward", type=Literal["relative", "published"], default="relative")
     ap.add_argument("--quick", action="store_true", help="100 steps, seed 0")
-    ap.add_argument("--placer", default="greedy", choices=["greedy", "placer"])
-    ap.add_argument("--predictor", default="learned", choices=["learned", "analytic", "none"])
+    ap.add_argument("--placer", type=Literal["greedy", "placer"], default="greedy")
+    ap.add_argument("--predictor", type=Literal["learned", "analytic", "none"],
+                    default="learned")
     ap.add_argument("--sim_requests", "--sim-requests", type=int, default=1000)
-    ap.add_argument("--out", default=None, help="write the results as JSON here")
-    args = ap.parse_args(argv)
+    ap.add_argument("--out", type=str | None, default=None,
+                    help="write the results as JSON here")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Command-line entry point; returns the results (rows and verdicts)."""
+    from datagen.cli_common import parse_or_exit
+
+    args = parse_or_exit(build_parser(), sys.argv[1:] if argv is None else argv)
     steps, seeds = (100, [0]) if args.quick else (args.steps, args.seeds)
     chosen = [p for p in COMPARED_POLICIES if args.policies is None or p[0] in args.policies]
     predictor: Any = None

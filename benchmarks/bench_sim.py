@@ -20,10 +20,11 @@ To run: ``.venv/bin/python benchmarks/bench_sim.py [--arrivals 200000] [--simpy_
 
 from __future__ import annotations
 
-import argparse
 import statistics
+import sys
 import time
 from collections.abc import Callable
+from typing import Any
 
 from datagen.sim.compiled import compile_scenario
 from datagen.sim.engine_fast import run_fast
@@ -160,12 +161,33 @@ def bench_fixed_cost(runs: int) -> None:
     )
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--arrivals", type=int, default=200_000)
-    p.add_argument("--simpy_arrivals", "--simpy-arrivals", type=int, default=20_000)
-    p.add_argument("--repeats", type=int, default=7)
-    a = p.parse_args()
+PROG = "python benchmarks/bench_sim.py"
+
+
+def build_parser() -> Any:
+    """The jsonargparse parser of ``python benchmarks/bench_sim.py``.
+
+    Returns:
+        A ``jsonargparse.ArgumentParser`` made with ``exit_on_error=False`` (for
+        :func:`datagen.cli_common.parse_or_exit`), with ``--config FILE.yaml`` and
+        ``--print_config`` as in LightningCLI.
+    """
+    from jsonargparse import ActionConfigFile, ArgumentParser
+
+    ap = ArgumentParser(prog=PROG, description=__doc__.splitlines()[0], exit_on_error=False)
+    ap.add_argument("--config", action=ActionConfigFile,
+                    help="read these flags from a YAML file (see --print_config)")
+    ap.add_argument("--arrivals", type=int, default=200_000)
+    ap.add_argument("--simpy_arrivals", "--simpy-arrivals", type=int, default=20_000)
+    ap.add_argument("--repeats", type=int, default=7)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry point."""
+    from datagen.cli_common import parse_or_exit
+
+    a = parse_or_exit(build_parser(), sys.argv[1:] if argv is None else argv)
     bench("a: 3-station tandem, M/M/1/10, rho=0.8", tandem(), a.arrivals, a.simpy_arrivals,
           a.repeats)
     bench("b: 3 services on 8 devices, shared, deterministic", shared8(), a.arrivals,

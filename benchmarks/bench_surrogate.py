@@ -21,9 +21,10 @@ To run::
 
 from __future__ import annotations
 
-import argparse
+import sys
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -77,21 +78,44 @@ def _timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - t0
 
 
-def run(argv: Sequence[str] | None = None) -> dict[str, float]:
-    """Run the benchmark and print each figure beside its baseline; return the figures."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", "--num-scenarios", type=int, default=2_000)
-    parser.add_argument("-b", "--batch-size", type=int, default=1000)
+PROG = "python benchmarks/bench_surrogate.py"
+
+
+def build_parser() -> Any:
+    """The jsonargparse parser of ``python benchmarks/bench_surrogate.py``.
+
+    Returns:
+        A ``jsonargparse.ArgumentParser`` made with ``exit_on_error=False`` (for
+        :func:`datagen.cli_common.parse_or_exit`), with ``--config FILE.yaml`` and
+        ``--print_config`` as in LightningCLI.
+    """
+    from typing import Literal
+
+    from jsonargparse import ActionConfigFile, ArgumentParser
+
+    models: Any = Literal.__getitem__(tuple(sorted(MODEL_CLASSES)))
+    parser = ArgumentParser(prog=PROG, description=__doc__.splitlines()[0], exit_on_error=False)
+    parser.add_argument("--config", action=ActionConfigFile,
+                        help="read these flags from a YAML file (see --print_config)")
+    parser.add_argument("-n", "--num_scenarios", "--num-scenarios", type=int, default=2_000)
+    parser.add_argument("-b", "--batch_size", "--batch-size", type=int, default=1000)
     parser.add_argument("--single", type=int, default=100,
                         help="scenarios predicted one per call for the batch-1 figure")
-    parser.add_argument("--model", default=None, choices=sorted(MODEL_CLASSES),
+    parser.add_argument("--model", type=models | None, default=None,
                         help="an untrained model of this class instead of the checkpoint")
-    parser.add_argument("--checkpoint", default=None)
+    parser.add_argument("--checkpoint", type=str | None, default=None)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads during predict (0: leave torch's default)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def run(argv: Sequence[str] | None = None) -> dict[str, float]:
+    """Run the benchmark and print each figure beside its baseline; return the figures."""
+    from datagen.cli_common import parse_or_exit
+
+    args = parse_or_exit(build_parser(), sys.argv[1:] if argv is None else list(argv))
     threads = args.threads if args.threads > 0 else None
 
     t0 = time.perf_counter()

@@ -20,7 +20,6 @@ To run::
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import subprocess
 import sys
@@ -112,10 +111,23 @@ def bench_training(source: Path, cache: Path, fast: bool, epochs: int, seed: int
     return n / statistics.median(times), weights
 
 
-def run(argv: Sequence[str] | None = None) -> dict[str, float]:
-    """Run the benchmark; returns the figures (graphs/s)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--source", type=Path, default=None,
+PROG = "python benchmarks/bench_training.py"
+
+
+def build_parser() -> Any:
+    """The jsonargparse parser of ``python benchmarks/bench_training.py``.
+
+    Returns:
+        A ``jsonargparse.ArgumentParser`` made with ``exit_on_error=False`` (for
+        :func:`datagen.cli_common.parse_or_exit`), with ``--config FILE.yaml`` and
+        ``--print_config`` as in LightningCLI.
+    """
+    from jsonargparse import ActionConfigFile, ArgumentParser
+
+    parser = ArgumentParser(prog=PROG, description=__doc__.splitlines()[0], exit_on_error=False)
+    parser.add_argument("--config", action=ActionConfigFile,
+                        help="read these flags from a YAML file (see --print_config)")
+    parser.add_argument("--source", type=Path | None, default=None,
                         help="a datagen dataset (default: generate one in a temp folder)")
     parser.add_argument("--num_samples", type=int, default=200,
                         help="samples to generate without --source (default: 200)")
@@ -125,7 +137,14 @@ def run(argv: Sequence[str] | None = None) -> dict[str, float]:
                         help="cache builds per path, best taken (default: 2)")
     parser.add_argument("--rounds", type=int, default=2,
                         help="interleaved training runs per path, best taken (default: 2)")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def run(argv: Sequence[str] | None = None) -> dict[str, float]:
+    """Run the benchmark; returns the figures (graphs/s)."""
+    from datagen.cli_common import parse_or_exit
+
+    args = parse_or_exit(build_parser(), sys.argv[1:] if argv is None else list(argv))
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*number of training batches.*")
     with tempfile.TemporaryDirectory() as tmp:
