@@ -261,11 +261,9 @@ def build_parser() -> Any:
         :func:`datagen.cli_common.parse_or_exit`), with ``--cli_config FILE.yaml`` (``--config``
         is the sampler config) and ``--print_config`` as in LightningCLI.
     """
-    from jsonargparse import ActionConfigFile, ArgumentParser
+    from datagen.cli_common import tool_parser
 
-    p = ArgumentParser(prog=PROG, description=__doc__.splitlines()[0], exit_on_error=False)
-    p.add_argument("--cli_config", action=ActionConfigFile,
-                   help="read these flags from a YAML file (see --print_config)")
+    p = tool_parser(PROG, __doc__.splitlines()[0], config_flag="--cli_config")
     p.add_argument("--config", type=str, default="chainnet_like")
     p.add_argument("--num_samples", "--num-samples", type=int, default=2000)
     p.add_argument("--workers", type=int, default=2)

@@ -68,11 +68,9 @@ def build_parser() -> Any:
         :func:`datagen.cli_common.parse_or_exit`), with ``--config FILE.yaml`` and
         ``--print_config`` as in LightningCLI.
     """
-    from jsonargparse import ActionConfigFile, ArgumentParser
+    from datagen.cli_common import tool_parser
 
-    ap = ArgumentParser(prog=PROG, description=__doc__, exit_on_error=False)
-    ap.add_argument("--config", action=ActionConfigFile,
-                    help="read these flags from a YAML file (see --print_config)")
+    ap = tool_parser(PROG, __doc__)
     ap.add_argument("--bandit_steps", "--bandit-steps", type=int, nargs="+", default=[0, 20, 60])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     ap.add_argument("--out", type=str | None, default=None,

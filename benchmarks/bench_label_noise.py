@@ -83,11 +83,9 @@ def build_parser() -> Any:
         :func:`datagen.cli_common.parse_or_exit`), with ``--cli_config FILE.yaml`` (``--config`` is
         the sampler config) and ``--print_config`` as in LightningCLI.
     """
-    from jsonargparse import ActionConfigFile, ArgumentParser
+    from datagen.cli_common import tool_parser
 
-    ap = ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0], exit_on_error=False)
-    ap.add_argument("--cli_config", action=ActionConfigFile,
-                    help="read these flags from a YAML file (see --print_config)")
+    ap = tool_parser(PROG, __doc__.split("\n\n")[0], config_flag="--cli_config")
     ap.add_argument("--data", type=str, required=True,
                     help="dataset folder made by python -m datagen")
     ap.add_argument("--config", type=str | None, default=None,

@@ -507,11 +507,9 @@ def build_parser() -> Any:
     """
     from typing import Literal
 
-    from jsonargparse import ActionConfigFile, ArgumentParser
+    from datagen.cli_common import tool_parser
 
-    ap = ArgumentParser(prog=PROG, description=__doc__, exit_on_error=False)
-    ap.add_argument("--config", action=ActionConfigFile,
-                    help="read these flags from a YAML file (see --print_config)")
+    ap = tool_parser(PROG, __doc__)
     ap.add_argument("--quick", action="store_true",
                     help="3 small instances per family, 5 medium, shorter judging")
     ap.add_argument("--small", type=int, default=20, help="small instances per family (a)")

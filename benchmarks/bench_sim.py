@@ -172,11 +172,9 @@ def build_parser() -> Any:
         :func:`datagen.cli_common.parse_or_exit`), with ``--config FILE.yaml`` and
         ``--print_config`` as in LightningCLI.
     """
-    from jsonargparse import ActionConfigFile, ArgumentParser
+    from datagen.cli_common import tool_parser
 
-    ap = ArgumentParser(prog=PROG, description=__doc__.splitlines()[0], exit_on_error=False)
-    ap.add_argument("--config", action=ActionConfigFile,
-                    help="read these flags from a YAML file (see --print_config)")
+    ap = tool_parser(PROG, __doc__.splitlines()[0])
     ap.add_argument("--arrivals", type=int, default=200_000)
     ap.add_argument("--simpy_arrivals", "--simpy-arrivals", type=int, default=20_000)
     ap.add_argument("--repeats", type=int, default=7)

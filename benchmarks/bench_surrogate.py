@@ -91,12 +91,10 @@ def build_parser() -> Any:
     """
     from typing import Literal
 
-    from jsonargparse import ActionConfigFile, ArgumentParser
+    from datagen.cli_common import tool_parser
 
     models: Any = Literal.__getitem__(tuple(sorted(MODEL_CLASSES)))
-    parser = ArgumentParser(prog=PROG, description=__doc__.splitlines()[0], exit_on_error=False)
-    parser.add_argument("--config", action=ActionConfigFile,
-                        help="read these flags from a YAML file (see --print_config)")
+    parser = tool_parser(PROG, __doc__.splitlines()[0])
     parser.add_argument("-n", "--num_scenarios", "--num-scenarios", type=int, default=2_000)
     parser.add_argument("-b", "--batch_size", "--batch-size", type=int, default=1000)
     parser.add_argument("--single", type=int, default=100,

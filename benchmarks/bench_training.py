@@ -122,11 +122,9 @@ def build_parser() -> Any:
         :func:`datagen.cli_common.parse_or_exit`), with ``--config FILE.yaml`` and
         ``--print_config`` as in LightningCLI.
     """
-    from jsonargparse import ActionConfigFile, ArgumentParser
+    from datagen.cli_common import tool_parser
 
-    parser = ArgumentParser(prog=PROG, description=__doc__.splitlines()[0], exit_on_error=False)
-    parser.add_argument("--config", action=ActionConfigFile,
-                        help="read these flags from a YAML file (see --print_config)")
+    parser = tool_parser(PROG, __doc__.splitlines()[0])
     parser.add_argument("--source", type=Path | None, default=None,
                         help="a datagen dataset (default: generate one in a temp folder)")
     parser.add_argument("--num_samples", type=int, default=200,

@@ -15,11 +15,48 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["parse_or_exit", "rename_deprecated"]
+__all__ = ["parse_or_exit", "rename_deprecated", "tool_parser"]
 
 #: jsonargparse's type names -> words, in parse errors.
 _TYPE_WORDS = {"<class 'int'>": "an integer", "<class 'float'>": "a number",
                "<class 'str'>": "a string"}
+
+
+def tool_parser(prog: str | None, description: str, *, config_flag: str = "--config",
+                keep_layout: bool = False, config_help: str | None = None) -> Any:
+    """A jsonargparse parser in the style every tool shares, with its file-of-flags option.
+
+    Args:
+        prog: Program name shown in usage and errors (e.g. ``"python -m scripts.demo"``), or
+            ``None`` for a subcommand's parser.
+        description: Help text (the module docstring, or its first paragraph).
+        config_flag: Name of the option that reads flags from a YAML file (default:
+            ``"--config"``; ``"--cli_config"`` where ``--config`` already means something,
+            e.g. a sampler config). ``--print_config`` prints such a file.
+        keep_layout: Keep the line breaks of ``description`` in ``--help`` (default:
+            ``False``: reflow it).
+        config_help: Help of ``config_flag`` (default: ``None`` = the shared wording).
+
+    Returns:
+        A ``jsonargparse.ArgumentParser`` made with ``exit_on_error=False`` (for
+        :func:`parse_or_exit`), with ``config_flag`` added.
+    """
+    from jsonargparse import ActionConfigFile, ArgumentParser, DefaultHelpFormatter
+
+    kwargs: dict[str, Any] = {"description": description, "exit_on_error": False}
+    if prog is not None:
+        kwargs["prog"] = prog
+    if keep_layout:
+        import argparse
+
+        class Formatter(DefaultHelpFormatter, argparse.RawDescriptionHelpFormatter):
+            """Keep the layout of the description in ``--help``."""
+
+        kwargs["formatter_class"] = Formatter
+    parser = ArgumentParser(**kwargs)
+    shared_help = "read these flags from a YAML file (see --print_config)"
+    parser.add_argument(config_flag, action=ActionConfigFile, help=config_help or shared_help)
+    return parser
 
 
 def rename_deprecated(args: Sequence[str], renames: Mapping[str, str], prog: str,

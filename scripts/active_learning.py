@@ -106,18 +106,11 @@ def build_parser() -> Any:
         :func:`datagen.cli_common.parse_or_exit`), with ``--cli_config FILE.yaml`` and
         ``--print_config`` as in LightningCLI.
     """
-    import argparse
+    from datagen.cli_common import tool_parser
 
-    from jsonargparse import ActionConfigFile, ArgumentParser, DefaultHelpFormatter
-
-    class Formatter(DefaultHelpFormatter, argparse.RawDescriptionHelpFormatter):
-        """Keep the layout of the module docstring in ``--help``."""
-
-    ap = ArgumentParser(prog=PROG, description=__doc__, formatter_class=Formatter,
-                        exit_on_error=False)
-    ap.add_argument("--cli_config", action=ActionConfigFile,
-                    help="read these flags from a YAML file written by --print_config "
-                         "(not --config: that is the sampler config of the problems)")
+    ap = tool_parser(PROG, __doc__, config_flag="--cli_config", keep_layout=True,
+                     config_help="read these flags from a YAML file written by --print_config "
+                                 "(not --config: that is the sampler config of the problems)")
     ap.add_argument("--model", type=str, required=True,
                     help="surrogate checkpoint driving the search")
     ap.add_argument("--out", type=str, required=True, help="dataset folder to write")

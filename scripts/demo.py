@@ -103,17 +103,9 @@ def build_parser() -> Any:
         :func:`datagen.cli_common.parse_or_exit`), with ``--config FILE.yaml`` and
         ``--print_config`` as in LightningCLI.
     """
-    import argparse
+    from datagen.cli_common import tool_parser
 
-    from jsonargparse import ActionConfigFile, ArgumentParser, DefaultHelpFormatter
-
-    class Formatter(DefaultHelpFormatter, argparse.RawDescriptionHelpFormatter):
-        """Keep the layout of the module docstring in ``--help``."""
-
-    ap = ArgumentParser(prog=PROG, description=__doc__, formatter_class=Formatter,
-                        exit_on_error=False)
-    ap.add_argument("--config", action=ActionConfigFile,
-                    help="read these flags from a YAML file (see --print_config)")
+    ap = tool_parser(PROG, __doc__, keep_layout=True)
     ap.add_argument("--out", type=str, default="reports/demo",
                     help="output folder (default: reports/demo)")
     ap.add_argument("--seed", type=int, default=0, help="seed of everything (default: 0)")

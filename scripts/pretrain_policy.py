@@ -101,12 +101,10 @@ def build_parser() -> Any:
     """
     from typing import Literal
 
-    from jsonargparse import ActionConfigFile, ArgumentParser
+    from datagen.cli_common import tool_parser
 
     families: Any = Literal.__getitem__(tuple(sorted(ONLINE_FAMILIES)))
-    ap = ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0], exit_on_error=False)
-    ap.add_argument("--config", action=ActionConfigFile,
-                    help="read these flags from a YAML file (see --print_config)")
+    ap = tool_parser(PROG, __doc__.split("\n\n")[0])
     ap.add_argument("--steps", type=int, default=400, help="deployments per family")
     ap.add_argument("--seed", type=int, default=100)
     ap.add_argument("--families", type=families, nargs="+", default=sorted(ONLINE_FAMILIES))

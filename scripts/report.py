@@ -141,15 +141,9 @@ def build_parser() -> Any:
     """
     import argparse
 
-    from jsonargparse import ActionConfigFile, ArgumentParser, DefaultHelpFormatter
+    from datagen.cli_common import tool_parser
 
-    class Formatter(DefaultHelpFormatter, argparse.RawDescriptionHelpFormatter):
-        """Keep the layout of the module docstring in ``--help``."""
-
-    ap = ArgumentParser(prog=PROG, description=__doc__, formatter_class=Formatter,
-                        exit_on_error=False)
-    ap.add_argument("--config", action=ActionConfigFile,
-                    help="read these flags from a YAML file (see --print_config)")
+    ap = tool_parser(PROG, __doc__, keep_layout=True)
     ap.add_argument("--out", type=str, required=True, help="report folder (created if needed)")
     ap.add_argument("--quick", action="store_true", help="small budgets (a few minutes)")
     ap.add_argument("--seed", type=int, default=0, help="seed of the whole report (default: 0)")

@@ -63,11 +63,9 @@ def command_parser(prog: str, doc: str) -> Any:
     Returns:
         The parser, holding only ``--config``.
     """
-    from jsonargparse import ActionConfigFile, ArgumentParser
+    from datagen.cli_common import tool_parser
 
-    parser = ArgumentParser(prog=prog, description=doc.split("\n\n")[0], exit_on_error=False)
-    parser.add_argument("--config", action=ActionConfigFile,
-                        help="read these flags from a YAML file (see --print_config)")
+    parser = tool_parser(prog, doc.split("\n\n")[0])
     return parser
 
 
