@@ -254,13 +254,7 @@ PROG = "python benchmarks/bench_datagen.py"
 
 
 def build_parser() -> Any:
-    """The jsonargparse parser of ``python benchmarks/bench_datagen.py``.
-
-    Returns:
-        A ``jsonargparse.ArgumentParser`` made with ``exit_on_error=False`` (for
-        :func:`datagen.cli_common.parse_or_exit`), with ``--cli_config FILE.yaml`` (``--config``
-        is the sampler config) and ``--print_config`` as in LightningCLI.
-    """
+    """The command-line parser of this tool (:func:`datagen.cli_common.tool_parser`)."""
     from datagen.cli_common import tool_parser
 
     p = tool_parser(PROG, __doc__.splitlines()[0], config_flag="--cli_config")

@@ -498,13 +498,7 @@ PROG = "python benchmarks/bench_placement.py"
 
 
 def build_parser() -> Any:
-    """The jsonargparse parser of ``python benchmarks/bench_placement.py``.
-
-    Returns:
-        A ``jsonargparse.ArgumentParser`` made with ``exit_on_error=False`` (for
-        :func:`datagen.cli_common.parse_or_exit`), with ``--config FILE.yaml`` and
-        ``--print_config`` as in LightningCLI.
-    """
+    """The command-line parser of this tool (:func:`datagen.cli_common.tool_parser`)."""
     from typing import Literal
 
     from datagen.cli_common import tool_parser

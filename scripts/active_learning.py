@@ -99,13 +99,7 @@ def select_candidates(
 
 
 def build_parser() -> Any:
-    """The jsonargparse parser of ``python -m scripts.active_learning``.
-
-    Returns:
-        A ``jsonargparse.ArgumentParser`` made with ``exit_on_error=False`` (for
-        :func:`datagen.cli_common.parse_or_exit`), with ``--cli_config FILE.yaml`` and
-        ``--print_config`` as in LightningCLI.
-    """
+    """The command-line parser of this tool (:func:`datagen.cli_common.tool_parser`)."""
     from datagen.cli_common import tool_parser
 
     ap = tool_parser(PROG, __doc__, config_flag="--cli_config", keep_layout=True,
