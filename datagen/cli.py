@@ -65,14 +65,15 @@ def build_parser() -> Any:
         A ``jsonargparse.ArgumentParser`` made with ``exit_on_error=False`` (for
         :func:`datagen.cli_common.parse_or_exit`).
     """
-    from jsonargparse import ActionConfigFile, ArgumentParser
+    from jsonargparse import ArgumentParser
+
+    from datagen.cli_common import tool_parser
 
     def sub(description: str) -> ArgumentParser:
-        p = ArgumentParser(description=description, exit_on_error=False)
-        p.add_argument("--cli_config", action=ActionConfigFile,
-                       help="read these flags from a YAML file written by --print_config "
-                            "(not --config: that is the sampler config of generate)")
-        return p
+        return tool_parser(None, description, config_flag="--cli_config",
+                           config_help="read these flags from a YAML file written by "
+                                       "--print_config (not --config: that is the sampler "
+                                       "config of generate)")
 
     parser = ArgumentParser(
         prog=PROG, exit_on_error=False, description="Labelled datasets of edge DNN deployments.",

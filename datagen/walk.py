@@ -362,5 +362,4 @@ def device_load(
     Returns:
         :math:`\rho_d` of every device ``[D]`` (``0.0`` when idle).
     """
-    work = np.bincount(fragment_device, fragment_work, minlength=capacity.shape[0])
-    return work / capacity
+    return offered_load_arrays(fragment_device, fragment_work, capacity)[1]

@@ -84,8 +84,9 @@ def deadline_probability(sla: Any, mean: Any, p95: Any = None, minimum: Any = No
     and 0 when :math:`SLA \le T_0`. The shift matters near tight deadlines: a queue is often
     empty, so many requests finish close to :math:`T_0` while a few wait long; a log-normal of
     the whole response time (``minimum=None``, :math:`T_0 = 0`) then puts too little mass
-    below the mean (on the online families of :mod:`placement.online` the shifted form halves
-    the error of the predicted compliance under tight deadlines).
+    below the mean (on the online families of :mod:`placement.online`, with the surrogate's
+    metrics, the mean error of the predicted compliance falls from 7.7 to 2.3 points under
+    SplitPlace's tight deadlines and from 10.9 to 9.2 on the zoo's).
 
     Args:
         sla: Deadline (s), ``> 0``; ``inf`` = no deadline.
