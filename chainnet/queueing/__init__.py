@@ -7,12 +7,14 @@
 - :mod:`chainnet.queueing.batched`: vectorised kernels over many stations for the analytic
   predictor, the graph features and the placer's latency estimate (:func:`mg1_wait`,
   :func:`mm1k_wait_ratio`, :func:`arrival_pmf_matrix`, :func:`mg1k_chains`,
-  :func:`mmck_batch`, :func:`mgck_correction`).
+  :func:`mmck_batch`, :func:`mgck_correction`, and the cap :data:`WAIT_CAP`).
 
 Every name is importable from ``chainnet.queueing``.
 """
 
-from chainnet.queueing.batched import (
+from chainnet.queueing import batched, station
+from chainnet.queueing.batched import (  # noqa: F401 (exported through batched.__all__)
+    WAIT_CAP,
     arrival_pmf_matrix,
     mg1_wait,
     mg1k_chains,
@@ -20,7 +22,7 @@ from chainnet.queueing.batched import (
     mm1k_wait_ratio,
     mmck_batch,
 )
-from chainnet.queueing.station import (
+from chainnet.queueing.station import (  # noqa: F401 (exported through station.__all__)
     QueueResult,
     ServiceKind,
     arrival_pmf,
@@ -32,20 +34,5 @@ from chainnet.queueing.station import (
     mmck,
 )
 
-__all__ = [
-    "QueueResult",
-    "ServiceKind",
-    "mm1k",
-    "mmck",
-    "mg1k_exact",
-    "mg1k_loss_mgs",
-    "gg1k_loss_two_moment",
-    "mixture_moments",
-    "arrival_pmf",
-    "arrival_pmf_matrix",
-    "mg1_wait",
-    "mg1k_chains",
-    "mgck_correction",
-    "mm1k_wait_ratio",
-    "mmck_batch",
-]
+# Each submodule lists its public names once; they are imported above for static tools.
+__all__ = [*station.__all__, *batched.__all__]

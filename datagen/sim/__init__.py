@@ -7,7 +7,8 @@ whose expected work exceeds :data:`MAX_EVENTS` events or :data:`MAX_MMPP_SOJOURN
 changes is refused with a :class:`SimulationLimitError` before anything is drawn.
 """
 
-from datagen.sim.distributions import (
+from datagen.sim import distributions
+from datagen.sim.distributions import (  # noqa: F401 (exported through distributions.__all__)
     MAX_MMPP_SOJOURNS,
     ArrivalProcess,
     Deterministic,
@@ -29,17 +30,9 @@ __all__ = [
     "JobRecord",
     "ENGINES",
     "MAX_EVENTS",
-    "MAX_MMPP_SOJOURNS",
     "SimulationLimitError",
     "NoCompletionError",
     "SERVICE_COLUMNS",
     "STATION_COLUMNS",
-    "ServiceFactor",
-    "Deterministic",
-    "Exponential",
-    "Gamma",
-    "service_factor",
-    "ArrivalProcess",
-    "PoissonArrivals",
-    "MMPP2Arrivals",
+    *distributions.__all__,
 ]

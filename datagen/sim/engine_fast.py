@@ -42,17 +42,27 @@ _DROPPED = 2
 
 
 @numba.njit(cache=True, inline="always")
+def _before(t1: float, k1: int, t2: float, k2: int) -> bool:
+    # The heap order: event (t1, k1) comes before (t2, k2) by time, then by token.
+    return t1 < t2 or (t1 == t2 and k1 < k2)
+
+
+@numba.njit(cache=True, inline="always")
+def _put(ht: np.ndarray, hk: np.ndarray, i: int, t: float, k: int) -> None:
+    ht[i] = t
+    hk[i] = k
+
+
+@numba.njit(cache=True, inline="always")
 def _push(ht: np.ndarray, hk: np.ndarray, n: int, t: float, k: int) -> int:
     i = n
     while i > 0:
         p = (i - 1) >> 1
-        if ht[p] < t or (ht[p] == t and hk[p] < k):
+        if _before(ht[p], hk[p], t, k):
             break
-        ht[i] = ht[p]
-        hk[i] = hk[p]
+        _put(ht, hk, i, ht[p], hk[p])
         i = p
-    ht[i] = t
-    hk[i] = k
+    _put(ht, hk, i, t, k)
     return n + 1
 
 
@@ -67,15 +77,13 @@ def _pop(ht: np.ndarray, hk: np.ndarray, n: int) -> int:
         c = 2 * i + 1
         if c >= n:
             break
-        if c + 1 < n and (ht[c + 1] < ht[c] or (ht[c + 1] == ht[c] and hk[c + 1] < hk[c])):
+        if c + 1 < n and _before(ht[c + 1], hk[c + 1], ht[c], hk[c]):
             c += 1
-        if t < ht[c] or (t == ht[c] and k < hk[c]):
+        if _before(t, k, ht[c], hk[c]):
             break
-        ht[i] = ht[c]
-        hk[i] = hk[c]
+        _put(ht, hk, i, ht[c], hk[c])
         i = c
-    ht[i] = t
-    hk[i] = k
+    _put(ht, hk, i, t, k)
     return n
 
 
@@ -394,41 +402,35 @@ def run_fast(compiled: CompiledScenario, variates: Variates) -> RawRecords:
     Returns:
         The raw per-request and per-visit records.
     """
+    # Both kernels return the arrays in the field order of RawRecords, then the event count.
     if _is_tandem(compiled):
-        req_status, req_end, req_drop, v_arr, v_start, v_end, n_ev = _tandem(
+        out = _tandem(
             variates.arr_time, variates.req_visit_base, variates.visit_factor,
             compiled.hop_station, compiled.hop_time, compiled.hop_vofs, compiled.st_capacity,
             variates.st_queue_len, variates.num_visits,
         )
-        return RawRecords(req_status, req_end, req_drop, v_arr, v_start, v_end, int(n_ev))
-    hop_last, hop_npaths = _hop_tables(compiled)
-    n_tok = int(variates.svc_counts @ compiled.svc_npaths)
-    req_status, req_end, req_drop, v_arr, v_start, v_end, n_ev = _loop(
-        variates.arr_time,
-        variates.arr_service,
-        variates.req_visit_base,
-        variates.visit_factor,
-        compiled.svc_path_start,
-        compiled.svc_npaths,
-        compiled.svc_nvisits,
-        compiled.path_hop_start,
-        compiled.hop_station,
-        compiled.hop_time,
-        compiled.hop_vofs,
-        hop_last,
-        hop_npaths,
-        compiled.st_servers,
-        compiled.st_capacity,
-        variates.st_queue_len,
-        variates.num_visits,
-        n_tok,
-    )
-    return RawRecords(
-        req_status=req_status,
-        req_end=req_end,
-        req_drop_station=req_drop,
-        v_arr=v_arr,
-        v_start=v_start,
-        v_end=v_end,
-        num_events=int(n_ev),
-    )
+    else:
+        hop_last, hop_npaths = _hop_tables(compiled)
+        n_tok = int(variates.svc_counts @ compiled.svc_npaths)
+        out = _loop(
+            variates.arr_time,
+            variates.arr_service,
+            variates.req_visit_base,
+            variates.visit_factor,
+            compiled.svc_path_start,
+            compiled.svc_npaths,
+            compiled.svc_nvisits,
+            compiled.path_hop_start,
+            compiled.hop_station,
+            compiled.hop_time,
+            compiled.hop_vofs,
+            hop_last,
+            hop_npaths,
+            compiled.st_servers,
+            compiled.st_capacity,
+            variates.st_queue_len,
+            variates.num_visits,
+            n_tok,
+        )
+    req_status, req_end, req_drop, v_arr, v_start, v_end, n_ev = out
+    return RawRecords(req_status, req_end, req_drop, v_arr, v_start, v_end, int(n_ev))

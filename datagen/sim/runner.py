@@ -273,46 +273,6 @@ def check_work(compiled: CompiledScenario, horizon: float, max_events: float = M
         )
 
 
-def _check_inputs(
-    scenario: Any,
-    num_requests: Any,
-    warmup: Any,
-    seed: Any,
-    engine: Any,
-    batches: Any,
-    horizon: Any,
-) -> None:
-    if not isinstance(scenario, Scenario):
-        raise ScenarioError(f"scenario must be a datagen.Scenario, got {type(scenario).__name__}")
-    scenario.validate()
-    if horizon is None:
-        n = finite_float(num_requests)
-        if n is None or n < 1:
-            raise ValueError(
-                f"num_requests must be a finite number >= 1 (arrivals of the slowest service), "
-                f"got {show_value(num_requests)}"
-            )
-    else:
-        h = finite_float(horizon)
-        if h is None or h <= 0:
-            raise ValueError(f"horizon must be a finite number > 0 s, got {show_value(horizon)}")
-    w = finite_float(warmup)
-    if w is None or not 0 <= w < 1:
-        raise ValueError(
-            f"warmup must be a finite fraction of the horizon in [0, 1), got {show_value(warmup)}"
-        )
-    if not isinstance(engine, str) or engine not in ENGINES:
-        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
-    if not is_int(batches) or not 2 <= int(batches) <= MAX_BATCHES:
-        raise ValueError(
-            f"batches must be an integer in [2, {MAX_BATCHES}], got {show_value(batches)}"
-        )
-    if not (is_int(seed) or isinstance(seed, np.random.SeedSequence)):
-        raise ValueError(f"seed must be an int or a numpy.random.SeedSequence, got {seed!r}")
-    if is_int(seed) and seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed!r}")
-
-
 def simulate(
     scenario: Scenario,
     *,
@@ -481,7 +441,35 @@ def _prepare(
     max_events: Any,
 ) -> tuple[CompiledScenario, float]:
     """Validate the arguments of a run, compile the scenario and check the first horizon."""
-    _check_inputs(scenario, num_requests, warmup, seed, engine, batches, horizon)
+    if not isinstance(scenario, Scenario):
+        raise ScenarioError(f"scenario must be a datagen.Scenario, got {type(scenario).__name__}")
+    scenario.validate()
+    if horizon is None:
+        n = finite_float(num_requests)
+        if n is None or n < 1:
+            raise ValueError(
+                f"num_requests must be a finite number >= 1 (arrivals of the slowest service), "
+                f"got {show_value(num_requests)}"
+            )
+    else:
+        h = finite_float(horizon)
+        if h is None or h <= 0:
+            raise ValueError(f"horizon must be a finite number > 0 s, got {show_value(horizon)}")
+    w = finite_float(warmup)
+    if w is None or not 0 <= w < 1:
+        raise ValueError(
+            f"warmup must be a finite fraction of the horizon in [0, 1), got {show_value(warmup)}"
+        )
+    if not isinstance(engine, str) or engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    if not is_int(batches) or not 2 <= int(batches) <= MAX_BATCHES:
+        raise ValueError(
+            f"batches must be an integer in [2, {MAX_BATCHES}], got {show_value(batches)}"
+        )
+    if not (is_int(seed) or isinstance(seed, np.random.SeedSequence)):
+        raise ValueError(f"seed must be an int or a numpy.random.SeedSequence, got {seed!r}")
+    if is_int(seed) and seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed!r}")
     if not _is_positive(max_events):
         raise ValueError(f"max_events must be a number > 0, got {max_events!r}")
     compiled = compile_scenario(scenario)
@@ -505,8 +493,6 @@ def _is_positive(value: Any) -> bool:
         return float(value) > 0
     except OverflowError:  # an int beyond the float range
         return is_int(value) and int(value) > 0
-
-
 
 
 def _within_limits(compiled: CompiledScenario, H: float, max_events: float) -> bool:
