@@ -8,13 +8,13 @@ for ``torch_geometric`` (which imports ``torch._dynamo``) when only the analytic
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from chainnet import queueing
 from chainnet.analytic import AnalyticSurrogate
 from chainnet.queueing import mg1k_exact, mg1k_loss_mgs, mm1k, mmck
 from chainnet.schema import EDGE_TYPES, FEATURES, NODE_TYPES, PRIORS, SCHEMA_VERSION, TARGETS
+from datagen.lazy import by_name, lazy_exports
 
 if TYPE_CHECKING:
     from chainnet.builder import build_batch, build_graph, scenarios_to_arrays
@@ -29,35 +29,20 @@ if TYPE_CHECKING:
     from chainnet.nn import FeatureNormalizer
     from chainnet.surrogate import CheckpointError, Surrogate, ratios_to_metrics
 
-_HOME = {
-    "CheckpointError": "chainnet.surrogate",
-    "ChainNet": "chainnet.models",
-    "Ensemble": "chainnet.models",
-    "FeatureNormalizer": "chainnet.nn",
-    "GATBaseline": "chainnet.models",
-    "GCNBaseline": "chainnet.models",
-    "MLPBaseline": "chainnet.models",
-    "MODEL_CLASSES": "chainnet.models",
-    "Surrogate": "chainnet.surrogate",
-    "build_batch": "chainnet.builder",
-    "build_graph": "chainnet.builder",
-    "ratios_to_metrics": "chainnet.surrogate",
-    "scenarios_to_arrays": "chainnet.builder",
-}
-_SUBMODULES = frozenset(
+#: Public name -> the module it is imported from on first use.
+_HOME = by_name(
     {
-        "analytic",
-        "builder",
-        "features",
-        "models",
-        "nn",
-        "queueing",
-        "schema",
-        "structure",
-        "surrogate",
-        "typing",
+        "chainnet.builder": ("build_batch", "build_graph", "scenarios_to_arrays"),
+        "chainnet.models": ("ChainNet", "Ensemble", "GATBaseline", "GCNBaseline", "MLPBaseline",
+                            "MODEL_CLASSES"),
+        "chainnet.nn": ("FeatureNormalizer",),
+        "chainnet.surrogate": ("CheckpointError", "Surrogate", "ratios_to_metrics"),
     }
 )
+#: ``import chainnet; chainnet.models`` works as with eager imports.
+_SUBMODULES = ("analytic", "builder", "features", "models", "nn", "queueing", "schema",
+               "structure", "surrogate", "typing")
+__getattr__, __dir__ = lazy_exports(__name__, _HOME, submodules=_SUBMODULES, cache=True)
 
 __all__ = [
     "AnalyticSurrogate",
@@ -86,19 +71,3 @@ __all__ = [
     "ratios_to_metrics",
     "scenarios_to_arrays",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    """Import a lazily loaded public name or submodule on first access."""
-    if name in _HOME:
-        value = getattr(importlib.import_module(_HOME[name]), name)
-        globals()[name] = value  # later lookups skip this function
-        return value
-    if name in _SUBMODULES:  # ``import chainnet; chainnet.models`` as with eager imports
-        return importlib.import_module(f"chainnet.{name}")
-    raise AttributeError(f"module 'chainnet' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    """The module's names, lazily loaded ones included."""
-    return sorted(set(globals()) | set(_HOME))

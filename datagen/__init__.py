@@ -6,8 +6,9 @@ Names load lazily (PEP 562), as in :mod:`training`: ``import datagen`` and
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from datagen.lazy import by_name, lazy_exports
 
 if TYPE_CHECKING:
     from datagen.catalog import DEVICE_CATALOG, DeviceSpec, get_device, list_devices
@@ -52,49 +53,28 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-#: Public name -> the module that defines it.
-_HOME: dict[str, str] = {
-    "ChainLikeConfig": "datagen.sampling",
-    "ChainNetFormatError": "datagen.chainnet_format",
-    "DEVICE_CATALOG": "datagen.catalog",
-    "DNNProfile": "datagen.world",
-    "Dataset": "datagen.dataset",
-    "DatasetError": "datagen.dataset",
-    "Device": "datagen.world",
-    "DeviceSpec": "datagen.catalog",
-    "EdgeConfig": "datagen.sampling",
-    "Fragment": "datagen.world",
-    "LayerProfile": "datagen.world",
-    "Link": "datagen.world",
-    "MMPP2": "datagen.world",
-    "Placement": "datagen.world",
-    "SPLIT_TYPES": "datagen.world",
-    "Scenario": "datagen.world",
-    "ScenarioError": "datagen.world",
-    "Service": "datagen.world",
-    "SimResult": "datagen.sim",
-    "SimulationConfig": "datagen.sampling",
-    "SplitType": "datagen.world",
-    "balanced_cuts": "datagen.splitting",
-    "check_chainnet_compatible": "datagen.chainnet_format",
-    "generate": "datagen.dataset",
-    "get_device": "datagen.catalog",
-    "get_profile": "datagen.zoo",
-    "label_scenario": "datagen.dataset",
-    "layer_split": "datagen.splitting",
-    "list_devices": "datagen.catalog",
-    "list_profiles": "datagen.zoo",
-    "load_dataset": "datagen.dataset",
-    "load_sampler_config": "datagen.sampling",
-    "make_service": "datagen.splitting",
-    "profile_module": "datagen.profiling",
-    "read_chainnet": "datagen.chainnet_format",
-    "sample_scenario": "datagen.sampling",
-    "semantic_split": "datagen.splitting",
-    "simulate": "datagen.sim",
-    "split_accuracy": "datagen.splitting",
-    "write_chainnet": "datagen.chainnet_format",
-}
+#: Public name -> the module it is imported from on first use.
+_HOME = by_name(
+    {
+        "datagen.catalog": ("DEVICE_CATALOG", "DeviceSpec", "get_device", "list_devices"),
+        "datagen.chainnet_format": (
+            "ChainNetFormatError", "check_chainnet_compatible", "read_chainnet", "write_chainnet"
+        ),
+        "datagen.dataset": ("Dataset", "DatasetError", "generate", "label_scenario",
+                            "load_dataset"),
+        "datagen.profiling": ("profile_module",),
+        "datagen.sampling": ("ChainLikeConfig", "EdgeConfig", "SimulationConfig",
+                             "load_sampler_config", "sample_scenario"),
+        "datagen.sim": ("SimResult", "simulate"),
+        "datagen.splitting": ("balanced_cuts", "layer_split", "make_service", "semantic_split",
+                              "split_accuracy"),
+        "datagen.world": ("MMPP2", "SPLIT_TYPES", "Device", "DNNProfile", "Fragment",
+                          "LayerProfile", "Link", "Placement", "Scenario", "ScenarioError",
+                          "Service", "SplitType"),
+        "datagen.zoo": ("get_profile", "list_profiles"),
+    }
+)
+__getattr__, __dir__ = lazy_exports(__name__, _HOME)
 
 __all__ = [
     "ChainLikeConfig",
@@ -138,13 +118,3 @@ __all__ = [
     "split_accuracy",
     "write_chainnet",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _HOME:
-        raise AttributeError(f"module 'datagen' has no attribute {name!r}")
-    return getattr(importlib.import_module(_HOME[name]), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_HOME))

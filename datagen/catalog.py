@@ -88,6 +88,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import TypeVar
 
 from datagen.world import Device, Link
 
@@ -105,6 +106,13 @@ __all__ = [
 
 _MIB = 2**20
 _GIB = 2**30
+
+_Spec = TypeVar("_Spec", "DeviceSpec", "LinkPreset")
+
+
+def _by_kind(*specs: _Spec) -> Mapping[str, _Spec]:
+    """A read-only catalog of ``specs`` keyed by their ``kind``, in the given order."""
+    return MappingProxyType({spec.kind: spec for spec in specs})
 
 
 @dataclass(frozen=True)
@@ -130,81 +138,76 @@ class DeviceSpec:
     source: str
 
 
-DEVICE_CATALOG: Mapping[str, DeviceSpec] = MappingProxyType(
-    {
-        spec.kind: spec
-        for spec in (
-            DeviceSpec(
-                "rpi3",
-                "Raspberry Pi 3B+, 4x Cortex-A53 @ 1.4 GHz, 1 GiB LPDDR2",
-                1.5e9,
-                512 * _MIB,
-                1.9,
-                5.1,
-                "MobileNetV2 (0.30 GMAC) in ~0.2 s with fp32 TFLite on 4 threads; power as "
-                "commonly measured at the wall",
-            ),
-            DeviceSpec(
-                "rpi4",
-                "Raspberry Pi 4B 4 GB, 4x Cortex-A72 @ 1.5 GHz",
-                4.0e9,
-                3 * _GIB,
-                2.7,
-                6.4,
-                "MobileNetV2 in ~75 ms with fp32 TFLite on 4 threads; power as commonly measured "
-                "at the wall",
-            ),
-            DeviceSpec(
-                "orangepi_zero",
-                "Orange Pi Zero, Allwinner H2+ 4x Cortex-A7 @ 1.2 GHz, 512 MiB",
-                5.0e8,
-                256 * _MIB,
-                1.0,
-                2.5,
-                "assumed: 1/3 of a Raspberry Pi 3B+; power assumed (5 V, 0.2 A idle, 0.5 A busy)",
-            ),
-            DeviceSpec(
-                "jetson_nano",
-                "NVIDIA Jetson Nano 4 GB, 128 Maxwell CUDA cores, 472 GFLOPS fp16 peak",
-                1.5e11,
-                2 * _GIB,
-                1.5,
-                10.0,
-                "NVIDIA's published ResNet-50 rate (~36 images/s, TensorRT fp16) x 4.1 GMAC; 10 W "
-                "mode; idle assumed",
-            ),
-            DeviceSpec(
-                "jetson_xavier_nx",
-                "NVIDIA Jetson Xavier NX 8 GB, 384 Volta CUDA cores, 6 TFLOPS fp16 peak",
-                5.0e11,
-                6 * _GIB,
-                3.5,
-                15.0,
-                "assumed: ~120 ResNet-50 images/s at batch 1 (TensorRT fp16, GPU only); 15 W "
-                "mode; idle assumed",
-            ),
-            DeviceSpec(
-                "edge_server",
-                "Edge server with one NVIDIA T4 GPU (65 TFLOPS fp16 tensor peak, 16 GiB)",
-                2.0e12,
-                14 * _GIB,
-                90.0,
-                160.0,
-                "assumed: ~2 ms per ResNet-50 image with TensorRT fp16; host idle power plus the "
-                "T4's 70 W TDP when busy",
-            ),
-            DeviceSpec(
-                "cloud_vm",
-                "Cloud VM with one NVIDIA A100 40 GB GPU",
-                1.0e13,
-                36 * _GIB,
-                60.0,
-                250.0,
-                "assumed: ~0.4 ms per ResNet-50 image at batch 1 with TensorRT fp16; A100 PCIe "
-                "board power (idle ~60 W, 250 W TDP)",
-            ),
-        )
-    }
+DEVICE_CATALOG: Mapping[str, DeviceSpec] = _by_kind(
+    DeviceSpec(
+        "rpi3",
+        "Raspberry Pi 3B+, 4x Cortex-A53 @ 1.4 GHz, 1 GiB LPDDR2",
+        1.5e9,
+        512 * _MIB,
+        1.9,
+        5.1,
+        "MobileNetV2 (0.30 GMAC) in ~0.2 s with fp32 TFLite on 4 threads; power as "
+        "commonly measured at the wall",
+    ),
+    DeviceSpec(
+        "rpi4",
+        "Raspberry Pi 4B 4 GB, 4x Cortex-A72 @ 1.5 GHz",
+        4.0e9,
+        3 * _GIB,
+        2.7,
+        6.4,
+        "MobileNetV2 in ~75 ms with fp32 TFLite on 4 threads; power as commonly measured "
+        "at the wall",
+    ),
+    DeviceSpec(
+        "orangepi_zero",
+        "Orange Pi Zero, Allwinner H2+ 4x Cortex-A7 @ 1.2 GHz, 512 MiB",
+        5.0e8,
+        256 * _MIB,
+        1.0,
+        2.5,
+        "assumed: 1/3 of a Raspberry Pi 3B+; power assumed (5 V, 0.2 A idle, 0.5 A busy)",
+    ),
+    DeviceSpec(
+        "jetson_nano",
+        "NVIDIA Jetson Nano 4 GB, 128 Maxwell CUDA cores, 472 GFLOPS fp16 peak",
+        1.5e11,
+        2 * _GIB,
+        1.5,
+        10.0,
+        "NVIDIA's published ResNet-50 rate (~36 images/s, TensorRT fp16) x 4.1 GMAC; 10 W "
+        "mode; idle assumed",
+    ),
+    DeviceSpec(
+        "jetson_xavier_nx",
+        "NVIDIA Jetson Xavier NX 8 GB, 384 Volta CUDA cores, 6 TFLOPS fp16 peak",
+        5.0e11,
+        6 * _GIB,
+        3.5,
+        15.0,
+        "assumed: ~120 ResNet-50 images/s at batch 1 (TensorRT fp16, GPU only); 15 W "
+        "mode; idle assumed",
+    ),
+    DeviceSpec(
+        "edge_server",
+        "Edge server with one NVIDIA T4 GPU (65 TFLOPS fp16 tensor peak, 16 GiB)",
+        2.0e12,
+        14 * _GIB,
+        90.0,
+        160.0,
+        "assumed: ~2 ms per ResNet-50 image with TensorRT fp16; host idle power plus the "
+        "T4's 70 W TDP when busy",
+    ),
+    DeviceSpec(
+        "cloud_vm",
+        "Cloud VM with one NVIDIA A100 40 GB GPU",
+        1.0e13,
+        36 * _GIB,
+        60.0,
+        250.0,
+        "assumed: ~0.4 ms per ResNet-50 image at batch 1 with TensorRT fp16; A100 PCIe "
+        "board power (idle ~60 W, 250 W TDP)",
+    ),
 )
 
 _ALIASES = {"rpi3b+": "rpi3", "rpi3b": "rpi3", "rpi4b": "rpi4"}
@@ -284,47 +287,42 @@ class LinkPreset:
     source: str
 
 
-LINK_CATALOG: Mapping[str, LinkPreset] = MappingProxyType(
-    {
-        spec.kind: spec
-        for spec in (
-            # 100 Mbit/s = 12.5e6 B/s: a Raspberry Pi 4's 802.11ac goodput near the access point
-            LinkPreset(
-                "wifi",
-                "Wi-Fi 5 (802.11ac) client near its access point",
-                12.5e6,
-                0.002,
-                "~100 Mbit/s iperf3 goodput of a Raspberry Pi 4 class client; 1-3 ms one-way on "
-                "an idle WLAN",
-            ),
-            # 940 Mbit/s = 117.5e6 B/s: Gigabit Ethernet TCP goodput after framing overhead
-            LinkPreset(
-                "ethernet",
-                "Gigabit Ethernet through one switch",
-                117.5e6,
-                0.0001,
-                "~940 Mbit/s TCP goodput after framing; ~0.1 ms one-way through one switch",
-            ),
-            # 8 Mbit/s = 1e6 B/s: typical measured LTE upload speed (5-10 Mbit/s)
-            LinkPreset(
-                "4g_uplink",
-                "LTE (4G) cellular uplink",
-                1.0e6,
-                0.025,
-                "typical crowd-sourced LTE upload speeds of 5-10 Mbit/s (e.g. Opensignal "
-                "reports); ~50 ms round trip",
-            ),
-            # 50 Mbit/s = 6.25e6 B/s: typical measured 5G NR (sub-6 GHz, NSA) upload speed
-            LinkPreset(
-                "5g_uplink",
-                "5G NR sub-6 GHz (non-standalone) cellular uplink",
-                6.25e6,
-                0.010,
-                "typical measured 5G upload speeds of 30-60 Mbit/s (e.g. Opensignal reports); "
-                "~20 ms round trip",
-            ),
-        )
-    }
+LINK_CATALOG: Mapping[str, LinkPreset] = _by_kind(
+    # 100 Mbit/s = 12.5e6 B/s: a Raspberry Pi 4's 802.11ac goodput near the access point
+    LinkPreset(
+        "wifi",
+        "Wi-Fi 5 (802.11ac) client near its access point",
+        12.5e6,
+        0.002,
+        "~100 Mbit/s iperf3 goodput of a Raspberry Pi 4 class client; 1-3 ms one-way on "
+        "an idle WLAN",
+    ),
+    # 940 Mbit/s = 117.5e6 B/s: Gigabit Ethernet TCP goodput after framing overhead
+    LinkPreset(
+        "ethernet",
+        "Gigabit Ethernet through one switch",
+        117.5e6,
+        0.0001,
+        "~940 Mbit/s TCP goodput after framing; ~0.1 ms one-way through one switch",
+    ),
+    # 8 Mbit/s = 1e6 B/s: typical measured LTE upload speed (5-10 Mbit/s)
+    LinkPreset(
+        "4g_uplink",
+        "LTE (4G) cellular uplink",
+        1.0e6,
+        0.025,
+        "typical crowd-sourced LTE upload speeds of 5-10 Mbit/s (e.g. Opensignal "
+        "reports); ~50 ms round trip",
+    ),
+    # 50 Mbit/s = 6.25e6 B/s: typical measured 5G NR (sub-6 GHz, NSA) upload speed
+    LinkPreset(
+        "5g_uplink",
+        "5G NR sub-6 GHz (non-standalone) cellular uplink",
+        6.25e6,
+        0.010,
+        "typical measured 5G upload speeds of 30-60 Mbit/s (e.g. Opensignal reports); "
+        "~20 ms round trip",
+    ),
 )
 
 _LINK_ALIASES = {

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 
 from datagen.validation import (
     ScenarioError,
+    check_field,
     check_finite,
     check_int,
     check_name,
     check_nonneg,
     check_positive,
+    named_owner,
     set_field,
     to_float,
     where,
@@ -55,35 +57,22 @@ class Device:
     reserved_share: float = 0.0
 
     def __post_init__(self) -> None:
-        owner = f"device {self.name!r}"
-        check_name("name", self.name, "device", error=ScenarioError)
-        set_field(self, "speed", check_positive("speed", self.speed, owner, error=ScenarioError))
+        owner = named_owner(self, "device", error=ScenarioError)
+        check_field(self, "speed", check_positive, owner=owner, error=ScenarioError)
         memory = to_float("memory", self.memory, owner, "a number of bytes", error=ScenarioError)
         if math.isnan(memory) or memory < 0:
             raise ScenarioError(f"memory must be >= 0 bytes{where(owner)}, got {self.memory!r}")
         set_field(self, "memory", memory)
-        set_field(
-            self, "capacity", check_int("capacity", self.capacity, 1, owner, error=ScenarioError)
-        )
-        set_field(
-            self, "servers", check_int("servers", self.servers, 1, owner, error=ScenarioError)
-        )
+        check_field(self, "capacity", check_int, 1, owner=owner, error=ScenarioError)
+        check_field(self, "servers", check_int, 1, owner=owner, error=ScenarioError)
         if self.servers > self.capacity:
             raise ScenarioError(
                 f"servers must be <= capacity{where(owner)}, got servers={self.servers} > "
                 f"capacity={self.capacity}; raise capacity"
             )
         check_name("kind", self.kind, owner, error=ScenarioError)
-        set_field(
-            self,
-            "idle_power",
-            check_nonneg("idle_power", self.idle_power, owner, error=ScenarioError),
-        )
-        set_field(
-            self,
-            "busy_power",
-            check_nonneg("busy_power", self.busy_power, owner, error=ScenarioError),
-        )
+        check_field(self, "idle_power", check_nonneg, owner=owner, error=ScenarioError)
+        check_field(self, "busy_power", check_nonneg, owner=owner, error=ScenarioError)
         share = check_finite("reserved_share", self.reserved_share, owner, error=ScenarioError)
         if not 0 <= share < 1:
             raise ScenarioError(f"reserved_share must be in [0, 1){where(owner)}, got {share}")
@@ -126,12 +115,8 @@ class Link:
         owner = f"link {self.a!r}-{self.b!r}"
         if self.a == self.b:
             raise ScenarioError(f"a link joins two different devices, got {owner}")
-        set_field(
-            self,
-            "bandwidth",
-            check_positive("bandwidth", self.bandwidth, owner, error=ScenarioError),
-        )
-        set_field(self, "delay", check_nonneg("delay", self.delay, owner, error=ScenarioError))
+        check_field(self, "bandwidth", check_positive, owner=owner, error=ScenarioError)
+        check_field(self, "delay", check_nonneg, owner=owner, error=ScenarioError)
 
     @property
     def name(self) -> str:

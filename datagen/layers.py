@@ -110,6 +110,20 @@ def pool_out_size(size: int, kernel: int, stride: int | None = None, padding: in
     return conv_out_size(size, kernel, kernel if stride is None else stride, padding)
 
 
+def _conv2d_weights(in_channels: int, out_channels: int, kernel: Size2, groups: int) -> int:
+    """Weights of a 2-D convolution without bias, ``C_in / g * C_out * K_h * K_w``, checked."""
+    _positive("in_channels", in_channels)
+    _positive("out_channels", out_channels)
+    _positive("groups", groups)
+    if in_channels % groups or out_channels % groups:
+        raise ValueError(
+            f"in_channels ({in_channels}) and out_channels ({out_channels}) must be divisible "
+            f"by groups ({groups})"
+        )
+    kh, kw = _pair(kernel, "kernel")
+    return (in_channels // groups) * out_channels * kh * kw
+
+
 def conv2d_macs(
     in_channels: int, out_channels: int, kernel: Size2, out_size: Size2, groups: int = 1
 ) -> int:
@@ -135,17 +149,9 @@ def conv2d_macs(
         >>> conv2d_macs(3, 16, 3, 32)
         442368
     """
-    _positive("in_channels", in_channels)
-    _positive("out_channels", out_channels)
-    _positive("groups", groups)
-    if in_channels % groups or out_channels % groups:
-        raise ValueError(
-            f"in_channels ({in_channels}) and out_channels ({out_channels}) must be divisible "
-            f"by groups ({groups})"
-        )
-    kh, kw = _pair(kernel, "kernel")
+    weights = _conv2d_weights(in_channels, out_channels, kernel, groups)
     h, w = _pair(out_size, "out_size")
-    return (in_channels // groups) * out_channels * kh * kw * h * w
+    return weights * h * w
 
 
 def conv2d_params(
@@ -166,16 +172,8 @@ def conv2d_params(
     Returns:
         The number of parameters.
     """
-    _positive("in_channels", in_channels)
-    _positive("out_channels", out_channels)
-    _positive("groups", groups)
-    if in_channels % groups or out_channels % groups:
-        raise ValueError(
-            f"in_channels ({in_channels}) and out_channels ({out_channels}) must be divisible "
-            f"by groups ({groups})"
-        )
-    kh, kw = _pair(kernel, "kernel")
-    return (in_channels // groups) * out_channels * kh * kw + (out_channels if bias else 0)
+    weights = _conv2d_weights(in_channels, out_channels, kernel, groups)
+    return weights + (out_channels if bias else 0)
 
 
 def depthwise_conv2d_macs(channels: int, kernel: Size2, out_size: Size2) -> int:

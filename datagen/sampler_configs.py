@@ -43,32 +43,29 @@ def _err(cfg: str, name: str, value: Any, rule: str) -> ValueError:
 
 
 def _check_regime(cfg: Any, regimes: tuple[str, ...], cls_name: str) -> str:
-    """Check ``cfg.regime`` against the regimes of its class, then normalise its numbers."""
+    """Check ``cfg.regime`` against the regimes of its class, then normalise its fields."""
     c = cfg.regime
     if c not in regimes:
         names = " or ".join(repr(r) for r in regimes)
         raise _err(c, "regime", c, f"{names} for {cls_name}")
-    _normalise_numbers(cfg, c)
+    _normalise_fields(cfg, c)
     return str(c)
 
 
-def _freeze_lists(cfg: Any) -> None:
-    """Store the ``profiles`` and ``device_kinds`` lists of a frozen config as tuples."""
-    object.__setattr__(cfg, "profiles", tuple(cfg.profiles))
-    object.__setattr__(cfg, "device_kinds", tuple(cfg.device_kinds))
-
-
-def _normalise_numbers(cfg: object, name: str, int_max: int = MAX_CONFIG_INT) -> None:
-    """Check the type and range of every numeric field of a config dataclass, in place.
+def _normalise_fields(cfg: object, name: str, int_max: int = MAX_CONFIG_INT) -> None:
+    """Check the numeric fields of a config dataclass and normalise its fields, in place.
 
     The type is that of the field's default: integer fields take integers (numpy ones too) in
     ``[.., int_max]``; float fields (and ``None``-default ones, when set) take finite real
     numbers. Numpy scalars become Python numbers; Python ints and floats are kept as given.
-    Lower bounds and cross-field rules are checked by each config afterwards.
+    Tuple fields (``profiles``, ``device_kinds``) take any sequence and are stored as tuples,
+    once the numbers are checked. Lower bounds and cross-field rules are checked by each config
+    afterwards.
 
     Raises:
         ValueError: Naming the field, the value and the rule.
     """
+    sequences: list[str] = []
     for f in fields(cfg):  # type: ignore[arg-type]
         value = getattr(cfg, f.name)
         if f.name == "simulation":
@@ -76,7 +73,10 @@ def _normalise_numbers(cfg: object, name: str, int_max: int = MAX_CONFIG_INT) ->
                 raise _err(name, f.name, value, "a SimulationConfig (a mapping in YAML)")
             continue
         default = f.default
-        if isinstance(default, bool) or isinstance(default, (str, tuple)):
+        if isinstance(default, tuple):
+            sequences.append(f.name)
+            continue
+        if isinstance(default, (bool, str)):
             continue
         if isinstance(default, int):
             if not is_int(value):
@@ -91,16 +91,19 @@ def _normalise_numbers(cfg: object, name: str, int_max: int = MAX_CONFIG_INT) ->
                 raise _err(name, f.name, value, rule)
             if not isinstance(value, (int, float)):  # numpy scalars, Fractions, ...
                 object.__setattr__(cfg, f.name, x)
+    for field_name in sequences:
+        object.__setattr__(cfg, field_name, tuple(getattr(cfg, field_name)))
 
 
-def _check_range(
-    cfg: str, lo_name: str, lo: float, hi_name: str, hi: float, minimum: float
-) -> None:
+def _check_range(cfg: Any, stem: str, minimum: float) -> None:
+    """Check ``min_<stem> >= minimum`` and ``max_<stem> >= min_<stem>`` of a config."""
+    c, lo_name, hi_name = cfg.regime, f"min_{stem}", f"max_{stem}"
+    lo, hi = getattr(cfg, lo_name), getattr(cfg, hi_name)
     if lo < minimum:
-        raise _err(cfg, lo_name, lo, f">= {minimum}")
+        raise _err(c, lo_name, lo, f">= {minimum}")
     if hi < lo:
         raise ValueError(
-            f"{hi_name} must be >= {lo_name} in sampler config {cfg!r}, got {hi_name}={hi} < "
+            f"{hi_name} must be >= {lo_name} in sampler config {c!r}, got {hi_name}={hi} < "
             f"{lo_name}={lo}"
         )
 
@@ -108,14 +111,13 @@ def _check_range(
 def _check_structure(cfg: EdgeConfig | PlacerConfig, min_branches: int) -> None:
     """Ranges of the deployment's size, shared by the ``edge`` and ``placer`` regimes."""
     c = cfg.regime
-    _check_range(c, "min_services", cfg.min_services, "max_services", cfg.max_services, 1)
-    _check_range(c, "min_devices", cfg.min_devices, "max_devices", cfg.max_devices, 1)
-    _check_range(c, "min_fragments", cfg.min_fragments, "max_fragments", cfg.max_fragments, 1)
-    _check_range(c, "min_branches", cfg.min_branches, "max_branches", cfg.max_branches,
-                 min_branches)
+    _check_range(cfg, "services", 1)
+    _check_range(cfg, "devices", 1)
+    _check_range(cfg, "fragments", 1)
+    _check_range(cfg, "branches", min_branches)
     if cfg.max_branches > MAX_BRANCHES:
         raise _err(c, "max_branches", cfg.max_branches, f"<= {MAX_BRANCHES} (MAX_BRANCHES)")
-    _check_range(c, "min_capacity", cfg.min_capacity, "max_capacity", cfg.max_capacity, 1)
+    _check_range(cfg, "capacity", 1)
 
 
 def _check_service_and_links(cfg: EdgeConfig | PlacerConfig) -> None:
@@ -123,12 +125,11 @@ def _check_service_and_links(cfg: EdgeConfig | PlacerConfig) -> None:
     c = cfg.regime
     if cfg.max_scv < 0:
         raise _err(c, "max_scv", cfg.max_scv, ">= 0")
-    _check_range(c, "min_bandwidth", cfg.min_bandwidth, "max_bandwidth", cfg.max_bandwidth, 1e-9)
-    _check_range(c, "min_delay", cfg.min_delay, "max_delay", cfg.max_delay, 0.0)
+    _check_range(cfg, "bandwidth", 1e-9)
+    _check_range(cfg, "delay", 0.0)
     if not 0 < cfg.max_link_utilization < 1:
         raise _err(c, "max_link_utilization", cfg.max_link_utilization, "in (0, 1)")
-    _check_range(c, "min_sla_factor", cfg.min_sla_factor, "max_sla_factor", cfg.max_sla_factor,
-                 1e-9)
+    _check_range(cfg, "sla_factor", 1e-9)
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,7 @@ class SimulationConfig:
     def __post_init__(self) -> None:
         from datagen.sim.runner import ENGINES
 
-        _normalise_numbers(self, "simulation", int_max=1000 * MAX_CONFIG_INT)
+        _normalise_fields(self, "simulation", int_max=1000 * MAX_CONFIG_INT)
         if self.num_requests < 10:
             raise _err("simulation", "num_requests", self.num_requests, ">= 10")
         if self.max_num_requests < self.num_requests:
@@ -241,32 +242,16 @@ class ChainLikeConfig:
 
     def __post_init__(self) -> None:
         c = _check_regime(self, ("chainnet_like", "large"), "ChainLikeConfig")
-        _check_range(c, "min_services", self.min_services, "max_services", self.max_services, 1)
-        _check_range(c, "min_devices", self.min_devices, "max_devices", self.max_devices, 1)
-        _check_range(
-            c, "min_fragments", self.min_fragments, "max_fragments", self.max_fragments, 1
-        )
+        _check_range(self, "services", 1)
+        _check_range(self, "devices", 1)
+        _check_range(self, "fragments", 1)
         if self.max_fragments_per_device < 1:
             raise _err(c, "max_fragments_per_device", self.max_fragments_per_device, ">= 1")
-        _check_range(c, "min_capacity", self.min_capacity, "max_capacity", self.max_capacity, 1)
-        _check_range(
-            c,
-            "min_interarrival",
-            self.min_interarrival,
-            "max_interarrival",
-            self.max_interarrival,
-            0.0,
-        )
+        _check_range(self, "capacity", 1)
+        _check_range(self, "interarrival", 0.0)
         if self.max_interarrival <= 0:
             raise _err(c, "max_interarrival", self.max_interarrival, "> 0")
-        _check_range(
-            c,
-            "min_service_time",
-            self.min_service_time,
-            "max_service_time",
-            self.max_service_time,
-            0.0,
-        )
+        _check_range(self, "service_time", 0.0)
         if self.max_service_time <= 0:
             raise _err(c, "max_service_time", self.max_service_time, "> 0")
         if self.min_fragments > self.max_devices:
@@ -351,7 +336,6 @@ class EdgeConfig:
 
     def __post_init__(self) -> None:
         c = _check_regime(self, ("edge",), "EdgeConfig")
-        _freeze_lists(self)
         if not self.profiles:
             raise _err(c, "profiles", self.profiles, "a non-empty list of zoo profile names")
         if not self.device_kinds:
@@ -362,14 +346,7 @@ class EdgeConfig:
         if not 0 <= self.link_probability <= 1:
             raise _err(c, "link_probability", self.link_probability, "in [0, 1]")
         _check_service_and_links(self)
-        _check_range(
-            c,
-            "min_bottleneck_utilization",
-            self.min_bottleneck_utilization,
-            "max_bottleneck_utilization",
-            self.max_bottleneck_utilization,
-            1e-6,
-        )
+        _check_range(self, "bottleneck_utilization", 1e-6)
 
 
 
@@ -533,7 +510,6 @@ class PlacerConfig:
         from datagen.zoo import list_profiles
 
         c = _check_regime(self, ("placer",), "PlacerConfig")
-        _freeze_lists(self)
         known = list_profiles()
         if not self.profiles or any(p not in known for p in self.profiles):
             raise _err(c, "profiles", list(self.profiles),
@@ -547,10 +523,8 @@ class PlacerConfig:
                 raise _err(c, "device_kinds", list(self.device_kinds),
                            f"a list of catalog device kinds ({exc})") from None
         _check_structure(self, min_branches=2)
-        _check_range(c, "min_speed_factor", self.min_speed_factor, "max_speed_factor",
-                     self.max_speed_factor, 1e-9)
-        _check_range(c, "min_memory_factor", self.min_memory_factor, "max_memory_factor",
-                     self.max_memory_factor, 1e-9)
+        _check_range(self, "speed_factor", 1e-9)
+        _check_range(self, "memory_factor", 1e-9)
         for name in ("semantic_probability", "default_branches_probability",
                      "tight_memory_probability", "zero_scv_probability", "link_probability",
                      "saturation_probability", "infinite_sla_probability",
@@ -564,8 +538,7 @@ class PlacerConfig:
                 f"{terms} must sum to 1 in sampler config {c!r}, got {total:g}; adjust them"
             )
         _check_service_and_links(self)
-        _check_range(c, "min_cluster_utilization", self.min_cluster_utilization,
-                     "max_cluster_utilization", self.max_cluster_utilization, 1e-6)
+        _check_range(self, "cluster_utilization", 1e-6)
         if not (self.min_cluster_utilization <= self.saturation_utilization
                 <= self.max_cluster_utilization):
             raise _err(c, "saturation_utilization", self.saturation_utilization,
@@ -577,8 +550,7 @@ class PlacerConfig:
             raise _err(c, "max_rate_ratio", self.max_rate_ratio, ">= 1")
         if not self.max_bottleneck_utilization > 0:
             raise _err(c, "max_bottleneck_utilization", self.max_bottleneck_utilization, "> 0")
-        _check_range(c, "min_walk_moves", self.min_walk_moves, "max_walk_moves",
-                     self.max_walk_moves, 0)
+        _check_range(self, "walk_moves", 0)
 
 
 SamplerConfig = ChainLikeConfig | EdgeConfig | PlacerConfig

@@ -16,12 +16,14 @@ from typing import Literal
 
 from datagen.validation import (
     ScenarioError,
+    check_field,
     check_finite,
     check_int,
     check_name,
     check_nonneg,
     check_positive,
     check_probability,
+    named_owner,
     set_field,
     to_float,
     where,
@@ -67,19 +69,12 @@ class LayerProfile:
     bytes_per_elem: int = 4
 
     def __post_init__(self) -> None:
-        owner = f"layer {self.name!r}"
-        check_name("name", self.name, "layer", error=ScenarioError)
+        owner = named_owner(self, "layer", error=ScenarioError)
         check_name("kind", self.kind, owner, error=ScenarioError)
-        set_field(self, "macs", check_int("macs", self.macs, 0, owner, error=ScenarioError))
-        set_field(self, "params", check_int("params", self.params, 0, owner, error=ScenarioError))
-        set_field(
-            self, "out_elems", check_int("out_elems", self.out_elems, 1, owner, error=ScenarioError)
-        )
-        set_field(
-            self,
-            "bytes_per_elem",
-            check_int("bytes_per_elem", self.bytes_per_elem, 1, owner, error=ScenarioError),
-        )
+        check_field(self, "macs", check_int, 0, owner=owner, error=ScenarioError)
+        check_field(self, "params", check_int, 0, owner=owner, error=ScenarioError)
+        check_field(self, "out_elems", check_int, 1, owner=owner, error=ScenarioError)
+        check_field(self, "bytes_per_elem", check_int, 1, owner=owner, error=ScenarioError)
 
     @property
     def weight_bytes(self) -> int:
@@ -115,8 +110,7 @@ class DNNProfile:
     semantic_macs_fraction: float | None = None
 
     def __post_init__(self) -> None:
-        owner = f"profile {self.name!r}"
-        check_name("name", self.name, "profile", error=ScenarioError)
+        owner = named_owner(self, "profile", error=ScenarioError)
         layers = tuple(self.layers)
         if not layers:
             raise ScenarioError(f"layers must hold at least one layer{where(owner)}, got []")
@@ -124,23 +118,16 @@ class DNNProfile:
             if not isinstance(layer, LayerProfile):
                 raise ScenarioError(f"layers[{i}] must be a LayerProfile{where(owner)}")
         set_field(self, "layers", layers)
-        acc = check_probability("accuracy", self.accuracy, owner, error=ScenarioError)
-        set_field(self, "accuracy", acc)
-        set_field(
-            self,
-            "input_elems",
-            check_int("input_elems", self.input_elems, 0, owner, error=ScenarioError),
-        )
+        check_field(self, "accuracy", check_probability, owner=owner, error=ScenarioError)
+        check_field(self, "input_elems", check_int, 0, owner=owner, error=ScenarioError)
         if self.semantic_accuracy is not None:
-            sa = check_probability(
-                "semantic_accuracy", self.semantic_accuracy, owner, error=ScenarioError
+            check_field(
+                self, "semantic_accuracy", check_probability, owner=owner, error=ScenarioError
             )
-            set_field(self, "semantic_accuracy", sa)
         if self.semantic_macs_fraction is not None:
-            phi = check_positive(
-                "semantic_macs_fraction", self.semantic_macs_fraction, owner, error=ScenarioError
+            check_field(
+                self, "semantic_macs_fraction", check_positive, owner=owner, error=ScenarioError
             )
-            set_field(self, "semantic_macs_fraction", phi)
 
     @property
     def total_macs(self) -> int:
@@ -188,20 +175,11 @@ class Fragment:
     branch: int = 0
 
     def __post_init__(self) -> None:
-        owner = f"fragment {self.name!r}"
-        check_name("name", self.name, "fragment", error=ScenarioError)
-        set_field(self, "macs", check_positive("macs", self.macs, owner, error=ScenarioError))
-        set_field(
-            self,
-            "weight_bytes",
-            check_int("weight_bytes", self.weight_bytes, 0, owner, error=ScenarioError),
-        )
-        set_field(
-            self,
-            "output_bytes",
-            check_int("output_bytes", self.output_bytes, 0, owner, error=ScenarioError),
-        )
-        set_field(self, "branch", check_int("branch", self.branch, 0, owner, error=ScenarioError))
+        owner = named_owner(self, "fragment", error=ScenarioError)
+        check_field(self, "macs", check_positive, owner=owner, error=ScenarioError)
+        check_field(self, "weight_bytes", check_int, 0, owner=owner, error=ScenarioError)
+        check_field(self, "output_bytes", check_int, 0, owner=owner, error=ScenarioError)
+        check_field(self, "branch", check_int, 0, owner=owner, error=ScenarioError)
 
 
 @dataclass(frozen=True)
@@ -293,8 +271,7 @@ class Service:
     input_bytes: int = 0
 
     def __post_init__(self) -> None:
-        owner = f"service {self.name!r}"
-        check_name("name", self.name, "service", error=ScenarioError)
+        owner = named_owner(self, "service", error=ScenarioError)
         frags = tuple(self.fragments)
         if not frags:
             raise ScenarioError(f"fragments must hold at least one fragment{where(owner)}")
@@ -322,7 +299,7 @@ class Service:
             raise ScenarioError(
                 f"split must be one of {SPLIT_TYPES}{where(owner)}, got {self.split!r}"
             )
-        set_field(self, "scv", check_nonneg("scv", self.scv, owner, error=ScenarioError))
+        check_field(self, "scv", check_nonneg, owner=owner, error=ScenarioError)
         if self.mmpp is not None and not isinstance(self.mmpp, MMPP2):
             raise ScenarioError(f"mmpp must be an MMPP2 or None{where(owner)}, got {self.mmpp!r}")
         branches = sorted({f.branch for f in frags})
@@ -336,17 +313,12 @@ class Service:
                 f"branch indices must be 0..B-1 without gaps{where(owner)}, got {branches}"
             )
         if self.accuracy is not None:
-            acc = check_probability("accuracy", self.accuracy, owner, error=ScenarioError)
-            set_field(self, "accuracy", acc)
+            check_field(self, "accuracy", check_probability, owner=owner, error=ScenarioError)
         if self.profile is not None:
             check_name("profile", self.profile, owner, error=ScenarioError)
         if self.source is not None:
             check_name("source", self.source, owner, error=ScenarioError)
-        set_field(
-            self,
-            "input_bytes",
-            check_int("input_bytes", self.input_bytes, 0, owner, error=ScenarioError),
-        )
+        check_field(self, "input_bytes", check_int, 0, owner=owner, error=ScenarioError)
 
     @property
     def num_branches(self) -> int:

@@ -10,7 +10,9 @@ the rule (the fix), as in
 The ``check_*`` functions return the cleaned value (a Python ``float`` or ``int``, numpy
 scalars included) and raise ``error`` (default :class:`ValueError`; the world model passes
 :class:`ScenarioError`, the placer its ``RequestError``). The ``is_*`` / ``*_or_none``
-predicates are for callers that word their own message.
+predicates are for callers that word their own message. In a frozen dataclass's
+``__post_init__``, :func:`check_field` runs a ``check_*`` function on a field and stores the
+cleaned value, and :func:`named_owner` checks ``name`` and words the owner of the messages.
 
 Numbers may be Python or numpy scalars; booleans are never numbers. Integers are at most
 :data:`MAX_INT`, so a huge value is refused with a message instead of an ``OverflowError``
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
 from typing import Any, TypeGuard
 
 __all__ = [
@@ -29,6 +32,7 @@ __all__ = [
     "ScenarioError",
     "as_real",
     "as_int",
+    "check_field",
     "check_finite",
     "check_int",
     "check_name",
@@ -38,6 +42,7 @@ __all__ = [
     "finite_float",
     "is_int",
     "is_real",
+    "named_owner",
     "set_field",
     "show_value",
     "to_float",
@@ -263,3 +268,39 @@ def check_name(
     if not isinstance(value, str) or not value:
         raise error(f"{name} must be a non-empty string{where(owner)}, got {value!r}")
     return value
+
+
+def check_field(
+    obj: object,
+    name: str,
+    check: Callable[..., Any],
+    *args: Any,
+    owner: str = "",
+    error: type[ValueError] = ValueError,
+) -> Any:
+    """Check field ``name`` of a frozen dataclass and store the cleaned value, in ``__post_init__``.
+
+    ``check`` is one of the ``check_*`` functions above, called as
+    ``check(name, value, *args, owner, error=error)``, e.g.
+    ``check_field(self, "capacity", check_int, 1, owner=owner)``.
+
+    Returns:
+        The cleaned value, as stored.
+
+    Raises:
+        ValueError: (``error``) As ``check`` does.
+    """
+    value = check(name, getattr(obj, name), *args, owner, error=error)
+    set_field(obj, name, value)
+    return value
+
+
+def named_owner(obj: Any, kind: str, *, error: type[ValueError] = ValueError) -> str:
+    """Check ``obj.name`` and return the owner of ``obj``'s messages, ``"<kind> '<name>'"``.
+
+    Raises:
+        ValueError: (``error``) If ``obj.name`` is not a non-empty string
+            (``name must be a non-empty string for <kind>, got ...``).
+    """
+    check_name("name", obj.name, kind, error=error)
+    return f"{kind} {obj.name!r}"

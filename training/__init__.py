@@ -6,8 +6,9 @@ for importing Lightning.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from datagen.lazy import by_name, lazy_exports
 
 if TYPE_CHECKING:
     from training.cli import TrainingCLI, cli_main
@@ -18,20 +19,19 @@ if TYPE_CHECKING:
     from training.samples import load_samples
     from training.writer import PredictionWriter
 
-_HOME = {
-    "PerfPredictorModule": "training.module",
-    "PredictionWriter": "training.writer",
-    "ScenarioGraphDataset": "training.data",
-    "SimDataModule": "training.data",
-    "TrainingCLI": "training.cli",
-    "attach_targets": "training.data",
-    "cli_main": "training.cli",
-    "evaluate": "training.evaluate",
-    "evaluation_table": "training.metrics",
-    "load_samples": "training.samples",
-    "service_errors": "training.metrics",
-    "summarize": "training.metrics",
-}
+#: Public name -> the module it is imported from on first use.
+_HOME = by_name(
+    {
+        "training.cli": ("TrainingCLI", "cli_main"),
+        "training.data": ("ScenarioGraphDataset", "SimDataModule", "attach_targets"),
+        "training.evaluate": ("evaluate",),
+        "training.metrics": ("evaluation_table", "service_errors", "summarize"),
+        "training.module": ("PerfPredictorModule",),
+        "training.samples": ("load_samples",),
+        "training.writer": ("PredictionWriter",),
+    }
+)
+__getattr__, __dir__ = lazy_exports(__name__, _HOME)
 
 __all__ = [
     "PerfPredictorModule",
@@ -47,13 +47,3 @@ __all__ = [
     "service_errors",
     "summarize",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _HOME:
-        raise AttributeError(f"module 'training' has no attribute {name!r}")
-    return getattr(importlib.import_module(_HOME[name]), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_HOME))

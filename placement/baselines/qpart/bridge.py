@@ -12,16 +12,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from datagen.world import (
-    Device,
-    DNNProfile,
-    Fragment,
-    LayerProfile,
-    Link,
-    Placement,
-    Scenario,
-    Service,
-)
+from datagen.devices import Device, Link
+from datagen.scenario import Placement, Scenario
+from datagen.services import DNNProfile, Fragment, LayerProfile, Service
 from datagen.zoo import get_profile
 from placement.baselines.qpart.cost import linear_macs, segment_macs
 from placement.baselines.qpart.params import QPART_MLP_WIDTHS, LayerArrays, QPARTParams
