@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -62,24 +63,21 @@ def build_service(request: ServiceRequest, split: str) -> Service:
 def _build_cached(request: ServiceRequest, split: str) -> Service:
     from datagen.splitting import make_service
 
+    # The request's size of the split: branches of a semantic split, else the chain length k
+    # of a layer split; make_service's defaults apply where the request leaves it open.
+    size: dict[str, Any]
     if split == "semantic" and request.branches is not None:
-        return make_service(
-            request.name,
-            request.profile,
-            split,
-            request.arrival_rate,
-            request.sla,
-            branches=request.branches,
-            scv=request.scv,
-        )
+        size = {"branches": request.branches}
+    else:
+        size = {"k": request.k if split == "layer" else None}
     return make_service(
         request.name,
         request.profile,
         split,
         request.arrival_rate,
         request.sla,
-        k=request.k if split == "layer" else None,
         scv=request.scv,
+        **size,
     )
 
 

@@ -38,7 +38,7 @@ from placement.policies.base import KeylessPolicy, NotFittedError, SplitPolicy
 from placement.request import PlacementRequest, RequestError
 from placement.search.base import SearchMethod, SearchResult
 from placement.search.local import LocalSearch
-from placement.verify import diverse_top, make_decision, verify_candidates
+from placement.verify import decide, diverse_top, make_decision, verify_candidates
 
 # diverse_top, make_decision and verify_candidates live in placement.verify; re-exported here
 # for code written against earlier releases.
@@ -300,21 +300,17 @@ class Placer:
                 sources = ["refined"] + sources[: polished.shape[0] - 1]
             ranked = polished
         alternatives = self._safe_alternatives(space, stats) if self.safeguards else []
-        decision = make_decision(
+        decision = decide(
+            self,
             space,
             ranked,
-            self.predictor,
-            self.objective,
-            verify_top_k=self.verify_top_k,
-            verify_requests=self.verify_requests,
-            seed=self.seed,
             stats=stats,
             method="placer",
+            started=t0,
             predictor_fallback=self.predictor_fallback,
             split_context=context,
             sources=sources,
             alternatives=alternatives,
-            started=t0,
         )
         if decision.uncertain:
             log.info("the predictor is unsure of the chosen plan (source %s, simulated %s)",

@@ -14,7 +14,7 @@ import json
 import math
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,7 @@ from placement.decision import Decision
 from placement.objective import Objective, metrics_frame
 from placement.search.simulation import all_lost, capped_horizon
 
-__all__ = ["diverse_top", "make_decision", "verify_candidates"]
+__all__ = ["VerifySettings", "decide", "diverse_top", "make_decision", "verify_candidates"]
 
 
 def diverse_top(
@@ -103,6 +103,72 @@ def verify_candidates(
     values = np.asarray(objective(list(scenarios), frame), dtype=float)
     values[failed] = math.inf
     return values, frame
+
+
+class VerifySettings(Protocol):
+    """What :func:`decide` reads from a placement method: its predictor and verification.
+
+    :class:`~placement.placer.Placer` and :class:`~placement.baselines.classic.ClassicPlacer`
+    both hold these attributes (see :func:`make_decision` for their meaning).
+    """
+
+    @property
+    def predictor(self) -> Predictor | None:
+        """Predictor for the reported metrics, or ``None``."""
+
+    @property
+    def objective(self) -> Objective:
+        """The cost."""
+
+    @property
+    def verify_top_k(self) -> int:
+        """Candidates to simulate (``0`` = none)."""
+
+    @property
+    def verify_requests(self) -> int:
+        """Requests per verification simulation."""
+
+    @property
+    def seed(self) -> int:
+        """Simulation seed."""
+
+
+def decide(
+    placer: VerifySettings,
+    space: CandidateSpace,
+    ranked: np.ndarray,
+    *,
+    stats: Mapping[str, Any],
+    method: str,
+    **options: Any,
+) -> Decision:
+    """:func:`make_decision` with the predictor, objective and verification settings of a placer.
+
+    Args:
+        placer: The placement method; its ``predictor``, ``objective``, ``verify_top_k``,
+            ``verify_requests`` and ``seed`` are passed on.
+        space: The candidate space.
+        ranked: Feasible assignments, best predicted first, shape ``(n, F)``.
+        stats: Search statistics to report.
+        method: Name of the method.
+        **options: The other keyword arguments of :func:`make_decision` (``started``,
+            ``sources``, ``alternatives``...).
+
+    Returns:
+        The decision.
+    """
+    return make_decision(
+        space,
+        ranked,
+        placer.predictor,
+        placer.objective,
+        verify_top_k=placer.verify_top_k,
+        verify_requests=placer.verify_requests,
+        seed=placer.seed,
+        stats=stats,
+        method=method,
+        **options,
+    )
 
 
 def make_decision(

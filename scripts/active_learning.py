@@ -27,9 +27,11 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import numpy as np
+
+from scripts._cli import parse_command_line, usage_error
 
 __all__ = ["RENAMED", "build_parser", "request_from_scenario", "select_candidates", "main"]
 
@@ -120,26 +122,21 @@ def build_parser() -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point (``python -m scripts.active_learning``).
+    """Run one round (``python -m scripts.active_learning``): search, pick, label.
+
+    Returns:
+        The exit status: 0, or 2 when the ``--model`` file does not exist.
 
     Raises:
         SystemExit: Status 2 after one line on stderr for a bad flag or value; status 0 after
             ``--help`` or ``--print_config``.
     """
-    from datagen.cli_common import parse_or_exit, rename_deprecated
-
-    raw = sys.argv[1:] if argv is None else argv
-    args = parse_or_exit(build_parser(), rename_deprecated(raw, RENAMED, PROG))
-
-    def fail(message: str) -> NoReturn:
-        print(f"{PROG}: error: {message} (see {PROG} --help)", file=sys.stderr)
-        raise SystemExit(2)
-
+    args = parse_command_line(build_parser(), argv, RENAMED)
     for name in ("requests", "pool", "top"):
         if getattr(args, name) < 1:
-            fail(f"--{name} must be >= 1")
+            usage_error(PROG, f"--{name} must be >= 1")
     if args.disagree < 0 or args.seed < 0:
-        fail("--disagree and --seed must be >= 0")
+        usage_error(PROG, "--disagree and --seed must be >= 0")
     if not Path(args.model).is_file():
         print(f"error: --model {args.model!r} does not exist; train one (python -m training fit "
               "...) or use chainnet/checkpoints/default.pt", file=sys.stderr)

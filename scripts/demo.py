@@ -38,6 +38,8 @@ from typing import Any
 
 import pandas as pd
 
+from scripts._cli import parse_command_line, usage_error
+
 PROG = "python -m scripts.demo"
 __all__ = ["RENAMED", "build_parser", "main", "sample_cluster", "sample_workload"]
 
@@ -113,20 +115,15 @@ def build_parser() -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point (``python -m scripts.demo``).
+    """Run the five steps of the demo (``python -m scripts.demo``); returns the exit status 0.
 
     Raises:
         SystemExit: Status 2 after one line on stderr for a bad flag or value; status 0 after
             ``--help`` or ``--print_config``.
     """
-    from datagen.cli_common import parse_or_exit, rename_deprecated
-
-    raw = sys.argv[1:] if argv is None else argv
-    args = parse_or_exit(build_parser(), rename_deprecated(raw, RENAMED, PROG))
+    args = parse_command_line(build_parser(), argv, RENAMED)
     if args.num_samples < 1 or args.bandit_steps < 0 or args.seed < 0:
-        print(f"{PROG}: error: --num_samples must be >= 1, --bandit_steps and --seed >= 0 "
-              f"(see {PROG} --help)", file=sys.stderr)
-        raise SystemExit(2)
+        usage_error(PROG, "--num_samples must be >= 1, --bandit_steps and --seed >= 0")
     warnings.simplefilter("ignore", RuntimeWarning)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -26,6 +26,7 @@ from typing import Any
 
 from placement.online import ONLINE_FAMILIES, OnlineExperiment, online_family
 from placement.policies import Reward, make_policy, save_policy
+from scripts._cli import parse_command_line
 
 __all__ = ["RENAMED", "build_parser", "main", "pretrain"]
 
@@ -114,10 +115,7 @@ def build_parser() -> Any:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit code."""
-    from datagen.cli_common import parse_or_exit, rename_deprecated
-
-    raw = sys.argv[1:] if argv is None else argv
-    args = parse_or_exit(build_parser(), rename_deprecated(raw, RENAMED, PROG))
+    args = parse_command_line(build_parser(), argv, RENAMED)
     if args.steps < 1:
         print(f"error: --steps must be >= 1, got {args.steps}", file=sys.stderr)
         return 2

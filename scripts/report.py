@@ -38,6 +38,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
+from scripts._cli import parse_command_line
 from scripts.report_sections.base import ReportContext, Section
 from scripts.report_sections.summary import glossary_markdown, summary_markdown
 
@@ -158,9 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     Errors in the arguments or the output folder end it with one line on stderr (exit status
     2) before any section runs.
     """
-    from datagen.cli_common import parse_or_exit
-
-    args = parse_or_exit(build_parser(), sys.argv[1:] if argv is None else argv)
+    args = parse_command_line(build_parser(), argv)
 
     def fail(msg: str) -> NoReturn:
         print(f"{PROG}: error: {msg}", file=sys.stderr)

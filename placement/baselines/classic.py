@@ -33,7 +33,7 @@ from placement.candidates import CandidateSpace, InfeasibleRequestError, check_f
 from placement.decision import Decision
 from placement.objective import Objective
 from placement.request import PlacementRequest, RequestError
-from placement.verify import make_decision
+from placement.verify import decide
 
 __all__ = [
     "ClassicPlacer",
@@ -120,19 +120,7 @@ class ClassicPlacer:
             "wall_time": time.perf_counter() - t0,
             "search": type(self).__name__,
         }
-        decision = make_decision(
-            space,
-            assignment[None, :],
-            self.predictor,
-            self.objective,
-            verify_top_k=self.verify_top_k,
-            verify_requests=self.verify_requests,
-            seed=self.seed,
-            stats=stats,
-            method=self.name,
-            started=t0,
-        )
-        return decision
+        return decide(self, space, assignment[None, :], stats=stats, method=self.name, started=t0)
 
     def _construct(
         self, request: PlacementRequest, splits: dict[str, str], rng: np.random.Generator

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DigitsSplit",
     "check_seed",
+    "seed_states",
     "single_thread",
     "load_digits_split",
     "corrupt",
@@ -87,6 +88,23 @@ def check_seed(seed: int) -> None:
     """
     if isinstance(seed, bool) or int(seed) != seed or seed < 0:
         raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+
+
+def seed_states(seed: int, n: int) -> np.ndarray:
+    """Check an experiment's seed and derive one 32-bit seed per random stream from it.
+
+    Args:
+        seed: The experiment's seed (``>= 0``).
+        n: Number of streams (data split, weights, corruptions...).
+
+    Returns:
+        ``numpy.random.SeedSequence(seed).generate_state(n)``, a uint32 array of shape ``(n,)``.
+
+    Raises:
+        ValueError: Naming the seed, if it is negative or not an integer.
+    """
+    check_seed(seed)
+    return np.random.SeedSequence(int(seed)).generate_state(n)
 
 
 def _fractions(fractions: Sequence[float]) -> tuple[float, float, float]:

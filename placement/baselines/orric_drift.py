@@ -47,10 +47,10 @@ from placement.baselines import orric
 from placement.baselines.digits import (
     accuracy,
     build_cnn,
-    check_seed,
     cnn_macs,
     corrupt,
     load_digits_split,
+    seed_states,
     single_thread,
     train_classifier,
 )
@@ -205,7 +205,7 @@ def measure_drift_table(config: DriftConfig, seed: int) -> DriftTable:
             subsets (``>= 0``).
 
     Returns:
-        The :class:`DriftTable`.
+        The :class:`DriftTable`: accuracy per slot, retraining level and resolution.
 
     Raises:
         ValueError: On an invalid config or seed.
@@ -213,14 +213,13 @@ def measure_drift_table(config: DriftConfig, seed: int) -> DriftTable:
     import torch
 
     cfg = config.validate()
-    check_seed(seed)
     T, D = int(cfg.slots), int(cfg.samples_per_slot)
     res = tuple(int(r) for r in cfg.resolutions)
     grid = np.asarray(cfg.grid, dtype=float)
     severity = np.linspace(0.0, float(cfg.max_severity), T)
     kw = {"max_noise": cfg.max_noise, "max_rotation_deg": cfg.max_rotation_deg,
           "max_blur": cfg.max_blur}
-    seeds = np.random.SeedSequence(int(seed)).generate_state(5)
+    seeds = seed_states(seed, 5)
 
     def gen(k: int, *extra: int) -> torch.Generator:
         s = np.random.SeedSequence([int(seeds[k]), *extra]).generate_state(1)[0]

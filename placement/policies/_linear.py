@@ -2,7 +2,7 @@
 
 Private helper: one :class:`LinearArms` holds, for every key and arm, the regularised Gram
 matrix and the reward-weighted context sum, with optional discounting or a sliding window for
-non-stationary rewards.
+non-stationary rewards. :class:`LinearConfig` checks the config fields those policies share.
 """
 
 from __future__ import annotations
@@ -10,35 +10,70 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
 from datagen.validation import finite_float, is_int, is_real
 
-__all__ = ["LinearArms", "check_linear_fields"]
+__all__ = ["LinearArms", "LinearConfig"]
+
+_Config = TypeVar("_Config", bound="LinearConfig")
 
 
-def check_linear_fields(
-    l2_lambda: float, discount: float, window: int | None, fit_intercept: bool
-) -> None:
-    """Validate the fields shared by the linear policies.
+class LinearConfig:
+    r"""Base of the linear policies' configs: the fields they share and :meth:`validate`.
 
-    Raises:
-        ValueError: Naming the field, its value and the valid range.
+    Each config is a frozen dataclass that declares its own fields first, then these five
+    (so its ``repr`` and saved form keep that order), and checks its own fields in
+    :meth:`_check_own_fields`.
+
+    Attributes:
+        l2_lambda: Ridge penalty (prior precision) :math:`\lambda > 0`.
+        discount: Discount :math:`\gamma \in (0, 1]` per observation; ``1`` = none.
+        window: Keep only the last ``window`` observations per arm, or ``None``; exclusive
+            with ``discount < 1``.
+        fit_intercept: Append a constant 1 feature.
+        per_service: Keep separate estimates per row key instead of one shared model.
     """
-    if finite_float(l2_lambda) is None or not l2_lambda > 0:
-        raise ValueError(f"l2_lambda must be a finite number > 0, got {l2_lambda!r}")
-    if not (is_real(discount) and 0 < discount <= 1):
-        raise ValueError(f"discount must be in (0, 1] (1 = no discounting), got {discount!r}")
-    if window is not None and (not is_int(window) or window < 1):
-        raise ValueError(f"window must be None or an integer >= 1, got {window!r}")
-    if window is not None and discount != 1:
-        raise ValueError(
-            f"use either discount (got {discount}) or window (got {window}), not both; "
-            "set discount=1.0 or window=None"
-        )
-    if not isinstance(fit_intercept, bool):
-        raise ValueError(f"fit_intercept must be a bool, got {fit_intercept!r}")
+
+    l2_lambda: float
+    discount: float
+    window: int | None
+    fit_intercept: bool
+    per_service: bool
+
+    def validate(self: _Config) -> _Config:
+        """Check every field, the policy's own ones first; return ``self``.
+
+        Raises:
+            ValueError: Naming the field, its value and the valid range.
+        """
+        self._check_own_fields()
+        l2_lambda, discount, window = self.l2_lambda, self.discount, self.window
+        if finite_float(l2_lambda) is None or not l2_lambda > 0:
+            raise ValueError(f"l2_lambda must be a finite number > 0, got {l2_lambda!r}")
+        if not (is_real(discount) and 0 < discount <= 1):
+            raise ValueError(f"discount must be in (0, 1] (1 = no discounting), got {discount!r}")
+        if window is not None and (not is_int(window) or window < 1):
+            raise ValueError(f"window must be None or an integer >= 1, got {window!r}")
+        if window is not None and discount != 1:
+            raise ValueError(
+                f"use either discount (got {discount}) or window (got {window}), not both; "
+                "set discount=1.0 or window=None"
+            )
+        if not isinstance(self.fit_intercept, bool):
+            raise ValueError(f"fit_intercept must be a bool, got {self.fit_intercept!r}")
+        if not isinstance(self.per_service, bool):
+            raise ValueError(f"per_service must be a bool, got {self.per_service!r}")
+        return self
+
+    def _check_own_fields(self) -> None:
+        """Check the fields the policy adds to the shared ones (none here).
+
+        Raises:
+            ValueError: Naming the field, its value and the valid range.
+        """
 
 
 @dataclass

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 import numpy as np
@@ -31,6 +31,7 @@ import numpy as np
 __all__ = [
     "ARMS",
     "DEFAULT_KEY",
+    "Feedback",
     "KeylessPolicy",
     "NotFittedError",
     "SplitPolicy",
@@ -74,11 +75,34 @@ def as_rng(rng: np.random.Generator | None = None, seed: int | None = None) -> n
     return np.random.default_rng(0 if seed is None else seed)
 
 
+@dataclass(frozen=True)
+class Feedback:
+    """One decision interval's checked feedback, as :meth:`SplitPolicy._update` receives it.
+
+    :meth:`SplitPolicy.update` builds it from the user's arrays after checking them, so a
+    policy's ``_update`` reads named, validated fields with ``n >= 1`` rows.
+
+    Attributes:
+        contexts: Context rows at decision time, finite floats of shape ``(n, d)``.
+        arms: The arms played, int indices of shape ``(n,)``.
+        rewards: Observed rewards, finite floats of shape ``(n,)``.
+        keys: One key per row (:data:`DEFAULT_KEY` when none was given), length ``n``.
+        response_times: Observed response times (s), shape ``(n,)`` (``nan``/``inf`` when
+            nothing completed), or ``None`` when not given.
+    """
+
+    contexts: np.ndarray
+    arms: np.ndarray
+    rewards: np.ndarray
+    keys: list[Hashable]
+    response_times: np.ndarray | None = None
+
+
 class SplitPolicy(ABC):
     """Base class of the split policies: input checks and the sklearn-like aliases.
 
-    Subclasses implement :meth:`_select`, :meth:`_update`, :meth:`_expectations` and
-    :meth:`reset`, and receive checked arrays.
+    Subclasses implement :meth:`_select`, :meth:`_update` (which receives a
+    :class:`Feedback`), :meth:`_expectations` and :meth:`reset`, and receive checked arrays.
 
     Args:
         config: The policy's config, an instance of :attr:`config_class` (default: ``None`` =
@@ -154,13 +178,7 @@ class SplitPolicy(ABC):
             ValueError: On a context array that is not 2-D and finite, a column count that
                 differs from earlier calls, or ``keys`` of the wrong length.
         """
-        x = self._check_contexts(contexts)
-        k = self._check_keys(keys, x.shape[0])
-        if x.shape[0] == 0:
-            return np.zeros(0, dtype=np.int64)
-        out = np.asarray(self._select(x, k, explore=True), dtype=np.int64).reshape(-1)
-        assert out.shape == (x.shape[0],)
-        return out
+        return self._choose(contexts, keys, explore=True)
 
     def predict(
         self, contexts: Any, *, keys: Sequence[Hashable] | np.ndarray | None = None
@@ -174,13 +192,7 @@ class SplitPolicy(ABC):
         Returns:
             Arm indices, int array of shape ``(n,)``.
         """
-        x = self._check_contexts(contexts)
-        k = self._check_keys(keys, x.shape[0])
-        if x.shape[0] == 0:
-            return np.zeros(0, dtype=np.int64)
-        out = np.asarray(self._select(x, k, explore=False), dtype=np.int64).reshape(-1)
-        assert out.shape == (x.shape[0],)
-        return out
+        return self._choose(contexts, keys, explore=False)
 
     def update(
         self,
@@ -227,7 +239,7 @@ class SplitPolicy(ABC):
                 )
         if n == 0:
             return self
-        self._update(x, a, r, k, rt)
+        self._update(Feedback(x, a, r, k, rt))
         np.add.at(self.counts_, a, 1)
         return self
 
@@ -288,21 +300,26 @@ class SplitPolicy(ABC):
         """Return arm indices, shape ``(n,)``, for checked non-empty contexts."""
 
     @abstractmethod
-    def _update(
-        self,
-        x: np.ndarray,
-        arms: np.ndarray,
-        rewards: np.ndarray,
-        keys: list[Hashable],
-        response_times: np.ndarray | None,
-    ) -> None:
-        """Learn from checked, non-empty data."""
+    def _update(self, feedback: Feedback) -> None:
+        """Learn from one interval's checked, non-empty feedback."""
 
     @abstractmethod
     def _expectations(self, x: np.ndarray, keys: list[Hashable]) -> np.ndarray:
         """Return expected rewards, shape ``(n, n_arms)``."""
 
     # -- checks -----------------------------------------------------------------------------
+
+    def _choose(
+        self, contexts: Any, keys: Sequence[Hashable] | np.ndarray | None, *, explore: bool
+    ) -> np.ndarray:
+        """Check the inputs of :meth:`select` / :meth:`predict`, then :meth:`_select`."""
+        x = self._check_contexts(contexts)
+        k = self._check_keys(keys, x.shape[0])
+        if x.shape[0] == 0:
+            return np.zeros(0, dtype=np.int64)
+        out = np.asarray(self._select(x, k, explore=explore), dtype=np.int64).reshape(-1)
+        assert out.shape == (x.shape[0],)
+        return out
 
     def _base_reset(self) -> None:
         self.counts_ = np.zeros(self.n_arms, dtype=np.int64)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from datagen.validation import is_real
-from placement.policies.base import ARMS, SplitPolicy
+from placement.policies.base import ARMS, Feedback, SplitPolicy
 
 __all__ = [
     "FixedArmConfig",
@@ -23,14 +23,7 @@ __all__ = [
 class _NonLearningPolicy(SplitPolicy):
     """A policy that ignores feedback: :meth:`update` only counts the observations."""
 
-    def _update(
-        self,
-        x: np.ndarray,
-        arms: np.ndarray,
-        rewards: np.ndarray,
-        keys: list[Hashable],
-        response_times: np.ndarray | None,
-    ) -> None:
+    def _update(self, feedback: Feedback) -> None:
         return None
 
 

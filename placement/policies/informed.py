@@ -19,10 +19,11 @@ available unchanged as ``"splitplace"``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
+from placement.policies.base import Feedback
 from placement.policies.linucb import LinearPolicy, LinUCBConfig
 
 __all__ = ["InformedConfig", "InformedPolicy"]
@@ -99,13 +100,7 @@ class InformedPolicy(LinearPolicy):
         width = np.sqrt(np.maximum(np.einsum("ni,aij,nj->na", z, a_inv, z), 0.0))
         return score + self.config.alpha * width
 
-    def _update(
-        self,
-        x: np.ndarray,
-        arms: np.ndarray,
-        rewards: np.ndarray,
-        keys: list,
-        response_times: np.ndarray | None,
-    ) -> None:
-        residual = rewards - self._prior(x)[np.arange(x.shape[0]), arms]
-        super()._update(x, arms, residual, keys, response_times)
+    def _update(self, feedback: Feedback) -> None:
+        x = feedback.contexts
+        residual = feedback.rewards - self._prior(x)[np.arange(x.shape[0]), feedback.arms]
+        super()._update(replace(feedback, rewards=residual))

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from datagen.validation import finite_float
-from placement.policies._linear import LinearArms, check_linear_fields
-from placement.policies.base import DEFAULT_KEY, SplitPolicy
+from placement.policies._linear import LinearArms, LinearConfig
+from placement.policies.base import DEFAULT_KEY, Feedback, SplitPolicy
 
 __all__ = ["LinUCBConfig", "LinUCBPolicy", "LinearPolicy"]
 
 
 @dataclass(frozen=True)
-class LinUCBConfig:
+class LinUCBConfig(LinearConfig):
     r"""Hyper-parameters of :class:`LinUCBPolicy`.
 
     Args:
@@ -43,19 +43,9 @@ class LinUCBConfig:
     fit_intercept: bool = True
     per_service: bool = False
 
-    def validate(self) -> LinUCBConfig:
-        """Check every field; return ``self``.
-
-        Raises:
-            ValueError: Naming the field, its value and the valid range.
-        """
-        a = self.alpha
-        if finite_float(a) is None or not a >= 0:
+    def _check_own_fields(self) -> None:
+        if finite_float(self.alpha) is None or not self.alpha >= 0:
             raise ValueError(f"alpha must be a finite number >= 0, got {self.alpha!r}")
-        check_linear_fields(self.l2_lambda, self.discount, self.window, self.fit_intercept)
-        if not isinstance(self.per_service, bool):
-            raise ValueError(f"per_service must be a bool, got {self.per_service!r}")
-        return self
 
 
 class LinearPolicy(SplitPolicy):
@@ -107,17 +97,10 @@ class LinearPolicy(SplitPolicy):
         # argmax takes the first maximum: ties go to arm 0 = layer.
         return np.argmax(scores, axis=1)
 
-    def _update(
-        self,
-        x: np.ndarray,
-        arms: np.ndarray,
-        rewards: np.ndarray,
-        keys: list[Hashable],
-        response_times: np.ndarray | None,
-    ) -> None:
-        z = self._features(x)
+    def _update(self, feedback: Feedback) -> None:
+        z = self._features(feedback.contexts)
         models = self._models(z.shape[1])
-        for zi, a, r, k in zip(z, arms, rewards, keys):
+        for zi, a, r, k in zip(z, feedback.arms, feedback.rewards, feedback.keys):
             models.add(k if self.config.per_service else DEFAULT_KEY, int(a), zi, float(r))
 
     def _expectations(self, x: np.ndarray, keys: list[Hashable]) -> np.ndarray:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from datagen.validation import finite_float, is_int, is_real
-from placement.policies.base import SplitPolicy
+from placement.policies.base import Feedback, SplitPolicy
 
 __all__ = [
     "PUBLISHED_THRESHOLDS",
@@ -218,25 +218,18 @@ class SplitPlacePolicy(SplitPolicy):
                 out[i] = self._greedy(int(c))
         return out
 
-    def _update(
-        self,
-        x: np.ndarray,
-        arms: np.ndarray,
-        rewards: np.ndarray,
-        keys: list[Hashable],
-        response_times: np.ndarray | None,
-    ) -> None:
-        ctx = self._discretize(x, keys)
-        for c, a, r in zip(ctx, arms, rewards):
+    def _update(self, feedback: Feedback) -> None:
+        ctx = self._discretize(feedback.contexts, feedback.keys)
+        for c, a, r in zip(ctx, feedback.arms, feedback.rewards):
             self.context_counts_[c, a] += 1
             n = self.context_counts_[c, a]
             self.value_estimates_[c, a] += (r - self.value_estimates_[c, a]) / n
-        if response_times is not None:
+        if feedback.response_times is not None:
             w = self.config.ema_weight
-            for k, a, rt in zip(keys, arms, response_times):
+            for k, a, rt in zip(feedback.keys, feedback.arms, feedback.response_times):
                 if a == 0 and np.isfinite(rt):
                     self.thresholds_[k] = (1.0 - w) * self.threshold(k) + w * float(rt)
-        mean_reward = float(np.mean(rewards))
+        mean_reward = float(np.mean(feedback.rewards))
         self.interval_rewards_.append(mean_reward)
         if mean_reward >= self.rho_:
             self.epsilon_ *= self.config.decay

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from datagen.validation import finite_float
-from placement.policies._linear import check_linear_fields
+from placement.policies._linear import LinearConfig
 from placement.policies.linucb import LinearPolicy
 
 __all__ = ["ThompsonConfig", "ThompsonPolicy"]
 
 
 @dataclass(frozen=True)
-class ThompsonConfig:
+class ThompsonConfig(LinearConfig):
     r"""Hyper-parameters of :class:`ThompsonPolicy`.
 
     Args:
@@ -40,19 +40,10 @@ class ThompsonConfig:
     fit_intercept: bool = True
     per_service: bool = False
 
-    def validate(self) -> ThompsonConfig:
-        """Check every field; return ``self``.
-
-        Raises:
-            ValueError: Naming the field, its value and the valid range.
-        """
+    def _check_own_fields(self) -> None:
         v = self.noise_variance
         if finite_float(v) is None or not v > 0:
             raise ValueError(f"noise_variance must be a finite number > 0, got {v!r}")
-        check_linear_fields(self.l2_lambda, self.discount, self.window, self.fit_intercept)
-        if not isinstance(self.per_service, bool):
-            raise ValueError(f"per_service must be a bool, got {self.per_service!r}")
-        return self
 
 
 class ThompsonPolicy(LinearPolicy):

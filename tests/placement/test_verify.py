@@ -47,3 +47,20 @@ def test_a_candidate_that_completes_nothing_scores_infinite():
                                       horizon=1e-6)
     assert math.isinf(values[0])
     assert frame["loss_ratio"].iloc[0] == 1.0
+
+
+def test_decide_uses_the_placers_predictor_objective_and_verification_settings():
+    from types import SimpleNamespace
+
+    from placement.verify import decide
+
+    space, ranked = _space(), np.array([[1, 1], [0, 0]])
+    placer = SimpleNamespace(predictor=AnalyticSurrogate(), objective=Objective(),
+                             verify_top_k=2, verify_requests=300, seed=0)
+    got = decide(placer, space, ranked, stats={}, method="test", sources=["x", "y"])
+    want = make_decision(space, ranked, placer.predictor, placer.objective, verify_top_k=2,
+                         verify_requests=300, seed=0, stats={}, method="test",
+                         sources=["x", "y"])
+    assert got.scenario.placement == want.scenario.placement
+    assert got.simulated_objective == want.simulated_objective
+    assert got.candidates.equals(want.candidates) and got.method == "test"

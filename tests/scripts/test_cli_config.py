@@ -66,3 +66,18 @@ def test_pretrain_policy_old_spelling_and_bad_values(capsys: pytest.CaptureFixtu
         pretrain_policy.main(["--out", "p.json", "--families", "nope"])
     assert exc.value.code == 2
     assert "--families" in capsys.readouterr().err
+
+
+def test_parse_command_line_renames_old_flags_and_usage_error_is_one_line(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from scripts._cli import parse_command_line, usage_error
+
+    args = parse_command_line(demo.build_parser(), ["--samples", "3"], demo.RENAMED)
+    assert args.num_samples == 3
+    assert "note: python -m scripts.demo: --samples is deprecated" in capsys.readouterr().err
+    monkeypatch.setattr("sys.argv", ["demo", "--seed", "4"])
+    assert parse_command_line(demo.build_parser(), None).seed == 4  # None = sys.argv[1:]
+    with pytest.raises(SystemExit) as exc:
+        usage_error("prog", "--x must be >= 1")
+    assert exc.value.code == 2
+    assert capsys.readouterr().err == "prog: error: --x must be >= 1 (see prog --help)\n"

@@ -38,8 +38,17 @@ Open points of spec section 5 decided here (each a parameter where it matters):
   unit of inaccuracy.
 """
 
+# ruff: noqa: F401 (the imports are the re-exports; __all__ is built from the modules' lists)
 from __future__ import annotations
 
+import placement.baselines.infida.bridge as _bridge
+import placement.baselines.infida.gain as _gain
+import placement.baselines.infida.metrics as _metrics
+import placement.baselines.infida.mirror as _mirror
+import placement.baselines.infida.network as _network
+import placement.baselines.infida.policies as _policies
+import placement.baselines.infida.regret as _regret
+import placement.baselines.infida.rounding as _rounding
 from placement.baselines.infida.bridge import (
     DeliveryProblem,
     ModelVariant,
@@ -84,32 +93,15 @@ from placement.baselines.infida.rounding import (
     depround,
 )
 
-__all__ = [
-    "Allocation",
-    "BudgetMode",
-    "ProjectionMode",
-    "Candidate",
-    "RequestType",
-    "InferenceNetwork",
-    "PolicyRun",
-    "ModelVariant",
-    "DeliveryProblem",
-    "serving_cost",
-    "served_amounts",
-    "gain",
-    "subgradient",
-    "initial_allocation",
-    "project",
-    "mirror_step",
-    "depround",
-    "greedy_allocation",
-    "best_allocation",
-    "run_infida",
-    "run_greedy",
-    "ntag",
-    "model_updates",
-    "optimal_step_size",
-    "regret_bound",
-    "path_delivery_problem",
-    "allocation_scenario",
-]
+# One list per module: each module's ``__all__`` names its public names, all re-exported here.
+# (The modules are bound as ``_gain`` etc.: the function ``gain`` takes the name ``gain``.)
+__all__ = (
+    _network.__all__
+    + _gain.__all__
+    + _mirror.__all__
+    + _rounding.__all__
+    + _policies.__all__
+    + _metrics.__all__
+    + _regret.__all__
+    + _bridge.__all__
+)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import NamedTuple
 
 import numpy as np
 
@@ -12,9 +13,22 @@ from placement.baselines.infida.network import _check_period, _finite
 __all__ = ["optimal_step_size", "regret_bound"]
 
 
-def _regret_terms(
-    sizes: Mapping[str, np.ndarray], budgets: Mapping[str, float]
-) -> tuple[float, float, float, int, int]:
+class _RegretTerms(NamedTuple):
+    """The instance quantities both regret formulas use (spec 3.7)."""
+
+    d: float
+    r""":math:`D`, the budgets' entropy term (see :func:`optimal_step_size`)."""
+    s_min: float
+    """Smallest model size over all nodes."""
+    s_max: float
+    """Largest model size over all nodes."""
+    n_nodes: int
+    r""":math:`|\mathcal V|`, the number of nodes."""
+    n_models: int
+    r""":math:`|\mathcal M|`, the most models of one node."""
+
+
+def _regret_terms(sizes: Mapping[str, np.ndarray], budgets: Mapping[str, float]) -> _RegretTerms:
     if set(sizes) != set(budgets) or not sizes:
         raise ValueError("sizes and budgets must name the same, non-empty set of nodes")
     d = 0.0
@@ -26,7 +40,7 @@ def _regret_terms(
         d += b * math.log(tot / b)
     allsz = np.concatenate([np.asarray(s, dtype=float) for s in sizes.values()])
     n_models = max(len(s) for s in sizes.values())
-    return d, float(allsz.min()), float(allsz.max()), len(sizes), n_models
+    return _RegretTerms(d, float(allsz.min()), float(allsz.max()), len(sizes), n_models)
 
 
 def optimal_step_size(
@@ -66,9 +80,9 @@ def optimal_step_size(
     ):
         if _finite(name, val) <= 0 or math.isinf(val):
             raise ValueError(f"{name} must be finite and > 0, got {val!r}")
-    d, s_min, s_max, n_v, n_m = _regret_terms(sizes, budgets)
-    scale = s_min / (num_request_types * max_capacity * cost_gap)
-    return scale * math.sqrt(2.0 * d / (s_max * n_v * n_m * T))
+    t = _regret_terms(sizes, budgets)
+    scale = t.s_min / (num_request_types * max_capacity * cost_gap)
+    return scale * math.sqrt(2.0 * t.d / (t.s_max * t.n_nodes * t.n_models * T))
 
 
 def regret_bound(
@@ -97,7 +111,7 @@ def regret_bound(
         The bound (gain units); :math:`O(\sqrt T)`.
     """
     T = _check_period("T", T)
-    d, s_min, s_max, n_v, n_m = _regret_terms(sizes, budgets)
+    t = _regret_terms(sizes, budgets)
     psi = 1.0 - 1.0 / math.e
     g = num_request_types * max_capacity * cost_gap
-    return psi * g / s_min * math.sqrt(2.0 * s_max * n_v * n_m * d * T)
+    return psi * g / t.s_min * math.sqrt(2.0 * t.s_max * t.n_nodes * t.n_models * t.d * T)

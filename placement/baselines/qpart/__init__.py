@@ -37,8 +37,17 @@ Conventions (spec section 5 open points, decided here, each a parameter where it
   6-FC widths 784-512-256-128-64-32-10 (oracle Q3's assumptions).
 """
 
+# ruff: noqa: F401 (the imports are the re-exports; __all__ is built from the modules' lists)
 from __future__ import annotations
 
+import placement.baselines.qpart.bits as _bits
+import placement.baselines.qpart.bridge as _bridge
+import placement.baselines.qpart.calibration as _calibration
+import placement.baselines.qpart.channel as _channel
+import placement.baselines.qpart.cost as _cost
+import placement.baselines.qpart.params as _params
+import placement.baselines.qpart.quantization as _quantization
+import placement.baselines.qpart.selection as _selection
 from placement.baselines.qpart.bits import (
     noise_measure,
     optimal_bits,
@@ -108,57 +117,14 @@ from placement.baselines.qpart.selection import (
     select_partition,
 )
 
-__all__ = [
-    "ALPHA",
-    "QPART_MLP_WIDTHS",
-    "Convention",
-    "LayerArrays",
-    "QPARTParams",
-    "SegmentMACs",
-    "QuantGrid",
-    "ChannelState",
-    "Payload",
-    "QPARTCost",
-    "PatternTable",
-    "QPARTDecision",
-    "NoiseCalibration",
-    "linear_macs",
-    "conv_macs",
-    "device_layer_count",
-    "segment_macs",
-    "local_time",
-    "local_energy",
-    "server_time",
-    "server_cost",
-    "quantization_grid",
-    "quantize",
-    "shannon_rate",
-    "sample_channel_gain",
-    "payload_sizes",
-    "payload_weights",
-    "transmission",
-    "local_cost",
-    "server_side_cost",
-    "transmission_cost",
-    "evaluate_partition",
-    "noise_measure",
-    "optimal_bits",
-    "sequential_bits",
-    "round_bits",
-    "offline_patterns",
-    "select_partition",
-    "OnlineDecisions",
-    "online_partitions",
-    "qpart_mlp_profile",
-    "get_qpart_profile",
-    "layer_arrays",
-    "qpart_devices",
-    "qpart_scenario",
-    "build_qpart_mlp",
-    "synthetic_dataset",
-    "train_qpart_mlp",
-    "calibrate_noise",
-    "logit_noise_energy",
-    "quantized_accuracy",
-    "calibrate_budgets",
-]
+# One list per module: each module's ``__all__`` names its public names, all re-exported here.
+__all__ = (
+    _params.__all__
+    + _quantization.__all__
+    + _channel.__all__
+    + _cost.__all__
+    + _bits.__all__
+    + _selection.__all__
+    + _bridge.__all__
+    + _calibration.__all__
+)

@@ -12,6 +12,7 @@ from placement.baselines.digits import (  # noqa: E402
     corrupt,
     load_digits_split,
     resize,
+    seed_states,
 )
 
 
@@ -22,6 +23,15 @@ def test_split_shapes_and_determinism():
     assert float(a.x_train.max()) <= 1.0
     with pytest.raises(ValueError, match="fractions"):
         load_digits_split(0, (0.5, 0.5, 0.5))
+
+
+def test_seed_states_checks_the_seed_and_spawns_streams():
+    import numpy as np
+
+    assert seed_states(7, 3).tolist() == np.random.SeedSequence(7).generate_state(3).tolist()
+    for bad in (-1, 1.5, True):
+        with pytest.raises(ValueError, match="seed must be an integer >= 0"):
+            seed_states(bad, 2)
 
 
 def test_corrupt_severity_and_errors():

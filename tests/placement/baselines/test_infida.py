@@ -566,3 +566,15 @@ def test_report_scenario_never_allocates_the_large_model_at_e0(problem) -> None:
     assert all(x["e0"][2] == 0 and y["e0"][2] == 0 for x, y in zip(run.allocations, run.fractional))
     assert all(u <= b + 1e-9 for x in run.allocations for u, b in zip(
         net.allocated_size(x).values(), net.budgets.values()))
+
+
+def test_the_package_reexports_every_modules_public_names() -> None:
+    import importlib
+
+    import placement.baselines.infida as infida
+
+    modules = ("network", "gain", "mirror", "rounding", "policies", "metrics", "regret", "bridge")
+    names = [n for m in modules for n in importlib.import_module(f"{infida.__name__}.{m}").__all__]
+    assert infida.__all__ == names and len(set(names)) == len(names)
+    assert all(hasattr(infida, n) for n in infida.__all__)
+    assert callable(infida.gain)  # the function, not the module of the same name

@@ -530,3 +530,15 @@ def test_qpart_scenario_simulates(q3_layers: LayerArrays) -> None:
     # queueing can only add to QPART's load-free latency T_loc + T_tx(activation) + T_ser
     floor = d.cost.t_loc + d.activation_bits / 200e6 + d.cost.t_ser
     assert row["latency_mean"] >= floor * 0.999
+
+
+def test_the_package_reexports_every_modules_public_names() -> None:
+    import importlib
+
+    import placement.baselines.qpart as qpart
+
+    modules = ("params", "quantization", "channel", "cost", "bits", "selection", "bridge",
+               "calibration")
+    names = [n for m in modules for n in importlib.import_module(f"{qpart.__name__}.{m}").__all__]
+    assert qpart.__all__ == names and len(set(names)) == len(names)
+    assert all(hasattr(qpart, n) for n in qpart.__all__)

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from placement.policies import (
     ARMS,
+    DEFAULT_KEY,
     POLICIES,
     NotFittedError,
     SplitPolicy,
@@ -193,3 +194,33 @@ def test_shapes_hold_for_any_batch(
     if policy.is_fitted or not policy.requires_fit:
         exp = policy.predict_expectations(x, keys=keys)
         assert exp.shape == (n, 2) and np.all(np.isfinite(exp))
+
+
+def test_update_hands_subclasses_one_checked_feedback_record() -> None:
+    from placement.policies.base import Feedback
+    from placement.policies.fixed import FixedArmConfig
+
+    seen: list[Feedback] = []
+
+    class Recorder(SplitPolicy):
+        config_class = FixedArmConfig
+
+        def _select(self, x, keys, *, explore):
+            return np.zeros(len(x), dtype=np.int64)
+
+        def _update(self, feedback: Feedback) -> None:
+            seen.append(feedback)
+
+        def _expectations(self, x, keys):
+            return np.zeros((len(x), 2))
+
+    policy = Recorder()
+    policy.update([[1.0], [2.0]], ["semantic", "layer"], [0.5, 1], keys=["a", "b"],
+                  response_times=[0.1, np.nan])
+    policy.update(np.zeros((0, 1)), [], [])  # empty: nothing to learn from
+    (fb,) = seen
+    assert fb.contexts.tolist() == [[1.0], [2.0]] and fb.arms.tolist() == [1, 0]
+    assert fb.rewards.dtype == float and fb.keys == ["a", "b"]
+    assert fb.response_times is not None and np.isnan(fb.response_times[1])
+    policy.update([[3.0]], [0], [1.0])
+    assert seen[-1].keys == [DEFAULT_KEY] and seen[-1].response_times is None
