@@ -45,6 +45,10 @@ class OnlineConfig:
         reward: The reward of a deployment: a :class:`~placement.policies.Reward` or its kind,
             ``"relative"`` (accuracy credit relative to the unsplit model, meaningful for any
             model) or ``"published"`` (SplitPlace's) (default: ``"relative"``).
+        replica_requests: ``num_requests`` of a second, independent simulation of both splits
+            at every step (another seed), which names the split of higher *expected* reward
+            and so measures pseudo-regret (:meth:`OnlineExperiment.log`); ``0`` skips it
+            (default: ``0``). It does not change the decisions or the other figures.
     """
 
     profiles: tuple[str | DNNProfile, ...] = DEFAULT_EDGE_PROFILES
@@ -56,6 +60,7 @@ class OnlineConfig:
     update_every: int = 1
     slack_clip: tuple[float, float] = (-2.0, 1.0)
     reward: Reward | str = "relative"
+    replica_requests: int = 0
 
     def validate(self) -> OnlineConfig:
         """Check every field; return ``self``.
@@ -82,6 +87,10 @@ class OnlineConfig:
                 raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
         if not is_int(self.sim_requests) or self.sim_requests < 50:
             raise ValueError(f"sim_requests must be an integer >= 50, got {self.sim_requests!r}")
+        if not is_int(self.replica_requests) or not (
+                self.replica_requests == 0 or self.replica_requests >= 50):
+            raise ValueError(f"replica_requests must be 0 (off) or an integer >= 50, got "
+                             f"{self.replica_requests!r}")
         Reward.coerce(self.reward)
         return self
 

@@ -26,7 +26,16 @@ nothing:
     r = \frac{1}{n}\sum_{i} \mathbb{1}[\text{served}_i]\Big(
         w\,\mathbb{1}[RT_i \le SLA] + (1 - w)\, c(acc)\Big)
 
-and the regret of step ``t`` is :math:`\max_a r_t(a) - r_t(a_t) \ge 0`.
+and the regret of step ``t`` is :math:`\max_a r_t(a) - r_t(a_t) \ge 0`: against an oracle that
+sees each request's outcome, which no policy can match where the two splits are within
+simulation noise of each other, so this regret grows linearly for any policy.
+
+**Pseudo-regret** (``OnlineConfig(replica_requests=n)``): both splits are simulated once more
+with an independent seed; the split of the higher replica reward, :math:`a^*_t`, estimates the
+split of higher *expected* reward, and the pseudo-regret of step ``t`` is
+:math:`r_t(a^*_t) - r_t(a_t)`, scored on the main simulation (independent of the choice of
+:math:`a^*_t`, so its mean is the expected-reward gap; single steps can be negative). This is
+the bandit literature's regret, the one that a learning policy can make sublinear.
 """
 
 from __future__ import annotations
@@ -237,10 +246,13 @@ class OnlineExperiment:
         ``expected_reward_layer, expected_reward_semantic`` (the predicted expected reward of
         each split, the prior of the ``informed`` policy), ``predicted_latency_layer,
         predicted_latency_semantic`` (s), ``running`` (deployments already running at
-        decision time).
+        decision time), ``replica_reward_layer, replica_reward_semantic, mean_best_arm,
+        pseudo_regret, cumulative_pseudo_regret`` (module docstring; NaN / ``None`` without
+        ``replica_requests``).
         """
         df = pd.DataFrame(self._rows, columns=_LOG_COLUMNS)
         df["cumulative_regret"] = df["regret"].cumsum()
+        df["cumulative_pseudo_regret"] = df["pseudo_regret"].cumsum()
         return df
 
     def step(self) -> dict[str, Any]:
@@ -281,6 +293,13 @@ class OnlineExperiment:
         chosen = arms[arm]
         rewards = [a.reward for a in arms]
         oracle = int(np.argmax(rewards))
+        replica = [math.nan] * len(arms)
+        if cfg.replica_requests:
+            # a seed derived from this step's, so the run's own draws stay the same
+            replica_seed = int(np.random.SeedSequence([sim_seed, 1]).generate_state(1)[0])
+            replica = [self._measure(a, name, sla, replica_seed, cfg.replica_requests)[0]
+                       for a in arms]
+        mean_best = int(np.argmax(replica)) if cfg.replica_requests else -1
         self._pending.append(_Feedback(context, arm, chosen.reward, key, chosen.latency))
         if len(self._pending) >= cfg.update_every:
             self._flush()
@@ -314,6 +333,10 @@ class OnlineExperiment:
             "predicted_latency_layer": arms[0].predicted_latency,
             "predicted_latency_semantic": arms[1].predicted_latency,
             "running": len(self._running),
+            "replica_reward_layer": replica[0],
+            "replica_reward_semantic": replica[1],
+            "mean_best_arm": ARMS[mean_best] if mean_best >= 0 else None,
+            "pseudo_regret": rewards[mean_best] - chosen.reward if mean_best >= 0 else math.nan,
         }
         self._rows.append(row)
         if chosen.scenario is not None:
@@ -400,16 +423,20 @@ class OnlineExperiment:
         return decision.scenario, metrics
 
     def _simulate(self, arm: _Arm, name: str, sla: float, seed: int) -> None:
+        arm.reward, arm.compliance, arm.latency = self._measure(
+            arm, name, sla, seed, self.config.sim_requests)
+
+    def _measure(self, arm: _Arm, name: str, sla: float, seed: int,
+                 num_requests: int) -> tuple[float, float, float]:
+        """Simulate ``arm``'s deployment: its reward, SLA compliance and mean latency (s)."""
         if arm.scenario is None:
-            arm.reward, arm.compliance, arm.latency = 0.0, 0.0, math.nan
-            return
+            return 0.0, 0.0, math.nan
         assert self.simulator is not None
-        res = self.simulator(
-            arm.scenario, num_requests=self.config.sim_requests, seed=seed, keep_records=True
-        )
+        res = self.simulator(arm.scenario, num_requests=num_requests, seed=seed,
+                             keep_records=True)
         rec = res.records
         mine = rec[(rec["service"] == name) & (rec["arrival"] >= res.warmup_time)]
-        arm.reward, arm.compliance, arm.latency = deployment_reward(
+        return deployment_reward(
             mine["arrival"].to_numpy(float),
             mine["completion"].to_numpy(float),
             (mine["record_type"] == "served").to_numpy(bool),
@@ -463,4 +490,8 @@ _LOG_COLUMNS = [
     "predicted_latency_layer",
     "predicted_latency_semantic",
     "running",
+    "replica_reward_layer",
+    "replica_reward_semantic",
+    "mean_best_arm",
+    "pseudo_regret",
 ]

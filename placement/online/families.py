@@ -132,6 +132,7 @@ def run_compared_policy(
     reward: Reward | str = "relative",
     predictor: Predictor | None = None,
     placer: PlacementMethod | PlacementFn | str | None = None,
+    replica_requests: int = 0,
 ) -> pd.DataFrame:
     """Run one policy of :data:`COMPARED_POLICIES` on one online family; return the log.
 
@@ -146,11 +147,14 @@ def run_compared_policy(
         predictor: Predictor of the per-split metrics (default: ``None``: the analytic
             estimate of :func:`estimate_latency`).
         placer: How to place each split (see :class:`OnlineExperiment`) (default: greedy).
+        replica_requests: Requests of the replica simulations that measure pseudo-regret
+            (:class:`OnlineConfig`; default: ``0``, none).
 
     Returns:
         :meth:`OnlineExperiment.log`.
     """
-    devices, config = online_family(family, sim_requests=sim_requests, reward=reward)
+    devices, config = online_family(family, sim_requests=sim_requests, reward=reward,
+                                    replica_requests=replica_requests)
     probe = OnlineExperiment(compared_policy("layer_only", {}, seed, {}), devices=devices,
                              config=config)
     policy = compared_policy(name, kwargs, seed, probe.reference_latency)

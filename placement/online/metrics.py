@@ -113,7 +113,10 @@ def summarize_log(log: pd.DataFrame, first: int = 100) -> dict[str, float]:
         ``response_time`` (mean simulated latency of served requests, s),
         ``sla_violation`` (share of requests not served within the SLA), ``accuracy``
         (mean accuracy of the chosen splits), and ``oracle_sla_violation`` and
-        ``oracle_accuracy`` (the same for the per-request oracle's splits).
+        ``oracle_accuracy`` (the same for the per-request oracle's splits); with the log's
+        ``pseudo_regret`` column filled (``OnlineConfig(replica_requests=...)``) also
+        ``final_pseudo_regret``, ``pseudo_beta``, ``pseudo_late_over_early`` (the same
+        growth figures for pseudo-regret) and ``agrees_with_mean_best``, else NaN.
     """
     head = log.iloc[:first]
     cr = log["cumulative_regret"].to_numpy(float)
@@ -134,6 +137,22 @@ def summarize_log(log: pd.DataFrame, first: int = 100) -> dict[str, float]:
         "accuracy": float(log.accuracy.mean()),
         "oracle_sla_violation": float(log.oracle_sla_violation.mean()),
         "oracle_accuracy": float(log.oracle_accuracy.mean()),
+        **_pseudo_regret_figures(log),
+    }
+
+
+def _pseudo_regret_figures(log: pd.DataFrame) -> dict[str, float]:
+    """Growth figures of the pseudo-regret (NaN when the run had no replica simulations)."""
+    if "pseudo_regret" not in log or not np.isfinite(log["pseudo_regret"].to_numpy(float)).any():
+        return {"final_pseudo_regret": math.nan, "pseudo_beta": math.nan,
+                "pseudo_late_over_early": math.nan, "agrees_with_mean_best": math.nan}
+    cr = np.cumsum(np.nan_to_num(log["pseudo_regret"].to_numpy(float)))
+    # the exponent is fitted where the cumulative regret is positive (single steps can be < 0)
+    return {
+        "final_pseudo_regret": float(cr[-1]),
+        "pseudo_beta": regret_growth_exponent(np.maximum(cr, 0.0)) if len(cr) >= 8 else math.nan,
+        "pseudo_late_over_early": _late_over_early(cr),
+        "agrees_with_mean_best": float((log.arm == log.mean_best_arm).mean()),
     }
 
 

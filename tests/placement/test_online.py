@@ -191,6 +191,35 @@ def test_estimate_latency_hand_values() -> None:
     assert math.isinf(estimate_latency(Scenario((d0,), (over,), {"c": ("d0",)}), "c"))
 
 
+def test_replica_simulations_measure_pseudo_regret_without_changing_the_run() -> None:
+    plain = _run("linucb", steps=10)
+    exp = OnlineExperiment(make_policy("linucb", seed=0),
+                           config=replace(FAST, replica_requests=200), seed=0)
+    log = exp.run(10)
+    # the replica draws nothing from the run's generator: same decisions, same rewards
+    replica_columns = ["replica_reward_layer", "replica_reward_semantic", "mean_best_arm",
+                       "pseudo_regret", "cumulative_pseudo_regret"]
+    pd.testing.assert_frame_equal(log.drop(columns=replica_columns),
+                                  plain.drop(columns=replica_columns))
+    assert plain["pseudo_regret"].isna().all() and plain["mean_best_arm"].isna().all()
+    replica = log[["replica_reward_layer", "replica_reward_semantic"]].to_numpy()
+    assert np.isfinite(replica).all()
+    best = np.where(replica[:, 1] > replica[:, 0], "semantic", "layer")
+    assert log["mean_best_arm"].tolist() == best.tolist()
+    # pseudo-regret: the expected-best split scored on the main simulation
+    scored = np.where(best == "layer", log["reward_layer"], log["reward_semantic"])
+    np.testing.assert_allclose(log["pseudo_regret"], scored - log["reward"])
+    np.testing.assert_allclose(log["cumulative_pseudo_regret"], log["pseudo_regret"].cumsum())
+    # an independent seed: the replica is not the main simulation again
+    assert not np.allclose(replica, log[["reward_layer", "reward_semantic"]].to_numpy())
+    from placement.online import summarize_log
+
+    figures = summarize_log(log)
+    assert figures["final_pseudo_regret"] == pytest.approx(log["pseudo_regret"].sum())
+    assert 0.0 <= figures["agrees_with_mean_best"] <= 1.0
+    assert math.isnan(summarize_log(plain)["pseudo_beta"])
+
+
 def test_regret_growth_exponent() -> None:
     t = np.arange(1, 401, dtype=float)
     assert regret_growth_exponent(np.sqrt(t)) == pytest.approx(0.5, abs=1e-9)
@@ -209,6 +238,8 @@ def test_config_and_argument_errors() -> None:
         OnlineConfig(update_every=0).validate()
     with pytest.raises(ValueError, match="sim_requests must be"):
         OnlineConfig(sim_requests=10).validate()
+    with pytest.raises(ValueError, match="replica_requests must be 0"):
+        OnlineConfig(replica_requests=10).validate()
     with pytest.raises(ValueError, match="profiles must name"):
         OnlineConfig(profiles=()).validate()
     with pytest.raises(ValueError, match="policy must be a placement.policies.SplitPolicy"):
