@@ -72,6 +72,7 @@ from chainnet.schema import (
     SERVICE,
 )
 from chainnet.typing import TensorDict
+from datagen.validation import finite_float
 from datagen.world import Scenario
 
 __all__ = [
@@ -217,8 +218,8 @@ class Surrogate:
             if value is not None:
                 calib[key] = value
         for key, value in calib.items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-                    np.isfinite(value) and value >= 0):
+            finite = finite_float(value)
+            if finite is None or finite < 0:
                 raise ValueError(
                     f"uncertainty calibration {key!r} must be a finite number >= 0, got "
                     f"{value!r}; pass e.g. uncertainty_threshold=0.05"

@@ -112,6 +112,7 @@ from datagen.executors import die_with_parent as _die_with_parent  # noqa: F401 
 from datagen.executors import run_dask, run_process_pool
 from datagen.labelling import (
     MAX_REDRAWS,
+    ShardTask,
     UnlabelledScenarioError,
     estimated_se,
     generate_shard,
@@ -337,7 +338,7 @@ def generate(
         update_counts(manifest)
         write_json_atomic(manifest_path, manifest)
 
-    args = [(str(root), cfg_dict, seed, s["index"], s["start"], s["stop"]) for s in todo]
+    tasks = [ShardTask(str(root), cfg_dict, seed, s["index"], s["start"], s["stop"]) for s in todo]
     done = sum(s["stop"] - s["start"] for s in shards if s["status"] == "done")
     from tqdm.auto import tqdm
 
@@ -345,13 +346,13 @@ def generate(
                desc=f"generate {cfg.regime}")
     try:
         if executor == "dask":
-            run_dask(args, address, workers, on_done, bar)
-        elif workers == 1 or len(args) <= 1:
-            for a in args:
-                on_done(generate_shard(*a))
-                bar.update(a[5] - a[4])
+            run_dask(tasks, address, workers, on_done, bar)
+        elif workers == 1 or len(tasks) <= 1:
+            for task in tasks:
+                on_done(generate_shard(*task))
+                bar.update(task.size)
         else:
-            run_process_pool(args, workers, on_done, bar)
+            run_process_pool(tasks, workers, on_done, bar)
     finally:
         bar.close()
     return manifest

@@ -15,7 +15,7 @@ import time
 import uuid
 from typing import Any
 
-from datagen.labelling import generate_shard
+from datagen.labelling import ShardTask, generate_shard
 from datagen.shards import shard_name
 
 __all__ = ["die_with_parent", "run_dask", "run_process_pool"]
@@ -23,42 +23,38 @@ __all__ = ["die_with_parent", "run_dask", "run_process_pool"]
 log = logging.getLogger(__name__)
 
 
-def run_process_pool(args: list[tuple[Any, ...]], workers: int, on_done: Any, bar: Any) -> None:
+def run_process_pool(tasks: list[ShardTask], workers: int, on_done: Any, bar: Any) -> None:
     """Run shards on a local process pool, recording each as it lands."""
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
     with ProcessPoolExecutor(
-        max_workers=min(workers, len(args)), initializer=die_with_parent,
+        max_workers=min(workers, len(tasks)), initializer=die_with_parent,
         initargs=(os.getpid(),),
     ) as pool:
-        futures = {pool.submit(generate_shard, *a): a for a in args}
+        futures = {pool.submit(generate_shard, *task): task for task in tasks}
         for fut in as_completed(futures):
-            a = futures[fut]
+            task = futures[fut]
             exc = fut.exception()
             if exc is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
-                for other, b in futures.items():  # shards that landed while shutting down
+                for other, landed in futures.items():  # shards that landed while shutting down
                     if other.done() and not other.cancelled() and other.exception() is None:
-                        _landed(other.result(), b, on_done, bar)
-                raise _failed(a, exc) from exc
-            _landed(fut.result(), a, on_done, bar)
+                        _landed(other.result(), landed, on_done, bar)
+                raise _failed(task, exc) from exc
+            _landed(fut.result(), task, on_done, bar)
 
 
-def _landed(summary: Any, a: tuple[Any, ...], on_done: Any, bar: Any) -> None:
-    """Record a finished shard: hand its summary to ``on_done``, advance ``bar`` by its samples.
-
-    ``a`` is the shard's :func:`~datagen.labelling.generate_shard` arguments
-    (``out_dir, config, seed, index, start, stop``).
-    """
+def _landed(summary: Any, task: ShardTask, on_done: Any, bar: Any) -> None:
+    """Record a finished shard: hand its summary to ``on_done``, advance ``bar`` by its samples."""
     on_done(summary)
-    bar.update(a[5] - a[4])
+    bar.update(task.size)
 
 
-def _failed(a: tuple[Any, ...], error: BaseException | None, where: str = "") -> RuntimeError:
+def _failed(task: ShardTask, error: BaseException | None, where: str = "") -> RuntimeError:
     """The error for a shard that failed (``where``: e.g. ``" on the Dask cluster"``)."""
     return RuntimeError(
-        f"shard {shard_name(a[3])} failed{where}: {error!r}; rerun the same command to retry "
-        f"(finished shards are kept)"
+        f"shard {shard_name(task.shard_index)} failed{where}: {error!r}; rerun the same command to "
+        f"retry (finished shards are kept)"
     )
 
 
@@ -116,14 +112,14 @@ def die_with_parent(parent_pid: int, use_pdeathsig: bool = True) -> None:
 
 
 def run_dask(
-    args: list[tuple[Any, ...]], address: str | None, workers: int, on_done: Any, bar: Any
+    tasks: list[ShardTask], address: str | None, workers: int, on_done: Any, bar: Any
 ) -> None:
     """Run shards on a Dask cluster: the one at ``address``, else a local one closed at the end.
 
     Args:
-        args: The :func:`generate_shard` arguments of each shard to do.
+        tasks: The shards to do.
         address: Scheduler ``HOST:PORT`` of a running cluster, or ``None`` to start a
-            ``LocalCluster`` of ``min(workers, len(args))`` single-threaded processes.
+            ``LocalCluster`` of ``min(workers, len(tasks))`` single-threaded processes.
         workers: Most worker processes of a local cluster.
         on_done: Called with each shard's summary as it lands.
         bar: The progress bar.
@@ -136,30 +132,32 @@ def run_dask(
         ) from exc
     if address is not None:
         with Client(address) as client:
-            _submit_shards(client, args, on_done, bar)
+            _submit_shards(client, tasks, on_done, bar)
         return
-    if not args:  # nothing left to do: no cluster to start
+    if not tasks:  # nothing left to do: no cluster to start
         return
-    n = min(workers, len(args))
+    n = min(workers, len(tasks))
     with LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                       dashboard_address=None) as cluster, Client(cluster) as client:
         log.info("started a local Dask cluster of %d worker processes at %s", n,
                  cluster.scheduler_address)
-        _submit_shards(client, args, on_done, bar)
+        _submit_shards(client, tasks, on_done, bar)
 
 
-def _submit_shards(client: Any, args: list[tuple[Any, ...]], on_done: Any, bar: Any) -> None:
+def _submit_shards(client: Any, tasks: list[ShardTask], on_done: Any, bar: Any) -> None:
     """Submit every shard to a Dask ``client`` and record each as it lands."""
     from dask.distributed import as_completed
 
     futures = [
-        client.submit(generate_shard, *a, key=f"{shard_name(a[3])}-{uuid.uuid4().hex[:8]}")
-        for a in args
+        client.submit(
+            generate_shard, *task, key=f"{shard_name(task.shard_index)}-{uuid.uuid4().hex[:8]}"
+        )
+        for task in tasks
     ]
-    by_key = {f.key: a for f, a in zip(futures, args)}
+    by_key = {f.key: task for f, task in zip(futures, tasks)}
     for fut in as_completed(futures):
-        a = by_key[fut.key]
+        task = by_key[fut.key]
         if fut.status != "finished":
             error = fut.exception()
-            raise _failed(a, error, " on the Dask cluster") from error
-        _landed(fut.result(), a, on_done, bar)
+            raise _failed(task, error, " on the Dask cluster") from error
+        _landed(fut.result(), task, on_done, bar)

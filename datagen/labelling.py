@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -41,6 +41,7 @@ from datagen.world import Scenario
 
 __all__ = [
     "MAX_REDRAWS",
+    "ShardTask",
     "UnlabelledScenarioError",
     "estimated_se",
     "generate_shard",
@@ -133,6 +134,35 @@ def label_scenario(
             "se_rel_respt": se_r, "se_abs_tput": se_t}
     links = res.links if res.links is not None else pd.DataFrame()
     return res.services, res.devices, links, info
+
+
+class ShardTask(NamedTuple):
+    """The work of one shard: the arguments of :func:`generate_shard`, in order.
+
+    ``generate_shard(*task)`` runs it. A plain tuple of picklable fields, so it travels to
+    process-pool and Dask workers as it is. (The shard index is ``shard_index``: a tuple's
+    ``index`` is its method.)
+
+    Attributes:
+        out_dir: The dataset directory (must be visible to the worker).
+        config: The sampler config as a dict (:func:`~datagen.sampling.config_to_dict`).
+        seed: The dataset seed.
+        shard_index: Shard index (``generate_shard``'s ``index``).
+        start: First global scenario id of the shard.
+        stop: One past the last global scenario id.
+    """
+
+    out_dir: str
+    config: dict[str, Any]
+    seed: int
+    shard_index: int
+    start: int
+    stop: int
+
+    @property
+    def size(self) -> int:
+        """Number of samples of the shard, ``stop - start``."""
+        return self.stop - self.start
 
 
 def generate_shard(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -65,6 +66,10 @@ class FixedArmPolicy(_NonLearningPolicy):
     config_class = FixedArmConfig
     context_type = "slack"
     requires_fit = False
+    #: The arm of a subclass whose class implies its config: its constructor takes no
+    #: ``config`` (:func:`~placement.policies.state.load_policy` builds it as ``cls()``);
+    #: ``None`` where the config chooses the arm.
+    implied_arm: ClassVar[str | None] = None
 
 
     @property
@@ -85,22 +90,24 @@ class LayerOnlyPolicy(FixedArmPolicy):
     """Always the layer split (the paper's ``LayerOnly`` decider)."""
 
     name = "layer_only"
+    implied_arm: ClassVar[str] = "layer"
 
     def __init__(
         self, *, rng: np.random.Generator | None = None, seed: int | None = None
     ) -> None:
-        super().__init__(FixedArmConfig(arm="layer"), rng=rng, seed=seed)
+        super().__init__(FixedArmConfig(arm=self.implied_arm), rng=rng, seed=seed)
 
 
 class SemanticOnlyPolicy(FixedArmPolicy):
     """Always the semantic split (the paper's ``SemanticOnly`` decider)."""
 
     name = "semantic_only"
+    implied_arm: ClassVar[str] = "semantic"
 
     def __init__(
         self, *, rng: np.random.Generator | None = None, seed: int | None = None
     ) -> None:
-        super().__init__(FixedArmConfig(arm="semantic"), rng=rng, seed=seed)
+        super().__init__(FixedArmConfig(arm=self.implied_arm), rng=rng, seed=seed)
 
 
 @dataclass(frozen=True)

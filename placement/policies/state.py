@@ -25,6 +25,7 @@ import numpy as np
 
 from placement.policies._linear import LinearArms, _ArmStats
 from placement.policies.base import SplitPolicy
+from placement.policies.fixed import FixedArmPolicy
 
 __all__ = ["POLICY_FORMAT", "PolicyFileError", "load_policy", "policy_state", "save_policy"]
 
@@ -211,12 +212,13 @@ def load_policy(
     try:
         fields = _decode(state["config"])
         config = cls.config_class(**{k: _config_value(v) for k, v in fields.items()})
-        try:
-            policy = cls(config)
-        except TypeError:  # a fixed-arm policy: its config is implied by its class
-            policy = cls()
+        policy: SplitPolicy
+        if issubclass(cls, FixedArmPolicy) and cls.implied_arm is not None:
+            policy = cls()  # a fixed-arm policy: its config is implied by its class
             if policy.config != config:
-                raise ValueError(f"config {config!r} does not match policy {name!r}") from None
+                raise ValueError(f"config {config!r} does not match policy {name!r}")
+        else:
+            policy = cls(config)
         for attr, value in _decode(state["state"]).items():
             setattr(policy, attr, value)
         policy.rng.bit_generator.state = _decode(state["rng"])

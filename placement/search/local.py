@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from datagen.validation import is_int
 from placement.candidates import CandidateSpace
 from placement.search.base import Evaluator, SearchMethod
 from placement.search.moves import neighbours, random_neighbour
@@ -57,12 +58,12 @@ class LocalSearch(SearchMethod):
             ("kick", kick),
             ("max_neighbours", max_neighbours),
         ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if not is_int(value) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        self.restarts = restarts
-        self.parallel = parallel
-        self.kick = kick
-        self.max_neighbours = max_neighbours
+        self.restarts = int(restarts)
+        self.parallel = int(parallel)
+        self.kick = int(kick)
+        self.max_neighbours = int(max_neighbours)
         self.tol = float(tol)
 
     def _run(self, ev: Evaluator, rng: np.random.Generator, initial: list[np.ndarray]) -> int:

@@ -11,6 +11,7 @@ import pandas as pd
 
 from chainnet.predictor import PREDICT_COLUMNS
 from datagen.sim import NoCompletionError, simulate
+from datagen.validation import is_int
 from datagen.world import Scenario
 from placement.objective import Objective, metrics_frame
 
@@ -127,11 +128,11 @@ class SimulationPredictor:
         cap_horizon: bool = True,
         **sim_kwargs: Any,
     ) -> None:
-        if isinstance(num_requests, bool) or not isinstance(num_requests, int) or num_requests < 1:
+        if not is_int(num_requests) or num_requests < 1:
             raise ValueError(f"num_requests must be an integer >= 1, got {num_requests!r}")
         if not 0 <= warmup < 1:
             raise ValueError(f"warmup must be in [0, 1), got {warmup!r}")
-        self.num_requests = num_requests
+        self.num_requests = int(num_requests)
         self.seed = seed
         self.warmup = warmup
         self.cap_horizon = bool(cap_horizon)

@@ -12,6 +12,8 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
+from datagen.validation import is_real
+
 __all__ = [
     "Allocation",
     "BudgetMode",
@@ -30,7 +32,7 @@ _TOL = 1e-9
 
 
 def _finite(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+    if not is_real(value):
         raise ValueError(f"{name} must be a number, got {value!r}")
     v = float(value)
     if math.isnan(v):

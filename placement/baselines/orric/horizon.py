@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from datagen.validation import is_int
 from placement.baselines.orric.instance import (
     POLICIES,
     Floats,
@@ -313,7 +314,7 @@ def corollary1_condition(T: int, f_max: float, f0: float, alpha: float) -> bool:
     Raises:
         ValueError: If ``T < 1``, ``f0 <= 0`` or ``alpha <= 0``.
     """
-    if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 1:
+    if not is_int(T) or T < 1:
         raise ValueError(f"T must be an integer >= 1, got {T!r}")
     f0, alpha, f_max = _scalar("f0", f0), _scalar("alpha", alpha), _scalar("f_max", f_max)
     if f0 <= 0:

@@ -8,6 +8,8 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
+from datagen.validation import is_real
+
 __all__ = ["Floats", "Policy", "POLICIES", "OrricRun"]
 
 #: A list of numbers: a sequence or a 1-D array.
@@ -73,7 +75,7 @@ def _pair(
 
 
 def _scalar(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+    if not is_real(value):
         raise ValueError(f"{name} must be a number, got {value!r}")
     v = float(value)
     if not math.isfinite(v):

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from datagen.validation import is_int
 from placement.baselines.orric.instance import Floats, _pair, _scalar
 
 __all__ = ["prune", "select", "coefficients", "focus_shift_coefficients"]
@@ -98,6 +99,18 @@ def select(
     return best
 
 
+def _check_slot(t: int, T: int) -> None:
+    """Check the horizon ``T >= 1`` and the slot ``1 <= t <= T`` (integers, not booleans).
+
+    Raises:
+        ValueError: If ``T`` is not an integer ``>= 1`` or ``t`` not an integer in ``1..T``.
+    """
+    if not is_int(T) or T < 1:
+        raise ValueError(f"T must be an integer >= 1 (the horizon), got {T!r}")
+    if not is_int(t) or not 1 <= t <= T:
+        raise ValueError(f"t must be an integer slot in 1..T={T}, got {t!r}")
+
+
 def coefficients(
     t: int,
     T: int,
@@ -134,10 +147,7 @@ def coefficients(
         ValueError: If ``T < 1``, ``t`` is outside ``1..T``, ``L < 0``, or the sample bounds
             are not ``0 < D_min <= D_max``.
     """
-    if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 1:
-        raise ValueError(f"T must be an integer >= 1 (the horizon), got {T!r}")
-    if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or not 1 <= t <= T:
-        raise ValueError(f"t must be an integer slot in 1..T={T}, got {t!r}")
+    _check_slot(t, T)
     L = _scalar("L", L)
     if L < 0:
         raise ValueError(f"L must be >= 0 (a lower bound of f'(AT_max)), got {L}")
@@ -196,10 +206,7 @@ def focus_shift_coefficients(t: int, T: int, W1: float) -> tuple[float, float]:
     Raises:
         ValueError: If ``T < 1``, ``t`` is outside ``1..T`` or ``W1 < 0``.
     """
-    if isinstance(T, bool) or not isinstance(T, (int, np.integer)) or T < 1:
-        raise ValueError(f"T must be an integer >= 1 (the horizon), got {T!r}")
-    if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or not 1 <= t <= T:
-        raise ValueError(f"t must be an integer slot in 1..T={T}, got {t!r}")
+    _check_slot(t, T)
     w = _scalar("W1", W1)
     if w < 0:
         raise ValueError(f"W1 must be >= 0 (an inference weight), got {w}")

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from datagen.validation import is_real
+
 
 def _arr(name: str, value: Sequence[float] | np.ndarray, *, positive: bool = False) -> np.ndarray:
     a = np.asarray(value, dtype=float)
@@ -22,7 +24,7 @@ def _arr(name: str, value: Sequence[float] | np.ndarray, *, positive: bool = Fal
 
 
 def _pos(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+    if not is_real(value):
         raise ValueError(f"{name} must be a number, got {value!r}")
     v = float(value)
     if not math.isfinite(v) or v <= 0:
@@ -31,7 +33,7 @@ def _pos(name: str, value: float) -> float:
 
 
 def _nonneg(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
+    if not is_real(value):
         raise ValueError(f"{name} must be a number, got {value!r}")
     v = float(value)
     if not math.isfinite(v) or v < 0:
