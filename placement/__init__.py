@@ -11,8 +11,9 @@ not pay for torch, the simulator and the search.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from datagen.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from placement import policies, search
@@ -88,16 +89,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import a public name on first use."""
-    if name in _SUBMODULES:
-        return importlib.import_module(f"placement.{name}")
-    if name in _WHERE:
-        value = getattr(importlib.import_module(_WHERE[name]), name)
-        globals()[name] = value  # later lookups skip this function
-        return value
-    raise AttributeError(f"module 'placement' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE, submodules=_SUBMODULES, cache=True)
