@@ -32,7 +32,12 @@ from placement.policies.fixed import (
 )
 from placement.policies.informed import InformedConfig, InformedPolicy
 from placement.policies.linucb import LinUCBConfig, LinUCBPolicy
-from placement.policies.reward import REWARD_KINDS, Reward, deadline_probability
+from placement.policies.reward import (
+    PREDICTED_LATENCY_ERROR,
+    REWARD_KINDS,
+    Reward,
+    deadline_probability,
+)
 from placement.policies.splitplace import (
     PUBLISHED_THRESHOLDS,
     SplitPlaceConfig,
@@ -74,6 +79,7 @@ __all__ = [
     "build_reward_context",
     "context_names",
     "deadline_probability",
+    "PREDICTED_LATENCY_ERROR",
     "load_features",
     "split_metrics",
     "load_policy",

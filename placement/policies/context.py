@@ -25,7 +25,7 @@ from datagen.validation import finite_float
 from datagen.walk import offered_load, placed_services
 from datagen.world import Device, Scenario
 from placement.policies.base import ARMS
-from placement.policies.reward import Reward
+from placement.policies.reward import PREDICTED_LATENCY_ERROR, Reward
 
 if TYPE_CHECKING:
     from placement.request import RunningService
@@ -181,7 +181,8 @@ def build_reward_context(
         \text{slack}_{semantic},\; \text{load}\dots\big]
 
     with :math:`E[r_s]` from :meth:`Reward.from_metrics` on the predicted metrics of split
-    :math:`s` and the slacks as in :func:`build_context`. A split that cannot be deployed
+    :math:`s`, allowing for the predictions' own error (:data:`PREDICTED_LATENCY_ERROR`), and
+    the slacks as in :func:`build_context`. A split that cannot be deployed
     (``latency_mean`` ``inf``) has expected reward 0.
 
     Args:
@@ -230,7 +231,8 @@ def build_reward_context(
             continue
         metrics = {"latency_mean": lat, "loss_ratio": loss, "latency_p95": p95,
                    "latency_min": m.get("latency_min")}
-        expected.append(float(rw.from_metrics(metrics, sla, acc, reference_accuracy)))
+        expected.append(float(rw.from_metrics(metrics, sla, acc, reference_accuracy,
+                                              latency_error=PREDICTED_LATENCY_ERROR)))
     slack_row = build_context(sla, latency, load_features, slack_clip=slack_clip)
     return np.concatenate([np.asarray(expected), slack_row])
 

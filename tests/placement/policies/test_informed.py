@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from placement.policies import (
+    PREDICTED_LATENCY_ERROR,
     InformedPolicy,
     PolicyFileError,
     Reward,
@@ -109,6 +110,24 @@ def test_split_metrics_reads_a_predictor_row() -> None:
     assert split_metrics({"latency_mean": 0.2, "loss_ratio": math.nan})["loss_ratio"] == 1.0
 
 
+def test_deadline_probability_allows_for_the_prediction_error() -> None:
+    # a near-deterministic prediction 0.2% above the deadline: a certain miss if the
+    # prediction were exact, about a coin flip allowing for a 7.5% relative error
+    sla, mean, p95, t0 = 0.008405, 0.008422, 0.008425, 0.00242
+    assert float(deadline_probability(sla, mean, p95, t0)) < 0.01
+    p = float(deadline_probability(sla, mean, p95, t0, rel_error=0.075))
+    assert 0.4 < p < 0.5
+    # the quadrature averages the exact probability over a log-normal error of the deadline
+    z = np.random.default_rng(0).standard_normal(200_000)
+    mc = float(np.mean(deadline_probability(0.25 * np.exp(-0.1 * z), 0.2, 0.4, 0.05)))
+    assert float(deadline_probability(0.25, 0.2, 0.4, 0.05, rel_error=0.1)) == pytest.approx(
+        mc, abs=0.005)
+    assert float(deadline_probability(0.25, 0.2, 0.4, rel_error=0.0)) == float(
+        deadline_probability(0.25, 0.2, 0.4))
+    with pytest.raises(ValueError, match="rel_error must be"):
+        deadline_probability(0.25, 0.2, 0.4, rel_error=-0.1)
+
+
 def test_reward_context_prior_is_the_expected_reward() -> None:
     predicted = {
         "layer": {"latency_mean": 2.0, "latency_p95": 4.0, "loss_ratio": 0.0},
@@ -116,9 +135,12 @@ def test_reward_context_prior_is_the_expected_reward() -> None:
     }
     row = build_reward_context(1.0, predicted, {"layer": 0.9, "semantic": 0.87}, 0.9, [0.3, 0.5])
     assert row.shape == (6,)
-    p_layer = float(deadline_probability(1.0, 2.0, 4.0))
+    # predictions are trusted up to their own error (PREDICTED_LATENCY_ERROR)
+    err = PREDICTED_LATENCY_ERROR
+    p_layer = float(deadline_probability(1.0, 2.0, 4.0, rel_error=err))
     assert row[0] == pytest.approx(0.85 * p_layer + 0.15)
-    assert row[1] == pytest.approx(0.85 * float(deadline_probability(1.0, 0.2, 0.4)) + 0.15 * 0.7)
+    p_semantic = float(deadline_probability(1.0, 0.2, 0.4, rel_error=err))
+    assert row[1] == pytest.approx(0.85 * p_semantic + 0.15 * 0.7)
     assert row[1] > row[0]
     # a split that cannot be placed has expected reward 0
     predicted["semantic"] = {"latency_mean": math.inf, "loss_ratio": 1.0}
