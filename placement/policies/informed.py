@@ -19,10 +19,12 @@ available unchanged as ``"splitplace"``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
 
+from datagen.validation import is_real
 from placement.policies.base import Feedback
 from placement.policies.linucb import LinearPolicy, LinUCBConfig
 
@@ -45,10 +47,20 @@ class InformedConfig(LinUCBConfig):
         fit_intercept: Append a constant 1 feature (default: ``True``).
         per_service: Separate residual models per row key (application) (default:
             ``False``: one model, so what is learned on one application carries to others).
+        shrink: :math:`\kappa \ge 0`: the correction is divided by :math:`1 + \kappa w^2`,
+            with :math:`w^2 = z^\top A_a^{-1} z` how far the context lies from the data the
+            correction was fitted on, so a linear fit does not extrapolate over the prior
+            where it has seen nothing alike (default: ``0.0``, no shrinkage).
     """
 
     alpha: float = 0.1
     l2_lambda: float = 4.0
+    shrink: float = 0.0
+
+    def _check_own_fields(self) -> None:
+        super()._check_own_fields()
+        if not (is_real(self.shrink) and 0 <= self.shrink < math.inf):
+            raise ValueError(f"shrink must be a finite number >= 0, got {self.shrink!r}")
 
 
 class InformedPolicy(LinearPolicy):
@@ -94,11 +106,11 @@ class InformedPolicy(LinearPolicy):
 
     def _scores(self, z: np.ndarray, theta: np.ndarray, a_inv: np.ndarray, mode: str) -> np.ndarray:
         # z carries the raw context in its first columns, so the prior is z[:, :n_arms].
-        score = z[:, : self.n_arms] + z @ theta.T
+        width2 = np.maximum(np.einsum("ni,aij,nj->na", z, a_inv, z), 0.0)
+        score = z[:, : self.n_arms] + (z @ theta.T) / (1.0 + self.config.shrink * width2)
         if mode != "explore":
             return score
-        width = np.sqrt(np.maximum(np.einsum("ni,aij,nj->na", z, a_inv, z), 0.0))
-        return score + self.config.alpha * width
+        return score + self.config.alpha * np.sqrt(width2)
 
     def _update(self, feedback: Feedback) -> None:
         x = feedback.contexts

@@ -62,6 +62,8 @@ def test_pretrain_policy_old_spelling_and_bad_values(capsys: pytest.CaptureFixtu
     err = capsys.readouterr().err
     assert "--sim-requests is deprecated; use --sim_requests" in err
     assert "error: --steps must be >= 1, got 0" in err
+    assert pretrain_policy.main(["--out", "p.json", "--shrink", "-1"]) == 2
+    assert "error: --shrink must be a finite number >= 0, got -1.0" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exc:
         pretrain_policy.main(["--out", "p.json", "--families", "nope"])
     assert exc.value.code == 2

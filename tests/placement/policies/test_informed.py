@@ -182,6 +182,35 @@ def test_feedback_corrects_a_biased_prior() -> None:
     assert n > 150  # it switched early
 
 
+def test_shrinkage_keeps_the_correction_where_it_was_fitted_and_the_prior_elsewhere() -> None:
+    # the correction is fitted on contexts near slack 0.5 where semantic earns 0.3 below its
+    # prior; far away (slack -20) a linear fit would extrapolate it, the shrunk one does not
+    rng = np.random.default_rng(2)
+    # (w^2 ~ 1 / observations there: 1,500 per arm shrink the correction by 1 / 1.07 only)
+    n = 3000
+    xs = np.array([[0.5, 0.6, 0.5 + rng.normal(0, 0.02), 0.5, 0.4, 0.6] for _ in range(n)])
+    arms = rng.integers(0, 2, n)
+    rewards = np.where(arms == 1, 0.3, 0.5) + rng.normal(0, 0.01, n)
+    plain, shrunk = InformedPolicy(l2_lambda=1.0), InformedPolicy(l2_lambda=1.0, shrink=100.0)
+    for policy in (plain, shrunk):
+        policy.update(xs, arms, rewards)
+    near = np.array([[0.5, 0.6, 0.5, 0.5, 0.4, 0.6]])
+    far = np.array([[0.1, 0.9, -20.0, 0.5, 0.4, 0.6]])
+    # where the data is, both learned that semantic earns ~0.3
+    for policy in (plain, shrunk):
+        assert policy.predict_expectations(near)[0, 1] == pytest.approx(0.3, abs=0.03)
+    # far from it the shrunk policy keeps (nearly) the prior
+    assert shrunk.predict_expectations(far)[0] == pytest.approx(far[0, :2], abs=0.05)
+    assert abs(plain.predict_expectations(far)[0, 1] - 0.9) > abs(
+        shrunk.predict_expectations(far)[0, 1] - 0.9)
+    # shrink 0 is the plain policy
+    zero = InformedPolicy(l2_lambda=1.0, shrink=0.0)
+    zero.update(xs, arms, rewards)
+    np.testing.assert_array_equal(zero.predict_expectations(far), plain.predict_expectations(far))
+    with pytest.raises(ValueError, match="shrink must be"):
+        InformedPolicy(shrink=-1.0)
+
+
 def test_informed_rejects_contexts_without_priors() -> None:
     with pytest.raises(ValueError, match="expected reward"):
         InformedPolicy().predict(np.zeros((2, 1)))
