@@ -23,19 +23,20 @@ def _arr(name: str, value: Sequence[float] | np.ndarray, *, positive: bool = Fal
     return a
 
 
-def _pos(name: str, value: float) -> float:
+def _number(name: str, value: float, *, positive: bool) -> float:
+    """``value`` as a finite float, ``> 0`` (``positive``) or ``>= 0``, or a ValueError."""
     if not is_real(value):
         raise ValueError(f"{name} must be a number, got {value!r}")
     v = float(value)
-    if not math.isfinite(v) or v <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    if not math.isfinite(v) or (v <= 0 if positive else v < 0):
+        raise ValueError(f"{name} must be a finite number {'>' if positive else '>='} 0, "
+                         f"got {value!r}")
     return v
+
+
+def _pos(name: str, value: float) -> float:
+    return _number(name, value, positive=True)
 
 
 def _nonneg(name: str, value: float) -> float:
-    if not is_real(value):
-        raise ValueError(f"{name} must be a number, got {value!r}")
-    v = float(value)
-    if not math.isfinite(v) or v < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return v
+    return _number(name, value, positive=False)
