@@ -8,11 +8,14 @@ arm with the larger one. Observed rewards then train a ridge regression of the *
 prior where the surrogate is biased:
 
 .. math::
-    \text{score}_a(x) = \hat r_a(x) + \hat\theta_a^\top z(x) + \alpha \sqrt{z^\top A_a^{-1} z},
-    \qquad \hat\theta_a = A_a^{-1} \sum (r - \hat r_a)\, z
+    \text{score}_a(x) = \hat r_a(x) + \frac{\hat\theta_a^\top z(x)}{1 + \kappa\, w_a^2}
+    + \alpha\, w_a, \qquad w_a^2 = z^\top A_a^{-1} z, \qquad
+    \hat\theta_a = A_a^{-1} \sum (r - \hat r_a)\, z
 
-with :math:`z` the context row plus an intercept, :math:`A_a = \lambda I + \sum z z^\top`, and
-the bonus only when exploring (:meth:`select`). Before any update :math:`\hat\theta_a = 0`, so
+with :math:`z` the context row plus an intercept, :math:`A_a = \lambda I + \sum z z^\top`,
+the shrinkage :math:`\kappa` (``shrink``: the correction fades where the context lies far from
+the data it was fitted on, instead of extrapolating a linear fit over the prior) and the bonus
+only when exploring (:meth:`select`). Before any update :math:`\hat\theta_a = 0`, so
 the choice is the zero-shot :math:`\arg\max_a \hat r_a`. The published SplitPlace bandit stays
 available unchanged as ``"splitplace"``.
 """

@@ -131,8 +131,8 @@ def deadline_probability(sla: Any, mean: Any, p95: Any = None, minimum: Any = No
         >>> round(float(deadline_probability(0.05, mean=0.1, p95=0.2, minimum=0.04)), 3)
         0.029
     """
-    if not (is_real(rel_error) and rel_error >= 0):
-        raise ValueError(f"rel_error must be a relative error >= 0, got {rel_error!r}")
+    if not (is_real(rel_error) and 0 <= rel_error < np.inf):
+        raise ValueError(f"rel_error must be a finite relative error >= 0, got {rel_error!r}")
     if rel_error > 0:
         # equal-probability nodes: the integrand can be a step (a near-deterministic latency)
         p_z = deadline_probability(
