@@ -150,6 +150,25 @@ def check_fit(
     return ok
 
 
+def _trusted_scenario(checked: Scenario, placement: dict[str, tuple[str, ...]]) -> Scenario:
+    """``checked`` with another placement, without re-running :meth:`Scenario.validate`.
+
+    Only for a placement of the same services over the same devices whose memory use was
+    checked by the caller: every other rule of ``validate`` (names, references, fragment
+    counts, links) holds as it held for ``checked``. Skipping it saves most of the cost of a
+    candidate's scenario in the searches that score scenarios (``validate`` and the name
+    checks of :class:`Placement` walk every fragment of every service, again per candidate).
+    """
+    plan = object.__new__(Placement)
+    object.__setattr__(plan, "devices", placement)
+    scenario = object.__new__(Scenario)
+    object.__setattr__(scenario, "devices", checked.devices)
+    object.__setattr__(scenario, "services", checked.services)
+    object.__setattr__(scenario, "placement", plan)
+    object.__setattr__(scenario, "links", checked.links)
+    return scenario
+
+
 class CandidateSpace:
     """The placements of one request with a fixed split type per service.
 
@@ -216,6 +235,17 @@ class CandidateSpace:
         self._fixed_services = tuple(r.service for r in self.running)
         self._fixed_placement = {r.name: r.devices for r in self.running}
         self._template: tuple[ScenarioArrays, np.ndarray, np.ndarray] | None = None
+        # The first scenario built is validated in full; the later ones differ from it only
+        # in the devices of the new fragments (see to_scenario).
+        self._checked: Scenario | None = None
+        running_bytes = np.zeros(self.num_devices)
+        for r in self.running:
+            for f, dev in zip(r.service.fragments, r.devices):
+                running_bytes[self.device_index[dev]] += f.weight_bytes
+        self._memory_base = running_bytes
+        # Scenario.validate rejects used > memory; a margin covers summation-order rounding
+        memory = np.array([d.memory for d in self.devices], dtype=float)
+        self._memory_limit = memory - 1e-9 * np.maximum(memory, 1.0)
 
     # -- conversions -------------------------------------------------------------------------
 
@@ -236,12 +266,25 @@ class CandidateSpace:
         placement = dict(self._fixed_placement)
         for i, svc in enumerate(self.services):
             placement[svc.name] = tuple(names[j] for j in a[self.offsets[i] : self.offsets[i + 1]])
-        return Scenario(
-            devices=self.devices,
-            services=self.services + self._fixed_services,
-            placement=Placement(placement),
-            links=self.request.links,
-        )
+        if self._checked is None:
+            scenario = Scenario(
+                devices=self.devices,
+                services=self.services + self._fixed_services,
+                placement=Placement(placement),
+                links=self.request.links,
+            )
+            self._checked = scenario
+            return scenario
+        used = self._memory_base + self.memory_used(a)
+        if np.any(used > self._memory_limit):
+            # over or within rounding of a limit: let Scenario decide and word the error
+            return Scenario(
+                devices=self.devices,
+                services=self._checked.services,
+                placement=Placement(placement),
+                links=self._checked.links,
+            )
+        return _trusted_scenario(self._checked, placement)
 
     def arrays(self, assignments: np.ndarray) -> tuple[ScenarioArrays, np.ndarray]:
         """Flat predictor arrays of a batch of assignments, without building scenarios.

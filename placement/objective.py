@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -118,16 +118,8 @@ class Objective:
         sidx = metrics["scenario"].to_numpy(dtype=np.int64)
         if sidx.size and (sidx.min() < 0 or sidx.max() >= n):
             raise ValueError(f"metrics refer to scenario indices outside 0..{n - 1}")
-        lam = np.empty(sidx.size)
-        sla = np.empty(sidx.size)
-        cache: dict[int, dict[str, tuple[float, float]]] = {}
         names = metrics["service"].to_numpy()
-        for r, (i, name) in enumerate(zip(sidx, names)):
-            info = cache.get(int(i))
-            if info is None:
-                info = {s.name: (s.arrival_rate, s.sla) for s in scenarios[int(i)].services}
-                cache[int(i)] = info
-            lam[r], sla[r] = info[name]
+        lam, sla = _rates_and_slas(scenarios, sidx, names)
         loss = np.nan_to_num(metrics["loss_ratio"].to_numpy(dtype=float), nan=1.0)
         loss = np.clip(loss, 0.0, 1.0)
         col = "latency_mean" if self.sla_metric == "mean" else "latency_p95"
@@ -192,6 +184,40 @@ class Objective:
         device_scenario = np.repeat(np.arange(len(scenarios)), [len(p[0]) for p in parts])
         out = np.bincount(device_scenario, power, minlength=len(scenarios))
         return out.astype(np.float64, copy=False)
+
+
+def _rates_and_slas(
+    scenarios: Sequence[Scenario], sidx: np.ndarray, names: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Arrival rate (requests/s) and SLA (s) of the service of each metrics row.
+
+    Candidates of one search share their tuple of services, so the names are looked up once
+    per distinct tuple, vectorised over its rows, rather than row by row.
+
+    Raises:
+        KeyError: If a row names a service its scenario does not have.
+    """
+    lam = np.empty(sidx.size)
+    sla = np.empty(sidx.size)
+    if sidx.size == 0:
+        return lam, sla
+    # id -> (the services object, kept alive so that its id stays unique; its scenarios)
+    groups: dict[int, tuple[Any, list[int]]] = {}
+    for i in np.unique(sidx).tolist():
+        held = scenarios[i].services
+        groups.setdefault(id(held), (held, []))[1].append(i)
+    group_of = np.empty(len(scenarios), dtype=np.int64)
+    for g, (_, members) in enumerate(groups.values()):
+        group_of[members] = g
+    row_group = group_of[sidx]
+    for g, (services, _) in enumerate(groups.values()):
+        rows = np.flatnonzero(row_group == g) if len(groups) > 1 else np.arange(sidx.size)
+        pos = pd.Index([s.name for s in services]).get_indexer(names[rows])
+        if (pos < 0).any():
+            raise KeyError(names[rows][pos < 0][0])
+        lam[rows] = np.array([s.arrival_rate for s in services], dtype=float)[pos]
+        sla[rows] = np.array([s.sla for s in services], dtype=float)[pos]
+    return lam, sla
 
 
 def metrics_frame(service_tables: Sequence[pd.DataFrame]) -> pd.DataFrame:

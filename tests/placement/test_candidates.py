@@ -79,6 +79,29 @@ def test_memory_feasibility_matches_scenario_validation():
                 space.to_scenario(x)
 
 
+def test_candidate_scenarios_equal_validated_ones():
+    # to_scenario validates the first scenario in full and reuses its checks for the others
+    old = Service("old", (Fragment("f0", 1e6, weight_bytes=1_000_000),), arrival_rate=1.0)
+    req = _request(mem=(4e6, 4e6, 5e6), running=[RunningService(old, ("d2",))])
+    space = CandidateSpace(req, {"a": "layer", "b": "layer"})
+    rng = np.random.default_rng(1)
+    batch = rng.integers(0, 3, size=(120, 5))
+    feas = space.feasible_batch(batch)
+    assert feas.any() and not feas.all()
+    for x, ok in zip(batch, feas):
+        names = [space.device_names[j] for j in x]
+        placement = {"old": ("d2",), "a": tuple(names[:3]), "b": tuple(names[3:])}
+        if not ok:
+            with pytest.raises(ScenarioError, match="lacks memory"):
+                space.to_scenario(x)
+            continue
+        sc = space.to_scenario(x)
+        ref = Scenario(req.devices, space.services + (old,), placement, req.links)
+        assert sc == ref and sc.to_json() == ref.to_json()
+        assert sc.device("d1") is ref.device("d1")
+        sc.validate()
+
+
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), m0=st.floats(4.5e6, 9e6), m1=st.floats(4.5e6, 9e6))
 def test_random_and_greedy_assignments_are_feasible(seed, m0, m1):

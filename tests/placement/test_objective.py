@@ -47,6 +47,22 @@ def test_breakdown_hand_computed():
     assert row["energy"] == 0.0  # only computed when weighted
 
 
+def test_breakdown_reads_each_scenarios_own_services():
+    # rows of scenarios with different service tuples, in any order
+    fast = _scenario(sla_a=2.0)
+    slow = _scenario()
+    metrics = _metrics(3).iloc[::-1].reset_index(drop=True)
+    terms = Objective().breakdown([slow, fast, slow], metrics)
+    one = Objective().breakdown([slow], _metrics(1)).iloc[0]
+    pd.testing.assert_series_equal(terms.iloc[0], one, check_names=False)
+    pd.testing.assert_series_equal(terms.iloc[2], one, check_names=False)
+    assert terms.iloc[1]["sla"] == 0.0  # p95 1.5 s within the 2 s SLA
+    bad = _metrics(1)
+    bad.loc[0, "service"] = "zz"
+    with pytest.raises(KeyError, match="zz"):
+        Objective().breakdown([slow], bad)
+
+
 def test_weights_and_energy():
     sc = _scenario()
     obj = Objective(loss_weight=1.0, sla_weight=0.0, latency_weight=0.5, energy_weight=2.0)
