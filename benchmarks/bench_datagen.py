@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 import datagen.dataset
+import datagen.labelling
 from datagen.dataset import generate, load_dataset
 from datagen.sampling import SimulationConfig, load_sampler_config, sample_scenario
 from datagen.world import Scenario
@@ -116,7 +117,7 @@ def legacy_label_scenario(
 
 LABELLERS: dict[str, Labeller] = {
     "legacy": legacy_label_scenario,
-    "current": datagen.dataset.label_scenario,
+    "current": datagen.labelling.label_scenario,
 }
 
 
@@ -128,12 +129,16 @@ def labeller_in_use(name: str) -> Iterator[None]:
 
     if name != "current" and multiprocessing.get_start_method() != "fork":
         raise RuntimeError("--compare_legacy needs fork-started worker processes (Linux)")
-    saved = datagen.dataset.label_scenario
-    datagen.dataset.label_scenario = LABELLERS[name]
+    import datagen.labelling
+
+    # generate_shard looks the labeller up in datagen.labelling (patching only the
+    # datagen.dataset re-export left the current labeller in use on both sides).
+    saved = datagen.labelling.label_scenario, datagen.dataset.label_scenario
+    datagen.labelling.label_scenario = datagen.dataset.label_scenario = LABELLERS[name]
     try:
         yield
     finally:
-        datagen.dataset.label_scenario = saved
+        datagen.labelling.label_scenario, datagen.dataset.label_scenario = saved
 
 
 def bench_throughput(config: str, num_samples: int, workers: int, shard_size: int,

@@ -51,7 +51,9 @@ __all__ = [
     "SERVICE_COLUMNS",
     "STATION_COLUMNS",
     "service_metrics",
+    "service_table",
     "station_metrics",
+    "station_tables",
     "batch_half_width",
 ]
 
@@ -137,6 +139,65 @@ def batch_half_width(values: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True)
+def _select_pair(a: np.ndarray, k: int, lo: int, hi: int) -> None:
+    # Puts the k-th and (k+1)-th smallest of a[lo:hi + 1] at a[k] and a[k + 1] (every item
+    # of a[lo:k] <= a[k] <= a[k + 1] <= every item of a[k + 2:hi + 1]): quickselect with a
+    # median-of-three pivot and Hoare's partition (runs of equal values split evenly).
+    for kk in (k, k + 1):
+        lo_, hi_ = lo, hi
+        while hi_ > lo_:
+            x, y, z = a[lo_], a[(lo_ + hi_) >> 1], a[hi_]
+            pivot = max(min(x, y), min(max(x, y), z))
+            i, j = lo_, hi_
+            while i <= j:
+                while a[i] < pivot:
+                    i += 1
+                while a[j] > pivot:
+                    j -= 1
+                if i <= j:
+                    v = a[i]
+                    a[i] = a[j]
+                    a[j] = v
+                    i += 1
+                    j -= 1
+            # a[lo_:j + 1] <= pivot, a[j + 1:i] == pivot, a[i:hi_ + 1] >= pivot
+            if kk <= j:
+                hi_ = j
+            elif kk >= i:
+                lo_ = i
+            else:
+                break
+        lo = kk + 1  # a[kk] is in place: the next one is beyond it
+
+
+@numba.njit(cache=True)
+def _percentiles(a: np.ndarray, qs: np.ndarray) -> np.ndarray:
+    # np.percentile(a, qs) as numba computes it (linear interpolation between closest ranks,
+    # lower * (1 - m) + upper * m; NaN if a holds a NaN), for qs ascending in (0, 100), with
+    # a reordered in place instead of copied: the order statistics are exact, so the values
+    # are identical. Each selection only searches below the previous (larger) rank.
+    n = a.shape[0]
+    out = np.empty(qs.shape[0])
+    for i in range(n):
+        if np.isnan(a[i]):
+            out[:] = np.nan
+            return out
+    if n == 1:
+        out[:] = a[0]
+        return out
+    hi = n - 1
+    for i in range(qs.shape[0] - 1, -1, -1):
+        rank = 1 + (n - 1) * np.true_divide(qs[i], 100.0)
+        f = math.floor(rank)
+        m = rank - f
+        k = int(f - 1)
+        _select_pair(a, k, 0, hi)
+        out[i] = a[k] * (1 - m) + a[k + 1] * m
+        hi = k + 1
+    return out
+
+
+@numba.njit(cache=True)
 def _service_kernel(
     arr_time: np.ndarray,
     arr_service: np.ndarray,
@@ -190,7 +251,7 @@ def _service_kernel(
     qs = np.array([50.0, 95.0, 99.0])
     for c in range(C):
         if off[c + 1] > off[c]:
-            pct[c, :] = np.percentile(lats[off[c] : off[c + 1]], qs)
+            pct[c, :] = _percentiles(lats[off[c] : off[c + 1]], qs)
     return counts, lat_sum, pct, bat, off
 
 
@@ -216,13 +277,41 @@ def service_metrics(
     Raises:
         NoCompletionError: If a service has no served request in the window (run too short).
     """
-    C = compiled.num_services
-    H = variates.horizon
     B = int(batches)
     counts, lat_sum, pct, bat, _ = _service_kernel(
         variates.arr_time, variates.arr_service, raw.req_status, raw.req_end,
-        float(warmup_time), float(H), C, B,
+        float(warmup_time), float(variates.horizon), compiled.num_services, B,
     )
+    return service_table(compiled, variates.horizon, warmup_time, counts, lat_sum, pct, bat)
+
+
+def service_table(
+    compiled: CompiledScenario,
+    horizon: float,
+    warmup_time: float,
+    counts: np.ndarray,
+    lat_sum: np.ndarray,
+    pct: np.ndarray,
+    bat: np.ndarray,
+) -> pd.DataFrame:
+    """Per-service metrics from the cohort's sums (what :func:`service_metrics` returns).
+
+    Args:
+        compiled: The compiled scenario.
+        horizon: The arrival horizon ``H`` (s).
+        warmup_time: Start of the measurement window ``w`` (s).
+        counts: Cohort arrivals, served and dropped per service, shape ``(C, 3)``.
+        lat_sum: Sum of the served cohort's latencies per service, shape ``(C,)`` (s).
+        pct: Latency p50, p95 and p99 per service, shape ``(C, 3)`` (s).
+        bat: Per batch: arrivals, served, dropped and latency sum, shape ``(C, B, 4)``.
+
+    Returns:
+        One row per service (columns :data:`SERVICE_COLUMNS`).
+
+    Raises:
+        NoCompletionError: If a service has no served request in the window (run too short).
+    """
+    H = horizon
     n_arr = counts[:, 0].astype(np.float64)
     n_done = counts[:, 1].astype(np.float64)
     n_drop = counts[:, 2].astype(np.float64)
@@ -329,14 +418,31 @@ def station_metrics(
     Returns:
         ``(devices, links)`` DataFrames indexed by device name and link name (``"a-b"``).
     """
-    S = compiled.num_stations
-    H = variates.horizon
-    T = H - warmup_time
     acc = _station_kernel(
         variates.arr_service, variates.req_visit_base, compiled.visit_station,
         compiled.svc_visit_start, raw.v_arr, raw.v_start, raw.v_end,
-        float(warmup_time), float(H), S,
+        float(warmup_time), float(variates.horizon), compiled.num_stations,
     )
+    return station_tables(compiled, variates.horizon, warmup_time, acc)
+
+
+def station_tables(
+    compiled: CompiledScenario, horizon: float, warmup_time: float, acc: np.ndarray
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-device and per-link metrics from the window's sums (as :func:`station_metrics`).
+
+    Args:
+        compiled: The compiled scenario.
+        horizon: The arrival horizon ``H`` (s).
+        warmup_time: Start of the measurement window ``w`` (s).
+        acc: Per station: area under the number present (request-s), area under the busy
+            servers (server-s), drops and arrivals in the window, shape ``(S, 4)``.
+
+    Returns:
+        ``(devices, links)`` DataFrames indexed by device name and link name (``"a-b"``).
+    """
+    S = compiled.num_stations
+    T = horizon - warmup_time
     drop_prob = np.divide(acc[:, 2], acc[:, 3], out=np.zeros(S), where=acc[:, 3] > 0)
     table = np.column_stack(
         [acc[:, 1] / (compiled.st_servers * T), acc[:, 0] / T, acc[:, 2] / T, acc[:, 3] / T,

@@ -22,7 +22,8 @@ already merged (no sort). The stream reads, in this order:
 
 The stream stops at the first event after the horizon. Nothing in it depends on the horizon,
 so a longer run's variates start with a shorter run's (the *prefix property*): with the same
-seed, a longer run extends the shorter one's sample path.
+seed, a longer run extends the shorter one's sample path. :class:`VariateStream` keeps the
+stream open to extend a run to a longer horizon without drawing its start again.
 
 - ``arr_time``: arrival times, ascending, ``<= horizon`` (s); ties keep stream order.
 - ``arr_service``: the service of each request (requests are numbered in arrival order).
@@ -40,6 +41,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numba
 import numpy as np
@@ -54,7 +56,7 @@ from datagen.sim.distributions import (
     service_factor,
 )
 
-__all__ = ["Variates", "draw_variates", "arrival_process"]
+__all__ = ["Variates", "VariateStream", "draw_variates", "arrival_process"]
 
 # Service-factor laws of the kernel.
 _DETERMINISTIC = 0
@@ -131,27 +133,19 @@ def _rebuild(rate: np.ndarray, cum: np.ndarray) -> int:
 
 
 @numba.njit(cache=True)
-def _draw(
+def _start(
     rng: np.random.Generator,
-    horizon: float,
     rate_high: np.ndarray,
     rate_low: np.ndarray,
     switch_high: np.ndarray,
     switch_low: np.ndarray,
     p_high: np.ndarray,
     is_mmpp: np.ndarray,
-    law: np.ndarray,
-    gamma_shape: np.ndarray,
-    gamma_scale: np.ndarray,
-    frag_off: np.ndarray,
-    frag_slot: np.ndarray,
-    svc_nvisits: np.ndarray,
-    has_links: np.ndarray,
-    est_requests: int,
-    est_visits: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int]:
+) -> tuple[np.ndarray, np.ndarray, float]:
+    # The head of the stream: the initial MMPP states, then the time to the first event.
+    # Returns (high, rate, t): event kinds 0..C-1 are the arrivals of service c, C..2C-1 the
+    # switches of MMPP service c - C (present only when some service is MMPP).
     C = rate_high.shape[0]
-    # Event kinds: 0..C-1 an arrival of service c, C..2C-1 a switch of MMPP service c - C.
     high = np.zeros(C, dtype=np.bool_)
     n_kinds = C
     for c in range(C):
@@ -164,21 +158,49 @@ def _draw(
         if is_mmpp[c]:
             rate[C + c] = switch_high[c] if high[c] else switch_low[c]
     cum = np.empty(n_kinds)
+    _rebuild(rate, cum)
+    t = 0.0
+    t = t + rng.standard_exponential() / cum[n_kinds - 1]
+    return high, rate, t
+
+
+@numba.njit(cache=True)
+def _draw(
+    rng: np.random.Generator,
+    horizon: float,
+    t: float,
+    high: np.ndarray,
+    rate: np.ndarray,
+    rate_high: np.ndarray,
+    rate_low: np.ndarray,
+    switch_high: np.ndarray,
+    switch_low: np.ndarray,
+    law: np.ndarray,
+    gamma_shape: np.ndarray,
+    gamma_scale: np.ndarray,
+    frag_off: np.ndarray,
+    frag_slot: np.ndarray,
+    svc_nvisits: np.ndarray,
+    has_links: np.ndarray,
+    arr_time: np.ndarray,
+    arr_service: np.ndarray,
+    req_visit_base: np.ndarray,
+    vfac: np.ndarray,
+    counts: np.ndarray,
+    n: int,
+    nv: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int, float]:
+    # Reads the stream from the pending event at time t (its exponential already drawn) up to
+    # the first event after the horizon, whose time it returns (still pending: a later call
+    # with a longer horizon resumes there, reading exactly what one longer call would read).
+    # Arrivals are appended at n (visit slots at nv); the arrays grow when full. high, rate and
+    # counts are updated in place.
+    C = rate_high.shape[0]
+    n_kinds = rate.shape[0]
+    cum = np.empty(n_kinds)
     last_kind = _rebuild(rate, cum)
     total = cum[n_kinds - 1]
-
-    arr_time = np.empty(est_requests)
-    arr_service = np.empty(est_requests, dtype=np.int64)
-    req_visit_base = np.empty(est_requests, dtype=np.int64)
-    vfac = np.empty(est_visits)
-    counts = np.zeros(C, dtype=np.int64)
-    n = 0
-    nv = 0
-    t = 0.0
-    while True:
-        t = t + rng.standard_exponential() / total
-        if t > horizon:
-            break
+    while t <= horizon:
         kind = 0
         if n_kinds > 1:
             u = rng.random() * total
@@ -197,34 +219,35 @@ def _draw(
             rate[kind] = switch_high[c] if high[c] else switch_low[c]
             last_kind = _rebuild(rate, cum)
             total = cum[n_kinds - 1]
-            continue
-        c = kind
-        if n == arr_time.shape[0]:
-            arr_time = _grow(arr_time, n + 1)
-            arr_service = _grow(arr_service, n + 1)
-            req_visit_base = _grow(req_visit_base, n + 1)
-        arr_time[n] = t
-        arr_service[n] = c
-        req_visit_base[n] = nv
-        n += 1
-        counts[c] += 1
-        nvis = svc_nvisits[c]
-        if nv + nvis > vfac.shape[0]:
-            vfac = _grow(vfac, nv + nvis)
-        if has_links[c]:
-            for j in range(nvis):
-                vfac[nv + j] = 1.0
-        lw = law[c]
-        for f in range(frag_off[c], frag_off[c + 1]):
-            if lw == _EXPONENTIAL:
-                x = rng.standard_exponential()
-            elif lw == _GAMMA:
-                x = rng.gamma(gamma_shape[c], gamma_scale[c])
-            else:
-                x = 1.0
-            vfac[nv + frag_slot[f]] = x
-        nv += nvis
-    return arr_time, arr_service, req_visit_base, vfac, counts, n, nv
+        else:
+            c = kind
+            if n == arr_time.shape[0]:
+                arr_time = _grow(arr_time, n + 1)
+                arr_service = _grow(arr_service, n + 1)
+                req_visit_base = _grow(req_visit_base, n + 1)
+            arr_time[n] = t
+            arr_service[n] = c
+            req_visit_base[n] = nv
+            n += 1
+            counts[c] += 1
+            nvis = svc_nvisits[c]
+            if nv + nvis > vfac.shape[0]:
+                vfac = _grow(vfac, nv + nvis)
+            if has_links[c]:
+                for j in range(nvis):
+                    vfac[nv + j] = 1.0
+            lw = law[c]
+            for f in range(frag_off[c], frag_off[c + 1]):
+                if lw == _EXPONENTIAL:
+                    x = rng.standard_exponential()
+                elif lw == _GAMMA:
+                    x = rng.gamma(gamma_shape[c], gamma_scale[c])
+                else:
+                    x = 1.0
+                vfac[nv + frag_slot[f]] = x
+            nv += nvis
+        t = t + rng.standard_exponential() / total
+    return arr_time, arr_service, req_visit_base, vfac, n, nv, t
 
 
 def _frag_slots(compiled: CompiledScenario) -> tuple[np.ndarray, np.ndarray]:
@@ -275,57 +298,152 @@ def draw_variates(
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     if legacy:
         return _draw_legacy(compiled, float(horizon), ss)
-    services = compiled.scenario.services
-    C = compiled.num_services
-    rates = compiled.rates
-    rate_high = rates.copy()
-    rate_low = rates.copy()
-    switch_high = np.zeros(C)
-    switch_low = np.zeros(C)
-    p_high = np.zeros(C)
-    is_mmpp = np.zeros(C, dtype=np.bool_)
-    law = np.empty(C, dtype=np.int64)
-    gamma_shape = np.ones(C)
-    gamma_scale = np.ones(C)
-    for c, svc in enumerate(services):
-        if svc.mmpp is not None:
-            is_mmpp[c] = True
-            rate_high[c], rate_low[c] = svc.mmpp.rates(svc.arrival_rate)
-            d_high, d_low = svc.mmpp.mean_durations()
-            switch_high[c], switch_low[c] = 1.0 / d_high, 1.0 / d_low
-            p_high[c] = svc.mmpp.high_fraction
-        dist = service_factor(svc.scv)
-        if isinstance(dist, Deterministic):
-            law[c] = _DETERMINISTIC
-        elif isinstance(dist, Exponential):
-            law[c] = _EXPONENTIAL
-        else:  # Gamma: shape 1/scv, scale scv, as Gamma.sample draws it
-            law[c] = _GAMMA
-            gamma_shape[c], gamma_scale[c] = 1.0 / svc.scv, float(svc.scv)
-    frag_off, frag_slot = _frag_slots(compiled)
-    has_links = compiled.svc_nvisits != compiled.num_frags
-    H = float(horizon)
-    # Room for the expected arrivals plus six standard deviations (Poisson case); the kernel
-    # grows its arrays beyond that (MMPP bursts), and pages never written cost nothing.
-    mean_n = float(rates.sum()) * H
-    est = int(mean_n + 6.0 * math.sqrt(mean_n) + 16)
-    mean_v = float((rates * compiled.svc_nvisits).sum()) * H
-    est_v = int(mean_v + 6.0 * math.sqrt(mean_v) * max(1, int(compiled.svc_nvisits.max())) + 64)
-    arr_time, arr_service, req_visit_base, vfac, counts, n, nv = _draw(
-        np.random.default_rng(ss), H, rate_high, rate_low, switch_high, switch_low, p_high,
-        is_mmpp, law, gamma_shape, gamma_scale, frag_off, frag_slot,
-        compiled.svc_nvisits, has_links, est, est_v,
-    )
-    return Variates(
-        horizon=H,
-        arr_time=arr_time[:n],
-        arr_service=arr_service[:n],
-        svc_counts=counts,
-        visit_factor=vfac[:nv],
-        req_visit_base=req_visit_base[:n],
-        num_visits=int(nv),
-        st_queue_len=_queue_lengths(compiled, counts),
-    )
+    return VariateStream(compiled, ss).extend(horizon)
+
+
+class VariateStream:
+    """The one random stream of a run, drawn up to a horizon and extendable to a longer one.
+
+    ``VariateStream(compiled, seed).extend(H)`` is :func:`draw_variates`; a later
+    ``extend(H2)`` with ``H2 >= H`` reads on from where the stream stopped and returns the
+    variates of horizon ``H2``, identical to ``draw_variates(compiled, H2, seed)`` (the prefix
+    property) without drawing the first ``H`` seconds again. Sequential stopping uses it to
+    continue a run instead of restarting it.
+
+    Args:
+        compiled: The compiled scenario.
+        seed: A :class:`numpy.random.SeedSequence` (not mutated).
+    """
+
+    def __init__(self, compiled: CompiledScenario, seed: np.random.SeedSequence) -> None:
+        self.compiled = compiled
+        services = compiled.scenario.services
+        C = compiled.num_services
+        rates = compiled.rates
+        self._rate_high = rates.copy()
+        self._rate_low = rates.copy()
+        self._switch_high = np.zeros(C)
+        self._switch_low = np.zeros(C)
+        p_high = np.zeros(C)
+        is_mmpp = np.zeros(C, dtype=np.bool_)
+        self._law = np.empty(C, dtype=np.int64)
+        self._gamma_shape = np.ones(C)
+        self._gamma_scale = np.ones(C)
+        for c, svc in enumerate(services):
+            if svc.mmpp is not None:
+                is_mmpp[c] = True
+                self._rate_high[c], self._rate_low[c] = svc.mmpp.rates(svc.arrival_rate)
+                d_high, d_low = svc.mmpp.mean_durations()
+                self._switch_high[c], self._switch_low[c] = 1.0 / d_high, 1.0 / d_low
+                p_high[c] = svc.mmpp.high_fraction
+            dist = service_factor(svc.scv)
+            if isinstance(dist, Deterministic):
+                self._law[c] = _DETERMINISTIC
+            elif isinstance(dist, Exponential):
+                self._law[c] = _EXPONENTIAL
+            else:  # Gamma: shape 1/scv, scale scv, as Gamma.sample draws it
+                self._law[c] = _GAMMA
+                self._gamma_shape[c], self._gamma_scale[c] = 1.0 / svc.scv, float(svc.scv)
+        self._frag_off, self._frag_slot = _frag_slots(compiled)
+        self._has_links = compiled.svc_nvisits != compiled.num_frags
+        self._rng = np.random.default_rng(seed)
+        self._high, self._rate, self._t = _start(
+            self._rng, self._rate_high, self._rate_low, self._switch_high, self._switch_low,
+            p_high, is_mmpp,
+        )
+        self._arr_time = np.empty(0)
+        self._arr_service = np.empty(0, dtype=np.int64)
+        self._req_visit_base = np.empty(0, dtype=np.int64)
+        self._vfac = np.empty(0)
+        self._counts = np.zeros(C, dtype=np.int64)
+        self._n = 0
+        self._nv = 0
+        self.horizon = 0.0
+
+    def kernel_args(self) -> tuple[Any, ...]:
+        """What a kernel reading the stream needs, in the argument order of ``_draw``.
+
+        ``(rng, t, high, rate, rate_high, rate_low, switch_high, switch_low, law,
+        gamma_shape, gamma_scale, frag_off, frag_slot, svc_nvisits, has_links)``: ``t`` is
+        the time of the pending event (its exponential drawn), ``high`` and ``rate`` the
+        MMPP states and event rates (updated in place by a kernel).
+        """
+        return (
+            self._rng, self._t, self._high, self._rate, self._rate_high, self._rate_low,
+            self._switch_high, self._switch_low, self._law, self._gamma_shape,
+            self._gamma_scale, self._frag_off, self._frag_slot, self.compiled.svc_nvisits,
+            self._has_links,
+        )
+
+    def extend(self, horizon: float) -> Variates:
+        """Draw on up to ``horizon`` and return the variates of the run of that horizon.
+
+        Args:
+            horizon: The common arrival horizon (s), at least the previous one.
+
+        Returns:
+            The variates of horizon ``horizon`` (views: valid however the stream goes on).
+
+        Raises:
+            ValueError: If ``horizon`` is shorter than the horizon already drawn.
+        """
+        H = float(horizon)
+        if not H >= self.horizon:
+            raise ValueError(
+                f"horizon must be >= the horizon already drawn ({self.horizon!r} s), got {H!r}"
+            )
+        compiled = self.compiled
+        rates = compiled.rates
+        # Room for the expected arrivals plus six standard deviations (Poisson case); the
+        # kernel grows its arrays beyond that (MMPP bursts), and pages never written cost
+        # nothing.
+        mean_n = float(rates.sum()) * H
+        est = int(mean_n + 6.0 * math.sqrt(mean_n) + 16)
+        mean_v = float((rates * compiled.svc_nvisits).sum()) * H
+        est_v = int(
+            mean_v + 6.0 * math.sqrt(mean_v) * max(1, int(compiled.svc_nvisits.max())) + 64
+        )
+        self._arr_time = _reserve(self._arr_time, self._n, est)
+        self._arr_service = _reserve(self._arr_service, self._n, est)
+        self._req_visit_base = _reserve(self._req_visit_base, self._n, est)
+        self._vfac = _reserve(self._vfac, self._nv, est_v)
+        (self._arr_time, self._arr_service, self._req_visit_base, self._vfac, n, nv,
+         self._t) = _draw(
+            self._rng, H, self._t, self._high, self._rate, self._rate_high, self._rate_low,
+            self._switch_high, self._switch_low, self._law, self._gamma_shape,
+            self._gamma_scale, self._frag_off, self._frag_slot, compiled.svc_nvisits,
+            self._has_links, self._arr_time, self._arr_service, self._req_visit_base,
+            self._vfac, self._counts, self._n, self._nv,
+        )
+        self._n, self._nv = int(n), int(nv)
+        self.horizon = H
+        counts = self._counts.copy()
+        return Variates(
+            horizon=H,
+            arr_time=self._arr_time[:n],
+            arr_service=self._arr_service[:n],
+            svc_counts=counts,
+            visit_factor=self._vfac[:nv],
+            req_visit_base=self._req_visit_base[:n],
+            num_visits=int(nv),
+            st_queue_len=_queue_lengths(compiled, counts),
+        )
+
+
+def _reserve(a: np.ndarray, used: int, need: int) -> np.ndarray:
+    """``a`` if it holds ``need`` items, else a larger array with its first ``used`` copied."""
+    if a.shape[0] >= need:
+        return a
+    return _copy_grown(a, used, max(need, int(1.25 * a.shape[0])))
+
+
+@numba.njit(cache=True)
+def _copy_grown(a: np.ndarray, used: int, size: int) -> np.ndarray:
+    # Allocated by numba, not numpy: numpy asks for huge pages on arrays of 4 MB and more,
+    # and their first touch (a compaction of memory) costs several times more here.
+    out = np.empty(size, dtype=a.dtype)
+    out[:used] = a[:used]
+    return out
 
 
 def _draw_legacy(compiled: CompiledScenario, H: float, ss: np.random.SeedSequence) -> Variates:

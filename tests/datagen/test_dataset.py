@@ -297,7 +297,7 @@ def test_unlabellable_scenarios_are_redrawn_deterministically(tmp_path, monkeypa
     from datagen.sampling import SimulationConfig
     from datagen.sim import NoCompletionError
 
-    real = runner._run
+    real = runner._services  # every run's metrics go through it (restarted or continued)
     calls = {"n": 0}
 
     def flaky(compiled, *args):
@@ -306,7 +306,7 @@ def test_unlabellable_scenarios_are_redrawn_deterministically(tmp_path, monkeypa
             raise NoCompletionError("the run completed no request of service(s) ['s1']")
         return real(compiled, *args)
 
-    monkeypatch.setattr(runner, "_run", flaky)
+    monkeypatch.setattr(runner, "_services", flaky)
     cfg = SimulationConfig(num_requests=200, max_num_requests=400, max_rounds=2)
     from datagen.sampling import load_sampler_config, sample_scenario
 

@@ -225,3 +225,91 @@ def test_tandem_recursion_with_exact_ties(K: int) -> None:
                   arrival_rate=1.9, scv=0.0)
     sc = Scenario(devs, (svc,), Placement({"s": ("d0", "d1", "d2")}))
     assert_identical(*run_both(sc, 1, n=3000))
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(sc=scenarios(), seed=st.integers(0, 2**16))
+def test_a_continued_run_is_the_run_of_the_longer_horizon(sc: Scenario, seed: int) -> None:
+    # Sequential stopping continues a run (one stream, one event loop) instead of restarting
+    # it: after each extension the variates and the records are those of one plain run.
+    from datagen.sim.compiled import compile_scenario
+    from datagen.sim.engine_fast import FastRun, run_fast
+    from datagen.sim.variates import VariateStream, draw_variates
+
+    comp = compile_scenario(sc)
+    stream = VariateStream(comp, np.random.SeedSequence(seed))
+    run = FastRun(comp)
+    names = ("req_status", "req_end", "req_drop_station", "v_arr", "v_start", "v_end")
+    for i, H in enumerate((20.0, 20.0, 65.0, 200.0)):
+        var = stream.extend(H)
+        raw = run.extend(var, last=i == 3)
+        ref_var = draw_variates(comp, H, seed)
+        for name in ("arr_time", "arr_service", "req_visit_base", "visit_factor",
+                     "svc_counts", "st_queue_len"):
+            assert np.array_equal(getattr(var, name), getattr(ref_var, name)), name
+        ref = run_fast(comp, ref_var)
+        for name in names:
+            assert np.array_equal(getattr(raw, name), getattr(ref, name), equal_nan=True), name
+        assert raw.num_events == ref.num_events
+    with pytest.raises(ValueError, match="horizon must be >="):
+        stream.extend(100.0)
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(sc=tandems(), seed=st.integers(0, 2**16), mmpp=st.booleans())
+def test_tandem_sums_are_the_metrics_of_the_records(sc: Scenario, seed: int, mmpp: bool) -> None:
+    # Without records, simulate() walks a tandem while it reads the stream and sums the
+    # metrics as it goes: the same metrics as from the records, to the last bit.
+    import dataclasses
+
+    if mmpp:
+        svc = dataclasses.replace(sc.services[0], mmpp=MMPP2(3.0, 0.3, 2.0))
+        sc = dataclasses.replace(sc, services=(svc,))
+    H = 300.0 / sc.services[0].arrival_rate
+    a = simulate(sc, horizon=H, seed=seed)
+    b = simulate(sc, horizon=H, seed=seed, keep_records=True)
+    for name in ("services", "devices", "links"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True)
+    assert a.num_events == b.num_events
+
+
+def test_tandem_sums_grow_past_their_estimate() -> None:
+    # The walk pauses to grow its arrays when more requests arrive than estimated.
+    from datagen.sim.compiled import compile_scenario
+    from datagen.sim.engine_tandem import _tandem_sums, is_tandem
+    from datagen.sim.metrics import service_table, station_tables
+    from datagen.sim.variates import VariateStream
+
+    devs = (Device("a", speed=1.0, capacity=3), Device("b", speed=2.0, capacity=2))
+    svc = Service("s", (Fragment("f0", 0.5, output_bytes=400), Fragment("f1", 0.8)),
+                  arrival_rate=1.5, scv=0.5)
+    sc = Scenario(devs, (svc,), Placement({"s": ("b", "a")}),
+                  (Link("a", "b", bandwidth=200.0, delay=0.0),))
+    comp = compile_scenario(sc)
+    assert is_tandem(comp)
+    H, w = 400.0, 40.0
+    args = VariateStream(comp, np.random.SeedSequence(3)).kernel_args()
+    counts, lat_sum, pct, bat, acc, n_events = _tandem_sums(
+        args[0], H, *args[1:], comp.hop_station, comp.hop_time, comp.hop_vofs,
+        comp.visit_station, comp.st_capacity, w, 20, 1,
+    )
+    ref = simulate(sc, horizon=H, seed=3, keep_records=True)
+    pd.testing.assert_frame_equal(
+        service_table(comp, H, w, counts, lat_sum, pct, bat), ref.services, check_exact=True
+    )
+    devices, links = station_tables(comp, H, w, acc)
+    pd.testing.assert_frame_equal(devices, ref.devices, check_exact=True)
+    pd.testing.assert_frame_equal(links, ref.links, check_exact=True)
+    assert n_events == ref.num_events
