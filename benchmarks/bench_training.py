@@ -4,11 +4,14 @@ Covers: building the processed-graph cache of a dataset (the reference path: one
 ``build_graph`` + ``attach_targets`` per sample, collated; the fast path:
 :func:`training.graphs.collate_graphs` over flat label tables) and training epochs of the default
 model (``training/configs/default_model.yaml``: ChainNet, 48 channels, 3 iterations, batch 64,
-AdamW, gradient clipping) through Lightning, with PyG's ``DataLoader`` (``fast_loader=False``)
-and with :class:`training.batching.GraphLoader` (batches cut from the cached tensors). Both
-paths run in the same process, interleaved (``--rounds``, best of each); it also checks that
-the two caches hold identical tensors and that both trainings end with identical weights (same
-seed, same batches). Without ``--source``, a small ``chainnet_like`` dataset is generated in a
+AdamW, gradient clipping, one torch thread) through Lightning, with PyG's ``DataLoader``
+(``fast_loader=False``) and with :class:`training.batching.GraphLoader` (batches cut from the
+cached tensors). A third run shows the fast loader with torch's default threads, as the
+benchmark trained before issue 22. The paths run in the same process, interleaved
+(``--rounds``, best of each); it also checks that the two caches hold identical tensors and
+that the reference and fast trainings end with identical weights (same seed, same batches);
+the run with torch's default threads agrees to the last bits only (its sums are split among
+the threads). Without ``--source``, a small ``chainnet_like`` dataset is generated in a
 temporary folder first (about a minute for 200 samples).
 Target (2-core reference machine): training >= 3,000 graphs/s.
 
@@ -87,16 +90,21 @@ class _EpochTimer(L.Callback):
         self.times.append(time.perf_counter() - self._t0)
 
 
-def bench_training(source: Path, cache: Path, fast: bool, epochs: int, seed: int = 0
-                   ) -> tuple[float, dict[str, torch.Tensor]]:
-    """Graphs/s of a training epoch (median after the first) and the final weights."""
+def bench_training(source: Path, cache: Path, fast: bool, epochs: int, seed: int = 0,
+                   num_threads: int | None = 1) -> tuple[float, dict[str, torch.Tensor]]:
+    """Graphs/s of a training epoch (median after the first) and the final weights.
+
+    ``num_threads``: torch threads of the run, ``training/configs/default_model.yaml``'s by
+    default (``None``: torch's own setting).
+    """
     L.seed_everything(seed, verbose=False)
     dm = SimDataModule(train=str(source), cache_dir=str(cache), batch_size=64,
                        val_fraction=0.1, fast_loader=fast)
     net = ChainNet(hidden_channels=48, num_iterations=3)
     module = PerfPredictorModule(
         net, optimizer=lambda p: torch.optim.AdamW(p, lr=0.002, weight_decay=1e-5),
-        loss_weight=1.0, p95_weight=0.2, aux_weight=0.5, export_path=str(cache / "member.pt"))
+        loss_weight=1.0, p95_weight=0.2, aux_weight=0.5, export_path=str(cache / "member.pt"),
+        num_threads=num_threads)
     timer = _EpochTimer()
     trainer = L.Trainer(
         max_epochs=epochs, accelerator="cpu", devices=1, gradient_clip_val=1.0,
@@ -153,17 +161,24 @@ def run(argv: Sequence[str] | None = None) -> dict[str, float]:
               f"x{new_c / ref_c:.2f}   identical tensors: {same}")
         cache = Path(tmp) / "processed"
         # interleaved rounds, best of each path: the machine may be busy
-        ref_runs, new_runs = [], []
+        ref_runs, new_runs, old_runs = [], [], []
         for _ in range(args.rounds):
             ref_runs.append(bench_training(source, cache, fast=False, epochs=args.epochs))
             new_runs.append(bench_training(source, cache, fast=True, epochs=args.epochs))
+            old_runs.append(bench_training(source, cache, fast=True, epochs=args.epochs,
+                                           num_threads=None))
         ref_t, new_t = max(r for r, _ in ref_runs), max(r for r, _ in new_runs)
-        ref_w, new_w = ref_runs[0][1], new_runs[0][1]
+        old_t = max(r for r, _ in old_runs)
+        ref_w, new_w, old_w = ref_runs[0][1], new_runs[0][1], old_runs[0][1]
         same_w = _same(ref_w, new_w)
+        drift = max(float((new_w[k].double() - old_w[k].double()).abs().max()) for k in new_w)
         print(f"training  reference {ref_t:8.0f} graphs/s   fast {new_t:8.0f} graphs/s   "
               f"x{new_t / ref_t:.2f}   identical weights after {args.epochs} epochs: {same_w}")
+        print(f"training  fast with torch's {torch.get_num_threads()} threads (before issue 22) "
+              f"{old_t:8.0f} graphs/s   one thread x{new_t / old_t:.2f}   "
+              f"max |weight difference| {drift:.1e}")
     return {"caching_ref": ref_c, "caching_fast": new_c, "training_ref": ref_t,
-            "training_fast": new_t}
+            "training_fast": new_t, "training_fast_before": old_t}
 
 
 if __name__ == "__main__":

@@ -134,3 +134,14 @@ def test_absolute_loss_term_adds_the_loss_ratio_mae(tiny_dataset):
     assert float(with_abs - base) == pytest.approx(2.0 * float(mae), rel=1e-5, abs=tol)
     with pytest.raises(ValueError, match="loss_abs_weight must be >= 0"):
         PerfPredictorModule(net, loss_abs_weight=-1.0)
+
+
+def test_cpu_batch_is_served_without_a_copy(tiny_dataset, tmp_path):
+    dm = SimDataModule(tiny_dataset, cache_dir=str(tmp_path), batch_size=4)
+    dm.prepare_data()
+    dm.setup("fit")
+    batch = next(iter(dm.train_dataloader()))
+    assert dm.transfer_batch_to_device(batch, torch.device("cpu"), 0) is batch
+    # anything else takes Lightning's transfer
+    moved = dm.transfer_batch_to_device({"x": torch.ones(2)}, torch.device("cpu"), 0)
+    assert torch.equal(moved["x"], torch.ones(2))
