@@ -159,6 +159,20 @@ def mg1k_chains(
 
 
 @numba.njit(cache=True)
+def _law_moments(pi: np.ndarray, k: int) -> tuple[float, float, float]:  # pragma: no cover
+    """Total, mean and second moment of the unnormalised law ``pi[0 .. k-1]``."""
+    total = 0.0
+    for i in range(k):
+        total += pi[i]
+    first = 0.0
+    second = 0.0
+    for i in range(k):
+        first += i * pi[i] / total
+        second += i * i * pi[i] / total
+    return total, first, second
+
+
+@numba.njit(cache=True)
 def _chains_kernel(
     a: np.ndarray, rho: np.ndarray, K: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
@@ -189,14 +203,7 @@ def _chains_kernel(
                 scale = pi[j + 1]
                 for i in range(j + 2):
                     pi[i] /= scale
-        total = 0.0
-        for i in range(k):
-            total += pi[i]
-        first = 0.0
-        second = 0.0
-        for i in range(k):
-            first += i * pi[i] / total
-            second += i * i * pi[i] / total
+        total, first, second = _law_moments(pi, k)
         seen_mean[g] = first
         seen_var[g] = max(second - first * first, 0.0)
         norm = pi[0] / total + rho[g]

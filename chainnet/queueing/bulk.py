@@ -60,6 +60,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from chainnet.queueing.batched import _law_moments
+
 __all__ = ["bulk_arrival_pmf_matrix", "mxg1k_chains"]
 
 
@@ -196,15 +198,9 @@ def _bulk_chains_kernel(
                 scale = pi[j + 1]
                 for i in range(j + 2):
                     pi[i] /= scale
-        total = 0.0
-        for i in range(k):
-            total += pi[i]
-        first = 0.0
-        second = 0.0
+        total, first, second = _law_moments(pi, k)
         for i in range(k):
             pi[i] /= total
-            first += i * pi[i]
-            second += i * i * pi[i]
         seen_mean[g] = first
         seen_var[g] = max(second - first * first, 0.0)
         norm = mean_x * pi[0] + rho[g]
