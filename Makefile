@@ -73,9 +73,11 @@ FINAL_OPTIONS := --trainer.max_epochs 8 --model.lr_scheduler.init_args.T_max 8
 # with 16,000 more placer graphs
 FOURTH_DATA := [data/placer, data/placer2, data/placer3, data/placer4, data/placer_al1, data/placer_al2, $(REPLAY), data/edge2, data/chainnet_like_high, data/large_train]
 FOURTH_OPTIONS := --trainer.max_epochs 6 --model.lr_scheduler.init_args.T_max 6 --model.optimizer.init_args.lr 0.0003
-# fifth stage (the shipped members): the fourth-stage members trained 8 more epochs on the same
-# data at a lower rate (their training loss was still that of validation: under-fitted)
+# fifth and sixth stages (the shipped members): the fourth-stage members trained 8, then 12
+# more epochs on the same data at a lower rate (their training loss was still that of
+# validation: under-fitted)
 FIFTH_OPTIONS := --trainer.max_epochs 8 --model.lr_scheduler.init_args.T_max 8 --model.optimizer.init_args.lr 0.0002
+SIXTH_OPTIONS := --trainer.max_epochs 12 --model.lr_scheduler.init_args.T_max 12 --model.optimizer.init_args.lr 0.0002
 # $(1) = round name, $(2) = name of the variable listing the training folders, $(3) = members
 # to start from (default: runs/default_model, the first stage), $(4) = more options
 define finetune
@@ -104,7 +106,8 @@ placer-model: setup
 	$(call finetune,placer_final,FINAL_DATA,runs/placer_r2,$(FINAL_OPTIONS))
 	$(call finetune,placer_s4,FOURTH_DATA,runs/placer_final,$(FOURTH_OPTIONS))
 	$(call finetune,placer_s5,FOURTH_DATA,runs/placer_s4,$(FIFTH_OPTIONS))
-	cp runs/placer_s5.pt chainnet/checkpoints/default.pt
+	$(call finetune,placer_s6,FOURTH_DATA,runs/placer_s5,$(SIXTH_OPTIONS))
+	cp runs/placer_s6.pt chainnet/checkpoints/default.pt
 	$(PY) -m training calibrate --model chainnet/checkpoints/default.pt --data.val data/placer_val data/placer_cal data/large_val data/chainnet_like_val
 	$(PY) -m training evaluate --model chainnet/checkpoints/default.pt analytic --data.test data/placer_test data/chainnet_like_test data/large_test data/edge_test data/edge_test_precise --record chainnet/checkpoints/default.pt
 
