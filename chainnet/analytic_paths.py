@@ -236,6 +236,11 @@ def segment_starts(v_path: np.ndarray) -> np.ndarray:
     return np.maximum.accumulate(np.where(first, np.arange(v_path.size), 0))
 
 
+# the per-visit arrays that subset() only filters (the visits' path and station are renumbered)
+_PER_VISIT = ("v_mean", "v_scv", "v_delay", "v_cont", "v_run_mean", "v_run_scv", "v_bsize",
+              "v_bidx", "v_ahead", "v_ahead_var")
+
+
 def subset(cs: Compiled, keep_scn: np.ndarray) -> tuple[Compiled, np.ndarray]:
     """Restrict the iteration arrays to the scenarios flagged in ``keep_scn`` (global ids).
 
@@ -262,15 +267,6 @@ def subset(cs: Compiled, keep_scn: np.ndarray) -> tuple[Compiled, np.ndarray]:
         v_path=path_new[cs.v_path[v_keep]],
         v_is_dev=v_dev,
         v_station=np.where(v_dev, dev_new[np.where(v_dev, v_station, 0)], v_station),
-        v_mean=cs.v_mean[v_keep],
-        v_scv=cs.v_scv[v_keep],
-        v_delay=cs.v_delay[v_keep],
-        v_cont=cs.v_cont[v_keep],
-        v_run_mean=cs.v_run_mean[v_keep],
-        v_run_scv=cs.v_run_scv[v_keep],
-        v_bsize=cs.v_bsize[v_keep],
-        v_bidx=cs.v_bidx[v_keep],
-        v_ahead=cs.v_ahead[v_keep],
-        v_ahead_var=cs.v_ahead_var[v_keep],
+        **{name: getattr(cs, name)[v_keep] for name in _PER_VISIT},
     )
     return sub, dev_keep

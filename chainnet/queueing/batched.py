@@ -159,6 +159,15 @@ def mg1k_chains(
 
 
 @numba.njit(cache=True)
+def _keep_finite(pi: np.ndarray, n: int) -> None:  # pragma: no cover - compiled
+    """Divide ``pi[:n]`` by its last entry once that passes 1e200 (the recursion grows fast)."""
+    if pi[n - 1] > 1e200:
+        scale = pi[n - 1]
+        for i in range(n):
+            pi[i] /= scale
+
+
+@numba.njit(cache=True)
 def _law_moments(pi: np.ndarray, k: int) -> tuple[float, float, float]:  # pragma: no cover
     """Total, mean and second moment of the unnormalised law ``pi[0 .. k-1]``."""
     total = 0.0
@@ -199,10 +208,7 @@ def _chains_kernel(
             for i in range(1, j + 1):
                 up += pi[i] * abar[j - i + 1]
             pi[j + 1] = up / a0
-            if pi[j + 1] > 1e200:
-                scale = pi[j + 1]
-                for i in range(j + 2):
-                    pi[i] /= scale
+            _keep_finite(pi, j + 2)
         total, first, second = _law_moments(pi, k)
         seen_mean[g] = first
         seen_var[g] = max(second - first * first, 0.0)

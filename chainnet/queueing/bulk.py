@@ -60,7 +60,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from chainnet.queueing.batched import _law_moments
+from chainnet.queueing.batched import _keep_finite, _law_moments
 
 __all__ = ["bulk_arrival_pmf_matrix", "mxg1k_chains"]
 
@@ -194,10 +194,7 @@ def _bulk_chains_kernel(
             for i in range(1, j + 1):
                 up += pi[i] * tail[j - i + 2]
             pi[j + 1] = up / a0
-            if pi[j + 1] > 1e200:
-                scale = pi[j + 1]
-                for i in range(j + 2):
-                    pi[i] /= scale
+            _keep_finite(pi, j + 2)
         total, first, second = _law_moments(pi, k)
         for i in range(k):
             pi[i] /= total
