@@ -46,6 +46,7 @@ from chainnet import Surrogate
 from chainnet.models import ChainNet, GATBaseline, GCNBaseline, MLPBaseline
 from chainnet.schema import DEVICE, FEATURES, SERVICE, TARGETS
 from chainnet.surrogate import ratios_to_metrics
+from datagen.validation import is_int
 from training.metrics import service_errors, summarize
 
 __all__ = ["PerfPredictorModule", "LOSS_EPS"]
@@ -201,8 +202,9 @@ class PerfPredictorModule(L.LightningModule):
         num_threads: int | None = None,
     ) -> None:
         super().__init__()
-        if num_threads is not None and num_threads < 1:
-            raise ValueError(f"num_threads must be >= 1 or None, got {num_threads}")
+        if num_threads is not None and (not is_int(num_threads) or num_threads < 1):
+            raise ValueError(f"num_threads must be an integer >= 1 or None, got {num_threads!r}; "
+                             f"pass e.g. num_threads=1")
         for name, w in (("loss_weight", loss_weight), ("p95_weight", p95_weight),
                         ("loss_abs_weight", loss_abs_weight), ("aux_weight", aux_weight)):
             if w < 0:

@@ -65,8 +65,9 @@ def test_num_threads_holds_for_the_run_and_is_restored(tiny_dataset, tmp_path, n
 
 
 def test_num_threads_must_be_positive():
-    with pytest.raises(ValueError, match="num_threads must be >= 1 or None, got 0"):
-        PerfPredictorModule(ChainNet(hidden_channels=8), num_threads=0)
+    for bad in (0, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="num_threads must be an integer >= 1 or None"):
+            PerfPredictorModule(ChainNet(hidden_channels=8), num_threads=bad)
 
 
 def test_default_model_config_trains_on_one_thread():
