@@ -294,52 +294,6 @@ def _offsets(lengths: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def _loop(
-    arr_time: np.ndarray,
-    arr_service: np.ndarray,
-    req_visit_base: np.ndarray,
-    vfac: np.ndarray,
-    svc_path_start: np.ndarray,
-    svc_npaths: np.ndarray,
-    svc_nvisits: np.ndarray,
-    path_hop_start: np.ndarray,
-    hop_station: np.ndarray,
-    hop_time: np.ndarray,
-    hop_vofs: np.ndarray,
-    hop_last: np.ndarray,
-    hop_npaths: np.ndarray,
-    st_servers: np.ndarray,
-    st_capacity: np.ndarray,
-    st_queue_len: np.ndarray,
-    num_visits: int,
-    n_tok: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
-    # One whole run of the event loop from an empty system (records, then the event count).
-    n_req = arr_time.shape[0]
-    n_st = st_servers.shape[0]
-    req_status = np.zeros(n_req, dtype=np.int8)
-    req_end = np.empty(n_req)  # every request ends (served or dropped) before the loop does
-    req_drop = np.empty(n_req, dtype=np.int64)
-    req_left = np.empty(n_req, dtype=np.int64)  # written only for fork-join requests
-    v_arr = np.empty(num_visits)  # NaN-filled request by request at arrival
-    v_start = np.empty(num_visits)
-    v_end = np.empty(num_visits)
-    q_off = _offsets(st_queue_len)
-    # At most one pending event per token; only the used part of the heap is ever touched.
-    _, _, _, n_events = _advance(
-        arr_time, arr_service, req_visit_base, vfac, svc_path_start, svc_npaths, svc_nvisits,
-        path_hop_start, hop_station, hop_time, hop_vofs, hop_last, hop_npaths, st_servers,
-        st_capacity, st_queue_len, np.empty(n_tok, dtype=np.int64),
-        np.empty(n_tok, dtype=np.int64), req_status, req_end, req_drop, req_left, v_arr,
-        v_start, v_end, np.zeros(n_st, dtype=np.int64), np.zeros(n_st, dtype=np.int64),
-        np.empty(st_queue_len.sum(), dtype=np.int64), q_off,
-        np.zeros(n_st, dtype=np.int64), np.zeros(n_st, dtype=np.int64), np.empty(n_tok + 1),
-        np.empty(n_tok + 1, dtype=np.int64), 0, 0, 0, 0, False,
-    )
-    return req_status, req_end, req_drop, v_arr, v_start, v_end, n_events
-
-
-@numba.njit(cache=True)
 def _tandem(
     arr_time: np.ndarray,
     req_visit_base: np.ndarray,
@@ -519,11 +473,14 @@ class FastRun:
 
     Args:
         compiled: The compiled scenario.
+        tandem: ``False`` always runs the event loop (the reference the tandem recursion is
+            tested against); ``None`` (default) walks a tandem (:func:`_is_tandem`) by the
+            recursion ``_tandem``.
     """
 
-    def __init__(self, compiled: CompiledScenario) -> None:
+    def __init__(self, compiled: CompiledScenario, tandem: bool | None = None) -> None:
         self.compiled = compiled
-        self.tandem = _is_tandem(compiled)
+        self.tandem = _is_tandem(compiled) and tandem is not False
         S = compiled.num_stations
         self._hop_last, self._hop_npaths = _hop_tables(compiled)
         self._n = 0  # arrivals taken

@@ -195,24 +195,20 @@ def tandems(draw: st.DrawFn) -> Scenario:
 @given(sc=tandems(), seed=st.integers(0, 2**16))
 def test_tandem_recursion_is_the_event_loop(sc: Scenario, seed: int) -> None:
     from datagen.sim.compiled import compile_scenario
-    from datagen.sim.engine_fast import _hop_tables, _is_tandem, _loop, run_fast
+    from datagen.sim.engine_fast import FastRun, _is_tandem, run_fast
     from datagen.sim.variates import draw_variates
 
     comp = compile_scenario(sc)
     assert _is_tandem(comp)
     var = draw_variates(comp, 300.0 / sc.services[0].arrival_rate, seed)
     fast = run_fast(comp, var)
-    hop_last, hop_npaths = _hop_tables(comp)
-    ref = _loop(
-        var.arr_time, var.arr_service, var.req_visit_base, var.visit_factor,
-        comp.svc_path_start, comp.svc_npaths, comp.svc_nvisits, comp.path_hop_start,
-        comp.hop_station, comp.hop_time, comp.hop_vofs, hop_last, hop_npaths, comp.st_servers,
-        comp.st_capacity, var.st_queue_len, var.num_visits, var.num_requests,
-    )
+    loop = FastRun(comp, tandem=False)
+    assert not loop.tandem
+    ref = loop.extend(var, last=True)
     names = ("req_status", "req_end", "req_drop_station", "v_arr", "v_start", "v_end")
-    for name, want in zip(names, ref[:6], strict=True):
-        assert np.array_equal(getattr(fast, name), want, equal_nan=True), name
-    assert fast.num_events == ref[6]
+    for name in names:
+        assert np.array_equal(getattr(fast, name), getattr(ref, name), equal_nan=True), name
+    assert fast.num_events == ref.num_events
     assert_identical(*run_both(sc, seed))
 
 
