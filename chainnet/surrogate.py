@@ -22,10 +22,18 @@ with :math:`T_c` the no-queue latency of the service (slowest branch; compute, t
 
   .. math::
       u = (\max_m \ell^{(m)} - \min_m \ell^{(m)}) + w_\pi\,|\hat\ell - \ell^{\pi}|
+          + w_a\,|\hat\ell - \ell^{a}|
 
   the spread of the ensemble members' loss ratios (0 for a single model) plus ``prior_weight``
-  :math:`w_\pi` times the gap between the prediction and the analytic prior
-  :math:`\ell^{\pi}` (the learned model corrects the prior most where it is least sure);
+  :math:`w_\pi` times the gap between the prediction and the graph's one-step analytic prior
+  :math:`\ell^{\pi}` (the learned model corrects the prior most where it is least sure),
+  plus ``analytic_weight`` :math:`w_a` times the gap to the loss ratio :math:`\ell^{a}` of
+  :class:`chainnet.AnalyticSurrogate` (the whole-network decomposition with batch arrivals
+  and re-entries: where two independent models disagree, one of them is wrong). The last
+  term costs an analytic solve per scenario (~0.1 ms at batch 1,000, ~1.8 ms for one
+  scenario), so only :meth:`Surrogate.predict` adds it: :meth:`Surrogate.predict_arrays`
+  (the placer's search path, which ranks on the predictions alone) and
+  :meth:`Surrogate.predict_with_uncertainty` (tensors) leave it out;
 - ``out_of_range``: some feature of the service, of one of its fragments, of a device
   hosting them or of a link they use lies outside the range seen in training (widened by
   ``range_margin`` standard deviations; :meth:`chainnet.nn.FeatureNormalizer.out_of_range`);
@@ -94,7 +102,7 @@ PREDICTION_COLUMNS: tuple[str, ...] = PREDICT_COLUMNS
 CHECKPOINT_FORMAT = "edgechain.surrogate"
 #: Calibration used when a checkpoint records none (loss-ratio units, standard deviations).
 _DEFAULT_CALIBRATION: dict[str, float] = {
-    "threshold": 0.05, "prior_weight": 0.0, "range_margin": 0.5,
+    "threshold": 0.05, "prior_weight": 0.0, "range_margin": 0.5, "analytic_weight": 0.0,
 }
 
 
@@ -183,6 +191,9 @@ class Surrogate:
         range_margin: Widening of the training feature range, in standard deviations,
             before a feature counts as ``out_of_range`` (default: ``None`` = the
             checkpoint's calibration, else ``0.5``).
+        analytic_weight: Weight of the gap to :class:`chainnet.AnalyticSurrogate`'s loss
+            ratio in the ``uncertainty`` of :meth:`predict` (default: ``None`` = the
+            checkpoint's calibration, else ``0.0``; ``0`` skips the analytic solve).
         out_of_range: What an out-of-range service gets: ``"prior"`` (the analytic prior)
             or ``"model"`` (the model's extrapolation) (default: ``"prior"``).
 
@@ -196,6 +207,7 @@ class Surrogate:
         batch_size: int = 1000, num_threads: int | None = 1,
         uncertainty_threshold: float | None = None, prior_weight: float | None = None,
         range_margin: float | None = None, out_of_range: str = "prior",
+        analytic_weight: float | None = None,
     ) -> None:
         if type(model).__name__ not in MODEL_CLASSES:
             raise ValueError(
@@ -214,7 +226,8 @@ class Surrogate:
         if isinstance(recorded, Mapping):
             calib.update({k: float(v) for k, v in recorded.items() if k in calib})
         for key, value in (("threshold", uncertainty_threshold),
-                           ("prior_weight", prior_weight), ("range_margin", range_margin)):
+                           ("prior_weight", prior_weight), ("range_margin", range_margin),
+                           ("analytic_weight", analytic_weight)):
             if value is not None:
                 calib[key] = value
         for key, value in calib.items():
@@ -234,6 +247,8 @@ class Surrogate:
         self.uncertainty_threshold = float(calib["threshold"])
         self.prior_weight = float(calib["prior_weight"])
         self.range_margin = float(calib["range_margin"])
+        self.analytic_weight = float(calib["analytic_weight"])
+        self._analytic: Any = None
 
     # -- persistence ---------------------------------------------------------------------------
 
@@ -456,7 +471,28 @@ class Surrogate:
         metrics["out_of_range"] = unc["out_of_range"].detach().cpu().numpy()
         return metrics
 
-    def _frame(self, parts: list[dict[str, np.ndarray]], services: np.ndarray) -> pd.DataFrame:
+    def _analytic_gap(self, scenarios: Sequence[Scenario], loss: np.ndarray) -> np.ndarray:
+        """``|loss - analytic loss ratio|`` per service row (0 where the analytic one is NaN)."""
+        if self._analytic is None:
+            from chainnet.analytic import AnalyticSurrogate
+
+            self._analytic = AnalyticSurrogate()
+        analytic = self._analytic.loss_ratios(scenarios)
+        if analytic.shape != loss.shape:
+            raise RuntimeError(
+                f"the analytic predictor returned {analytic.shape[0]} rows for {loss.shape[0]} "
+                "services; this is a bug, please report it"
+            )
+        gap = np.abs(loss - analytic)
+        return np.where(np.isfinite(gap), gap, 0.0)
+
+    def _frame(self, parts: list[dict[str, np.ndarray]], services: np.ndarray,
+               scenarios: Sequence[Scenario] | None = None) -> pd.DataFrame:
+        """The prediction table of ``parts`` (with the analytic gap when ``scenarios``).
+
+        With ``scenarios`` and ``analytic_weight > 0`` the uncertainty includes the gap to
+        the analytic predictor (module docstring).
+        """
         columns = PREDICTION_COLUMNS + UNCERTAINTY_COLUMNS
         if not parts:
             dtypes = {"scenario": np.int64, "service": object, "out_of_range": bool,
@@ -465,6 +501,9 @@ class Surrogate:
                                  for c in columns})
         cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         cols["service"] = services
+        if scenarios is not None and self.analytic_weight > 0:
+            cols["uncertainty"] = cols["uncertainty"] + self.analytic_weight * self._analytic_gap(
+                scenarios, cols["loss_ratio"])
         cols["uncertain"] = cols["out_of_range"] | (
             cols["uncertainty"] > self.uncertainty_threshold)
         return pd.DataFrame({c: cols[c] for c in columns})
@@ -475,7 +514,9 @@ class Surrogate:
 
         The entry point of placement searches: :func:`chainnet.builder.tile_arrays` turns
         device assignments into arrays, and this scores them in one batch, with the same
-        numbers as :meth:`predict` on the equivalent scenarios.
+        numbers as :meth:`predict` on the equivalent scenarios, except that ``uncertainty``
+        leaves out the analytic term (``analytic_weight``; there is no scenario to solve):
+        predict the few candidates that matter with :meth:`predict` to get it.
 
         Args:
             arrays: Flat arrays of ``arrays.num_graphs`` scenarios
@@ -537,7 +578,7 @@ class Surrogate:
             if torch.get_num_threads() != saved:
                 torch.set_num_threads(saved)
         names = np.array([s.name for sc in scenarios for s in sc.services], dtype=object)
-        return self._frame(parts, names)
+        return self._frame(parts, names, scenarios)
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}({self.model!r}, batch_size={self.batch_size})"

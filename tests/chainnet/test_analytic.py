@@ -95,6 +95,13 @@ def test_columns_and_rows():
     assert np.all((dev.utilization >= 0) & (dev.utilization <= 1))
 
 
+def test_loss_ratios_are_the_predicted_column():
+    scns = [tandem(rate=r) for r in (0.5, 8.0)] + [single(2, 0.3, 4, scv=0.5)]
+    a = AnalyticSurrogate()
+    np.testing.assert_array_equal(a.loss_ratios(scns), a.predict(scns)["loss_ratio"].to_numpy())
+    assert a.loss_ratios([]).shape == (0,)
+
+
 def test_empty_and_errors():
     df = AnalyticSurrogate().predict([])
     assert list(df.columns) == list(PREDICT_COLUMNS) and len(df) == 0

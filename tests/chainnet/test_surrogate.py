@@ -201,6 +201,27 @@ def test_uncertainty_is_member_spread_of_the_loss_ratio(scenarios):
     assert not one["uncertain"].any()
 
 
+def test_analytic_weight_adds_the_gap_to_the_analytic_predictor(scenarios):
+    from chainnet import AnalyticSurrogate
+
+    ens = _ensemble(scenarios)
+    base = Surrogate(ens, uncertainty_threshold=0.05).predict(scenarios)
+    sur = Surrogate(ens, uncertainty_threshold=0.05, analytic_weight=0.5)
+    df = sur.predict(scenarios)
+    analytic = AnalyticSurrogate().predict(scenarios)["loss_ratio"].to_numpy()
+    np.testing.assert_allclose(
+        df["uncertainty"], base["uncertainty"] + 0.5 * np.abs(base["loss_ratio"] - analytic),
+        rtol=1e-12, atol=1e-15)
+    np.testing.assert_array_equal(df["uncertain"], df["out_of_range"] | (df["uncertainty"] > 0.05))
+    # the predictions themselves do not change
+    pd.testing.assert_frame_equal(df[list(PREDICTION_COLUMNS)], base[list(PREDICTION_COLUMNS)])
+    # the calibration comes from the checkpoint, and is validated
+    meta = {"uncertainty": {"threshold": 0.1, "analytic_weight": 0.4}}
+    assert Surrogate(ens, metadata=meta).analytic_weight == 0.4
+    with pytest.raises(ValueError, match="'analytic_weight'"):
+        Surrogate(ens, analytic_weight=-0.5)
+
+
 def test_out_of_range_flags_the_services_touching_an_unseen_feature(scenarios):
     model = _trained_like(ChainNet(hidden_channels=8), scenarios[:4])
     sur = Surrogate(model)

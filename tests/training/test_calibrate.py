@@ -56,3 +56,4 @@ def test_cli_records_the_calibration_in_the_checkpoint(tiny_dataset, tmp_path):
     assert again.metadata["uncertainty"]["calibrated_on"] == ["tiny"]
     assert again.uncertainty_threshold == pytest.approx(chosen["threshold"])
     assert again.prior_weight == chosen["prior_weight"]
+    assert again.analytic_weight == chosen["analytic_weight"]
