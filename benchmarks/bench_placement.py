@@ -453,6 +453,10 @@ def _reference_paths(predictor: Any, on: bool) -> None:
     Evaluator.array_path = not on
     if hasattr(predictor, "_reference"):
         predictor._reference = on
+        # the baseline scored every batch with predict(), which had no analytic term then;
+        # keep it out so the baseline costs what it did (the plans do not depend on it)
+        saved = predictor.__dict__.setdefault("_bench_analytic_weight", predictor.analytic_weight)
+        predictor.analytic_weight = 0.0 if on else saved
         for module in predictor.model.modules():
             if isinstance(module, PathGRU):
                 module.packed = not on
