@@ -6,7 +6,9 @@ baseline measured in the same run: the reference path kept for this purpose (the
 ``HeteroData`` graph of :func:`chainnet.build_batch`, the model's module-by-module forward with
 the padded path GRU, one ensemble member after the other, ``model.eval()`` on every call).
 Timings are medians of ``--repeats`` runs, baseline and new interleaved (the machine may be
-busy). The largest difference between the two paths' predictions is printed too.
+busy). The largest difference between the two paths' predictions is printed too, and, when
+the surrogate's ``analytic_weight`` is positive, the new path's figures without that term of
+the uncertainty (it solves the analytic model of every scenario again).
 Targets (2-core reference machine, one thread): batch 1 <= 2 ms, batch 1,000 <= 0.1 ms per
 scenario. Weights do not change the cost, but the packaged checkpoint is used when present
 (``--checkpoint`` picks another; without one, an untrained default model with a normaliser
@@ -118,7 +120,8 @@ def run(argv: Sequence[str] | None = None) -> dict[str, float]:
         sur.num_threads = threads
     else:
         model = MODEL_CLASSES[args.model or "ChainNet"]()
-        model.normalizer.fit(build_batch(scenarios[: args.batch_size]))
+        normalizer: Any = model.normalizer
+        normalizer.fit(build_batch(scenarios[: args.batch_size]))
         sur = Surrogate(model, batch_size=args.batch_size, num_threads=threads)
     n_params = sum(p.numel() for p in sur.model.parameters())
     single = scenarios[: args.single]
@@ -142,6 +145,14 @@ def run(argv: Sequence[str] | None = None) -> dict[str, float]:
             times["b1" + tag].append(_timed(batch1) / len(single))
             times["bn" + tag].append(_timed(batched) / len(scenarios))
     _reference(sur, False)
+    weight = getattr(sur, "analytic_weight", 0.0)
+    if weight > 0:  # the new path without the analytic term of the uncertainty
+        sur.analytic_weight = 0.0
+        times.update(b1_noan=[], bn_noan=[])
+        for _ in range(args.repeats):
+            times["b1_noan"].append(_timed(batch1) / len(single))
+            times["bn_noan"].append(_timed(batched) / len(scenarios))
+        sur.analytic_weight = weight
     med = {k: 1e3 * float(np.median(v)) for k, v in times.items()}
     cols = ("tput_ratio", "respt_ratio", "loss_ratio", "uncertainty")
     diff = max(float(np.max(np.abs(frames[True][c].to_numpy() - frames[False][c].to_numpy())))
@@ -165,6 +176,12 @@ def run(argv: Sequence[str] | None = None) -> dict[str, float]:
         f"  new vs baseline predictions: max |diff| of ratios and uncertainty {diff:.2e}, "
         f"max relative diff of rates and latencies {rel:.2e}"
     )
+    if "b1_noan" in med:
+        res.update(batch1_ms_no_analytic=med["b1_noan"],
+                   batchn_ms_per_scenario_no_analytic=med["bn_noan"])
+        print(f"  new path without the analytic uncertainty term (analytic_weight {weight} -> 0): "
+              f"batch 1 {med['b1_noan']:.3f} ms, batch {args.batch_size} "
+              f"{med['bn_noan']:.4f} ms/scenario")
     return res
 
 

@@ -70,6 +70,8 @@ Analytic priors (a one-step thinned-flow decomposition):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from scipy.special import ndtri
 
@@ -86,6 +88,14 @@ _EPS = 1e-12
 #: Thinning iterations of the flow fixed point (exact after ``depth`` steps on feed-forward
 #: placements; chainnet_like paths have at most 6 fragments, and later steps change little).
 _THINNING_STEPS = 3
+
+
+def _columns(cols: dict[str, np.ndarray], names: Sequence[str], size: int) -> np.ndarray:
+    """Stack the named columns (each ``[size]`` or broadcastable to it) into ``[size, len]``."""
+    out = np.empty((size, len(names)), dtype=np.float64)
+    for j, name in enumerate(names):
+        out[:, j] = cols[name]
+    return out
 
 
 def _segment_max(values: np.ndarray, index: np.ndarray, size: int) -> np.ndarray:
@@ -556,14 +566,10 @@ def compute_features(a: ScenarioArrays, s: GraphStructure) -> GraphFeatures:
     }
     cols = {SERVICE: svc_cols, FRAGMENT: frag_cols, DEVICE: dev_cols, LINK: link_cols}
     sizes = {SERVICE: num_svc, FRAGMENT: stime.shape[0], DEVICE: num_dev, LINK: num_link}
-    x = {
-        nt: np.stack([np.broadcast_to(cols[nt][name], (sizes[nt],)) for name in FEATURES[nt]],
-                     axis=1).reshape(sizes[nt], len(FEATURES[nt]))
-        for nt in FEATURES
-    }
     prior_cols = {
         SERVICE: {"tput_ratio": tput_prior, "respt_ratio": respt_prior, "p95_ratio": p95_prior},
         DEVICE: {"utilization": util_prior, "drop_prob": loss_thin},
     }
-    prior = {nt: np.stack([prior_cols[nt][n] for n in PRIORS[nt]], axis=1) for nt in PRIORS}
+    x = {nt: _columns(cols[nt], FEATURES[nt], sizes[nt]) for nt in FEATURES}
+    prior = {nt: _columns(prior_cols[nt], PRIORS[nt], sizes[nt]) for nt in PRIORS}
     return GraphFeatures(x=x, prior=prior, service_time_scale=t_svc)

@@ -20,6 +20,8 @@ The weights are a snapshot taken at construction, on the device of the members' 
 
 from __future__ import annotations
 
+import math
+import threading
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -27,13 +29,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch_geometric.utils import scatter
 
 from chainnet.typing import NodeType, TensorDict
 
 __all__ = ["GraphTensors", "StackedChainNet"]
 
 _P_EPS = 1e-4  # the clip of chainnet.nn.heads
+#: Below this many elements a temporary is left to its operation to allocate (cheap), and a
+#: gather or scatter uses its one-operation dim-1 form (see ``_Workspace`` and ``_Index``).
+_SCRATCH_MIN = 1 << 16
 _NODE_TYPES: tuple[NodeType, ...] = ("service", "fragment", "device", "link")
 
 
@@ -152,9 +156,13 @@ class StackedChainNet:
                          lin(lambda m, nt=nt: m.encoders[nt][2])) for nt in _NODE_TYPES}
         self.path_cell = cell(lambda m: _GRUWeights(m.path_gru.gru))
         self.fragment_cell = cell(lambda m: m.fragment_cell)
-        self.link_to_fragment = lin(lambda m: m.link_to_fragment)[0]
+        l2f = lin(lambda m: m.link_to_fragment)[0]
+        assert l2f is not None
+        self.link_to_fragment = l2f
         self.att_s = lin(lambda m: m.device_attention.W_s)
-        self.att_d = lin(lambda m: m.device_attention.W_d)[0]
+        att_d = lin(lambda m: m.device_attention.W_d)[0]
+        assert att_d is not None
+        self.att_d = att_d
         a = stack([m.device_attention.a.detach() for m in ms])
         assert a is not None
         self.att_a = a  # [M, 1, heads, C]
@@ -167,6 +175,13 @@ class StackedChainNet:
                             lin(lambda m: m.readout.service_mlp[2]))
         self.device_mlp = (lin(lambda m: m.readout.device_mlp[0]),
                            lin(lambda m: m.readout.device_mlp[2]))
+        # both products of the device states in one: the attention's W_d (no bias) and the
+        # device cell's hidden weights
+        zeros = self.device_cell[3].new_zeros(self.num_members, 1, self.att_d.size(-1))
+        self._ws = _Workspace()
+        self._bounds: dict[float, dict[NodeType, tuple[Tensor, Tensor]]] = {}
+        self.device_reads = (torch.cat([self.att_d, self.device_cell[2]], dim=-1).contiguous(),
+                             torch.cat([zeros, self.device_cell[3]], dim=-1).contiguous())
 
     @classmethod
     def from_model(cls, model: nn.Module) -> StackedChainNet | None:
@@ -190,39 +205,54 @@ class StackedChainNet:
     def _mlp(self, x: Tensor, layers: tuple[Any, Any]) -> Tensor:
         return self._linear(torch.relu(self._linear(x, layers[0])), layers[1])
 
-    @staticmethod
-    def _gru_cell(x: Tensor | None, h: Tensor, weights: tuple[Tensor, ...],
-                  gi: Tensor | None = None) -> Tensor:
-        # the operations of ATen's GRUCell, on [M, N, C] states; ``gi``: ready input gates
-        w_ih, b_ih, w_hh, b_hh = weights
-        if gi is None:
-            assert x is not None
-            gi = torch.baddbmm(b_ih, x, w_ih)
-        gh = torch.baddbmm(b_hh, h, w_hh)
-        H = h.size(-1)
-        rz = (gh[..., : 2 * H] + gi[..., : 2 * H]).sigmoid_()
-        n = _tanh_(gi[..., 2 * H:] + gh[..., 2 * H:] * rz[..., :H])
-        return (h - n).mul_(rz[..., H:]).add_(n)
+    def _gates(self, gi: Tensor, gh: Tensor, h: Tensor, out: Tensor | None = None) -> Tensor:
+        r"""The gate math of ATen's GRUCell on ``[M, N, 3H]`` gate pre-activations.
 
-    def _path_gru(self, x: Tensor, h0: Tensor, batch_sizes: list[int]) -> tuple[Tensor, Tensor]:
-        """Packed GRU over the paths, members at once: per-row outputs and final states.
+        .. math::
+            \mathbf r, \mathbf z = \sigma(\mathbf g^i_{rz} + \mathbf g^h_{rz}), \quad
+            \mathbf n = \tanh(\mathbf g^i_n + \mathbf r \odot \mathbf g^h_n), \quad
+            \mathbf h' = (\mathbf h - \mathbf n) \odot \mathbf z + \mathbf n
 
-        Rows of step ``t`` are contiguous and belong to the first ``batch_sizes[t]`` paths
-        (sorted by decreasing length), so each step is a prefix of the previous one.
+        The same operations in the same order as ATen (so the same float32 results), with
+        ``gi`` (input gates, biases included) overwritten, ``gh`` (hidden gates, biases
+        included) read only and ``h'`` written to ``out`` when given.
         """
-        w_ih, b_ih = self.path_cell[0], self.path_cell[1]
-        gi = torch.baddbmm(b_ih, x, w_ih)  # all input gates at once, as torch.nn.GRU on CPU
-        out = torch.empty(x.size(0), x.size(1), h0.size(-1), dtype=x.dtype, device=x.device)
-        last = torch.empty_like(h0)
-        h, start = h0, 0
-        for t, size in enumerate(batch_sizes):
-            h = self._gru_cell(None, h[:, :size], self.path_cell, gi[:, start:start + size])
-            out[:, start:start + size] = h
-            start += size
-            end = batch_sizes[t + 1] if t + 1 < len(batch_sizes) else 0
-            if end < size:  # paths of rank end..size-1 end at this step
-                last[:, end:size] = h[:, end:size]
-        return out, last
+        H = h.size(-1)
+        gi_rz, gi_n = gi.split_with_sizes((2 * H, H), dim=-1)
+        gh_rz, gh_n = gh.split_with_sizes((2 * H, H), dim=-1)
+        r, z = gi_rz.add_(gh_rz).sigmoid_().split_with_sizes((H, H), dim=-1)
+        n = _tanh_(torch.mul(gh_n, r, out=self._ws.get("gates_n", h.shape, h)).add_(gi_n))
+        return torch.sub(h, n, out=out).mul_(z).add_(n)
+
+    def _gru_cell(self, x: Tensor, h: Tensor, weights: tuple[Tensor, ...], name: str) -> Tensor:
+        """:class:`torch.nn.GRUCell` on ``[M, N, C]`` states (scratch tensors under ``name``)."""
+        w_ih, b_ih, w_hh, b_hh = weights
+        gate_shape = (h.size(0), h.size(1), w_ih.size(-1))
+        gi = torch.baddbmm(b_ih, x, w_ih, out=self._ws.get(name + "_gi", gate_shape, h))
+        gh = torch.baddbmm(b_hh, h, w_hh, out=self._ws.get(name + "_gh", gate_shape, h))
+        return self._gates(gi, gh, h)
+
+    def _path_gru(self, gi: Tensor, h0: Tensor, batch_sizes: list[int], out: Tensor,
+                  last_rows: _Index) -> Tensor:
+        """Packed GRU over the paths, members at once: writes per-row outputs, returns final states.
+
+        ``gi`` holds the input gates of every packed row (biases included; overwritten), and
+        ``out`` ``[M, F, H]`` (any strides) receives the output of every row. Rows of step
+        ``t`` are contiguous and belong to the first ``batch_sizes[t]`` paths (sorted by
+        decreasing length), so each step is a prefix of the previous one; ``last_rows``
+        (an :class:`_Index` into the ``F`` rows) picks each path's last step.
+        """
+        _, _, w_hh, b_hh = self.path_cell
+        gh_buf = self._ws.get("path_gh", (h0.size(0), h0.size(1), w_hh.size(-1)), h0)
+        h = h0
+        steps = zip(gi.split_with_sizes(batch_sizes, dim=1),
+                    out.split_with_sizes(batch_sizes, dim=1))
+        for size, (gi_t, out_t) in zip(batch_sizes, steps):
+            if size < h.size(1):
+                h = h[:, :size]
+            gh = torch.baddbmm(b_hh, h, w_hh, out=None if gh_buf is None else gh_buf[:, :size])
+            h = self._gates(gi_t, gh, h, out_t)
+        return _gather(out, last_rows)
 
     def encode(self, x: dict[NodeType, Tensor], z: dict[NodeType, Tensor] | None = None
                ) -> dict[NodeType, Tensor]:
@@ -234,13 +264,23 @@ class StackedChainNet:
         """
         out = {}
         for nt in _NODE_TYPES:
+            if x[nt].size(0) == 0:
+                out[nt] = x[nt].new_zeros(self.num_members, 0, self.hidden_channels)
+                continue
             zt = torch.asinh(x[nt]) if z is None else z[nt]
-            xn = (zt.unsqueeze(0) - self.norm[f"{nt}_mean"]) / self.norm[f"{nt}_std"]
+            xn = (zt - self.norm[f"{nt}_mean"]).div_(self.norm[f"{nt}_std"])  # [M, N, F]
             out[nt] = self._mlp(xn, self.enc[nt])
         return out
 
     def __call__(self, g: GraphTensors, z: dict[NodeType, Tensor] | None = None) -> TensorDict:
-        """Every member's bounded predictions, stacked: ``[M, S]`` and ``[M, D]`` heads.
+        r"""Every member's bounded predictions, stacked: ``[M, S]`` and ``[M, D]`` heads.
+
+        Both products of the device states (the attention's :math:`\mathbf W_d` and the
+        device cell's hidden weights) are one batched product; the GRU gates are computed in
+        place; gathers and scatters of many rows run as dim-0 kernels over ``[M * N, C]``
+        views (:class:`_Index`); the large temporaries live in a per-thread workspace
+        (:class:`_Workspace`). Every output is bit-identical to the operation-by-operation
+        evaluation.
 
         Args:
             g: The graphs.
@@ -252,38 +292,74 @@ class StackedChainNet:
         M, num_s = h_s.size(0), h_s.size(1)
         num_f, num_d, num_l = h_f.size(1), h_d.size(1), h_l.size(1)
         host, path_service = g.host, g.path_service
-        with_links = g.send_fragment.numel() > 0
-        joined = h_s.new_zeros(M, num_s, self.hidden_channels)
-        heads, C = self.heads, self.hidden_channels
+        heads, C, H = self.heads, self.hidden_channels, self.hidden_channels
+        hc = heads * C
         batch_sizes = g.batch_sizes.tolist()
+        # packed row of each path's last step: rank p runs len_p = #{t: batch_sizes[t] > p}
+        ranks = torch.arange(path_service.size(0))
+        steps = g.batch_sizes.view(-1, 1).gt(ranks).sum(dim=0)
+        last_row = ((g.batch_sizes.cumsum(0) - g.batch_sizes).index_select(0, steps - 1)
+                    + ranks).to(path_service.device)
+        host_rows = _Index.of(host, num_d, M, H)
+        path_rows = _Index.of(path_service, num_s, M, H)
+        last_rows = _Index.of(last_row, num_f, M, H)
+        send_f, send_l = g.send_fragment, g.send_link
+        with_links = send_f.numel() > 0
+        if with_links:  # the means of torch_geometric's scatter(reduce="mean")
+            ones = h_f.new_ones(send_f.size(0))
+            per_frag = h_f.new_zeros(num_f).scatter_add_(0, send_f, ones).clamp_(min=1)
+            per_link = h_f.new_zeros(num_l).scatter_add_(0, send_l, ones).clamp_(min=1)
+            per_frag, per_link = per_frag.view(1, -1, 1), per_link.view(1, -1, 1)
+            send_f_rows = _Index.of(send_f, num_f, M, H)
+            send_l_rows = _Index.of(send_l, num_l, M, H)
+        w_dev, b_dev = self.device_reads
+        w_ih, b_ih = self.path_cell[0], self.path_cell[1]
+        ws = self._ws
+        joined = h_s.new_zeros(M, num_s, H)
         for _ in range(self.num_iterations):
-            h_host = h_d.index_select(1, host)
-            o_f, h_p = self._path_gru(torch.cat([h_f, h_host], dim=-1),
-                                      h_s.index_select(1, path_service), batch_sizes)
+            # W_d x_i, then the device cell's hidden gates
+            y_d = torch.baddbmm(b_dev, h_d, w_dev, out=ws.get("y_d", (M, num_d, hc + 3 * H), h_d))
+            # [h_f | h_host]: the path GRU's input; its output then replaces h_f, which makes
+            # [o_f | h_host], the fragment cell's input
+            both = torch.cat([h_f, _gather(h_d, host_rows)], dim=-1,
+                             out=ws.get("both", (M, num_f, 2 * H), h_f))
+            gi = torch.baddbmm(b_ih, both, w_ih, out=ws.get("fragment_gi", (M, num_f, 3 * H), h_f))
+            h_p = self._path_gru(gi, _gather(h_s, path_rows), batch_sizes, both[..., :H],
+                                 last_rows)
             if with_links:
-                link_msg = scatter(h_l.index_select(1, g.send_link), g.send_fragment, dim=1,
-                                   dim_size=num_f, reduce="mean")
-                h_host = h_host + self._linear(link_msg, (self.link_to_fragment, None))
-            h_f = self._gru_cell(torch.cat([o_f, h_host], dim=-1), h_f, self.fragment_cell)
+                link_msg = _scatter_sum(_gather(h_l, send_l_rows), send_f_rows)
+                both[..., H:].add_(torch.bmm(link_msg.div_(per_frag), self.link_to_fragment))
+            h_f = self._gru_cell(both, h_f, self.fragment_cell, "fragment")
             # device attention (chainnet.nn.DeviceAttention), fragments j -> host i
-            x_s = self._linear(h_f, self.att_s).view(M, num_f, heads, C)
-            x_d = self._linear(h_d, (self.att_d, None)).view(M, num_d, heads, C)
-            e = F.leaky_relu(x_s + x_d.index_select(1, host), self.negative_slope)
-            alpha = (e * self.att_a).sum(dim=-1)
-            a_max = scatter(alpha, host, dim=1, dim_size=num_d, reduce="max")
-            ex = (alpha - a_max.index_select(1, host)).exp()
-            a_sum = scatter(ex, host, dim=1, dim_size=num_d, reduce="sum") + 1e-16
-            alpha = ex / a_sum.index_select(1, host)
-            msg = scatter(x_s * alpha.unsqueeze(-1), host, dim=1, dim_size=num_d, reduce="sum")
-            h_d = self._gru_cell(msg.mean(dim=2), h_d, self.device_cell)
+            att_s_w, att_s_b = self.att_s
+            assert att_s_w is not None
+            x_s = ws.get("x_s", (M, num_f, hc), h_f)
+            x_s = torch.bmm(h_f, att_s_w, out=x_s) if att_s_b is None else torch.baddbmm(
+                att_s_b, h_f, att_s_w, out=x_s)
+            e = _gather(y_d[..., :hc], host_rows, ws.get("e", (M * num_f, hc), h_f))
+            e = F.leaky_relu_(e.add_(x_s), self.negative_slope)
+            alpha = e.view(M, num_f, heads, C).mul_(self.att_a).sum(dim=-1)
+            a_max = _scatter_max(alpha, host_rows)
+            ex = alpha.sub_(_gather(a_max, host_rows)).exp_()
+            a_sum = _scatter_sum(ex, host_rows).add_(1e-16)
+            alpha = ex.div_(_gather(a_sum, host_rows))
+            msg = _scatter_sum(x_s.view(M, num_f, heads, C).mul_(alpha.unsqueeze(-1)).view(
+                M, num_f, hc), host_rows, ws.get("msg", (M * num_d, hc), h_d))
+            msg = msg if heads == 1 else msg.view(M, num_d, heads, C).mean(dim=2)
+            w_ih_d, b_ih_d = self.device_cell[0], self.device_cell[1]
+            gi_d = torch.baddbmm(b_ih_d, msg, w_ih_d, out=ws.get("device_gi", (M, num_d, 3 * H),
+                                                                 h_d))
+            h_d = self._gates(gi_d, y_d[..., hc:], h_d)
             if num_l > 0:
-                m_l = scatter(self._linear(h_f, self.link_W).index_select(1, g.send_fragment),
-                              g.send_link, dim=1, dim_size=num_l, reduce="mean")
-                h_l = self._gru_cell(m_l, h_l, self.link_cell)
-            total = scatter(h_p, path_service, dim=1, dim_size=num_s, reduce="sum")
-            worst = scatter(h_p, path_service, dim=1, dim_size=num_s, reduce="max")
+                m_l = h_l.new_zeros(M, num_l, H)
+                if with_links:
+                    m_l = _scatter_sum(_gather(self._linear(h_f, self.link_W), send_f_rows),
+                                       send_l_rows).div_(per_link)
+                h_l = self._gru_cell(m_l, h_l, self.link_cell, "link")
+            total = _scatter_sum(h_p, path_rows)
+            worst = _scatter_max(h_p, path_rows)
             joined = self._linear(torch.cat([total, worst], dim=-1), self.join)
-            h_s = self._gru_cell(joined, h_s, self.service_cell)
+            h_s = self._gru_cell(joined, h_s, self.service_cell, "service")
         return self._readout(torch.cat([h_s, joined], dim=-1), h_d, g)
 
     def _readout(self, h_service: Tensor, h_device: Tensor, g: GraphTensors) -> TensorDict:
@@ -321,25 +397,58 @@ class StackedChainNet:
         Returns:
             Bool ``[S]``.
         """
+        bounds = self._bounds.get(margin)
+        if bounds is None:  # any member flags z < lo_m - margin std_m <=> z < max_m(...)
+            bounds = self._bounds[margin] = {
+                nt: ((self.norm[f"{nt}_lo"] - margin * self.norm[f"{nt}_std"]).amax(dim=0),
+                     (self.norm[f"{nt}_hi"] + margin * self.norm[f"{nt}_std"]).amin(dim=0))
+                for nt in _NODE_TYPES}
         flag = {}
         for nt in _NODE_TYPES:
-            std = self.norm[f"{nt}_std"]
-            zt = z[nt].unsqueeze(0)
-            bad = (zt < self.norm[f"{nt}_lo"] - margin * std) | (
-                zt > self.norm[f"{nt}_hi"] + margin * std)
-            flag[nt] = bad.any(dim=-1).any(dim=0)
-        frag = (flag["fragment"] | flag["device"].index_select(0, g.host)).long()
+            lo, hi = bounds[nt]
+            flag[nt] = ((z[nt] < lo) | (z[nt] > hi)).any(dim=-1)
+        frag = flag["fragment"] | flag["device"].index_select(0, g.host)
         if g.send_fragment.numel() > 0:
-            link = scatter(flag["link"].long().index_select(0, g.send_link), g.send_fragment,
-                           dim_size=frag.size(0), reduce="max")
-            frag = frag.maximum(link)
-        hit = scatter(frag, g.fragment_service, dim_size=g.service_prior.size(0), reduce="max")
-        return flag["service"] | hit.bool()
+            frag = frag.index_add_(0, g.send_fragment, flag["link"].index_select(0, g.send_link))
+        hit = frag.new_zeros(g.service_prior.size(0), dtype=torch.long).index_add_(
+            0, g.fragment_service, frag.long())
+        return flag["service"] | (hit > 0)
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}(members={self.num_members}, "
                 f"hidden_channels={self.hidden_channels}, "
                 f"num_iterations={self.num_iterations})")
+
+
+class _Workspace:
+    """Scratch tensors reused from call to call, one set per thread.
+
+    A fresh multi-megabyte tensor costs a page fault per 4 KiB page when first written (the
+    allocator maps large blocks anew each time); the large temporaries of
+    :class:`StackedChainNet` therefore live here, each under its own name, and only grow.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def get(self, name: str, shape: Sequence[int], like: Tensor) -> Tensor | None:
+        """A contiguous scratch tensor of ``shape``, dtype and device of ``like`` (uninitialised).
+
+        ``None`` (for an ``out=`` argument: let the operation allocate) below
+        :data:`_SCRATCH_MIN` elements, where a fresh tensor is cheap. Two live temporaries
+        must not share a ``name``.
+        """
+        numel = math.prod(shape)
+        if numel < _SCRATCH_MIN:
+            return None
+        bufs: dict[str, Tensor] | None = getattr(self._local, "bufs", None)
+        if bufs is None:
+            bufs = self._local.bufs = {}
+        buf = bufs.get(name)
+        if buf is None or buf.numel() < numel or buf.dtype != like.dtype \
+                or buf.device != like.device:
+            buf = bufs[name] = like.new_empty(numel)
+        return buf[:numel].view(shape)
 
 
 class _GRUWeights:
@@ -348,6 +457,63 @@ class _GRUWeights:
     def __init__(self, gru: nn.GRU) -> None:
         self.weight_ih, self.bias_ih = gru.weight_ih_l0, gru.bias_ih_l0
         self.weight_hh, self.bias_hh = gru.weight_hh_l0, gru.bias_hh_l0
+
+
+class _Index(NamedTuple):
+    """A node index ``[E]`` for member-stacked ``[M, N, C]`` states.
+
+    Large gathers and scatters run over the rows of ``[M * N, C]`` views (dim-0 kernels,
+    several times faster on the CPU than their dim-1 forms); small ones use the dim-1 forms,
+    one operation each.
+    """
+
+    nodes: Tensor
+    rows: Tensor | None  # index + m * N for m = 0 .. M-1, member-major; None when small
+    size: int  # N
+
+    @classmethod
+    def of(cls, index: Tensor, size: int, num_members: int, width: int) -> _Index:
+        """Index ``index`` into ``size`` nodes; ``width``: the channels it moves per row."""
+        if num_members * index.numel() * width < _SCRATCH_MIN:
+            return cls(index, None, size)
+        offset = torch.arange(num_members, device=index.device).view(-1, 1) * size
+        return cls(index, (index.view(1, -1) + offset).view(-1), size)
+
+
+def _gather(x: Tensor, ix: _Index, out: Tensor | None = None) -> Tensor:
+    """Rows ``ix`` of member-stacked states: ``[M, N, C]`` -> ``[M, E, C]``.
+
+    ``x`` may be a column slice of a contiguous tensor; ``out`` ``[M * E, C]`` is optional.
+    """
+    if ix.rows is None:
+        return x.index_select(1, ix.nodes)
+    M, C = x.size(0), x.size(-1)
+    return torch.index_select(x.reshape(-1, C), 0, ix.rows, out=out).view(M, -1, C)
+
+
+def _scatter_sum(src: Tensor, ix: _Index, out: Tensor | None = None) -> Tensor:
+    """Sum of ``src`` ``[M, E, C]`` into ``[M, N, C]`` at the nodes of ``ix``.
+
+    The same additions in the same order as ``scatter(..., reduce="sum")`` over dim 1.
+    ``out`` ``[M * N, C]`` (optional, large case) is zeroed and filled.
+    """
+    M, C = src.size(0), src.size(-1)
+    if ix.rows is None:
+        return src.new_zeros(M, ix.size, C).index_add_(1, ix.nodes, src)
+    out = src.new_zeros(M * ix.size, C) if out is None else out.zero_()
+    return out.index_add_(0, ix.rows, src.reshape(-1, C)).view(M, ix.size, C)
+
+
+def _scatter_max(src: Tensor, ix: _Index) -> Tensor:
+    """Largest ``src`` ``[M, E, C]`` per node of ``ix``, ``[M, N, C]`` (0 where none; as PyG)."""
+    M, C = src.size(0), src.size(-1)
+    if ix.rows is None:
+        index = ix.nodes.view(1, -1, 1).expand(M, -1, C)
+        return src.new_zeros(M, ix.size, C).scatter_reduce_(
+            1, index, src, reduce="amax", include_self=False)
+    index = ix.rows.view(-1, 1).expand(-1, C)
+    return src.new_zeros(M * ix.size, C).scatter_reduce_(
+        0, index, src.reshape(-1, C), reduce="amax", include_self=False).view(M, ix.size, C)
 
 
 def _tanh_(x: Tensor) -> Tensor:

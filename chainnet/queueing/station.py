@@ -486,6 +486,13 @@ def mg1k_loss_mgs(
     """
     if fallback not in ("limit", "exact"):
         raise ValueError(f"fallback must be 'limit' or 'exact', got {fallback!r}")
+    if isinstance(rho, np.ndarray) and isinstance(scv, np.ndarray) \
+            and isinstance(K, np.ndarray) and _same_float_arrays(rho, scv, K) \
+            and _all_at_least(rho, 0.0) and _all_at_least(scv, 0.0) and _all_at_least(K, 1.0):
+        # the common case of the graph features: valid float64 arrays of one shape
+        out, bad = _mgs_core(rho, scv, K)
+        if fallback == "limit" or not np.any(bad & (K != 1.0)):
+            return out
     scalar = np.ndim(rho) == 0 and np.ndim(scv) == 0 and np.ndim(K) == 0
     r, s2, k = np.broadcast_arrays(
         np.asarray(rho, dtype=float), np.asarray(scv, dtype=float), np.asarray(K, dtype=float)
@@ -507,6 +514,17 @@ def mg1k_loss_mgs(
     if scalar:
         return float(out)
     return out
+
+
+def _same_float_arrays(*values: np.ndarray) -> bool:
+    """Are all ``values`` float64 arrays of one shape (at least one dimension)?"""
+    shape = values[0].shape
+    return len(shape) > 0 and all(v.dtype == np.float64 and v.shape == shape for v in values)
+
+
+def _all_at_least(x: np.ndarray, low: float) -> bool:
+    """Is every element of ``x`` finite and ``>= low`` (NaN fails both comparisons)?"""
+    return bool(np.logical_and(x >= low, x < np.inf).all())
 
 
 def _mgs_core(r: np.ndarray, s2: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
