@@ -24,7 +24,8 @@ class DeviceAttention(MessagePassing):
         \mathbf W^h_s \mathbf x_j
 
     The softmax is :func:`torch_geometric.utils.softmax` over the device's incoming edges. A
-    device hosting nothing receives a zero message.
+    device hosting nothing receives a zero message. The messages are gathered and summed
+    directly (what ``propagate`` does with ``aggr="add"``, without its per-call bookkeeping).
 
     Args:
         fragment_channels: Size of fragment states.
@@ -69,9 +70,16 @@ class DeviceAttention(MessagePassing):
         H, C = self.heads, self.out_channels
         x_s = self.W_s(x_fragment).view(-1, H, C)
         x_d = self.W_d(x_device).view(-1, H, C)
-        out = self.propagate(
-            edge_index, x=(x_s, x_d), size=(x_fragment.size(0), x_device.size(0))
-        )
+        num_devices = x_device.size(0)
+        if not isinstance(edge_index, Tensor):  # a SparseTensor: PyG's route
+            out = self.propagate(edge_index, x=(x_s, x_d),
+                                 size=(x_fragment.size(0), num_devices))
+            return out.mean(dim=1)
+        src, dst = edge_index[0], edge_index[1]
+        # propagate() by hand: its per-call bookkeeping costs more than the gathers
+        msg = self.message(x_s.index_select(0, src), x_d.index_select(0, dst), dst, None,
+                           num_devices)
+        out = msg.new_zeros(num_devices, H, C).index_add_(0, dst, msg)
         return out.mean(dim=1)
 
     def message(
