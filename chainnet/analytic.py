@@ -9,7 +9,8 @@ r"""An analytic predictor: per-station M/G/1/K decomposition with loss-thinned f
 fragment's, or ``service.source`` for the first) differs and a link joins the two, the path
 visits the link for ``bytes / bandwidth`` seconds (skipped when no bytes are sent) and waits
 ``link.delay``; then it visits the fragment's device for ``macs / effective_speed`` seconds.
-The paths come from the one scenario walker, :func:`datagen.walk.walk`; the station
+The paths come from the one scenario walker, :func:`datagen.walk.walk` (or its array
+form for :meth:`AnalyticSurrogate.loss_ratios_arrays`); the station
 formulas from :mod:`chainnet.queueing`.
 
 **Flows (fixed point).** A visit's arrival rate is the service's rate thinned by the losses
@@ -108,7 +109,13 @@ import numpy as np
 import pandas as pd
 from scipy.special import gammaincinv
 
-from chainnet.analytic_paths import Compiled, compile_scenarios, segment_starts, subset
+from chainnet.analytic_paths import (
+    Compiled,
+    compile_arrays,
+    compile_scenarios,
+    segment_starts,
+    subset,
+)
 from chainnet.predictor import PREDICT_COLUMNS
 from chainnet.queueing import (
     arrival_pmf_matrix,
@@ -118,6 +125,7 @@ from chainnet.queueing import (
     mgck_correction,
     mxg1k_chains,
 )
+from chainnet.structure import GraphStructure, ScenarioArrays
 from datagen.world import Scenario
 
 __all__ = ["AnalyticSurrogate", "PREDICT_COLUMNS", "DEVICE_COLUMNS"]
@@ -186,8 +194,9 @@ class AnalyticSurrogate:
     def loss_ratios(self, scenarios: Sequence[Scenario] | Scenario) -> np.ndarray:
         """The ``loss_ratio`` column of :meth:`predict` alone, as a float64 array.
 
-        Skips the latencies and the table: what :class:`chainnet.Surrogate` needs for its
-        ``uncertainty`` (about half the time of :meth:`predict` for one scenario).
+        Skips the latencies and the table (about half the time of :meth:`predict` for one
+        scenario); :meth:`loss_ratios_arrays` does the same from flat arrays (what
+        :class:`chainnet.Surrogate` uses for its ``uncertainty``).
 
         Args:
             scenarios: The scenarios (a single :class:`~datagen.world.Scenario` is accepted).
@@ -196,6 +205,37 @@ class AnalyticSurrogate:
             One loss ratio per (scenario, service), in the row order of :meth:`predict`.
         """
         return np.asarray(self._run(scenarios, loss_only=True)[0]["loss_ratio"], np.float64)
+
+    def loss_ratios_arrays(self, arrays: ScenarioArrays,
+                           structure: GraphStructure | None = None) -> np.ndarray:
+        """:meth:`loss_ratios` of scenarios given as flat arrays (no Scenario objects).
+
+        The same numbers as :meth:`loss_ratios` on the equivalent scenarios (the arrays are
+        flattened by :func:`chainnet.analytic_paths.compile_arrays`, which gives the
+        :func:`~chainnet.analytic_paths.compile_scenarios` arrays bit for bit).
+
+        Args:
+            arrays: Flat arrays of ``arrays.num_graphs`` scenarios
+                (:func:`chainnet.builder.scenarios_to_arrays`,
+                :func:`chainnet.builder.tile_arrays`).
+            structure: Their :func:`chainnet.structure.compute_structure`, when the caller
+                has it already (default: ``None`` = computed here).
+
+        Returns:
+            One loss ratio per service row of ``arrays``, float64 ``[S]``.
+
+        Raises:
+            ValueError: If ``arrays`` is not a :class:`~chainnet.structure.ScenarioArrays`.
+        """
+        if not isinstance(arrays, ScenarioArrays):
+            raise ValueError(
+                f"arrays must be chainnet.structure.ScenarioArrays, got "
+                f"{type(arrays).__name__}; use loss_ratios for Scenario objects"
+            )
+        if arrays.service_rate.shape[0] == 0:
+            return np.zeros(0)
+        cs = compile_arrays(arrays, structure)
+        return np.asarray(self._solve(cs, loss_only=True)[0]["loss_ratio"], np.float64)
 
     def predict_devices(self, scenarios: Sequence[Scenario] | Scenario) -> pd.DataFrame:
         """Predict per-device load, utilisation and loss.
@@ -222,7 +262,12 @@ class AnalyticSurrogate:
         scenarios = list(scenarios)
         if not scenarios:
             return {c: [] for c in PREDICT_COLUMNS}, {c: [] for c in DEVICE_COLUMNS}
-        cs = compile_scenarios(scenarios)
+        return self._solve(compile_scenarios(scenarios), loss_only)
+
+    def _solve(
+        self, cs: Compiled, loss_only: bool = False
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Solve the compiled stations: the service and device tables of :meth:`_run`."""
         n_paths = cs.path_svc.size
         dv = cs.v_is_dev
         seg_start = segment_starts(cs.v_path)

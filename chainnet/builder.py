@@ -41,8 +41,8 @@ from chainnet.schema import (
 from chainnet.typing import EdgeType
 from datagen.world import Scenario
 
-__all__ = ["scenarios_to_arrays", "build_graph", "build_batch", "build_tensors",
-           "tensors_from_arrays", "tile_arrays", "node_counts", "graph_edges"]
+__all__ = ["scenarios_to_arrays", "build_graph", "build_batch", "batch_from_arrays",
+           "build_tensors", "tensors_from_arrays", "tile_arrays", "node_counts", "graph_edges"]
 
 
 def scenarios_to_arrays(scenarios: Sequence[Scenario]) -> ScenarioArrays:
@@ -236,10 +236,13 @@ def _fill(data: HeteroData, a: ScenarioArrays, s: GraphStructure, f: GraphFeatur
 
 def _build(scenarios: Sequence[Scenario], data: HeteroData) -> ScenarioArrays:
     a = scenarios_to_arrays(scenarios)
-    s = compute_structure(a)
-    f = compute_features(a, s)
-    _fill(data, a, s, f)
+    _fill_arrays(data, a, None)
     return a
+
+
+def _fill_arrays(data: HeteroData, a: ScenarioArrays, structure: GraphStructure | None) -> None:
+    s = compute_structure(a) if structure is None else structure
+    _fill(data, a, s, compute_features(a, s))
 
 
 def build_graph(scenario: Scenario) -> HeteroData:
@@ -280,8 +283,24 @@ def build_batch(scenarios: Sequence[Scenario], *, validate: bool = False) -> Bat
     Shapes:
         ``batch[nt].batch``: ``[num_nodes(nt)]``; ``batch[nt].ptr``: ``[num_graphs + 1]``.
     """
+    return batch_from_arrays(scenarios_to_arrays(scenarios), validate=validate)
+
+
+def batch_from_arrays(a: ScenarioArrays, structure: GraphStructure | None = None, *,
+                      validate: bool = False) -> Batch:
+    """:func:`build_batch` of scenarios already read into flat arrays.
+
+    Args:
+        a: The arrays (:func:`scenarios_to_arrays`).
+        structure: Their :func:`~chainnet.features.compute_structure`, when the caller has it
+            already (default: ``None`` = computed here).
+        validate: Also run :meth:`HeteroData.validate` on the batch (default: ``False``).
+
+    Returns:
+        The batch of :func:`build_batch` (the same tensors).
+    """
     data = Batch(_base_cls=HeteroData)
-    a = _build(scenarios, data)
+    _fill_arrays(data, a, structure)
     graphs = {
         SERVICE: a.service_graph,
         FRAGMENT: a.service_graph[a.fragment_service],
@@ -366,7 +385,8 @@ def tile_arrays(base: ScenarioArrays, fragment_device: np.ndarray) -> ScenarioAr
     )
 
 
-def tensors_from_arrays(a: ScenarioArrays) -> GraphTensors | None:
+def tensors_from_arrays(a: ScenarioArrays,
+                        structure: GraphStructure | None = None) -> GraphTensors | None:
     """Compute features and priors of flat arrays and pack them for the stacked model.
 
     Fragments are permuted into the time-major packed order of the path GRU and paths sorted
@@ -375,12 +395,14 @@ def tensors_from_arrays(a: ScenarioArrays) -> GraphTensors | None:
     Args:
         a: Flat arrays of one or more scenarios (:func:`scenarios_to_arrays`,
             :func:`tile_arrays`).
+        structure: Their :func:`~chainnet.features.compute_structure`, when the caller has it
+            already (default: ``None`` = computed here).
 
     Returns:
         The :class:`~chainnet.nn.stacked.GraphTensors`, or ``None`` when there is no
         fragment or some path has none (use :func:`build_batch` then).
     """
-    s = compute_structure(a)
+    s = compute_structure(a) if structure is None else structure
     length = s.path_length
     if a.fragment_service.shape[0] == 0 or length.size == 0 or length.min() == 0:
         return None

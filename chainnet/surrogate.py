@@ -30,10 +30,12 @@ with :math:`T_c` the no-queue latency of the service (slowest branch; compute, t
   plus ``analytic_weight`` :math:`w_a` times the gap to the loss ratio :math:`\ell^{a}` of
   :class:`chainnet.AnalyticSurrogate` (the whole-network decomposition with batch arrivals
   and re-entries: where two independent models disagree, one of them is wrong). The last
-  term costs an analytic solve per scenario (~0.1 ms at batch 1,000, ~1.8 ms for one
-  scenario), so only :meth:`Surrogate.predict` adds it: :meth:`Surrogate.predict_arrays`
-  (the placer's search path, which ranks on the predictions alone) and
-  :meth:`Surrogate.predict_with_uncertainty` (tensors) leave it out;
+  term costs an analytic solve per scenario, started from the flat arrays the prediction
+  builds anyway (:func:`chainnet.analytic_paths.compile_arrays`), so both
+  :meth:`Surrogate.predict` and :meth:`Surrogate.predict_arrays` add it, with the same
+  numbers; ``predict_arrays(..., analytic=False)`` leaves it out, for callers that rank on
+  the predictions alone (the placer's search, :class:`placement.search.base.Evaluator`), and
+  :meth:`Surrogate.predict_with_uncertainty` (tensors) leaves it out too;
 - ``out_of_range``: some feature of the service, of one of its fragments, of a device
   hosting them or of a link they use lies outside the range seen in training (widened by
   ``range_margin`` standard deviations; :meth:`chainnet.nn.FeatureNormalizer.out_of_range`);
@@ -63,8 +65,8 @@ from torch import Tensor, nn
 from torch_geometric.data import HeteroData
 from torch_geometric.utils import scatter
 
-from chainnet.builder import build_batch, build_tensors, tensors_from_arrays
-from chainnet.features import ScenarioArrays
+from chainnet.builder import batch_from_arrays, scenarios_to_arrays, tensors_from_arrays
+from chainnet.features import GraphStructure, ScenarioArrays, compute_structure
 from chainnet.models import MODEL_CLASSES, Ensemble
 from chainnet.nn.stacked import GraphTensors, StackedChainNet
 from chainnet.predictor import PREDICT_COLUMNS, UNCERTAINTY_COLUMNS
@@ -192,8 +194,9 @@ class Surrogate:
             before a feature counts as ``out_of_range`` (default: ``None`` = the
             checkpoint's calibration, else ``0.5``).
         analytic_weight: Weight of the gap to :class:`chainnet.AnalyticSurrogate`'s loss
-            ratio in the ``uncertainty`` of :meth:`predict` (default: ``None`` = the
-            checkpoint's calibration, else ``0.0``; ``0`` skips the analytic solve).
+            ratio in the ``uncertainty`` of :meth:`predict` and :meth:`predict_arrays`
+            (default: ``None`` = the checkpoint's calibration, else ``0.0``; ``0`` skips the
+            analytic solve).
         out_of_range: What an out-of-range service gets: ``"prior"`` (the analytic prior)
             or ``"model"`` (the model's extrapolation) (default: ``"prior"``).
 
@@ -442,15 +445,20 @@ class Surrogate:
         return out, {"uncertainty": unc, "out_of_range": oor}
 
     def _chunk_metrics(self, chunk: Sequence[Scenario] | None, arrays: ScenarioArrays | None,
-                       start: int) -> dict[str, np.ndarray]:
-        """Metric columns of one chunk (scenarios or flat arrays), scenario ids from ``start``."""
+                       start: int, analytic: bool = True) -> dict[str, np.ndarray]:
+        """Metric columns of one chunk (scenarios or flat arrays), scenario ids from ``start``.
+
+        The chunk's flat arrays and their structure are built once and shared by the model's
+        input and, with ``analytic`` and ``analytic_weight > 0``, the analytic gap of the
+        ``uncertainty`` (module docstring).
+        """
         engine = self._engine()
-        g = None
-        if engine is not None:
-            if arrays is not None:
-                g = tensors_from_arrays(arrays)
-            elif chunk is not None:
-                g = build_tensors(chunk)
+        if arrays is None:
+            if chunk is None:
+                raise ValueError("_chunk_metrics needs scenarios or arrays")  # internal misuse
+            arrays = scenarios_to_arrays(chunk)
+        structure = compute_structure(arrays)
+        g = tensors_from_arrays(arrays, structure) if engine is not None else None
         if engine is not None and g is not None:
             if self.model.training:
                 self.model.eval()
@@ -463,21 +471,25 @@ class Surrogate:
                     "this surrogate's model has no stacked fast path for flat arrays; "
                     "predict scenarios with Surrogate.predict instead"
                 )
-            data = build_batch(chunk)
+            data = batch_from_arrays(arrays, structure)
             out, unc = self.predict_with_uncertainty(data)
             metrics = ratios_to_metrics(out, data)
             metrics["scenario"] = data[SERVICE].batch.numpy() + start
         metrics["uncertainty"] = unc["uncertainty"].detach().cpu().double().numpy()
         metrics["out_of_range"] = unc["out_of_range"].detach().cpu().numpy()
+        if analytic and self.analytic_weight > 0:
+            metrics["uncertainty"] = metrics["uncertainty"] + self.analytic_weight * (
+                self._analytic_gap(arrays, structure, metrics["loss_ratio"]))
         return metrics
 
-    def _analytic_gap(self, scenarios: Sequence[Scenario], loss: np.ndarray) -> np.ndarray:
+    def _analytic_gap(self, arrays: ScenarioArrays, structure: GraphStructure,
+                      loss: np.ndarray) -> np.ndarray:
         """``|loss - analytic loss ratio|`` per service row (0 where the analytic one is NaN)."""
         if self._analytic is None:
             from chainnet.analytic import AnalyticSurrogate
 
             self._analytic = AnalyticSurrogate()
-        analytic = self._analytic.loss_ratios(scenarios)
+        analytic = self._analytic.loss_ratios_arrays(arrays, structure)
         if analytic.shape != loss.shape:
             raise RuntimeError(
                 f"the analytic predictor returned {analytic.shape[0]} rows for {loss.shape[0]} "
@@ -486,13 +498,8 @@ class Surrogate:
         gap = np.abs(loss - analytic)
         return np.where(np.isfinite(gap), gap, 0.0)
 
-    def _frame(self, parts: list[dict[str, np.ndarray]], services: np.ndarray,
-               scenarios: Sequence[Scenario] | None = None) -> pd.DataFrame:
-        """The prediction table of ``parts`` (with the analytic gap when ``scenarios``).
-
-        With ``scenarios`` and ``analytic_weight > 0`` the uncertainty includes the gap to
-        the analytic predictor (module docstring).
-        """
+    def _frame(self, parts: list[dict[str, np.ndarray]], services: np.ndarray) -> pd.DataFrame:
+        """The prediction table of ``parts`` (metric columns of :meth:`_chunk_metrics`)."""
         columns = PREDICTION_COLUMNS + UNCERTAINTY_COLUMNS
         if not parts:
             dtypes = {"scenario": np.int64, "service": object, "out_of_range": bool,
@@ -501,27 +508,28 @@ class Surrogate:
                                  for c in columns})
         cols = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         cols["service"] = services
-        if scenarios is not None and self.analytic_weight > 0:
-            cols["uncertainty"] = cols["uncertainty"] + self.analytic_weight * self._analytic_gap(
-                scenarios, cols["loss_ratio"])
         cols["uncertain"] = cols["out_of_range"] | (
             cols["uncertainty"] > self.uncertainty_threshold)
         return pd.DataFrame({c: cols[c] for c in columns})
 
-    def predict_arrays(self, arrays: ScenarioArrays, service_names: Sequence[str]
-                       ) -> pd.DataFrame:
+    def predict_arrays(self, arrays: ScenarioArrays, service_names: Sequence[str], *,
+                       analytic: bool = True) -> pd.DataFrame:
         """Predict scenarios given as flat arrays (no :class:`~datagen.world.Scenario`).
 
         The entry point of placement searches: :func:`chainnet.builder.tile_arrays` turns
         device assignments into arrays, and this scores them in one batch, with the same
-        numbers as :meth:`predict` on the equivalent scenarios, except that ``uncertainty``
-        leaves out the analytic term (``analytic_weight``; there is no scenario to solve):
-        predict the few candidates that matter with :meth:`predict` to get it.
+        numbers as :meth:`predict` on the equivalent scenarios (one batch of
+        ``arrays.num_graphs`` scenarios), ``uncertainty`` included.
 
         Args:
             arrays: Flat arrays of ``arrays.num_graphs`` scenarios
                 (:class:`~chainnet.features.ScenarioArrays`).
             service_names: Name of each service row of ``arrays`` (length ``S``).
+            analytic: Add the analytic term (``analytic_weight`` times the gap to
+                :class:`chainnet.AnalyticSurrogate`'s loss ratio) to ``uncertainty``
+                (default: ``True``). ``False`` skips the analytic solve and leaves the term
+                out: for callers that rank on the predictions alone, such as the placer's
+                search (predict the few candidates that matter with the term afterwards).
 
         Returns:
             The table of :meth:`predict`: one row per (scenario, service); throughput in
@@ -540,7 +548,7 @@ class Surrogate:
         if self.num_threads is not None and saved != self.num_threads:
             torch.set_num_threads(self.num_threads)
         try:
-            parts = [self._chunk_metrics(None, arrays, 0)]
+            parts = [self._chunk_metrics(None, arrays, 0, analytic)]
         finally:
             if torch.get_num_threads() != saved:
                 torch.set_num_threads(saved)
@@ -578,7 +586,7 @@ class Surrogate:
             if torch.get_num_threads() != saved:
                 torch.set_num_threads(saved)
         names = np.array([s.name for sc in scenarios for s in sc.services], dtype=object)
-        return self._frame(parts, names, scenarios)
+        return self._frame(parts, names)
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}({self.model!r}, batch_size={self.batch_size})"

@@ -11,6 +11,7 @@ surrogate, the analytic surrogate or the simulator itself
 from __future__ import annotations
 
 import math
+import sys
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -158,6 +159,19 @@ class _LazyScenario:
         return getattr(scenario, name)
 
 
+def _ranking_options(predictor: Any) -> dict[str, Any]:
+    """Keywords for ``predict_arrays`` of a search that ranks on the predictions alone.
+
+    The :class:`chainnet.Surrogate` can skip the analytic solve of its ``uncertainty``
+    (``analytic=False``); other array predictors take no such keyword.
+    """
+    # not imported here: a Surrogate exists only once its module (and torch) is loaded
+    surrogate = sys.modules.get("chainnet.surrogate")
+    if surrogate is not None and isinstance(predictor, surrogate.Surrogate):
+        return {"analytic": False}
+    return {}
+
+
 class Evaluator:
     """Scores batches of assignments with one predictor call per batch, within a budget.
 
@@ -290,7 +304,7 @@ class Evaluator:
             # assignments -> flat arrays -> graph tensors: no Scenario per candidate
             batch = np.stack(assignments)
             t0 = time.perf_counter()
-            frame = predict_arrays(*self.space.arrays(batch))
+            frame = predict_arrays(*self.space.arrays(batch), **_ranking_options(self.predictor))
             scenarios: Sequence[Any] = _Candidates(self.space, batch)
         else:
             scenarios = [self.space.to_scenario(x) for x in assignments]

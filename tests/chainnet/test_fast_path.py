@@ -102,14 +102,17 @@ def test_predict_arrays_of_tiled_assignments_equals_predict(ensemble, mixed):
         np.testing.assert_array_equal(getattr(tiled, field), getattr(flat, field), err_msg=field)
     names_rows = [s.name for sc in scenarios for s in sc.services]
     _assert_close(ensemble.predict_arrays(tiled, names_rows), ensemble.predict(scenarios))
-    # the analytic term of the uncertainty needs scenarios: predict_arrays leaves it out
+    # the analytic term of the uncertainty is solved from the arrays: the same as predict's,
+    # and analytic=False leaves it out
+    without = ensemble.predict(scenarios)["uncertainty"].to_numpy()
     ensemble.analytic_weight = 1.0
     try:
         with_gap = ensemble.predict(scenarios)
-        assert (with_gap["uncertainty"] >= ensemble.predict_arrays(tiled, names_rows)[
-            "uncertainty"] - 1e-12).all()
-        ensemble.analytic_weight = 0.0
-        _assert_close(ensemble.predict_arrays(tiled, names_rows), ensemble.predict(scenarios))
+        from_arrays = ensemble.predict_arrays(tiled, names_rows)
+        pd.testing.assert_frame_equal(from_arrays, with_gap, check_exact=True)
+        assert (with_gap["uncertainty"].to_numpy() > without + 1e-6).any()
+        np.testing.assert_array_equal(
+            ensemble.predict_arrays(tiled, names_rows, analytic=False)["uncertainty"], without)
     finally:
         ensemble.analytic_weight = 0.0
     with pytest.raises(ValueError, match="service_names"):
