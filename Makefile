@@ -78,6 +78,11 @@ FOURTH_OPTIONS := --trainer.max_epochs 6 --model.lr_scheduler.init_args.T_max 6 
 # validation: under-fitted)
 FIFTH_OPTIONS := --trainer.max_epochs 8 --model.lr_scheduler.init_args.T_max 8 --model.optimizer.init_args.lr 0.0002
 SIXTH_OPTIONS := --trainer.max_epochs 12 --model.lr_scheduler.init_args.T_max 12 --model.optimizer.init_args.lr 0.0002
+# seventh stage (the shipped members, 2026-12-07): the sixth-stage members trained on 24,000
+# fresh placer graphs, a third active-learning round (the calibrated sixth-stage ensemble
+# picks its best-ranked and least-sure candidates) and the replayed regimes
+SEVENTH_DATA := [data/placer5, data/placer_al3, $(REPLAY), data/edge2, data/chainnet_like_high, data/large_train]
+SEVENTH_OPTIONS := --trainer.max_epochs 12 --model.lr_scheduler.init_args.T_max 12 --model.optimizer.init_args.lr 0.0003
 # $(1) = round name, $(2) = name of the variable listing the training folders, $(3) = members
 # to start from (default: runs/default_model, the first stage), $(4) = more options
 define finetune
@@ -108,6 +113,11 @@ placer-model: setup
 	$(call finetune,placer_s5,FOURTH_DATA,runs/placer_s4,$(FIFTH_OPTIONS))
 	$(call finetune,placer_s6,FOURTH_DATA,runs/placer_s5,$(SIXTH_OPTIONS))
 	cp runs/placer_s6.pt chainnet/checkpoints/default.pt
+	$(PY) -m training calibrate --model chainnet/checkpoints/default.pt --data.val data/placer_val data/placer_cal data/large_val data/chainnet_like_val
+	$(GEN) --config placer --out data/placer5 --num_samples 24000 --seed 85 --shard_size 1000
+	$(PY) -m scripts.active_learning --model chainnet/checkpoints/default.pt --out data/placer_al3 --requests 250 --seed 103
+	$(call finetune,placer_s7,SEVENTH_DATA,runs/placer_s6,$(SEVENTH_OPTIONS))
+	cp runs/placer_s7.pt chainnet/checkpoints/default.pt
 	$(PY) -m training calibrate --model chainnet/checkpoints/default.pt --data.val data/placer_val data/placer_cal data/large_val data/chainnet_like_val
 	$(PY) -m training evaluate --model chainnet/checkpoints/default.pt analytic --data.test data/placer_test data/chainnet_like_test data/large_test data/edge_test data/edge_test_precise --record chainnet/checkpoints/default.pt
 
