@@ -40,6 +40,20 @@ def sample_scenarios(regime: str, n: int, seed: int = 0) -> list[Scenario]:
     return [sample_scenario(cfg, rng) for _ in range(n)]
 
 
+def placed_like(base: Scenario, devices) -> list[Scenario]:
+    """``base`` with each row of ``devices`` (device indices, fragments in service order) as
+    its placement: the scenarios that ``chainnet.builder.tile_arrays`` describes."""
+    names = [d.name for d in base.devices]
+    scenarios = []
+    for row in devices:
+        place, k = {}, 0
+        for svc in base.services:
+            place[svc.name] = tuple(names[j] for j in row[k:k + len(svc.fragments)])
+            k += len(svc.fragments)
+        scenarios.append(Scenario(base.devices, base.services, Placement(place), base.links))
+    return scenarios
+
+
 @pytest.fixture
 def semantic_scenario() -> Scenario:
     return make_semantic_scenario()

@@ -10,7 +10,7 @@ from chainnet.analytic_paths import Compiled, compile_arrays, compile_scenarios
 from chainnet.builder import scenarios_to_arrays, tile_arrays
 from chainnet.structure import compute_structure
 from datagen.world import Device, Fragment, Link, Placement, Scenario, Service
-from tests.chainnet.conftest import make_semantic_scenario, sample_scenarios
+from tests.chainnet.conftest import make_semantic_scenario, placed_like, sample_scenarios
 
 _NAMES = ("dev_name", "svc_name")
 
@@ -82,14 +82,7 @@ def test_compile_arrays_of_tiled_assignments(varied):
     arr = scenarios_to_arrays([base])
     rng = np.random.default_rng(0)
     devices = rng.integers(0, len(base.devices), size=(6, arr.fragment_device.shape[0]))
-    names = [d.name for d in base.devices]
-    scenarios = []
-    for row in devices:
-        place, k = {}, 0
-        for svc in base.services:
-            place[svc.name] = tuple(names[j] for j in row[k:k + len(svc.fragments)])
-            k += len(svc.fragments)
-        scenarios.append(Scenario(base.devices, base.services, Placement(place), base.links))
+    scenarios = placed_like(base, devices)
     _assert_same(compile_arrays(tile_arrays(arr, devices)), compile_scenarios(scenarios))
 
 

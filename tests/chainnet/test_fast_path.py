@@ -11,7 +11,7 @@ from chainnet.builder import build_tensors, scenarios_to_arrays, tile_arrays
 from chainnet.nn import PathGRU
 from chainnet.nn.path_gru import pack_paths
 from chainnet.nn.stacked import StackedChainNet
-from tests.chainnet.conftest import make_semantic_scenario, sample_scenarios
+from tests.chainnet.conftest import make_semantic_scenario, placed_like, sample_scenarios
 
 _COLS = ("tput_ratio", "respt_ratio", "loss_ratio", "uncertainty")
 _SECONDS = ("throughput", "latency_mean", "latency_p95")
@@ -86,16 +86,7 @@ def test_predict_arrays_of_tiled_assignments_equals_predict(ensemble, mixed):
     arr = scenarios_to_arrays([base])
     rng = np.random.default_rng(0)
     devices = rng.integers(0, len(base.devices), size=(4, arr.fragment_device.shape[0]))
-    scenarios = []
-    names = [d.name for d in base.devices]
-    from datagen.world import Placement, Scenario
-
-    for row in devices:
-        place, k = {}, 0
-        for svc in base.services:
-            place[svc.name] = tuple(names[j] for j in row[k:k + len(svc.fragments)])
-            k += len(svc.fragments)
-        scenarios.append(Scenario(base.devices, base.services, Placement(place), base.links))
+    scenarios = placed_like(base, devices)
     tiled = tile_arrays(arr, devices)
     flat = scenarios_to_arrays(scenarios)
     for field in flat.__dataclass_fields__:
