@@ -444,9 +444,10 @@ def part_bc(args: Any, predictor: Any) -> dict[str, Any]:
     }
 
 
-def _reference_paths(predictor: Any, on: bool) -> None:
+def _reference_paths(predictor: Any, on: bool, analytic_weight: float = 0.0) -> None:
     """Switch to the baseline code paths (a Scenario per candidate, the surrogate's module
-    path with the padded path GRU) or back to the fast ones."""
+    path with the padded path GRU) or back to the fast ones, with ``analytic_weight`` the
+    surrogate's own."""
     from chainnet.nn import PathGRU
     from placement.search.base import Evaluator
 
@@ -455,8 +456,7 @@ def _reference_paths(predictor: Any, on: bool) -> None:
         predictor._reference = on
         # the baseline scored every batch with predict(), which had no analytic term then;
         # keep it out so the baseline costs what it did (the plans do not depend on it)
-        saved = predictor.__dict__.setdefault("_bench_analytic_weight", predictor.analytic_weight)
-        predictor.analytic_weight = 0.0 if on else saved
+        predictor.analytic_weight = 0.0 if on else analytic_weight
         for module in predictor.model.modules():
             if isinstance(module, PathGRU):
                 module.packed = not on
@@ -470,6 +470,7 @@ def part_t(args: Any, predictor: Any) -> dict[str, Any]:
     compared too (same seed, same plan expected).
     """
     rng = np.random.default_rng(args.seed + 1)
+    weight = float(getattr(predictor, "analytic_weight", 0.0))
     Placer(predictor=predictor, seed=0).place(
         make_request(np.random.default_rng(10**6), 10, 4, None, MEDIUM_KINDS))  # warm-up
     rows = []
@@ -481,12 +482,12 @@ def part_t(args: Any, predictor: Any) -> dict[str, Any]:
         plans: dict[bool, Any] = {}
         for _ in range(args.repeats):
             for ref in (True, False):
-                _reference_paths(predictor, ref)
+                _reference_paths(predictor, ref, weight)
                 t0 = time.perf_counter()
                 dec = Placer(predictor=predictor, seed=i).place(req)
                 times[ref].append(time.perf_counter() - t0)
                 plans[ref] = dec.scenario.placement
-        _reference_paths(predictor, False)
+        _reference_paths(predictor, False, weight)
         row = {"instance": i, "new_s": float(np.median(times[False])),
                "baseline_s": float(np.median(times[True])),
                "same_placement": plans[True] == plans[False]}
