@@ -104,9 +104,9 @@ placer-model: setup
 	$(GEN) --config training/configs/regimes/large_test.yaml --out data/large_val --num_samples 60 --seed 34 --shard_size 20
 	$(GEN) --config chainnet_like --out data/chainnet_like_val --num_samples 300 --seed 43 --shard_size 100
 	$(call finetune,placer_r0,R0_DATA)
-	$(PY) -m scripts.active_learning --model runs/placer_r0.pt --out data/placer_al1 --requests 250 --seed 101
+	$(PY) -m scripts.active_learning --model runs/placer_r0.pt --out data/placer_al1 --requests 250 --seed 101 --workers 2
 	$(call finetune,placer_r1,R1_DATA)
-	$(PY) -m scripts.active_learning --model runs/placer_r1.pt --out data/placer_al2 --requests 250 --seed 102
+	$(PY) -m scripts.active_learning --model runs/placer_r1.pt --out data/placer_al2 --requests 250 --seed 102 --workers 2
 	$(call finetune,placer_r2,R2_DATA)
 	$(call finetune,placer_final,FINAL_DATA,runs/placer_r2,$(FINAL_OPTIONS))
 	$(call finetune,placer_s4,FOURTH_DATA,runs/placer_final,$(FOURTH_OPTIONS))
@@ -115,7 +115,7 @@ placer-model: setup
 	cp runs/placer_s6.pt chainnet/checkpoints/default.pt
 	$(PY) -m training calibrate --model chainnet/checkpoints/default.pt --data.val data/placer_val data/placer_cal data/large_val data/chainnet_like_val
 	$(GEN) --config placer --out data/placer5 --num_samples 24000 --seed 85 --shard_size 1000
-	$(PY) -m scripts.active_learning --model chainnet/checkpoints/default.pt --out data/placer_al3 --requests 250 --seed 103
+	$(PY) -m scripts.active_learning --model chainnet/checkpoints/default.pt --out data/placer_al3 --requests 250 --seed 103 --workers 2
 	$(call finetune,placer_s7,SEVENTH_DATA,runs/placer_s6,$(SEVENTH_OPTIONS))
 	cp runs/placer_s7.pt chainnet/checkpoints/default.pt
 	$(PY) -m training calibrate --model chainnet/checkpoints/default.pt --data.val data/placer_val data/placer_cal data/large_val data/chainnet_like_val

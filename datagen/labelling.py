@@ -9,7 +9,7 @@ scenarios into a one-shard dataset. Re-exported by :mod:`datagen.dataset`.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -240,6 +240,7 @@ def label_scenarios(
     config: SamplerConfig | None = None,
     source: str = "label_scenarios",
     progress: bool = True,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Label given scenarios by simulation and write them as a dataset (one shard).
 
@@ -259,22 +260,29 @@ def label_scenarios(
         source: What made the scenarios, recorded in the manifest (default:
             ``"label_scenarios"``).
         progress: Show a tqdm progress bar (default: ``True``).
+        workers: Processes that simulate side by side (default: ``1``: this process). The
+            labels do not depend on it: scenario ``i``'s seed depends on ``i`` alone.
 
     Returns:
         The manifest (also written to ``out/manifest.json``).
 
     Raises:
-        ValueError: If ``out`` already holds a dataset, ``seed < 0`` or a scenario is not a
-            :class:`~datagen.world.Scenario`.
+        ValueError: If ``out`` already holds a dataset, ``seed < 0``, ``workers < 1`` or a
+            scenario is not a :class:`~datagen.world.Scenario`.
     """
     import datagen
 
     if not is_int(seed) or seed < 0:
         raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    if not is_int(workers) or workers < 1:
+        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
     seed = int(seed)
     root = Path(out)
     if (root / MANIFEST_NAME).exists():
         raise ValueError(f"{root} already holds a dataset; choose another out folder")
+    for i, scenario in enumerate(scenarios):
+        if not isinstance(scenario, Scenario):
+            raise ValueError(f"scenarios[{i}] must be a Scenario, got {type(scenario).__name__}")
     scen_rows: list[dict[str, Any]] = []
     svc_tabs: list[tuple[int, pd.DataFrame]] = []
     dev_tabs: list[tuple[int, pd.DataFrame]] = []
@@ -282,16 +290,14 @@ def label_scenarios(
     skipped = 0
     from tqdm.auto import tqdm
 
-    for i, scenario in enumerate(tqdm(scenarios, desc="label", unit="scenario",
-                                      disable=not progress)):
-        if not isinstance(scenario, Scenario):
-            raise ValueError(f"scenarios[{i}] must be a Scenario, got {type(scenario).__name__}")
-        sim_seed = int(np.random.SeedSequence([seed, i]).generate_state(2, np.uint64)[0] >> 2)
-        try:
-            services, devices, links, info = label_scenario(scenario, simulation, sim_seed)
-        except UnlabelledScenarioError:
+    jobs = [(scenario, simulation, _indexed_seed(seed, i)) for i, scenario in enumerate(scenarios)]
+    for scenario, _, sim_seed, labels in tqdm(_label_all(jobs, workers), total=len(jobs),
+                                              desc="label", unit="scenario",
+                                              disable=not progress):
+        if labels is None:
             skipped += 1
             continue
+        services, devices, links, info = labels
         sid = len(scen_rows)
         scen_rows.append({ID_COLUMN: sid, "scenario_json": scenario.to_json(),
                           "sim_seed": sim_seed, **info})
@@ -324,4 +330,43 @@ def label_scenarios(
     write_json_atomic(root / MANIFEST_NAME, manifest)
     return manifest
 
+
+def _indexed_seed(seed: int, i: int) -> int:
+    """The simulator seed of scenario ``i`` of :func:`label_scenarios` (in ``[0, 2**62)``)."""
+    return int(np.random.SeedSequence([seed, i]).generate_state(2, np.uint64)[0] >> 2)
+
+
+def _label_or_none(
+    scenario: Scenario, simulation: SimulationConfig, sim_seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, float]] | None:
+    """:func:`label_scenario`, or ``None`` for a scenario that cannot be labelled."""
+    try:
+        return label_scenario(scenario, simulation, sim_seed)
+    except UnlabelledScenarioError:
+        return None
+
+
+def _label_all(
+    jobs: list[tuple[Scenario, SimulationConfig, int]], workers: int
+) -> Iterator[tuple[Scenario, SimulationConfig, int, Any]]:
+    """Label ``(scenario, simulation, seed)`` jobs in order, on ``workers`` processes.
+
+    Yields each job followed by its labels (``None`` if it cannot be labelled), in job order.
+    """
+    if workers == 1 or len(jobs) < 2:
+        for job in jobs:
+            yield (*job, _label_or_none(*job))
+        return
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    from datagen.executors import die_with_parent
+
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), initializer=die_with_parent,
+                             initargs=(os.getpid(),)) as pool:
+        # Small chunks keep the workers busy to the end (scenarios differ in cost).
+        chunk = max(1, len(jobs) // (8 * workers))
+        results = pool.map(_label_or_none, *zip(*jobs), chunksize=chunk)
+        for job, labels in zip(jobs, results):
+            yield (*job, labels)
 

@@ -12,7 +12,9 @@ A surrogate driving a search must be right where the search goes. One round:
 Retrain (or fine-tune) on the old data plus the new folder, and repeat. Usage::
 
     python -m scripts.active_learning --model runs/ft0.pt --out data/placer_al1 \
-        --requests 250 --seed 81
+        --requests 250 --seed 81 --workers 2
+
+``--workers`` processes label side by side; the labels do not depend on their number.
 
 As in LightningCLI, ``--print_config`` prints the flags as YAML and ``--cli_config FILE.yaml``
 reads them back (later flags override it); the file option is not ``--config``, which names the
@@ -118,6 +120,9 @@ def build_parser() -> Any:
     ap.add_argument("--num_requests", type=int | None, default=None,
                     help="simulated requests per label (default: the config's)")
     ap.add_argument("--seed", type=int, default=0, help="seed of problems, search and labels")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="processes that label side by side (default 1; labels do not depend "
+                         "on it)")
     return ap
 
 
@@ -132,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             ``--help`` or ``--print_config``.
     """
     args = parse_command_line(build_parser(), argv, RENAMED)
-    for name in ("requests", "pool", "top"):
+    for name in ("requests", "pool", "top", "workers"):
         if getattr(args, name) < 1:
             usage_error(PROG, f"--{name} must be >= 1")
     if args.disagree < 0 or args.seed < 0:
@@ -173,7 +178,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             bar.update(1)
     t_search = time.perf_counter() - t0
     manifest = label_scenarios(chosen, args.out, simulation=cfg.simulation, seed=args.seed,
-                               config=cfg, source=f"active_learning(model={args.model})")
+                               config=cfg, source=f"active_learning(model={args.model})",
+                               workers=args.workers)
     summary = {
         "problems": made, "candidates": len(chosen), "labelled": manifest["num_samples"],
         "skipped": manifest["skipped"], "top": reasons.count("top"),

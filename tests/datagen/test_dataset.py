@@ -357,8 +357,12 @@ def test_label_scenarios_writes_a_loadable_dataset(tmp_path):
     kept = [ds.scenario(i) for i in ds.scenario_ids]
     assert all(sc in scenarios for sc in kept)
     assert set(ds.services["scenario"]) == set(ds.scenario_ids)
-    again = label_scenarios(scenarios, tmp_path / "again", simulation=sim, seed=3, config=cfg)
+    # Two worker processes label the same scenarios with the same seeds, in the same order.
+    again = label_scenarios(scenarios, tmp_path / "again", simulation=sim, seed=3, config=cfg,
+                            workers=2, progress=False)
     pd.testing.assert_frame_equal(load_dataset(tmp_path / "again").services, ds.services)
+    with pytest.raises(ValueError, match="workers must be an integer >= 1"):
+        label_scenarios(scenarios, tmp_path / "none", simulation=sim, workers=0)
     with pytest.raises(ValueError, match="already holds a dataset"):
         label_scenarios(scenarios, tmp_path / "al", simulation=sim)
     with pytest.raises(ValueError, match=r"scenarios\[0\] must be a Scenario"):

@@ -53,3 +53,5 @@ def test_cli_writes_a_dataset(tmp_path, monkeypatch):
     assert len(load_dataset(out)) == summary["labelled"]
     with pytest.raises(SystemExit):
         main(["--model", "x.pt", "--out", str(tmp_path / "b"), "--requests", "0"])
+    with pytest.raises(SystemExit):
+        main(["--model", "x.pt", "--out", str(tmp_path / "b"), "--workers", "0"])
