@@ -83,6 +83,19 @@ SIXTH_OPTIONS := --trainer.max_epochs 12 --model.lr_scheduler.init_args.T_max 12
 # picks its best-ranked and least-sure candidates) and the replayed regimes
 SEVENTH_DATA := [data/placer5, data/placer_al3, $(REPLAY), data/edge2, data/chainnet_like_high, data/large_train]
 SEVENTH_OPTIONS := --trainer.max_epochs 12 --model.lr_scheduler.init_args.T_max 12 --model.optimizer.init_args.lr 0.0003
+# eighth stage (the shipped members, 2026-12-07): the seventh-stage members trained on 16,000
+# more placer graphs, two more active-learning rounds from the seventh-stage ensemble and more
+# replay of the first stage's ChainNet-like and large graphs
+EIGHTH_DATA := [data/placer5, data/placer6, data/placer_al3, data/placer_al4, data/placer_al5, $(REPLAY), data/edge2, data/chainnet_like_high, data/chainnet_like3, data/large_train, data/large_train2]
+EIGHTH_OPTIONS := --trainer.max_epochs 16 --model.lr_scheduler.init_args.T_max 16 --model.optimizer.init_args.lr 0.0003
+# ninth stage (the shipped members, 2026-12-07): the eighth-stage members trained on 24,000
+# more placer graphs and two active-learning rounds from the eighth-stage ensemble
+NINTH_DATA := [data/placer5, data/placer6, data/placer7, data/placer_al3, data/placer_al4, data/placer_al5, data/placer_al6, data/placer_al7, $(REPLAY), data/edge2, data/chainnet_like_high, data/chainnet_like3, data/large_train, data/large_train2]
+NINTH_OPTIONS := $(EIGHTH_OPTIONS)
+# tenth stage (the shipped members, 2026-12-07): the ninth-stage members trained 12 epochs on
+# 24,000 more placer graphs and two active-learning rounds from the ninth-stage ensemble
+TENTH_DATA := [data/placer5, data/placer6, data/placer7, data/placer8, data/placer_al3, data/placer_al4, data/placer_al5, data/placer_al6, data/placer_al7, data/placer_al8, data/placer_al9, $(REPLAY), data/edge2, data/chainnet_like_high, data/chainnet_like3, data/large_train, data/large_train2]
+TENTH_OPTIONS := --trainer.max_epochs 12 --model.lr_scheduler.init_args.T_max 12 --model.optimizer.init_args.lr 0.0003
 # $(1) = round name, $(2) = name of the variable listing the training folders, $(3) = members
 # to start from (default: runs/default_model, the first stage), $(4) = more options
 define finetune
@@ -118,6 +131,24 @@ placer-model: setup
 	$(PY) -m scripts.active_learning --model chainnet/checkpoints/default.pt --out data/placer_al3 --requests 250 --seed 103 --workers 2
 	$(call finetune,placer_s7,SEVENTH_DATA,runs/placer_s6,$(SEVENTH_OPTIONS))
 	cp runs/placer_s7.pt chainnet/checkpoints/default.pt
+	$(PY) -m training calibrate --model chainnet/checkpoints/default.pt --data.val data/placer_val data/placer_cal data/large_val data/chainnet_like_val
+	$(GEN) --config placer --out data/placer6 --num_samples 16000 --seed 86 --shard_size 1000
+	$(PY) -m scripts.active_learning --model chainnet/checkpoints/default.pt --out data/placer_al4 --requests 250 --seed 104 --workers 2
+	$(PY) -m scripts.active_learning --model chainnet/checkpoints/default.pt --out data/placer_al5 --requests 250 --seed 105 --workers 2
+	$(call finetune,placer_s8,EIGHTH_DATA,runs/placer_s7,$(EIGHTH_OPTIONS))
+	cp runs/placer_s8.pt chainnet/checkpoints/default.pt
+	$(PY) -m training calibrate --model chainnet/checkpoints/default.pt --data.val data/placer_val data/placer_cal data/large_val data/chainnet_like_val
+	$(GEN) --config placer --out data/placer7 --num_samples 24000 --seed 87 --shard_size 1000
+	$(PY) -m scripts.active_learning --model chainnet/checkpoints/default.pt --out data/placer_al6 --requests 250 --seed 106 --workers 2
+	$(PY) -m scripts.active_learning --model chainnet/checkpoints/default.pt --out data/placer_al7 --requests 250 --seed 107 --workers 2
+	$(call finetune,placer_s9,NINTH_DATA,runs/placer_s8,$(NINTH_OPTIONS))
+	cp runs/placer_s9.pt chainnet/checkpoints/default.pt
+	$(PY) -m training calibrate --model chainnet/checkpoints/default.pt --data.val data/placer_val data/placer_cal data/large_val data/chainnet_like_val
+	$(GEN) --config placer --out data/placer8 --num_samples 24000 --seed 88 --shard_size 1000
+	$(PY) -m scripts.active_learning --model chainnet/checkpoints/default.pt --out data/placer_al8 --requests 250 --seed 108 --workers 2
+	$(PY) -m scripts.active_learning --model chainnet/checkpoints/default.pt --out data/placer_al9 --requests 250 --seed 109 --workers 2
+	$(call finetune,placer_s10,TENTH_DATA,runs/placer_s9,$(TENTH_OPTIONS))
+	cp runs/placer_s10.pt chainnet/checkpoints/default.pt
 	$(PY) -m training calibrate --model chainnet/checkpoints/default.pt --data.val data/placer_val data/placer_cal data/large_val data/chainnet_like_val
 	$(PY) -m training evaluate --model chainnet/checkpoints/default.pt analytic --data.test data/placer_test data/chainnet_like_test data/large_test data/edge_test data/edge_test_precise --record chainnet/checkpoints/default.pt
 
