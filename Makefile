@@ -96,6 +96,19 @@ NINTH_OPTIONS := $(EIGHTH_OPTIONS)
 # 24,000 more placer graphs and two active-learning rounds from the ninth-stage ensemble
 TENTH_DATA := [data/placer5, data/placer6, data/placer7, data/placer8, data/placer_al3, data/placer_al4, data/placer_al5, data/placer_al6, data/placer_al7, data/placer_al8, data/placer_al9, $(REPLAY), data/edge2, data/chainnet_like_high, data/chainnet_like3, data/large_train, data/large_train2]
 TENTH_OPTIONS := --trainer.max_epochs 12 --model.lr_scheduler.init_args.T_max 12 --model.optimizer.init_args.lr 0.0003
+# one stage after the seventh: fresh placer graphs, two active-learning rounds from the shipped
+# (calibrated) ensemble, fine-tuning, then the new members are shipped and calibrated.
+# $(1) = stage name, $(2) = members to start from, $(3) = prefix of its _DATA and _OPTIONS
+# variables, $(4) = new placer folder, $(5) = its size, $(6) = its seed, $(7) and $(8) = the
+# one-digit numbers n of the active-learning rounds (folders data/placer_al<n>, seeds 10<n>)
+define placer_stage
+	$(GEN) --config placer --out data/$(4) --num_samples $(5) --seed $(6) --shard_size 1000
+	$(PY) -m scripts.active_learning --model chainnet/checkpoints/default.pt --out data/placer_al$(7) --requests 250 --seed 10$(7) --workers 2
+	$(PY) -m scripts.active_learning --model chainnet/checkpoints/default.pt --out data/placer_al$(8) --requests 250 --seed 10$(8) --workers 2
+	$(call finetune,$(1),$(3)_DATA,$(2),$($(3)_OPTIONS))
+	cp runs/$(1).pt chainnet/checkpoints/default.pt
+	$(PY) -m training calibrate --model chainnet/checkpoints/default.pt --data.val data/placer_val data/placer_cal data/large_val data/chainnet_like_val
+endef
 # $(1) = round name, $(2) = name of the variable listing the training folders, $(3) = members
 # to start from (default: runs/default_model, the first stage), $(4) = more options
 define finetune
@@ -132,24 +145,9 @@ placer-model: setup
 	$(call finetune,placer_s7,SEVENTH_DATA,runs/placer_s6,$(SEVENTH_OPTIONS))
 	cp runs/placer_s7.pt chainnet/checkpoints/default.pt
 	$(PY) -m training calibrate --model chainnet/checkpoints/default.pt --data.val data/placer_val data/placer_cal data/large_val data/chainnet_like_val
-	$(GEN) --config placer --out data/placer6 --num_samples 16000 --seed 86 --shard_size 1000
-	$(PY) -m scripts.active_learning --model chainnet/checkpoints/default.pt --out data/placer_al4 --requests 250 --seed 104 --workers 2
-	$(PY) -m scripts.active_learning --model chainnet/checkpoints/default.pt --out data/placer_al5 --requests 250 --seed 105 --workers 2
-	$(call finetune,placer_s8,EIGHTH_DATA,runs/placer_s7,$(EIGHTH_OPTIONS))
-	cp runs/placer_s8.pt chainnet/checkpoints/default.pt
-	$(PY) -m training calibrate --model chainnet/checkpoints/default.pt --data.val data/placer_val data/placer_cal data/large_val data/chainnet_like_val
-	$(GEN) --config placer --out data/placer7 --num_samples 24000 --seed 87 --shard_size 1000
-	$(PY) -m scripts.active_learning --model chainnet/checkpoints/default.pt --out data/placer_al6 --requests 250 --seed 106 --workers 2
-	$(PY) -m scripts.active_learning --model chainnet/checkpoints/default.pt --out data/placer_al7 --requests 250 --seed 107 --workers 2
-	$(call finetune,placer_s9,NINTH_DATA,runs/placer_s8,$(NINTH_OPTIONS))
-	cp runs/placer_s9.pt chainnet/checkpoints/default.pt
-	$(PY) -m training calibrate --model chainnet/checkpoints/default.pt --data.val data/placer_val data/placer_cal data/large_val data/chainnet_like_val
-	$(GEN) --config placer --out data/placer8 --num_samples 24000 --seed 88 --shard_size 1000
-	$(PY) -m scripts.active_learning --model chainnet/checkpoints/default.pt --out data/placer_al8 --requests 250 --seed 108 --workers 2
-	$(PY) -m scripts.active_learning --model chainnet/checkpoints/default.pt --out data/placer_al9 --requests 250 --seed 109 --workers 2
-	$(call finetune,placer_s10,TENTH_DATA,runs/placer_s9,$(TENTH_OPTIONS))
-	cp runs/placer_s10.pt chainnet/checkpoints/default.pt
-	$(PY) -m training calibrate --model chainnet/checkpoints/default.pt --data.val data/placer_val data/placer_cal data/large_val data/chainnet_like_val
+	$(call placer_stage,placer_s8,runs/placer_s7,EIGHTH,placer6,16000,86,4,5)
+	$(call placer_stage,placer_s9,runs/placer_s8,NINTH,placer7,24000,87,6,7)
+	$(call placer_stage,placer_s10,runs/placer_s9,TENTH,placer8,24000,88,8,9)
 	$(PY) -m training evaluate --model chainnet/checkpoints/default.pt analytic --data.test data/placer_test data/chainnet_like_test data/large_test data/edge_test data/edge_test_precise --record chainnet/checkpoints/default.pt
 
 # The GCN and GAT baselines of the model card (same data as default-model; run it first).
