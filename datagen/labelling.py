@@ -280,6 +280,7 @@ def label_scenarios(
     root = Path(out)
     if (root / MANIFEST_NAME).exists():
         raise ValueError(f"{root} already holds a dataset; choose another out folder")
+    scenarios = list(scenarios)  # read twice below (any iterable will do)
     for i, scenario in enumerate(scenarios):
         if not isinstance(scenario, Scenario):
             raise ValueError(f"scenarios[{i}] must be a Scenario, got {type(scenario).__name__}")
