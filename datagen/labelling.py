@@ -291,10 +291,10 @@ def label_scenarios(
     skipped = 0
     from tqdm.auto import tqdm
 
-    jobs = [(scenario, simulation, _indexed_seed(seed, i)) for i, scenario in enumerate(scenarios)]
-    for scenario, _, sim_seed, labels in tqdm(_label_all(jobs, workers), total=len(jobs),
-                                              desc="label", unit="scenario",
-                                              disable=not progress):
+    seeds = [_indexed_seed(seed, i) for i in range(len(scenarios))]
+    labelled = tqdm(_label_all(scenarios, simulation, seeds, workers), total=len(scenarios),
+                    desc="label", unit="scenario", disable=not progress)
+    for scenario, sim_seed, labels in zip(scenarios, seeds, labelled):
         if labels is None:
             skipped += 1
             continue
@@ -348,26 +348,24 @@ def _label_or_none(
 
 
 def _label_all(
-    jobs: list[tuple[Scenario, SimulationConfig, int]], workers: int
-) -> Iterator[tuple[Scenario, SimulationConfig, int, Any]]:
-    """Label ``(scenario, simulation, seed)`` jobs in order, on ``workers`` processes.
+    scenarios: list[Scenario], simulation: SimulationConfig, seeds: list[int], workers: int
+) -> Iterator[Any]:
+    """The labels of each scenario with its seed (``None`` if it cannot be labelled), in order.
 
-    Yields each job followed by its labels (``None`` if it cannot be labelled), in job order.
+    Simulated on ``workers`` processes side by side when ``workers > 1``.
     """
-    if workers == 1 or len(jobs) < 2:
-        for job in jobs:
-            yield (*job, _label_or_none(*job))
+    if workers == 1 or len(scenarios) < 2:
+        for scenario, sim_seed in zip(scenarios, seeds):
+            yield _label_or_none(scenario, simulation, sim_seed)
         return
     import os
     from concurrent.futures import ProcessPoolExecutor
 
     from datagen.executors import die_with_parent
 
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), initializer=die_with_parent,
-                             initargs=(os.getpid(),)) as pool:
+    with ProcessPoolExecutor(max_workers=min(workers, len(scenarios)),
+                             initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         # Small chunks keep the workers busy to the end (scenarios differ in cost).
-        chunk = max(1, len(jobs) // (8 * workers))
-        results = pool.map(_label_or_none, *zip(*jobs), chunksize=chunk)
-        for job, labels in zip(jobs, results):
-            yield (*job, labels)
-
+        chunk = max(1, len(scenarios) // (8 * workers))
+        yield from pool.map(_label_or_none, scenarios, [simulation] * len(scenarios), seeds,
+                            chunksize=chunk)
