@@ -10,10 +10,11 @@ on any dataset (``python -m training evaluate``). Per service (chain) :math:`c`:
 
 the *combined MAPE* of ChainNet (Niu, Roveri, Casale, DSN 2024), plus the loss-ratio MAE over
 all services and over lossy ones (true loss > 1%), the largest loss-ratio error, and the latency
-MAPE and p95 APE in seconds. For a predictor that flags its predictions (the ``uncertain``
-column of :meth:`chainnet.Surrogate.predict`), ``flag_recall`` is the share of the services with
-a loss-ratio error above :data:`FLAG_ERROR` that are flagged, and ``flag_share`` the share of
-all services flagged. Every metric is also broken down by the number of services in the
+MAPE and p95 APE in seconds. ``bad_services`` counts the services with a loss-ratio error
+above :data:`FLAG_ERROR`; for a predictor that flags its predictions (the ``uncertain``
+column of :meth:`chainnet.Surrogate.predict`), ``flag_recall`` is the share of those that are
+flagged (with few of them, one service moves it a lot: read it with the count), and
+``flag_share`` the share of all services flagged. Every metric is also broken down by the number of services in the
 service's graph.
 """
 
@@ -51,6 +52,7 @@ METRIC_COLUMNS: tuple[str, ...] = (
     "latency_mape",
     "p95_ape",
     "loss_max_ae",
+    "bad_services",
     "flag_recall",
     "flag_share",
 )
@@ -126,6 +128,7 @@ def summarize(errors: pd.DataFrame) -> dict[str, float]:
         "p95_ape": mean(errors["ape_p95"]),
         "loss_max_ae": float(np.nanmax(errors["ae_loss"])) if np.isfinite(
             errors["ae_loss"]).any() else float("nan"),
+        "bad_services": float((errors["ae_loss"] > FLAG_ERROR).sum()),
         **_flag_metrics(errors),
     }
 
@@ -155,5 +158,6 @@ def evaluation_table(errors: pd.DataFrame) -> pd.DataFrame:
         if np.isfinite(k):
             rows[f"{int(k)} services"] = summarize(group)
     table = pd.DataFrame.from_dict(rows, orient="index")[list(METRIC_COLUMNS)]
-    table["services"] = table["services"].astype(int)
+    for col in ("services", "bad_services"):
+        table[col] = table[col].astype(int)
     return table

@@ -369,7 +369,7 @@ class PerfPredictorModule(L.LightningModule):
         ]
         for suffix, g in groups:
             for key, value in summarize(g).items():
-                if key == "services" or not np.isfinite(value):
+                if key in ("services", "bad_services") or not np.isfinite(value):
                     continue
                 # every rank holds the same value: the mean over ranks changes nothing, but
                 # keeps Lightning's epoch-level reduction consistent across ranks

@@ -34,6 +34,8 @@ def test_chainnet_combined_mape_definition():
     assert s["loss_mae_lossy"] == pytest.approx(0.05)  # services 2 and 3 are lossy
     assert s["latency_mape"] == pytest.approx((0 + 0.5 + 1.0) / 3)
     assert s["p95_ape"] == pytest.approx(0.25)  # NaN label skipped
+    assert s["bad_services"] == 0  # no loss-ratio error above 0.1
+    assert summarize(_errors().assign(ae_loss=[0.0, 0.2, 0.11]))["bad_services"] == 2
 
 
 def test_table_breaks_down_by_services_per_graph():
@@ -41,6 +43,7 @@ def test_table_breaks_down_by_services_per_graph():
     assert list(table.columns) == list(METRIC_COLUMNS)
     assert list(table.index) == ["all", "1 services", "2 services"]
     assert table.loc["2 services", "services"] == 2
+    assert table["bad_services"].dtype.kind == "i"
     assert table.loc["1 services", "tput_mape"] == pytest.approx(0.1 / (1 + 1e-5))
 
 
