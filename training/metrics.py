@@ -14,8 +14,8 @@ MAPE and p95 APE in seconds. ``bad_services`` counts the services with a loss-ra
 above :data:`FLAG_ERROR`; for a predictor that flags its predictions (the ``uncertain``
 column of :meth:`chainnet.Surrogate.predict`), ``flag_recall`` is the share of those that are
 flagged (with few of them, one service moves it a lot: read it with the count), and
-``flag_share`` the share of all services flagged. Every metric is also broken down by the number of services in the
-service's graph.
+``flag_share`` the share of all services flagged. Every metric is also broken down by the
+number of services in the service's graph.
 """
 
 from __future__ import annotations
