@@ -96,6 +96,16 @@ NINTH_OPTIONS := $(EIGHTH_OPTIONS)
 # 24,000 more placer graphs and two active-learning rounds from the ninth-stage ensemble
 TENTH_DATA := [data/placer5, data/placer6, data/placer7, data/placer8, data/placer_al3, data/placer_al4, data/placer_al5, data/placer_al6, data/placer_al7, data/placer_al8, data/placer_al9, $(REPLAY), data/edge2, data/chainnet_like_high, data/chainnet_like3, data/large_train, data/large_train2]
 TENTH_OPTIONS := --trainer.max_epochs 12 --model.lr_scheduler.init_args.T_max 12 --model.optimizer.init_args.lr 0.0003
+# eleventh stage (the shipped members, 2026-12-07): the tenth-stage members trained 12 epochs
+# on 24,000 more placer graphs, two active-learning rounds from the tenth-stage ensemble and
+# 8,000 more edge graphs labelled from 20,000 requests (edge and edge2: 5,000)
+ELEVENTH_DATA := [data/placer5, data/placer6, data/placer7, data/placer8, data/placer9, data/placer_al3, data/placer_al4, data/placer_al5, data/placer_al6, data/placer_al7, data/placer_al8, data/placer_al9, data/placer_al10, data/placer_al11, $(REPLAY), data/edge2, data/edge3, data/chainnet_like_high, data/chainnet_like3, data/large_train, data/large_train2]
+ELEVENTH_OPTIONS := $(TENTH_OPTIONS)
+# twelfth stage (the shipped members, 2026-12-07): the eleventh-stage members trained 12 epochs
+# on 24,000 more placer graphs, two active-learning rounds from the eleventh-stage ensemble and
+# 8,000 more edge graphs
+TWELFTH_DATA := [data/placer5, data/placer6, data/placer7, data/placer8, data/placer9, data/placer10, data/placer_al3, data/placer_al4, data/placer_al5, data/placer_al6, data/placer_al7, data/placer_al8, data/placer_al9, data/placer_al10, data/placer_al11, data/placer_al12, data/placer_al13, $(REPLAY), data/edge2, data/edge3, data/edge4, data/chainnet_like_high, data/chainnet_like3, data/large_train, data/large_train2]
+TWELFTH_OPTIONS := $(TENTH_OPTIONS)
 # one stage after the seventh: fresh placer graphs, two active-learning rounds from the shipped
 # (calibrated) ensemble, fine-tuning, then the new members are shipped and calibrated.
 # $(1) = stage name, $(2) = members to start from, $(3) = prefix of its _DATA and _OPTIONS
@@ -103,8 +113,8 @@ TENTH_OPTIONS := --trainer.max_epochs 12 --model.lr_scheduler.init_args.T_max 12
 # one-digit numbers n of the active-learning rounds (folders data/placer_al<n>, seeds 10<n>)
 define placer_stage
 	$(GEN) --config placer --out data/$(4) --num_samples $(5) --seed $(6) --shard_size 1000
-	$(PY) -m scripts.active_learning --model chainnet/checkpoints/default.pt --out data/placer_al$(7) --requests 250 --seed 10$(7) --workers 2
-	$(PY) -m scripts.active_learning --model chainnet/checkpoints/default.pt --out data/placer_al$(8) --requests 250 --seed 10$(8) --workers 2
+	$(PY) -m scripts.active_learning --model chainnet/checkpoints/default.pt --out data/placer_al$(7) --requests 250 --seed $$((100 + $(7))) --workers 2
+	$(PY) -m scripts.active_learning --model chainnet/checkpoints/default.pt --out data/placer_al$(8) --requests 250 --seed $$((100 + $(8))) --workers 2
 	$(call finetune,$(1),$(3)_DATA,$(2),$($(3)_OPTIONS))
 	cp runs/$(1).pt chainnet/checkpoints/default.pt
 	$(PY) -m training calibrate --model chainnet/checkpoints/default.pt --data.val data/placer_val data/placer_cal data/large_val data/chainnet_like_val
@@ -125,6 +135,8 @@ placer-model: setup
 	$(GEN) --config placer --out data/placer4 --num_samples 16000 --seed 84 --shard_size 1000
 	$(GEN) --config edge --out data/edge2 --num_samples 4000 --seed 13 --shard_size 500 --num_requests 5000
 	$(GEN) --config placer --out data/placer_test --num_samples 600 --seed 91 --shard_size 100
+	$(GEN) --config placer --out data/placer_test_precise --num_samples 600 --seed 91 --shard_size 100 --num_requests 200000
+	$(GEN) --config placer --out data/placer_test2 --num_samples 2000 --seed 94 --shard_size 250
 	$(GEN) --config placer --out data/placer_val --num_samples 300 --seed 92 --shard_size 100
 	$(GEN) --config placer --out data/placer_cal --num_samples 2000 --seed 93 --shard_size 250
 	$(GEN) --config training/configs/regimes/large_test.yaml --out data/large_val --num_samples 60 --seed 34 --shard_size 20
@@ -148,7 +160,11 @@ placer-model: setup
 	$(call placer_stage,placer_s8,runs/placer_s7,EIGHTH,placer6,16000,86,4,5)
 	$(call placer_stage,placer_s9,runs/placer_s8,NINTH,placer7,24000,87,6,7)
 	$(call placer_stage,placer_s10,runs/placer_s9,TENTH,placer8,24000,88,8,9)
-	$(PY) -m training evaluate --model chainnet/checkpoints/default.pt analytic --data.test data/placer_test data/chainnet_like_test data/large_test data/edge_test data/edge_test_precise --record chainnet/checkpoints/default.pt
+	$(GEN) --config edge --out data/edge3 --num_samples 8000 --seed 14 --shard_size 500
+	$(call placer_stage,placer_s11,runs/placer_s10,ELEVENTH,placer9,24000,89,10,11)
+	$(GEN) --config edge --out data/edge4 --num_samples 8000 --seed 15 --shard_size 500
+	$(call placer_stage,placer_s12,runs/placer_s11,TWELFTH,placer10,24000,90,12,13)
+	$(PY) -m training evaluate --model chainnet/checkpoints/default.pt analytic --data.test data/placer_test data/placer_test_precise data/placer_test2 data/chainnet_like_test data/large_test data/edge_test data/edge_test_precise --record chainnet/checkpoints/default.pt
 
 # The GCN and GAT baselines of the model card (same data as default-model; run it first).
 baselines: setup
