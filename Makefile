@@ -96,21 +96,21 @@ NINTH_OPTIONS := $(EIGHTH_OPTIONS)
 # 24,000 more placer graphs and two active-learning rounds from the ninth-stage ensemble
 TENTH_DATA := [data/placer5, data/placer6, data/placer7, data/placer8, data/placer_al3, data/placer_al4, data/placer_al5, data/placer_al6, data/placer_al7, data/placer_al8, data/placer_al9, $(REPLAY), data/edge2, data/chainnet_like_high, data/chainnet_like3, data/large_train, data/large_train2]
 TENTH_OPTIONS := --trainer.max_epochs 12 --model.lr_scheduler.init_args.T_max 12 --model.optimizer.init_args.lr 0.0003
-# eleventh stage (the shipped members, 2026-12-07): the tenth-stage members trained 12 epochs
+# eleventh stage (2026-12-07, sixth session): the tenth-stage members trained 12 epochs
 # on 24,000 more placer graphs, two active-learning rounds from the tenth-stage ensemble and
 # 8,000 more edge graphs labelled from 20,000 requests (edge and edge2: 5,000)
 ELEVENTH_DATA := [data/placer5, data/placer6, data/placer7, data/placer8, data/placer9, data/placer_al3, data/placer_al4, data/placer_al5, data/placer_al6, data/placer_al7, data/placer_al8, data/placer_al9, data/placer_al10, data/placer_al11, $(REPLAY), data/edge2, data/edge3, data/chainnet_like_high, data/chainnet_like3, data/large_train, data/large_train2]
 ELEVENTH_OPTIONS := $(TENTH_OPTIONS)
-# twelfth stage (the shipped members, 2026-12-07): the eleventh-stage members trained 12 epochs
-# on 24,000 more placer graphs, two active-learning rounds from the eleventh-stage ensemble and
-# 8,000 more edge graphs
+# twelfth stage (the shipped members, 2026-12-07, sixth session): the eleventh-stage members
+# trained 12 epochs on 24,000 more placer graphs, two active-learning rounds from the
+# eleventh-stage ensemble and 8,000 more edge graphs
 TWELFTH_DATA := [data/placer5, data/placer6, data/placer7, data/placer8, data/placer9, data/placer10, data/placer_al3, data/placer_al4, data/placer_al5, data/placer_al6, data/placer_al7, data/placer_al8, data/placer_al9, data/placer_al10, data/placer_al11, data/placer_al12, data/placer_al13, $(REPLAY), data/edge2, data/edge3, data/edge4, data/chainnet_like_high, data/chainnet_like3, data/large_train, data/large_train2]
 TWELFTH_OPTIONS := $(TENTH_OPTIONS)
 # one stage after the seventh: fresh placer graphs, two active-learning rounds from the shipped
 # (calibrated) ensemble, fine-tuning, then the new members are shipped and calibrated.
 # $(1) = stage name, $(2) = members to start from, $(3) = prefix of its _DATA and _OPTIONS
 # variables, $(4) = new placer folder, $(5) = its size, $(6) = its seed, $(7) and $(8) = the
-# one-digit numbers n of the active-learning rounds (folders data/placer_al<n>, seeds 10<n>)
+# numbers n of the active-learning rounds (folders data/placer_al<n>, seeds 100 + n)
 define placer_stage
 	$(GEN) --config placer --out data/$(4) --num_samples $(5) --seed $(6) --shard_size 1000
 	$(PY) -m scripts.active_learning --model chainnet/checkpoints/default.pt --out data/placer_al$(7) --requests 250 --seed $$((100 + $(7))) --workers 2

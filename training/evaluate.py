@@ -238,7 +238,7 @@ def _main(argv: Sequence[str] | None) -> pd.DataFrame:
     summary = pd.DataFrame(
         [t.loc["all"] for t in tables.values()],
         index=pd.MultiIndex.from_tuples(list(tables), names=["data", "model"]),
-    ).astype({"services": int})
+    ).astype({"services": int, "bad_services": int})
     if len(tables) > 1:
         print("\nsummary (all services)")
         print(shown_table(summary).to_string())
