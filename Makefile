@@ -106,18 +106,33 @@ ELEVENTH_OPTIONS := $(TENTH_OPTIONS)
 # eleventh-stage ensemble and 8,000 more edge graphs
 TWELFTH_DATA := [data/placer5, data/placer6, data/placer7, data/placer8, data/placer9, data/placer10, data/placer_al3, data/placer_al4, data/placer_al5, data/placer_al6, data/placer_al7, data/placer_al8, data/placer_al9, data/placer_al10, data/placer_al11, data/placer_al12, data/placer_al13, $(REPLAY), data/edge2, data/edge3, data/edge4, data/chainnet_like_high, data/chainnet_like3, data/large_train, data/large_train2]
 TWELFTH_OPTIONS := $(TENTH_OPTIONS)
+# thirteenth stage (2026-12-07, seventh session): the twelfth-stage members trained 12 epochs
+# on 24,000 more placer graphs, two active-learning rounds from the twelfth-stage ensemble,
+# 8,000 more edge graphs and the first stage's chainnet_like4 replayed
+THIRTEENTH_DATA := [data/placer5, data/placer6, data/placer7, data/placer8, data/placer9, data/placer10, data/placer11, data/placer_al3, data/placer_al4, data/placer_al5, data/placer_al6, data/placer_al7, data/placer_al8, data/placer_al9, data/placer_al10, data/placer_al11, data/placer_al12, data/placer_al13, data/placer_al14, data/placer_al15, $(REPLAY), data/edge2, data/edge3, data/edge4, data/edge5, data/chainnet_like_high, data/chainnet_like3, data/chainnet_like4, data/large_train, data/large_train2]
+THIRTEENTH_OPTIONS := $(TENTH_OPTIONS)
+# fourteenth stage (2026-12-07, seventh session): the thirteenth-stage members trained 12
+# epochs on 24,000 more placer graphs, two active-learning rounds from the thirteenth-stage
+# ensemble and 8,000 more edge graphs
+FOURTEENTH_DATA := [data/placer5, data/placer6, data/placer7, data/placer8, data/placer9, data/placer10, data/placer11, data/placer12, data/placer_al3, data/placer_al4, data/placer_al5, data/placer_al6, data/placer_al7, data/placer_al8, data/placer_al9, data/placer_al10, data/placer_al11, data/placer_al12, data/placer_al13, data/placer_al14, data/placer_al15, data/placer_al16, data/placer_al17, $(REPLAY), data/edge2, data/edge3, data/edge4, data/edge5, data/edge6, data/chainnet_like_high, data/chainnet_like3, data/chainnet_like4, data/large_train, data/large_train2]
+FOURTEENTH_OPTIONS := $(TENTH_OPTIONS)
+# held-out data the uncertainty flag is calibrated on; from the thirteenth stage on with 4,000
+# more placer graphs (placer_cal2), so that about 60 more services off by > 0.1 set the threshold
+CALIBRATION := data/placer_val data/placer_cal data/large_val data/chainnet_like_val
+CALIBRATION2 := $(CALIBRATION) data/placer_cal2
 # one stage after the seventh: fresh placer graphs, two active-learning rounds from the shipped
 # (calibrated) ensemble, fine-tuning, then the new members are shipped and calibrated.
 # $(1) = stage name, $(2) = members to start from, $(3) = prefix of its _DATA and _OPTIONS
 # variables, $(4) = new placer folder, $(5) = its size, $(6) = its seed, $(7) and $(8) = the
-# numbers n of the active-learning rounds (folders data/placer_al<n>, seeds 100 + n)
+# numbers n of the active-learning rounds (folders data/placer_al<n>, seeds 100 + n), $(9) =
+# the calibration data (default: $(CALIBRATION))
 define placer_stage
 	$(GEN) --config placer --out data/$(4) --num_samples $(5) --seed $(6) --shard_size 1000
 	$(PY) -m scripts.active_learning --model chainnet/checkpoints/default.pt --out data/placer_al$(7) --requests 250 --seed $$((100 + $(7))) --workers 2
 	$(PY) -m scripts.active_learning --model chainnet/checkpoints/default.pt --out data/placer_al$(8) --requests 250 --seed $$((100 + $(8))) --workers 2
 	$(call finetune,$(1),$(3)_DATA,$(2),$($(3)_OPTIONS))
 	cp runs/$(1).pt chainnet/checkpoints/default.pt
-	$(PY) -m training calibrate --model chainnet/checkpoints/default.pt --data.val data/placer_val data/placer_cal data/large_val data/chainnet_like_val
+	$(PY) -m training calibrate --model chainnet/checkpoints/default.pt --data.val $(or $(9),$(CALIBRATION))
 endef
 # $(1) = round name, $(2) = name of the variable listing the training folders, $(3) = members
 # to start from (default: runs/default_model, the first stage), $(4) = more options
@@ -139,6 +154,7 @@ placer-model: setup
 	$(GEN) --config placer --out data/placer_test2 --num_samples 2000 --seed 94 --shard_size 250
 	$(GEN) --config placer --out data/placer_val --num_samples 300 --seed 92 --shard_size 100
 	$(GEN) --config placer --out data/placer_cal --num_samples 2000 --seed 93 --shard_size 250
+	$(GEN) --config placer --out data/placer_cal2 --num_samples 4000 --seed 96 --shard_size 250
 	$(GEN) --config training/configs/regimes/large_test.yaml --out data/large_val --num_samples 60 --seed 34 --shard_size 20
 	$(GEN) --config chainnet_like --out data/chainnet_like_val --num_samples 300 --seed 43 --shard_size 100
 	$(call finetune,placer_r0,R0_DATA)
@@ -151,12 +167,12 @@ placer-model: setup
 	$(call finetune,placer_s5,FOURTH_DATA,runs/placer_s4,$(FIFTH_OPTIONS))
 	$(call finetune,placer_s6,FOURTH_DATA,runs/placer_s5,$(SIXTH_OPTIONS))
 	cp runs/placer_s6.pt chainnet/checkpoints/default.pt
-	$(PY) -m training calibrate --model chainnet/checkpoints/default.pt --data.val data/placer_val data/placer_cal data/large_val data/chainnet_like_val
+	$(PY) -m training calibrate --model chainnet/checkpoints/default.pt --data.val $(CALIBRATION)
 	$(GEN) --config placer --out data/placer5 --num_samples 24000 --seed 85 --shard_size 1000
 	$(PY) -m scripts.active_learning --model chainnet/checkpoints/default.pt --out data/placer_al3 --requests 250 --seed 103 --workers 2
 	$(call finetune,placer_s7,SEVENTH_DATA,runs/placer_s6,$(SEVENTH_OPTIONS))
 	cp runs/placer_s7.pt chainnet/checkpoints/default.pt
-	$(PY) -m training calibrate --model chainnet/checkpoints/default.pt --data.val data/placer_val data/placer_cal data/large_val data/chainnet_like_val
+	$(PY) -m training calibrate --model chainnet/checkpoints/default.pt --data.val $(CALIBRATION)
 	$(call placer_stage,placer_s8,runs/placer_s7,EIGHTH,placer6,16000,86,4,5)
 	$(call placer_stage,placer_s9,runs/placer_s8,NINTH,placer7,24000,87,6,7)
 	$(call placer_stage,placer_s10,runs/placer_s9,TENTH,placer8,24000,88,8,9)
@@ -164,6 +180,10 @@ placer-model: setup
 	$(call placer_stage,placer_s11,runs/placer_s10,ELEVENTH,placer9,24000,89,10,11)
 	$(GEN) --config edge --out data/edge4 --num_samples 8000 --seed 15 --shard_size 500
 	$(call placer_stage,placer_s12,runs/placer_s11,TWELFTH,placer10,24000,90,12,13)
+	$(GEN) --config edge --out data/edge5 --num_samples 8000 --seed 16 --shard_size 500
+	$(call placer_stage,placer_s13,runs/placer_s12,THIRTEENTH,placer11,24000,95,14,15,$(CALIBRATION2))
+	$(GEN) --config edge --out data/edge6 --num_samples 8000 --seed 17 --shard_size 500
+	$(call placer_stage,placer_s14,runs/placer_s13,FOURTEENTH,placer12,24000,97,16,17,$(CALIBRATION2))
 	$(PY) -m training evaluate --model chainnet/checkpoints/default.pt analytic --data.test data/placer_test data/placer_test_precise data/placer_test2 data/chainnet_like_test data/large_test data/edge_test data/edge_test_precise --record chainnet/checkpoints/default.pt
 
 # The GCN and GAT baselines of the model card (same data as default-model; run it first).
