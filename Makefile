@@ -117,7 +117,7 @@ THIRTEENTH_OPTIONS := $(TENTH_OPTIONS)
 FOURTEENTH_DATA := [data/placer5, data/placer6, data/placer7, data/placer8, data/placer9, data/placer10, data/placer11, data/placer12, data/placer_al3, data/placer_al4, data/placer_al5, data/placer_al6, data/placer_al7, data/placer_al8, data/placer_al9, data/placer_al10, data/placer_al11, data/placer_al12, data/placer_al13, data/placer_al14, data/placer_al15, data/placer_al16, data/placer_al17, $(REPLAY), data/edge2, data/edge3, data/edge4, data/edge5, data/edge6, data/chainnet_like_high, data/chainnet_like3, data/chainnet_like4, data/large_train, data/large_train2]
 FOURTEENTH_OPTIONS := $(TENTH_OPTIONS)
 # held-out data the uncertainty flag is calibrated on; from the thirteenth stage on with 4,000
-# more placer graphs (placer_cal2), so that about 60 more services off by > 0.1 set the threshold
+# more placer graphs (placer_cal2): 39 more services off by > 0.1 for the twelfth-stage model
 CALIBRATION := data/placer_val data/placer_cal data/large_val data/chainnet_like_val
 CALIBRATION2 := $(CALIBRATION) data/placer_cal2
 # one stage after the seventh: fresh placer graphs, two active-learning rounds from the shipped
