@@ -14,6 +14,7 @@ no file I/O, no loop over graphs in ``forward``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -381,31 +382,42 @@ def _spec(model: nn.Module) -> dict[str, Any]:
 
 
 class Ensemble(nn.Module):
-    r"""Average of independently trained predictors (a deep ensemble).
+    r"""Weighted average of independently trained predictors (a deep ensemble).
 
-    Each member keeps its own normaliser and heads; the ensemble returns the mean of the
-    members' outputs, head by head:
+    Each member keeps its own normaliser and heads; the ensemble returns the weighted mean of
+    the members' outputs, head by head:
 
-    .. math:: \hat y = \frac{1}{M}\sum_{m=1}^{M} \hat y^{(m)}
+    .. math:: \hat y = \sum_{m=1}^{M} w_m\,\hat y^{(m)}, \qquad \sum_m w_m = 1
 
     which stays in each head's range ((0, 1) for the ratios, ``>= 1`` for ``p95_ratio``).
     Members trained from different seeds err differently, so the mean errs less than a typical
-    member; the price is ``M`` forward passes.
+    member; the price is ``M`` forward passes. The weights default to ``1 / M`` each.
+
+    A member of weight 0 is a *critic*: it does not move the prediction, only the spread of
+    the members' predictions (:class:`chainnet.Surrogate`'s ``uncertainty``) and nothing
+    else. A critic from an earlier training stage disagrees with the members where they
+    learned most recently, which makes the spread a better error signal than two members of
+    one stage alone (see the model card).
 
     Args:
         members: One ``{"model_class": name, "model_kwargs": {...}}`` per member, with ``name``
             a key of :data:`MODEL_CLASSES` other than ``"Ensemble"`` (at least one member).
             Build from trained models with :meth:`from_models`.
+        weights: Non-negative weight of each member in the mean, normalised to sum to 1
+            (default: ``None``, equal weights). At least one must be positive.
 
     Raises:
-        ValueError: If ``members`` is empty or names an unknown (or nested ensemble) class.
+        ValueError: If ``members`` is empty or names an unknown (or nested ensemble) class,
+            or ``weights`` does not hold one finite non-negative number per member with a
+            positive sum.
 
     Shapes:
         - **input:** a (batched) ChainNet ``HeteroData``
         - **output:** dict, ``[S]`` service heads and ``[D]`` device heads
     """
 
-    def __init__(self, members: Sequence[Mapping[str, Any]]) -> None:
+    def __init__(self, members: Sequence[Mapping[str, Any]],
+                 weights: Sequence[float] | None = None) -> None:
         super().__init__()
         if len(members) == 0:
             raise ValueError("members must hold at least one model, got an empty sequence")
@@ -417,12 +429,20 @@ class Ensemble(nn.Module):
                 raise ValueError(f"members[{i}].model_class must be one of {known}, got {name!r}")
             built.append(MODEL_CLASSES[name](**dict(spec.get("model_kwargs", {}))))
         self.members = nn.ModuleList(built)
+        self.weights: tuple[float, ...] | None = _ensemble_weights(weights, len(built))
 
     @classmethod
-    def from_models(cls, models: Sequence[nn.Module]) -> Ensemble:
-        """An ensemble holding copies of trained ``models`` (weights and normalisers)."""
+    def from_models(cls, models: Sequence[nn.Module],
+                    weights: Sequence[float] | None = None) -> Ensemble:
+        """An ensemble holding copies of trained ``models`` (weights and normalisers).
+
+        Args:
+            models: The trained members.
+            weights: Weight of each member in the mean (default: ``None``, equal weights;
+                0 makes a critic, see the class docstring).
+        """
         specs = [_spec(m) for m in models]
-        ensemble = cls(specs)
+        ensemble = cls(specs, weights)
         for member, model in zip(ensemble.members, models):
             member.load_state_dict(model.state_dict())
         return ensemble
@@ -430,23 +450,61 @@ class Ensemble(nn.Module):
     @property
     def init_kwargs(self) -> dict[str, Any]:
         """Constructor arguments, stored in checkpoints."""
-        return {"members": [_spec(m) for m in self.members]}
+        kwargs: dict[str, Any] = {"members": [_spec(m) for m in self.members]}
+        if self.weights is not None:
+            kwargs["weights"] = list(self.weights)
+        return kwargs
+
+    @property
+    def predictive(self) -> tuple[bool, ...]:
+        """Per member: does it move the prediction (weight > 0, not a critic)?"""
+        if self.weights is None:
+            return (True,) * len(self.members)
+        return tuple(w > 0 for w in self.weights)
 
     def __repr__(self) -> str:
-        return f"{self.__class__.__name__}({', '.join(repr(m) for m in self.members)})"
+        inner = ", ".join(repr(m) for m in self.members)
+        if self.weights is not None:
+            inner += f", weights={list(self.weights)}"
+        return f"{self.__class__.__name__}({inner})"
 
     def member_outputs(self, data: HeteroData) -> list[TensorDict]:
         """Every member's prediction dict, in member order (their spread is an uncertainty)."""
         return [member(data) for member in self.members]
 
     @staticmethod
-    def combine(outs: Sequence[TensorDict]) -> TensorDict:
-        """The mean of members' prediction dicts, head by head."""
-        return {k: torch.stack([o[k] for o in outs]).mean(dim=0) for k in outs[0]}
+    def combine(outs: Sequence[TensorDict], weights: Sequence[float] | None = None
+                ) -> TensorDict:
+        """The (weighted) mean of members' prediction dicts, head by head.
+
+        Args:
+            outs: One prediction dict per member.
+            weights: Weight of each member, summing to 1 (default: ``None``, the plain mean).
+        """
+        if weights is None:
+            return {k: torch.stack([o[k] for o in outs]).mean(dim=0) for k in outs[0]}
+        return {k: sum((w * o[k] for w, o in zip(weights, outs) if w > 0),
+                       torch.zeros_like(outs[0][k])) for k in outs[0]}
 
     def forward(self, data: HeteroData) -> TensorDict:
-        """The mean of the members' predictions, head by head."""
-        return self.combine(self.member_outputs(data))
+        """The (weighted) mean of the members' predictions, head by head."""
+        return self.combine(self.member_outputs(data), self.weights)
+
+
+def _ensemble_weights(weights: Sequence[float] | None, n: int) -> tuple[float, ...] | None:
+    """``weights`` checked and normalised to sum to 1 (``None`` stays ``None``)."""
+    if weights is None:
+        return None
+    values = [float(w) for w in weights]
+    if len(values) != n:
+        raise ValueError(f"weights must hold one weight per member ({n}), got {len(values)}")
+    if not all(math.isfinite(w) and w >= 0 for w in values) or sum(values) <= 0:
+        raise ValueError(
+            f"weights must be finite, non-negative and not all 0, got {values}; give each "
+            "member a weight >= 0 (0 for a critic) with at least one positive"
+        )
+    total = sum(values)
+    return tuple(w / total for w in values)
 
 
 MODEL_CLASSES["Ensemble"] = Ensemble

@@ -24,7 +24,8 @@ with :math:`T_c` the no-queue latency of the service (slowest branch; compute, t
       u = (\max_m \ell^{(m)} - \min_m \ell^{(m)}) + w_\pi\,|\hat\ell - \ell^{\pi}|
           + w_a\,|\hat\ell - \ell^{a}|
 
-  the spread of the ensemble members' loss ratios (0 for a single model) plus ``prior_weight``
+  the spread of the ensemble members' loss ratios (0 for a single model; critics, members of
+  weight 0 in :class:`chainnet.Ensemble`, count here and nowhere else) plus ``prior_weight``
   :math:`w_\pi` times the gap between the prediction and the graph's one-step analytic prior
   :math:`\ell^{\pi}` (the learned model corrects the prior most where it is least sure),
   plus ``analytic_weight`` :math:`w_a` times the gap to the loss ratio :math:`\ell^{a}` of
@@ -37,7 +38,8 @@ with :math:`T_c` the no-queue latency of the service (slowest branch; compute, t
   the predictions alone (the placer's search, :class:`placement.search.base.Evaluator`), and
   :meth:`Surrogate.predict_with_uncertainty` (tensors) leaves it out too;
 - ``out_of_range``: some feature of the service, of one of its fragments, of a device
-  hosting them or of a link they use lies outside the range seen in training (widened by
+  hosting them or of a link they use lies outside the range seen in training by a member
+  that predicts (not a critic) (widened by
   ``range_margin`` standard deviations; :meth:`chainnet.nn.FeatureNormalizer.out_of_range`);
 - ``uncertain``: ``out_of_range`` or ``uncertainty > uncertainty_threshold``: do not trust
   this prediction without a simulation.
@@ -381,10 +383,12 @@ class Surrogate:
         model: Any = self.model
         if isinstance(model, Ensemble):
             outs = model.member_outputs(data)
-            out = Ensemble.combine(outs)
+            out = Ensemble.combine(outs, model.weights)
             loss = 1.0 - torch.stack([o["tput_ratio"] for o in outs])
             spread = loss.max(dim=0).values - loss.min(dim=0).values
-            normalizers = [m.normalizer for m in model.members if hasattr(m, "normalizer")]
+            # the training range of the members that predict (a critic only adds spread)
+            normalizers = [m.normalizer for m, on in zip(model.members, model.predictive)
+                           if on and hasattr(m, "normalizer")]
         else:
             out = model(data)
             spread = torch.zeros_like(out["tput_ratio"])
@@ -428,7 +432,7 @@ class Surrogate:
         """:meth:`predict_with_uncertainty` on the stacked fast path."""
         z = {nt: torch.asinh(x) for nt, x in g.x.items()}
         outs = engine(g, z)
-        out = {k: v.mean(dim=0) for k, v in outs.items()}
+        out = engine.combine(outs)
         if isinstance(self.model, Ensemble):
             loss = 1.0 - outs["tput_ratio"]
             spread = loss.max(dim=0).values - loss.min(dim=0).values

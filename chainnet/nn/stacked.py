@@ -106,24 +106,34 @@ class StackedChainNet:
 
     Args:
         members: Trained ChainNet models with identical constructor arguments.
+        weights: Weight of each member in the mean (summing to 1; 0 for a critic, see
+            :class:`chainnet.Ensemble`), or ``None`` for the plain mean (default).
 
     Raises:
         ValueError: If ``members`` is empty, or the members are not ChainNet models of one
-            configuration (:meth:`from_model` returns ``None`` instead).
+            configuration (:meth:`from_model` returns ``None`` instead), or ``weights`` does
+            not hold one weight per member.
 
     Shapes:
         - **input:** a :class:`GraphTensors`
         - **output:** dict of ``[M, S]`` service heads and ``[M, D]`` device heads
     """
 
-    def __init__(self, members: Sequence[nn.Module]) -> None:
+    def __init__(self, members: Sequence[nn.Module],
+                 weights: Sequence[float] | None = None) -> None:
         if len(members) == 0 or not all(_is_chainnet(m) for m in members):
             raise ValueError("members must be a non-empty sequence of ChainNet models")
         first: Any = members[0]
         spec = dict(first.init_kwargs)
         if any(_spec(m) != spec for m in members):
             raise ValueError(f"members must share one configuration, first is {spec}")
+        if weights is not None and len(weights) != len(members):
+            raise ValueError(f"weights must hold one weight per member ({len(members)}), got "
+                             f"{len(weights)}")
         self.num_members = len(members)
+        self.weights = weights
+        # members that move the prediction; only their training range bounds out_of_range
+        self.predictive = [i for i in range(len(members)) if weights is None or weights[i] > 0]
         self.hidden_channels = int(spec["hidden_channels"])
         self.num_iterations = int(spec["num_iterations"])
         self.heads = int(spec["heads"])
@@ -192,7 +202,19 @@ class StackedChainNet:
         spec = _spec(members[0])
         if any(_spec(m) != spec for m in members):
             return None
-        return cls(members)
+        return cls(members, getattr(model, "weights", None))
+
+    def combine(self, outs: TensorDict) -> TensorDict:
+        """The ensemble's prediction from stacked member heads: ``[M, N]`` -> ``[N]``.
+
+        The plain mean over the members, or their weighted sum with the ensemble's
+        ``weights`` (critics have weight 0).
+        """
+        if self.weights is None:
+            return {k: v.mean(dim=0) for k, v in outs.items()}
+        first = next(iter(outs.values()))
+        w = torch.tensor(self.weights, dtype=first.dtype, device=first.device).view(-1, 1)
+        return {k: (v * w).sum(dim=0) for k, v in outs.items()}
 
     # -- building blocks -----------------------------------------------------------------------
 
@@ -387,7 +409,7 @@ class StackedChainNet:
         """Per service: is a feature of it, its fragments, their hosts or links out of range?
 
         The same flags as :func:`chainnet.surrogate.service_out_of_range` OR-ed over the
-        members' normalisers.
+        normalisers of the members that predict (critics excluded).
 
         Args:
             g: The graphs.
@@ -399,9 +421,11 @@ class StackedChainNet:
         """
         bounds = self._bounds.get(margin)
         if bounds is None:  # any member flags z < lo_m - margin std_m <=> z < max_m(...)
+            on = self.predictive
+            norm = {k: v[on] for k, v in self.norm.items()}
             bounds = self._bounds[margin] = {
-                nt: ((self.norm[f"{nt}_lo"] - margin * self.norm[f"{nt}_std"]).amax(dim=0),
-                     (self.norm[f"{nt}_hi"] + margin * self.norm[f"{nt}_std"]).amin(dim=0))
+                nt: ((norm[f"{nt}_lo"] - margin * norm[f"{nt}_std"]).amax(dim=0),
+                     (norm[f"{nt}_hi"] + margin * norm[f"{nt}_std"]).amin(dim=0))
                 for nt in _NODE_TYPES}
         flag = {}
         for nt in _NODE_TYPES:

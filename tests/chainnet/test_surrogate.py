@@ -165,6 +165,60 @@ def test_ensemble_bad_members():
         Ensemble([{"model_class": "Ensemble", "model_kwargs": {}}])
 
 
+
+def test_ensemble_weights_are_normalised_and_validated(scenarios):
+    a = _trained_like(ChainNet(hidden_channels=8), scenarios)
+    torch.manual_seed(3)
+    b = _trained_like(ChainNet(hidden_channels=8), scenarios)
+    ens = Ensemble.from_models([a, b], weights=[3.0, 1.0])
+    assert ens.weights == (0.75, 0.25) and ens.predictive == (True, True)
+    batch = build_batch(scenarios)
+    with torch.no_grad():
+        out, oa, ob = ens.eval()(batch), a.eval()(batch), b.eval()(batch)
+    for key in out:
+        torch.testing.assert_close(out[key], 0.75 * oa[key] + 0.25 * ob[key])
+    assert "weights=[0.75, 0.25]" in repr(ens)
+    assert Ensemble.from_models([a, b]).weights is None
+    for bad in ([1.0], [1.0, -1.0], [0.0, 0.0], [1.0, float("nan")]):
+        with pytest.raises(ValueError, match="weights"):
+            Ensemble.from_models([a, b], weights=bad)
+
+
+def test_a_critic_widens_the_spread_and_leaves_the_prediction(tmp_path, scenarios):
+    ens = _ensemble(scenarios)
+    torch.manual_seed(7)
+    critic = _trained_like(ChainNet(hidden_channels=8), scenarios[:4])  # a narrower range
+    with torch.no_grad():
+        for p in critic.readout.parameters():
+            p.normal_(0.0, 0.5)
+    both = Ensemble.from_models([*ens.members, critic], weights=[1.0, 1.0, 0.0])
+    assert both.predictive == (True, True, False)
+    plain = Surrogate(ens, uncertainty_threshold=0.01).predict(scenarios)
+    sur = Surrogate(both, uncertainty_threshold=0.01)
+    got = sur.predict(scenarios)
+    for c in PREDICTION_COLUMNS:
+        if c not in ("scenario", "service"):
+            np.testing.assert_allclose(got[c], plain[c], rtol=1e-6, atol=1e-7, err_msg=c)
+    data = build_batch(scenarios)
+    with torch.no_grad():
+        loss = np.stack([1 - m.eval()(data)["tput_ratio"].double().numpy()
+                         for m in both.members])
+    np.testing.assert_allclose(got["uncertainty"], loss.max(0) - loss.min(0), atol=1e-6)
+    assert (got["uncertainty"] > plain["uncertainty"] + 1e-6).any()
+    # the critic saw only four scenarios, but the range is the predicting members'
+    assert not got["out_of_range"].any()
+    # the stacked fast path and the module path agree, and the weights survive a round trip
+    sur._reference = True
+    ref = sur.predict(scenarios)
+    sur._reference = False
+    for c in ("tput_ratio", "loss_ratio", "uncertainty"):
+        np.testing.assert_allclose(ref[c], got[c], atol=2e-6, err_msg=c)
+    assert (ref["out_of_range"] == got["out_of_range"]).all()
+    again = Surrogate.load(sur.save(tmp_path / "critic.pt"))
+    assert again.model.weights == (0.5, 0.5, 0.0)
+    pd.testing.assert_frame_equal(again.predict(scenarios), Surrogate(
+        both, uncertainty_threshold=again.uncertainty_threshold).predict(scenarios))
+
 # -- uncertainty ------------------------------------------------------------------------------
 
 

@@ -78,6 +78,15 @@ def test_ensemble_combines_checkpoints(tiny_args, tiny_dataset, tmp_path, capsys
     assert two.loc["all", "combined_mape"] == pytest.approx(one.loc["all", "combined_mape"])
     with pytest.raises(SystemExit):
         training_main(["ensemble", "--model", ckpt, "--out", out])
+    # one member and a critic: the critic's weight is 0, the prediction is the member's
+    training_main(["ensemble", "--model", ckpt, "--critics", ckpt, "--out", out])
+    assert "1 members and 1 critics" in capsys.readouterr().out
+    critic = Surrogate.load(out)
+    assert critic.model.weights == (1.0, 0.0)
+    assert [m["critic"] for m in critic.metadata["members"]] == [False, True]
+    with pytest.raises(SystemExit):
+        training_main(["ensemble", "--model", ckpt, "--critics", str(tmp_path / "no.pt"),
+                       "--out", out])
 
 
 def test_fit_is_reproducible_from_the_seed(tiny_args, tmp_path):
