@@ -105,6 +105,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numba
 import numpy as np
 import pandas as pd
 from scipy.special import gammaincinv
@@ -587,12 +588,23 @@ class AnalyticSurrogate:
 def _mix_pmf(ve: np.ndarray, fe: np.ndarray, lam_e: np.ndarray, pmf: np.ndarray,
              n_dev: int) -> np.ndarray:
     """Per device, the arrival pmf of its job mixture (weights: each entry's share of jobs)."""
-    n_a = pmf.shape[1]
     w = np.where(lam_e[ve] > 0, fe / np.where(lam_e[ve] > 0, lam_e[ve], 1.0), 0.0)
-    cells = (ve[:, None] * n_a + np.arange(n_a)[None, :]).ravel()
-    a = np.bincount(cells, weights=(w[:, None] * pmf).ravel(),
-                    minlength=n_dev * n_a).reshape(n_dev, n_a)
+    a = _mix_kernel(np.ascontiguousarray(ve, dtype=np.int64), w,
+                    np.ascontiguousarray(pmf, dtype=np.float64), n_dev)
     a[lam_e == 0, 0] = 1.0
+    return a
+
+
+@numba.njit(cache=True)
+def _mix_kernel(ve: np.ndarray, w: np.ndarray, pmf: np.ndarray,
+                n_dev: int) -> np.ndarray:  # pragma: no cover - compiled
+    """``a[d, k] = sum over entries v of device d of w[v] * pmf[v, k]``, in entry order."""
+    n_a = pmf.shape[1]
+    a = np.zeros((n_dev, n_a))
+    for v in range(ve.size):
+        d = ve[v]
+        for k in range(n_a):
+            a[d, k] += w[v] * pmf[v, k]
     return a
 
 

@@ -110,20 +110,41 @@ def arrival_pmf_matrix(lam: np.ndarray, mean: np.ndarray, scv: np.ndarray, n: in
     Shapes:
         lam, mean, scv: ``(V,)``; output ``(V, n)``.
     """
-    k = np.arange(1, n, dtype=float)[None, :]
-    mu = (lam * mean)[:, None]
-    det = (scv <= 0.0)[:, None]
-    r = 1.0 / np.where(det, 1.0, scv[:, None])
-    logs = np.empty((lam.size, n))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        logs[:, :1] = np.where(det, -mu, -r * np.log1p(mu / r))
-        log_mu = np.log(mu)
-        logs[:, 1:] = np.where(
-            det,
-            log_mu - np.log(k),
-            np.log(k - 1.0 + r) - np.log(k) + log_mu - np.log(r + mu),
-        )
-    return np.exp(np.cumsum(logs, axis=1))
+    return _arrival_pmf_kernel(
+        np.ascontiguousarray(lam, dtype=np.float64),
+        np.ascontiguousarray(mean, dtype=np.float64),
+        np.ascontiguousarray(scv, dtype=np.float64),
+        int(n),
+    )
+
+
+@numba.njit(cache=True)
+def _arrival_pmf_kernel(lam: np.ndarray, mean: np.ndarray, scv: np.ndarray,
+                        n: int) -> np.ndarray:  # pragma: no cover - compiled
+    """The loop of :func:`arrival_pmf_matrix`: one row per visit, log-space running sums."""
+    V = lam.size
+    out = np.empty((V, n))
+    log_k = np.empty(n)
+    for k in range(1, n):
+        log_k[k] = np.log(float(k))
+    for v in range(V):
+        mu = lam[v] * mean[v]
+        det = scv[v] <= 0.0
+        r = 1.0 if det else 1.0 / scv[v]
+        if det:
+            acc = -mu
+        else:
+            acc = -r * np.log1p(mu / r)
+        out[v, 0] = np.exp(acc)
+        log_mu = np.log(mu) if mu > 0.0 else -np.inf
+        log_rmu = np.log(r + mu)
+        for k in range(1, n):
+            if det:
+                acc += log_mu - log_k[k]
+            else:
+                acc += np.log(k - 1.0 + r) - log_k[k] + log_mu - log_rmu
+            out[v, k] = np.exp(acc)
+    return out
 
 
 def mg1k_chains(
