@@ -481,6 +481,10 @@ class Ensemble(nn.Module):
             outs: One prediction dict per member.
             weights: Weight of each member, summing to 1 (default: ``None``, the plain mean).
         """
+        if weights is not None and len({w for w in weights if w > 0}) == 1:
+            # equal weights: the plain mean of the members that predict (critics left out)
+            outs = [o for w, o in zip(weights, outs) if w > 0]
+            weights = None
         if weights is None:
             return {k: torch.stack([o[k] for o in outs]).mean(dim=0) for k in outs[0]}
         return {k: sum((w * o[k] for w, o in zip(weights, outs) if w > 0),

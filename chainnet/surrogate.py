@@ -247,7 +247,8 @@ class Surrogate:
         #: Predict through the module path (build_batch + the model's forward), as before
         #: the stacked fast path existed; kept for benchmarks and checks.
         self._reference = False
-        self._stacked: tuple[nn.Module, StackedChainNet | None, int, list[Tensor]] | None = None
+        self._stacked: tuple[nn.Module, StackedChainNet | None, int, list[Tensor],
+                             StackedChainNet | None] | None = None
         self.out_of_range = out_of_range
         self.uncertainty_threshold = float(calib["threshold"])
         self.prior_weight = float(calib["prior_weight"])
@@ -406,25 +407,32 @@ class Surrogate:
                 out[head] = torch.where(oor, prior[:, j], out[head])
         return out, {"uncertainty": unc, "out_of_range": oor}
 
-    def _engine(self) -> StackedChainNet | None:
+    def _engine(self, critics: bool = True) -> StackedChainNet | None:
         """The stacked fast path of the current weights, or ``None`` (reference path).
 
         Rebuilt when ``self.model`` is another object or one of its parameters or buffers
         changed in place (an optimiser step, ``load_state_dict``: their ``_version`` counters
         move); ``None`` for a model that is not (an ensemble of) ChainNet, or not on the CPU.
+        With ``critics=False``, the members that predict only (the same predictions, the
+        spread without the critics; the same engine when there are none).
         """
         if self._reference:
             return None
         cached = self._stacked
-        if cached is not None and cached[0] is self.model and cached[2] == sum(
+        if cached is None or cached[0] is not self.model or cached[2] != sum(
                 t._version for t in cached[3]):
-            return cached[1]
-        tensors = list(self.model.parameters()) + list(self.model.buffers())
-        engine = None
-        if all(t.device.type == "cpu" for t in tensors):
-            engine = StackedChainNet.from_model(self.model)
-        self._stacked = (self.model, engine, sum(t._version for t in tensors), tensors)
-        return engine
+            tensors = list(self.model.parameters()) + list(self.model.buffers())
+            engine = ranking = None
+            if all(t.device.type == "cpu" for t in tensors):
+                engine = ranking = StackedChainNet.from_model(self.model)
+                if engine is not None and len(engine.predictive) < engine.num_members:
+                    model: Any = self.model  # an Ensemble with critics
+                    weights = [model.weights[i] for i in engine.predictive]
+                    ranking = StackedChainNet([model.members[i] for i in engine.predictive],
+                                              None if len(set(weights)) == 1 else weights)
+            cached = self._stacked = (self.model, engine, sum(t._version for t in tensors),
+                                      tensors, ranking)
+        return cached[1] if critics else cached[4]
 
     @torch.no_grad()
     def _predict_stacked(self, engine: StackedChainNet, g: GraphTensors
@@ -449,14 +457,16 @@ class Surrogate:
         return out, {"uncertainty": unc, "out_of_range": oor}
 
     def _chunk_metrics(self, chunk: Sequence[Scenario] | None, arrays: ScenarioArrays | None,
-                       start: int, analytic: bool = True) -> dict[str, np.ndarray]:
+                       start: int, analytic: bool = True, critics: bool = True
+                       ) -> dict[str, np.ndarray]:
         """Metric columns of one chunk (scenarios or flat arrays), scenario ids from ``start``.
 
         The chunk's flat arrays and their structure are built once and shared by the model's
         input and, with ``analytic`` and ``analytic_weight > 0``, the analytic gap of the
-        ``uncertainty`` (module docstring).
+        ``uncertainty`` (module docstring). ``critics=False`` leaves an ensemble's critic
+        members out of the spread (and of the forward pass).
         """
-        engine = self._engine()
+        engine = self._engine(critics)
         if arrays is None:
             if chunk is None:
                 raise ValueError("_chunk_metrics needs scenarios or arrays")  # internal misuse
@@ -517,7 +527,7 @@ class Surrogate:
         return pd.DataFrame({c: cols[c] for c in columns})
 
     def predict_arrays(self, arrays: ScenarioArrays, service_names: Sequence[str], *,
-                       analytic: bool = True) -> pd.DataFrame:
+                       analytic: bool = True, critics: bool = True) -> pd.DataFrame:
         """Predict scenarios given as flat arrays (no :class:`~datagen.world.Scenario`).
 
         The entry point of placement searches: :func:`chainnet.builder.tile_arrays` turns
@@ -534,6 +544,11 @@ class Surrogate:
                 (default: ``True``). ``False`` skips the analytic solve and leaves the term
                 out: for callers that rank on the predictions alone, such as the placer's
                 search (predict the few candidates that matter with the term afterwards).
+            critics: Run an ensemble's critic members (weight 0 in
+                :class:`chainnet.Ensemble`) for the spread term of ``uncertainty`` (default:
+                ``True``). ``False`` skips them: the same predictions, one forward pass less
+                per critic, a spread of the predicting members only; for the same callers as
+                ``analytic=False``.
 
         Returns:
             The table of :meth:`predict`: one row per (scenario, service); throughput in
@@ -552,7 +567,7 @@ class Surrogate:
         if self.num_threads is not None and saved != self.num_threads:
             torch.set_num_threads(self.num_threads)
         try:
-            parts = [self._chunk_metrics(None, arrays, 0, analytic)]
+            parts = [self._chunk_metrics(None, arrays, 0, analytic, critics)]
         finally:
             if torch.get_num_threads() != saved:
                 torch.set_num_threads(saved)

@@ -207,11 +207,17 @@ class StackedChainNet:
     def combine(self, outs: TensorDict) -> TensorDict:
         """The ensemble's prediction from stacked member heads: ``[M, N]`` -> ``[N]``.
 
-        The plain mean over the members, or their weighted sum with the ensemble's
-        ``weights`` (critics have weight 0).
+        The plain mean over the members that predict (all but the critics) when their
+        weights are equal, else the weighted sum with the ensemble's ``weights``.
         """
-        if self.weights is None:
-            return {k: v.mean(dim=0) for k, v in outs.items()}
+        on = self.predictive
+        if self.weights is None or len({self.weights[i] for i in on}) == 1:
+            # equal weights: the plain mean of the members that predict, so an ensemble with
+            # critics predicts what its members alone predict (to float32 rounding of the
+            # batched products)
+            if len(on) == self.num_members:
+                return {k: v.mean(dim=0) for k, v in outs.items()}
+            return {k: v[on].mean(dim=0) for k, v in outs.items()}
         first = next(iter(outs.values()))
         w = torch.tensor(self.weights, dtype=first.dtype, device=first.device).view(-1, 1)
         return {k: (v * w).sum(dim=0) for k, v in outs.items()}

@@ -163,12 +163,13 @@ def _ranking_options(predictor: Any) -> dict[str, Any]:
     """Keywords for ``predict_arrays`` of a search that ranks on the predictions alone.
 
     The :class:`chainnet.Surrogate` can skip the analytic solve of its ``uncertainty``
-    (``analytic=False``); other array predictors take no such keyword.
+    (``analytic=False``) and its ensemble's critic members (``critics=False``), which change
+    the uncertainty only; other array predictors take no such keyword.
     """
     # not imported here: a Surrogate exists only once its module (and torch) is loaded
     surrogate = sys.modules.get("chainnet.surrogate")
     if surrogate is not None and isinstance(predictor, surrogate.Surrogate):
-        return {"analytic": False}
+        return {"analytic": False, "critics": False}
     return {}
 
 

@@ -151,3 +151,42 @@ def test_build_tensors_packs_fragments(semantic_scenario):
     assert g.batch_sizes.tolist() == [3, 2, 1]  # s1 (3 fragments), sem's branches (2 and 1)
     assert g.x["fragment"].shape == (6, build_batch([semantic_scenario])["fragment"].x.size(1))
     assert g.send_fragment.numel() == g.send_link.numel() > 0
+
+
+def test_critics_leave_the_predictions_and_can_be_skipped(ensemble, mixed):
+    torch.manual_seed(5)
+    critic = ChainNet(hidden_channels=8, num_iterations=2)
+    critic.normalizer.fit(build_batch(mixed[:3]))
+    for p in critic.parameters():
+        torch.nn.init.normal_(p, std=0.3)
+    members = list(ensemble.model.members)
+    with_critic = Surrogate(Ensemble.from_models([*members, critic], weights=[1, 1, 0]),
+                            prior_weight=1.0)
+    plain = ensemble.predict(mixed)
+    full = with_critic.predict(mixed)
+    for c in ("tput_ratio", "respt_ratio", "loss_ratio", *_SECONDS):  # float32 rounding only
+        np.testing.assert_allclose(full[c].to_numpy(), plain[c].to_numpy(), rtol=1e-6,
+                                   atol=1e-7, err_msg=c)
+    assert (full["uncertainty"] >= plain["uncertainty"] - 1e-7).all()
+    assert (full["uncertainty"] > plain["uncertainty"] + 1e-6).any()
+    assert (full["out_of_range"] == plain["out_of_range"]).all()  # the critic's range is not used
+    # ranking mode: no critic in the forward pass, the members' spread only
+    arrays = scenarios_to_arrays(mixed)
+    names = [s.name for sc in mixed for s in sc.services]
+    ranked = with_critic.predict_arrays(arrays, names, critics=False)
+    _assert_close(ranked, ensemble.predict_arrays(arrays, names))
+    _assert_close(with_critic.predict_arrays(arrays, names), full)
+    # the module path agrees with the stacked one
+    _reference(with_critic, True)
+    try:
+        ref = with_critic.predict(mixed)
+    finally:
+        _reference(with_critic, False)
+    _assert_close(full, ref)
+    # unequal weights: the weighted mean
+    tilted = Surrogate(Ensemble.from_models(members, weights=[3, 1]))
+    data = build_batch(mixed)
+    with torch.no_grad():
+        a, b = (m.eval()(data)["tput_ratio"].double().numpy() for m in members)
+    np.testing.assert_allclose(tilted.predict(mixed)["tput_ratio"], 0.75 * a + 0.25 * b,
+                               atol=1e-6)
