@@ -44,7 +44,7 @@ TESTED = {
         "test_fine_tune_a_member",
     "python -c 'from chainnet import Surrogate; "
     "Surrogate(Surrogate.default().model.members[0]).save(\"MEMBER.pt\")'": "member",
-    "python -m training ensemble --model A.pt B.pt --out C.pt": "test_ensemble",
+    "python -m training ensemble --model A.pt B.pt [--critics OLD.pt] --out C.pt": "test_ensemble",
     "python -m training predict --config training/configs/chainnet.yaml --model.init_from PATH "
     "--data.predict DIR --trainer.callbacks+=training.PredictionWriter "
     "--trainer.callbacks.output=predictions.csv":
@@ -174,7 +174,7 @@ FINE_TUNE = next(c for c in TESTED if "default_model.yaml" in c)
 PREDICT = next(c for c in TESTED if c.startswith("python -m training predict"))
 EVALUATE = "python -m training evaluate --model PATH --data.test DIR [--data.format chainnet]"
 CALIBRATE = "python -m training calibrate --model PATH --data.val DIR [--recall 0.9]"
-ENSEMBLE = "python -m training ensemble --model A.pt B.pt --out C.pt"
+ENSEMBLE = "python -m training ensemble --model A.pt B.pt [--critics OLD.pt] --out C.pt"
 
 
 @pytest.mark.parametrize(("readme", "subs", "expected"), [
@@ -290,6 +290,10 @@ def test_ensemble(clone: Path, member: Path) -> None:
     proc, _ = run(command(ENSEMBLE), clone)
     ok(proc)
     assert "2 members" in proc.stdout and (clone / "C.pt").is_file()
+    shutil.copy(member, clone / "OLD.pt")
+    proc, _ = run(command(ENSEMBLE, optional=True), clone)
+    ok(proc)
+    assert "2 members and 1 critics" in proc.stdout
 
 
 def test_ten_lines_of_python(clone: Path) -> None:
