@@ -110,12 +110,8 @@ def arrival_pmf_matrix(lam: np.ndarray, mean: np.ndarray, scv: np.ndarray, n: in
     Shapes:
         lam, mean, scv: ``(V,)``; output ``(V, n)``.
     """
-    return _arrival_pmf_kernel(
-        np.ascontiguousarray(lam, dtype=np.float64),
-        np.ascontiguousarray(mean, dtype=np.float64),
-        np.ascontiguousarray(scv, dtype=np.float64),
-        int(n),
-    )
+    lam, mean, scv = (np.ascontiguousarray(x, dtype=np.float64) for x in (lam, mean, scv))
+    return _arrival_pmf_kernel(lam, mean, scv, int(n))
 
 
 @numba.njit(cache=True)
