@@ -112,7 +112,7 @@ class StackedChainNet:
     Raises:
         ValueError: If ``members`` is empty, or the members are not ChainNet models of one
             configuration (:meth:`from_model` returns ``None`` instead), or ``weights`` does
-            not hold one weight per member.
+            not hold one non-negative weight per member with at least one positive.
 
     Shapes:
         - **input:** a :class:`GraphTensors`
@@ -127,9 +127,11 @@ class StackedChainNet:
         spec = dict(first.init_kwargs)
         if any(_spec(m) != spec for m in members):
             raise ValueError(f"members must share one configuration, first is {spec}")
-        if weights is not None and len(weights) != len(members):
-            raise ValueError(f"weights must hold one weight per member ({len(members)}), got "
-                             f"{len(weights)}")
+        if weights is not None and (len(weights) != len(members)
+                                    or not all(w >= 0 for w in weights)
+                                    or not any(w > 0 for w in weights)):
+            raise ValueError(f"weights must hold one weight >= 0 per member ({len(members)}), "
+                             f"at least one positive, got {list(weights)}")
         self.num_members = len(members)
         self.weights = weights
         # members that move the prediction; only their training range bounds out_of_range

@@ -183,6 +183,10 @@ def test_critics_leave_the_predictions_and_can_be_skipped(ensemble, mixed):
     finally:
         _reference(with_critic, False)
     _assert_close(full, ref)
+    with pytest.raises(ValueError, match="weights"):
+        StackedChainNet(members, weights=[0.0, 0.0])
+    with pytest.raises(ValueError, match="weights"):
+        StackedChainNet(members, weights=[1.0])
     # unequal weights: the weighted mean
     tilted = Surrogate(Ensemble.from_models(members, weights=[3, 1]))
     data = build_batch(mixed)
