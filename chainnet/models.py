@@ -429,7 +429,7 @@ class Ensemble(nn.Module):
                 raise ValueError(f"members[{i}].model_class must be one of {known}, got {name!r}")
             built.append(MODEL_CLASSES[name](**dict(spec.get("model_kwargs", {}))))
         self.members = nn.ModuleList(built)
-        self.weights: tuple[float, ...] | None = _ensemble_weights(weights, len(built))
+        self.weights: tuple[float, ...] | None = ensemble_weights(weights, len(built))
 
     @classmethod
     def from_models(cls, models: Sequence[nn.Module],
@@ -458,9 +458,8 @@ class Ensemble(nn.Module):
     @property
     def predictive(self) -> tuple[bool, ...]:
         """Per member: does it move the prediction (weight > 0, not a critic)?"""
-        if self.weights is None:
-            return (True,) * len(self.members)
-        return tuple(w > 0 for w in self.weights)
+        on = set(mean_members(self.weights, len(self.members))[0])
+        return tuple(i in on for i in range(len(self.members)))
 
     def __repr__(self) -> str:
         inner = ", ".join(repr(m) for m in self.members)
@@ -481,22 +480,46 @@ class Ensemble(nn.Module):
             outs: One prediction dict per member.
             weights: Weight of each member, summing to 1 (default: ``None``, the plain mean).
         """
-        if weights is not None and len({w for w in weights if w > 0}) == 1:
-            # equal weights: the plain mean of the members that predict (critics left out)
-            outs = [o for w, o in zip(weights, outs) if w > 0]
-            weights = None
-        if weights is None:
+        on, kept = mean_members(weights, len(outs))
+        outs = [outs[i] for i in on]
+        if kept is None:
             return {k: torch.stack([o[k] for o in outs]).mean(dim=0) for k in outs[0]}
-        return {k: sum((w * o[k] for w, o in zip(weights, outs) if w > 0),
-                       torch.zeros_like(outs[0][k])) for k in outs[0]}
+        return {k: sum((w * o[k] for w, o in zip(kept, outs)), torch.zeros_like(outs[0][k]))
+                for k in outs[0]}
 
     def forward(self, data: HeteroData) -> TensorDict:
         """The (weighted) mean of the members' predictions, head by head."""
         return self.combine(self.member_outputs(data), self.weights)
 
 
-def _ensemble_weights(weights: Sequence[float] | None, n: int) -> tuple[float, ...] | None:
-    """``weights`` checked and normalised to sum to 1 (``None`` stays ``None``)."""
+def mean_members(weights: Sequence[float] | None, n: int
+                 ) -> tuple[list[int], list[float] | None]:
+    """The members an ensemble's mean reads, and their weights.
+
+    Critics (weight 0) are left out. Equal weights come back as ``None``: the plain mean,
+    which gives the same numbers as an ensemble of those members alone.
+
+    Args:
+        weights: The ensemble's member weights (``None``: equal).
+        n: Number of members.
+
+    Returns:
+        ``(indices of the members that predict, their weights or None)``.
+    """
+    if weights is None:
+        return list(range(n)), None
+    on = [i for i, w in enumerate(weights) if w > 0]
+    kept = [float(weights[i]) for i in on]
+    return on, (None if len(set(kept)) == 1 else kept)
+
+
+def ensemble_weights(weights: Sequence[float] | None, n: int) -> tuple[float, ...] | None:
+    """``weights`` of ``n`` members, checked and normalised to sum to 1 (``None`` stays).
+
+    Raises:
+        ValueError: If there is not one finite, non-negative weight per member, with at least
+            one positive.
+    """
     if weights is None:
         return None
     values = [float(w) for w in weights]

@@ -69,7 +69,7 @@ from torch_geometric.utils import scatter
 
 from chainnet.builder import batch_from_arrays, scenarios_to_arrays, tensors_from_arrays
 from chainnet.features import GraphStructure, ScenarioArrays, compute_structure
-from chainnet.models import MODEL_CLASSES, Ensemble
+from chainnet.models import MODEL_CLASSES, Ensemble, mean_members
 from chainnet.nn.stacked import GraphTensors, StackedChainNet
 from chainnet.predictor import PREDICT_COLUMNS, UNCERTAINTY_COLUMNS
 from chainnet.schema import (
@@ -427,9 +427,8 @@ class Surrogate:
                 engine = ranking = StackedChainNet.from_model(self.model)
                 if engine is not None and len(engine.predictive) < engine.num_members:
                     model: Any = self.model  # an Ensemble with critics
-                    weights = [model.weights[i] for i in engine.predictive]
-                    ranking = StackedChainNet([model.members[i] for i in engine.predictive],
-                                              None if len(set(weights)) == 1 else weights)
+                    on, kept = mean_members(model.weights, engine.num_members)
+                    ranking = StackedChainNet([model.members[i] for i in on], kept)
             cached = self._stacked = (self.model, engine, sum(t._version for t in tensors),
                                       tensors, ranking)
         return cached[1] if critics else cached[4]

@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from chainnet.models import ensemble_weights, mean_members
 from chainnet.typing import NodeType, TensorDict
 
 __all__ = ["GraphTensors", "StackedChainNet"]
@@ -127,15 +128,11 @@ class StackedChainNet:
         spec = dict(first.init_kwargs)
         if any(_spec(m) != spec for m in members):
             raise ValueError(f"members must share one configuration, first is {spec}")
-        if weights is not None and (len(weights) != len(members)
-                                    or not all(w >= 0 for w in weights)
-                                    or not any(w > 0 for w in weights)):
-            raise ValueError(f"weights must hold one weight >= 0 per member ({len(members)}), "
-                             f"at least one positive, got {list(weights)}")
         self.num_members = len(members)
-        self.weights = weights
-        # members that move the prediction; only their training range bounds out_of_range
-        self.predictive = [i for i in range(len(members)) if weights is None or weights[i] > 0]
+        # the members that move the prediction (only their training range bounds
+        # out_of_range) and their weights in the mean (None: the plain mean)
+        self.predictive, self._mean_weights = mean_members(
+            ensemble_weights(weights, len(members)), len(members))
         self.hidden_channels = int(spec["hidden_channels"])
         self.num_iterations = int(spec["num_iterations"])
         self.heads = int(spec["heads"])
@@ -209,19 +206,16 @@ class StackedChainNet:
     def combine(self, outs: TensorDict) -> TensorDict:
         """The ensemble's prediction from stacked member heads: ``[M, N]`` -> ``[N]``.
 
-        The plain mean over the members that predict (all but the critics) when their
-        weights are equal, else the weighted sum with the ensemble's ``weights``.
+        The mean over the members that predict (all but the critics), plain when their
+        weights are equal (:func:`chainnet.models.mean_members`), else weighted.
         """
-        on = self.predictive
-        if self.weights is None or len({self.weights[i] for i in on}) == 1:
-            # equal weights: the plain mean of the members that predict, so an ensemble with
-            # critics predicts what its members alone predict (to float32 rounding of the
-            # batched products)
-            if len(on) == self.num_members:
-                return {k: v.mean(dim=0) for k, v in outs.items()}
-            return {k: v[on].mean(dim=0) for k, v in outs.items()}
+        on, kept = self.predictive, self._mean_weights
+        if len(on) < self.num_members:
+            outs = {k: v[on] for k, v in outs.items()}
+        if kept is None:
+            return {k: v.mean(dim=0) for k, v in outs.items()}
         first = next(iter(outs.values()))
-        w = torch.tensor(self.weights, dtype=first.dtype, device=first.device).view(-1, 1)
+        w = torch.tensor(kept, dtype=first.dtype, device=first.device).view(-1, 1)
         return {k: (v * w).sum(dim=0) for k, v in outs.items()}
 
     # -- building blocks -----------------------------------------------------------------------
