@@ -51,6 +51,8 @@ TESTED = {
         "test_fit_on_a_fresh_clone_then_predict_without_training_data",
     "python -m training evaluate --model PATH --data.test DIR [--data.format chainnet]":
         "test_evaluate",
+    "python -m training evaluate --model PATH --data.test DIR --worst N --errors FILE.csv":
+        "test_evaluate_worst_services",
     "python -m training calibrate --model PATH --data.val DIR [--recall 0.9]": "test_calibrate",
     "python -m scripts.active_learning --model PATH --out DIR --requests N --seed S":
         "test_active_learning",
@@ -274,6 +276,17 @@ def test_evaluate(clone: Path, dataset: Path) -> None:
     proc, _ = run(command(EVALUATE, {"PATH": DEFAULT_CKPT, "DIR": str(dataset)}), clone)
     ok(proc)
     assert "combined_mape" in proc.stdout
+
+
+def test_evaluate_worst_services(clone: Path, dataset: Path) -> None:
+    argv = command("python -m training evaluate --model PATH --data.test DIR --worst N "
+                   "--errors FILE.csv", {"PATH": DEFAULT_CKPT, "DIR": str(dataset), "N": "3",
+                                         "FILE.csv": "errors.csv"})
+    proc, _ = run(argv, clone)
+    ok(proc)
+    assert "the 3 largest loss-ratio errors" in proc.stdout
+    header = (clone / "errors.csv").read_text().splitlines()[0].split(",")
+    assert {"service", "loss_error", "uncertainty", "uncertain"} <= set(header)
 
 
 def test_calibrate(clone: Path, dataset: Path) -> None:

@@ -7,6 +7,8 @@ To run::
         --data.format chainnet
     python -m training evaluate --model default analytic runs/gcn/surrogate.pt \
         --data.test data/chainnet_like_test data/large_test --record chainnet/checkpoints/default.pt
+    python -m training evaluate --model default --data.test data/placer_test --worst 10 \
+        --errors runs/placer_test_errors.csv
 
 ``--model`` is a surrogate checkpoint (:meth:`chainnet.Surrogate.load`), ``default`` (the
 packaged model) or ``analytic`` (:class:`chainnet.AnalyticSurrogate`); several compare.
@@ -14,6 +16,10 @@ packaged model) or ``analytic`` (:class:`chainnet.AnalyticSurrogate`); several c
 (``--data`` and ``--format`` still work, with a deprecation note). Flags can come from YAML
 (``--config``, ``--print_config``). Relative errors print as percentages with one decimal
 (:func:`shown_table`); the returned tables and ``--record`` keep fractions. No Lightning import.
+``--worst N`` prints, below each table, the ``N`` services with the largest loss-ratio error
+(:func:`worst_services`: labels, predictions, and the model's ``uncertainty`` and flag, to see
+whether it knew); ``--errors FILE`` writes every service's row (:func:`service_predictions`)
+to a CSV or Parquet file for analyses of one's own.
 
 An error the package raises on purpose (a bad checkpoint or dataset folder, a model that
 predicts NaN) ends the command with one line on stderr and exit status 1; a metric without
@@ -33,9 +39,11 @@ import pandas as pd
 from training.metrics import evaluation_table, service_errors
 
 __all__ = ["build_parser", "evaluate", "load_predictor", "main", "record_evaluation",
-           "service_labels", "shown_table"]
+           "service_labels", "service_predictions", "shown_table", "worst_services"]
 
 PROG = "python -m training evaluate"
+#: The metrics compared per service, as columns ``true_<k>`` and ``pred_<k>``.
+_KEYS = ("tput_ratio", "respt_ratio", "loss_ratio", "latency_mean", "latency_p95")
 
 
 def load_predictor(spec: str) -> Any:
@@ -75,23 +83,26 @@ def service_labels(samples: Sequence[tuple[Any, pd.DataFrame, Any]]) -> pd.DataF
     )
 
 
-def evaluate(
+def service_predictions(
     predictor: Any,
     samples: Sequence[tuple[Any, pd.DataFrame, Any]],
     *,
     require_finite: bool = False,
 ) -> pd.DataFrame:
-    """Score ``predictor`` on labelled samples.
+    """Every service's simulated labels beside the predictor's values, one row per service.
+
+    The table behind :func:`evaluate`, for a look at single services (the largest errors,
+    whether the model flagged them): ``scenario`` (index in ``samples``), ``service``,
+    ``num_services``, then ``true_<metric>`` and ``pred_<metric>`` for the ratios
+    (``tput_ratio``, ``respt_ratio``, ``loss_ratio``) and the latencies (``latency_mean``,
+    ``latency_p95``, s), ``loss_error`` (predicted minus simulated loss ratio) and, for a
+    predictor that reports them, ``uncertainty``, ``out_of_range`` and ``uncertain``.
 
     Args:
         predictor: Anything with ``predict(scenarios) -> DataFrame`` (the predictor interface).
         samples: ``(scenario, service labels, device labels)`` triples
             (:func:`training.samples.load_samples`).
-        require_finite: Refuse NaN predictions where a label exists, instead of skipping them
-            like missing labels (default: ``False``).
-
-    Returns:
-        :func:`training.metrics.evaluation_table` (overall and by services per graph).
+        require_finite: Refuse NaN predictions where a label exists (default: ``False``).
 
     Raises:
         ValueError: If ``samples`` is empty, or with ``require_finite`` if a prediction is NaN.
@@ -101,23 +112,73 @@ def evaluate(
     scenarios = [s for s, _, _ in samples]
     pred = predictor.predict(scenarios)
     truth = service_labels(samples)
-    keys = ("tput_ratio", "respt_ratio", "loss_ratio", "latency_mean", "latency_p95")
-    true = {k: truth[k].to_numpy(np.float64) if k in truth else np.full(len(truth), np.nan)
-            for k in keys}
-    true["num_services"] = truth["num_services"].to_numpy(np.float64)
-    got = {k: pred[k].to_numpy() for k in keys}
-    if require_finite:
-        for k in keys:
-            labelled = np.isfinite(true[k])
-            bad = int(np.isnan(np.asarray(got[k], dtype=np.float64)[labelled]).sum())
+    table = pd.DataFrame({
+        "scenario": truth["scenario"].to_numpy(),
+        "service": [svc.name for sc in scenarios for svc in sc.services],
+        "num_services": truth["num_services"].to_numpy(),
+    })
+    for k in _KEYS:
+        true = truth[k].to_numpy(np.float64) if k in truth else np.full(len(truth), np.nan)
+        got = pred[k].to_numpy(np.float64)
+        if require_finite:
+            bad = int(np.isnan(got[np.isfinite(true)]).sum())
             if bad:
                 raise ValueError(
-                    f"the model predicted NaN {k} for {bad} of {int(labelled.sum())} labelled "
-                    f"services (are its weights NaN?); its errors cannot be scored"
+                    f"the model predicted NaN {k} for {bad} of {int(np.isfinite(true).sum())} "
+                    f"labelled services (are its weights NaN?); its errors cannot be scored"
                 )
-    if "uncertain" in pred:
-        got["uncertain"] = pred["uncertain"].to_numpy(dtype=np.float64)
+        table[f"true_{k}"], table[f"pred_{k}"] = true, got
+    table["loss_error"] = table["pred_loss_ratio"] - table["true_loss_ratio"]
+    for k in ("uncertainty", "out_of_range", "uncertain"):
+        if k in pred:
+            table[k] = pred[k].to_numpy()
+    return table
+
+
+def evaluate(
+    predictor: Any,
+    samples: Sequence[tuple[Any, pd.DataFrame, Any]],
+    *,
+    require_finite: bool = False,
+    services: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Score ``predictor`` on labelled samples.
+
+    Args:
+        predictor: Anything with ``predict(scenarios) -> DataFrame`` (the predictor interface).
+        samples: ``(scenario, service labels, device labels)`` triples
+            (:func:`training.samples.load_samples`).
+        require_finite: Refuse NaN predictions where a label exists, instead of skipping them
+            like missing labels (default: ``False``).
+        services: Its :func:`service_predictions` on ``samples``, when the caller has them
+            already (default: ``None``: predicted here).
+
+    Returns:
+        :func:`training.metrics.evaluation_table` (overall and by services per graph).
+
+    Raises:
+        ValueError: If ``samples`` is empty, or with ``require_finite`` if a prediction is NaN.
+    """
+    if services is None:
+        services = service_predictions(predictor, samples, require_finite=require_finite)
+    true = {k: services[f"true_{k}"].to_numpy() for k in _KEYS}
+    true["num_services"] = services["num_services"].to_numpy(np.float64)
+    got = {k: services[f"pred_{k}"].to_numpy() for k in _KEYS}
+    if "uncertain" in services:
+        got["uncertain"] = services["uncertain"].to_numpy(dtype=np.float64)
     return evaluation_table(service_errors(got, true))
+
+
+def worst_services(services: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The ``n`` rows of a :func:`service_predictions` table with the largest ``|loss_error|``.
+
+    Raises:
+        ValueError: If ``n`` is negative.
+    """
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    order = services["loss_error"].abs().sort_values(ascending=False, kind="stable").index
+    return services.loc[order[:n]]
 
 
 def shown_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -199,7 +260,22 @@ def build_parser() -> Any:
     parser.add_argument("--record", type=str | None, default=None,
                         help="store the overall rows in this checkpoint's metadata "
                              "(key 'evaluation'), e.g. for its model card")
+    parser.add_argument("--worst", type=int, default=0,
+                        help="also print the N services with the largest loss-ratio error per "
+                             "model and dataset, with the model's uncertainty and flag")
+    parser.add_argument("--errors", type=str | None, default=None,
+                        help="write every service's labels, predictions and errors to this "
+                             ".csv or .parquet file (columns 'data' and 'model' added)")
     return parser
+
+
+def _write_table(table: pd.DataFrame, path: Path) -> None:
+    """``table`` to a .csv or .parquet file (parent folders created)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".parquet":
+        table.to_parquet(path, index=False)
+    else:
+        table.to_csv(path, index=False)
 
 
 def _usage_error(message: str) -> None:
@@ -219,22 +295,35 @@ def _main(argv: Sequence[str] | None) -> pd.DataFrame:
             _usage_error(f"--model {model!r}: no such checkpoint file")
     if args.record is not None and not Path(args.record).is_file():
         _usage_error(f"--record {args.record!r}: no such checkpoint file")
+    if args.worst < 0:
+        _usage_error(f"--worst must be >= 0, got {args.worst}")
+    if args.errors is not None and Path(args.errors).suffix not in (".csv", ".parquet"):
+        _usage_error(f"--errors {args.errors!r}: give a .csv or .parquet file name")
     predictors = {m: load_predictor(m) for m in dict.fromkeys(args.model)}
     if args.record is not None:
         from chainnet import Surrogate
 
         Surrogate.load(args.record)  # a bad checkpoint fails now, not after the evaluation
     tables: dict[tuple[str, str], pd.DataFrame] = {}
+    per_service: list[pd.DataFrame] = []
     for data in dict.fromkeys(folders):  # each dataset once
         samples = load_samples(data, fmt)
         for model, predictor in predictors.items():
             try:
-                table = evaluate(predictor, samples, require_finite=True)
+                services = service_predictions(predictor, samples, require_finite=True)
+                table = evaluate(predictor, samples, services=services)
             except ValueError as exc:
                 raise ValueError(f"model {model} on {data}: {exc}") from exc
             tables[(Path(data).name, model)] = table
             print(f"model {model} on {data} ({len(samples)} graphs)")
             print(shown_table(table).to_string())
+            if args.worst > 0:
+                print(f"the {min(args.worst, len(services))} largest loss-ratio errors")
+                print(worst_services(services, args.worst).drop(
+                    columns=[c for c in services if c.startswith(("true_latency", "pred_latency"))]
+                ).to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+            if args.errors is not None:
+                per_service.append(services.assign(data=Path(data).name, model=model))
     summary = pd.DataFrame(
         [t.loc["all"] for t in tables.values()],
         index=pd.MultiIndex.from_tuples(list(tables), names=["data", "model"]),
@@ -245,4 +334,7 @@ def _main(argv: Sequence[str] | None) -> pd.DataFrame:
     if args.record is not None:
         record_evaluation(args.record, summary)
         print(f"recorded the summary in {args.record}")
+    if args.errors is not None:
+        _write_table(pd.concat(per_service, ignore_index=True), Path(args.errors))
+        print(f"wrote the errors of every service to {args.errors}")
     return next(iter(tables.values())) if len(tables) == 1 else summary

@@ -147,6 +147,39 @@ def test_fit_init_from_starts_with_the_checkpoint_weights(tiny_args, tmp_path):
                   "--model.predictor.init_args.hidden_channels=16"], run=False)
 
 
+def test_evaluate_lists_the_worst_services_and_writes_every_error(tiny_dataset, tmp_path,
+                                                                   capsys):
+    from training.evaluate import service_predictions, worst_services
+
+    out = tmp_path / "errors" / "analytic.csv"
+    table = evaluate_main(["--model", "analytic", "--data.test", tiny_dataset, "--worst", "3",
+                           "--errors", str(out)])
+    printed = capsys.readouterr().out
+    assert "the 3 largest loss-ratio errors" in printed
+    assert f"wrote the errors of every service to {out}" in printed
+    errors = pd.read_csv(out)
+    assert len(errors) == table.loc["all", "services"]
+    assert set(errors["model"]) == {"analytic"}
+    assert set(errors["data"]) == {Path(tiny_dataset).name}
+    np.testing.assert_allclose(errors["loss_error"],
+                               errors["pred_loss_ratio"] - errors["true_loss_ratio"])
+    # the table's largest error is the largest row of the file
+    assert errors["loss_error"].abs().max() == pytest.approx(table.loc["all", "loss_max_ae"])
+    services = service_predictions(__import__("chainnet").AnalyticSurrogate(),
+                                   load_samples(tiny_dataset))
+    worst = worst_services(services, 2)
+    assert len(worst) == 2
+    assert worst["loss_error"].abs().iloc[0] == pytest.approx(errors["loss_error"].abs().max())
+    assert (worst["loss_error"].abs().iloc[0] >= worst["loss_error"].abs().iloc[1])
+    with pytest.raises(ValueError, match="n must be >= 0"):
+        worst_services(services, -1)
+    for bad in (["--worst", "-1"], ["--errors", str(tmp_path / "e.txt")]):
+        with pytest.raises(SystemExit) as exc:
+            evaluate_main(["--model", "analytic", "--data.test", tiny_dataset, *bad])
+        assert exc.value.code == 2
+    assert "give a .csv or .parquet file name" in capsys.readouterr().err
+
+
 def test_evaluate_rejects_missing_checkpoint(tiny_dataset):
     with pytest.raises(SystemExit):
         evaluate_main(["--model", "nope.pt", "--data.test", tiny_dataset])
