@@ -120,6 +120,13 @@ class StackedChainNet:
         - **output:** dict of ``[M, S]`` service heads and ``[M, D]`` device heads
     """
 
+    #: Inputs of at most this many node rows (services, fragments, devices and links
+    #: together; about two small scenarios) on the CPU run through the compiled kernel of
+    #: :mod:`chainnet.nn.compiled`, which agrees with this pass to float32 rounding and costs
+    #: a fraction of its framework overhead there; larger inputs run the batched products
+    #: here. ``0`` turns the kernel off.
+    compiled_max_rows: int = 48
+
     def __init__(self, members: Sequence[nn.Module],
                  weights: Sequence[float] | None = None) -> None:
         if len(members) == 0 or not all(_is_chainnet(m) for m in members):
@@ -188,6 +195,7 @@ class StackedChainNet:
         # device cell's hidden weights
         zeros = self.device_cell[3].new_zeros(self.num_members, 1, self.att_d.size(-1))
         self._ws = _Workspace()
+        self._compiled_weights: Any = None  # chainnet.nn.compiled.CompiledWeights, on first use
         self._bounds: dict[float, dict[NodeType, tuple[Tensor, Tensor]]] = {}
         self.device_reads = (torch.cat([self.att_d, self.device_cell[2]], dim=-1).contiguous(),
                              torch.cat([zeros, self.device_cell[3]], dim=-1).contiguous())
@@ -304,13 +312,20 @@ class StackedChainNet:
         place; gathers and scatters of many rows run as dim-0 kernels over ``[M * N, C]``
         views (:class:`_Index`); the large temporaries live in a per-thread workspace
         (:class:`_Workspace`). Every output is bit-identical to the operation-by-operation
-        evaluation.
+        evaluation. Inputs of at most :attr:`compiled_max_rows` rows run through the compiled
+        kernel instead (:func:`chainnet.nn.compiled.compiled_forward`; float32 rounding apart,
+        the same outputs).
 
         Args:
             g: The graphs.
             z: ``asinh`` of the raw features per node type, if already computed (default:
                 ``None``).
         """
+        if 0 < sum(x.size(0) for x in g.x.values()) <= self.compiled_max_rows and all(
+                x.device.type == "cpu" and x.dtype == torch.float32 for x in g.x.values()):
+            from chainnet.nn.compiled import compiled_forward
+
+            return compiled_forward(self, g, z)
         h = self.encode(g.x, z)
         h_s, h_f, h_d, h_l = h["service"], h["fragment"], h["device"], h["link"]
         M, num_s = h_s.size(0), h_s.size(1)

@@ -194,3 +194,49 @@ def test_critics_leave_the_predictions_and_can_be_skipped(ensemble, mixed):
         a, b = (m.eval()(data)["tput_ratio"].double().numpy() for m in members)
     np.testing.assert_allclose(tilted.predict(mixed)["tput_ratio"], 0.75 * a + 0.25 * b,
                                atol=1e-6)
+
+
+@pytest.mark.parametrize("heads,use_priors", [(1, True), (2, False)])
+def test_compiled_kernel_matches_the_stacked_pass_on_small_inputs(mixed, heads, use_priors):
+    """Single scenarios (links, forks and joins, several paths) through both passes."""
+    torch.manual_seed(1)
+    members = []
+    for _ in range(3):
+        m = ChainNet(hidden_channels=8, num_iterations=3, heads=heads, use_priors=use_priors)
+        m.normalizer.fit(build_batch(mixed))
+        for p in m.parameters():
+            torch.nn.init.normal_(p, std=0.3)
+        members.append(m)
+    stacked = StackedChainNet(members)
+    assert stacked.compiled_max_rows > 0
+    with_links = 0
+    for sc in mixed:
+        g = build_tensors([sc])
+        assert g is not None
+        rows = sum(x.size(0) for x in g.x.values())
+        with_links += g.send_fragment.numel() > 0
+        stacked.compiled_max_rows = 10**6
+        compiled = stacked(g)
+        stacked.compiled_max_rows = 0
+        batched = stacked(g)
+        assert set(compiled) == set(batched)
+        for k, v in batched.items():
+            assert compiled[k].shape == v.shape and compiled[k].dtype == v.dtype
+            np.testing.assert_allclose(compiled[k].numpy(), v.numpy(), rtol=0, atol=2e-6,
+                                       err_msg=f"{k} on a scenario of {rows} rows")
+    assert with_links > 0  # the edge scenarios send over links
+
+
+def test_compiled_kernel_runs_only_small_inputs(mixed, monkeypatch):
+    import chainnet.nn.compiled as compiled
+
+    stacked = StackedChainNet([ChainNet(hidden_channels=8, num_iterations=1)])
+    calls = []
+    monkeypatch.setattr(compiled, "compiled_forward",
+                        lambda s, g, z: calls.append(1) or {})  # noqa: ARG005
+    small = build_tensors(mixed[:1])
+    assert sum(x.size(0) for x in small.x.values()) <= stacked.compiled_max_rows
+    stacked(small)
+    assert calls == [1]
+    stacked(build_tensors(mixed))  # many rows: the batched products
+    assert calls == [1]

@@ -1,0 +1,417 @@
+r"""A compiled forward pass of :class:`~chainnet.nn.stacked.StackedChainNet` for small inputs.
+
+At batch 1 (one scenario of a few services), the stacked pass spends most of its time in
+framework overhead: about 200 tensor operations of a few microseconds each on tensors of a
+few dozen rows. :func:`compiled_forward` runs the same math in one numba kernel, member by
+member and row by row, with every product accumulated in float32 in input order (so the
+result is the same on any x86-64 CPU). Its predictions agree with the stacked pass to float32
+rounding (the matrix products of the stacked pass accumulate in another order); the stacked
+pass stays the reference, and :class:`StackedChainNet` uses this kernel only for inputs of at
+most :attr:`StackedChainNet.compiled_max_rows` node rows.
+
+The weights are copied once per :class:`StackedChainNet` into float32 numpy arrays
+(:class:`CompiledWeights`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numba
+import numpy as np
+import torch
+from torch import Tensor
+
+from chainnet.typing import NodeType, TensorDict
+
+if TYPE_CHECKING:
+    from chainnet.nn.stacked import GraphTensors, StackedChainNet
+
+__all__ = ["CompiledWeights", "compiled_forward"]
+
+_NODE_TYPES: tuple[NodeType, ...] = ("service", "fragment", "device", "link")
+
+
+def _np(t: Tensor | None, members: int) -> np.ndarray:
+    """A stacked weight as a float32 array, the singleton row axis of biases dropped.
+
+    ``None`` (a layer without bias) becomes a ``[M, 0]`` array.
+    """
+    if t is None:
+        return np.zeros((members, 0), dtype=np.float32)
+    a = t.detach().to(torch.float32).cpu().numpy()
+    if a.ndim == 3 and a.shape[1] == 1:
+        a = a[:, 0, :]
+    return np.ascontiguousarray(a)
+
+
+class CompiledWeights(NamedTuple):
+    """The weights of a :class:`StackedChainNet` as float32 arrays, members first.
+
+    Linear maps are ``(w [M, I, O], b [M, O])`` pairs (``b`` of width 0 without bias), GRU
+    cells ``(w_ih [M, I, 3H], b_ih [M, 3H], w_hh [M, H, 3H], b_hh [M, 3H])``.
+    """
+
+    norm: tuple[np.ndarray, ...]  # mean, std per node type: 8 arrays [M, F]
+    encoders: tuple[np.ndarray, ...]  # w1, b1, w2, b2 per node type: 16 arrays
+    path_cell: tuple[np.ndarray, ...]
+    fragment_cell: tuple[np.ndarray, ...]
+    link_to_fragment: np.ndarray
+    att_s: tuple[np.ndarray, np.ndarray]
+    att_a: np.ndarray  # [M, heads, C]
+    device_reads: tuple[np.ndarray, np.ndarray]  # [W_d | device w_hh], [0 | device b_hh]
+    device_ih: tuple[np.ndarray, np.ndarray]
+    link_W: tuple[np.ndarray, np.ndarray]
+    link_cell: tuple[np.ndarray, ...]
+    join: tuple[np.ndarray, np.ndarray]
+    service_cell: tuple[np.ndarray, ...]
+    service_mlp: tuple[np.ndarray, ...]
+    device_mlp: tuple[np.ndarray, ...]
+
+    @classmethod
+    def of(cls, s: StackedChainNet) -> CompiledWeights:
+        """Copy the weights of ``s``."""
+        M = s.num_members
+
+        def lin(pair: tuple[Tensor | None, Tensor | None]) -> tuple[np.ndarray, np.ndarray]:
+            return _np(pair[0], M), _np(pair[1], M)
+
+        def cell(weights: tuple[Tensor, ...]) -> tuple[np.ndarray, ...]:
+            return tuple(_np(t, M) for t in weights)
+
+        norm = tuple(_np(s.norm[f"{nt}_{stat}"], M) for nt in _NODE_TYPES
+                     for stat in ("mean", "std"))
+        encoders = tuple(a for nt in _NODE_TYPES for layer in s.enc[nt] for a in lin(layer))
+        return cls(
+            norm=norm,
+            encoders=encoders,
+            path_cell=cell(s.path_cell),
+            fragment_cell=cell(s.fragment_cell),
+            link_to_fragment=_np(s.link_to_fragment, M),
+            att_s=lin(s.att_s),
+            att_a=np.ascontiguousarray(s.att_a.detach().to(torch.float32).numpy()[:, 0]),
+            device_reads=lin(s.device_reads),
+            device_ih=(_np(s.device_cell[0], M), _np(s.device_cell[1], M)),
+            link_W=lin(s.link_W),
+            link_cell=cell(s.link_cell),
+            join=lin(s.join),
+            service_cell=cell(s.service_cell),
+            service_mlp=lin(s.service_mlp[0]) + lin(s.service_mlp[1]),
+            device_mlp=lin(s.device_mlp[0]) + lin(s.device_mlp[1]),
+        )
+
+
+def compiled_forward(s: StackedChainNet, g: GraphTensors, z: dict[NodeType, Tensor] | None
+                     ) -> TensorDict:
+    """:meth:`StackedChainNet.__call__` in one compiled kernel (small inputs; CPU, float32).
+
+    Args:
+        s: The stacked members (their :class:`CompiledWeights` are built on first use).
+        g: The graphs.
+        z: ``asinh`` of the raw features per node type, if already computed.
+
+    Returns:
+        The same ``[M, S]`` service and ``[M, D]`` device heads, float32.
+    """
+    w: CompiledWeights | None = s._compiled_weights
+    if w is None:
+        w = s._compiled_weights = CompiledWeights.of(s)
+    zs = z if z is not None else {nt: torch.asinh(x) for nt, x in g.x.items()}
+    feats = tuple(np.ascontiguousarray(zs[nt].detach().to(torch.float32).numpy())
+                  for nt in _NODE_TYPES)
+    M = s.num_members
+    num_s, num_d = feats[0].shape[0], feats[2].shape[0]
+    tput = np.empty((M, num_s), dtype=np.float32)
+    respt = np.empty((M, num_s), dtype=np.float32)
+    p95 = np.empty((M, num_s), dtype=np.float32)
+    util = np.empty((M, num_d), dtype=np.float32)
+    drop = np.empty((M, num_d), dtype=np.float32)
+    _forward(
+        feats, g.host.numpy(), g.path_service.numpy(), g.batch_sizes.numpy(),
+        g.send_fragment.numpy(), g.send_link.numpy(),
+        g.service_prior.to(torch.float32).numpy(), g.device_prior.to(torch.float32).numpy(),
+        s.num_iterations, s.heads, s.hidden_channels, np.float32(s.negative_slope),
+        s.use_priors, w.norm, w.encoders, w.path_cell, w.fragment_cell, w.link_to_fragment,
+        w.att_s, w.att_a, w.device_reads, w.device_ih, w.link_W, w.link_cell, w.join,
+        w.service_cell, w.service_mlp, w.device_mlp, tput, respt, p95, util, drop,
+    )
+    out: dict[str, Any] = {"tput_ratio": tput, "respt_ratio": respt, "p95_ratio": p95,
+                           "utilization": util, "drop_prob": drop}
+    return {k: torch.from_numpy(v) for k, v in out.items()}
+
+
+# -- the kernel ------------------------------------------------------------------------------
+# Every float is float32, as in the stacked pass; products accumulate over the input index in
+# order (the loops over outputs vectorise without reassociation).
+
+_F32 = np.float32
+
+
+@numba.njit(cache=True)
+def _affine(x: np.ndarray, w: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``out = x @ w + b`` for ``x [N, I]``, ``w [I, O]``, ``b [O]`` or ``[0]``.
+
+    Four input channels at a time: each output adds ``x_i w_i + ... + x_{i+3} w_{i+3}``
+    (summed in that order) to its running sum, then the bias.
+    """
+    n_rows, n_in = x.shape
+    n_out = w.shape[1]
+    acc = np.empty(n_out, dtype=np.float32)
+    top = n_in - n_in % 4
+    for r in range(n_rows):
+        acc[:] = 0.0
+        for i in range(0, top, 4):
+            x0, x1, x2, x3 = x[r, i], x[r, i + 1], x[r, i + 2], x[r, i + 3]
+            w0, w1, w2, w3 = w[i], w[i + 1], w[i + 2], w[i + 3]
+            for o in range(n_out):
+                acc[o] += x0 * w0[o] + x1 * w1[o] + x2 * w2[o] + x3 * w3[o]
+        for i in range(top, n_in):
+            xi = x[r, i]
+            wi = w[i]
+            for o in range(n_out):
+                acc[o] += xi * wi[o]
+        if b.shape[0] > 0:
+            for o in range(n_out):
+                acc[o] += b[o]
+        out[r, :] = acc
+    return out
+
+
+@numba.njit(cache=True)
+def _mlp(x: np.ndarray, w1: np.ndarray, b1: np.ndarray, w2: np.ndarray, b2: np.ndarray
+         ) -> np.ndarray:
+    """``relu(x @ w1 + b1) @ w2 + b2``."""
+    hidden = _affine(x, w1, b1, np.empty((x.shape[0], w1.shape[1]), dtype=np.float32))
+    for r in range(hidden.shape[0]):
+        for o in range(hidden.shape[1]):
+            if hidden[r, o] < 0.0:
+                hidden[r, o] = 0.0
+    return _affine(hidden, w2, b2, np.empty((x.shape[0], w2.shape[1]), dtype=np.float32))
+
+
+@numba.njit(cache=True)
+def _sigmoid(v: np.float32) -> np.float32:
+    return _F32(1.0) / (_F32(1.0) + np.exp(-v))
+
+
+@numba.njit(cache=True)
+def _gates_row(gi: np.ndarray, gh: np.ndarray, h: np.ndarray, out: np.ndarray) -> None:
+    """ATen's GRUCell gate math for one row (``gi``, ``gh``: ``[3H]`` with biases)."""
+    H = h.shape[0]
+    for k in range(H):
+        r = _sigmoid(gi[k] + gh[k])
+        zg = _sigmoid(gi[H + k] + gh[H + k])
+        n = np.tanh(gh[2 * H + k] * r + gi[2 * H + k])
+        out[k] = (h[k] - n) * zg + n
+
+
+@numba.njit(cache=True)
+def _gru(x: np.ndarray, h: np.ndarray, w_ih: np.ndarray, b_ih: np.ndarray, w_hh: np.ndarray,
+         b_hh: np.ndarray) -> np.ndarray:
+    """:class:`torch.nn.GRUCell` on ``x [N, I]``, ``h [N, H]``: the new ``[N, H]`` states."""
+    gi = _affine(x, w_ih, b_ih, np.empty((x.shape[0], w_ih.shape[1]), dtype=np.float32))
+    gh = _affine(h, w_hh, b_hh, np.empty((h.shape[0], w_hh.shape[1]), dtype=np.float32))
+    out = np.empty_like(h)
+    for r in range(h.shape[0]):
+        _gates_row(gi[r], gh[r], h[r], out[r])
+    return out
+
+
+@numba.njit(cache=True)
+def _encode(z: np.ndarray, mean: np.ndarray, std: np.ndarray, w1: np.ndarray, b1: np.ndarray,
+            w2: np.ndarray, b2: np.ndarray) -> np.ndarray:
+    xn = np.empty_like(z)
+    for r in range(z.shape[0]):
+        for c in range(z.shape[1]):
+            xn[r, c] = (z[r, c] - mean[c]) / std[c]
+    return _mlp(xn, w1, b1, w2, b2)
+
+
+@numba.njit(cache=True)
+def _forward(
+    feats: tuple[np.ndarray, ...], host: np.ndarray, path_service: np.ndarray,
+    batch_sizes: np.ndarray, send_f: np.ndarray, send_l: np.ndarray, sp: np.ndarray,
+    dp: np.ndarray, iterations: int, heads: int, C: int, slope: np.float32, use_priors: bool,
+    norm: tuple[np.ndarray, ...], enc: tuple[np.ndarray, ...], path_cell: tuple[np.ndarray, ...],
+    fragment_cell: tuple[np.ndarray, ...], l2f: np.ndarray, att_s: tuple[np.ndarray, ...],
+    att_a: np.ndarray, device_reads: tuple[np.ndarray, ...], device_ih: tuple[np.ndarray, ...],
+    link_W: tuple[np.ndarray, ...], link_cell: tuple[np.ndarray, ...],
+    join: tuple[np.ndarray, ...], service_cell: tuple[np.ndarray, ...],
+    service_mlp: tuple[np.ndarray, ...], device_mlp: tuple[np.ndarray, ...], tput: np.ndarray,
+    respt: np.ndarray, p95: np.ndarray, util: np.ndarray, drop: np.ndarray,
+) -> None:
+    """The whole pass, member by member; writes the five heads ``[M, S]`` / ``[M, D]``."""
+    H = C
+    hc = heads * C
+    zs, zf, zd, zl = feats
+    num_s, num_f, num_d, num_l = zs.shape[0], zf.shape[0], zd.shape[0], zl.shape[0]
+    num_p = path_service.shape[0]
+    num_e = send_f.shape[0]
+    M = tput.shape[0]
+    eps = _F32(1e-4)
+    # edge counts (the means of the link messages), the last packed row of each path
+    per_frag = np.zeros(num_f, dtype=np.float32)
+    per_link = np.zeros(num_l, dtype=np.float32)
+    for e in range(num_e):
+        per_frag[send_f[e]] += 1.0
+        per_link[send_l[e]] += 1.0
+    for f in range(num_f):
+        per_frag[f] = max(per_frag[f], _F32(1.0))
+    for lk in range(num_l):
+        per_link[lk] = max(per_link[lk], _F32(1.0))
+    for m in range(M):
+        h_s = _encode(zs, norm[0][m], norm[1][m], enc[0][m], enc[1][m], enc[2][m], enc[3][m])
+        h_f = _encode(zf, norm[2][m], norm[3][m], enc[4][m], enc[5][m], enc[6][m], enc[7][m])
+        h_d = _encode(zd, norm[4][m], norm[5][m], enc[8][m], enc[9][m], enc[10][m],
+                      enc[11][m])
+        h_l = np.zeros((num_l, H), dtype=np.float32)
+        if num_l > 0:
+            h_l = _encode(zl, norm[6][m], norm[7][m], enc[12][m], enc[13][m], enc[14][m],
+                          enc[15][m])
+        joined = np.zeros((num_s, H), dtype=np.float32)
+        for _ in range(iterations):
+            y_d = _affine(h_d, device_reads[0][m], device_reads[1][m],
+                          np.empty((num_d, hc + 3 * H), dtype=np.float32))
+            both = np.empty((num_f, 2 * H), dtype=np.float32)
+            for f in range(num_f):
+                for k in range(H):
+                    both[f, k] = h_f[f, k]
+                    both[f, H + k] = h_d[host[f], k]
+            gi = _affine(both, path_cell[0][m], path_cell[1][m],
+                         np.empty((num_f, 3 * H), dtype=np.float32))
+            # the path GRU over the packed rows; each path's state ends at its last step
+            h_p = np.empty((num_p, H), dtype=np.float32)
+            for p in range(num_p):
+                h_p[p] = h_s[path_service[p]]
+            w_hh, b_hh = path_cell[2][m], path_cell[3][m]
+            row = 0
+            for t in range(batch_sizes.shape[0]):
+                size = batch_sizes[t]
+                gh = _affine(h_p[:size], w_hh, b_hh, np.empty((size, 3 * H), dtype=np.float32))
+                for p in range(size):
+                    _gates_row(gi[row + p], gh[p], h_p[p], h_p[p])
+                    for k in range(H):
+                        both[row + p, k] = h_p[p, k]
+                row += size
+            if num_e > 0:
+                link_msg = np.zeros((num_f, H), dtype=np.float32)
+                for e in range(num_e):
+                    for k in range(H):
+                        link_msg[send_f[e], k] += h_l[send_l[e], k]
+                for f in range(num_f):
+                    for k in range(H):
+                        link_msg[f, k] /= per_frag[f]
+                extra = _affine(link_msg, l2f[m], np.zeros(0, dtype=np.float32),
+                                np.empty((num_f, H), dtype=np.float32))
+                for f in range(num_f):
+                    for k in range(H):
+                        both[f, H + k] += extra[f, k]
+            h_f = _gru(both, h_f, fragment_cell[0][m], fragment_cell[1][m],
+                       fragment_cell[2][m], fragment_cell[3][m])
+            # device attention: fragments -> their host
+            x_s = _affine(h_f, att_s[0][m], att_s[1][m], np.empty((num_f, hc), dtype=np.float32))
+            alpha = np.zeros((num_f, heads), dtype=np.float32)
+            a_m = att_a[m]
+            for f in range(num_f):
+                for hd_ in range(heads):
+                    acc = _F32(0.0)
+                    for c in range(C):
+                        k = hd_ * C + c
+                        v = y_d[host[f], k] + x_s[f, k]
+                        if v < 0.0:
+                            v = v * slope
+                        acc += v * a_m[hd_, c]
+                    alpha[f, hd_] = acc
+            a_max = np.full((num_d, heads), -np.inf, dtype=np.float32)
+            for f in range(num_f):
+                for hd_ in range(heads):
+                    a_max[host[f], hd_] = max(a_max[host[f], hd_], alpha[f, hd_])
+            a_sum = np.zeros((num_d, heads), dtype=np.float32)
+            for f in range(num_f):
+                for hd_ in range(heads):
+                    alpha[f, hd_] = np.exp(alpha[f, hd_] - a_max[host[f], hd_])
+                    a_sum[host[f], hd_] += alpha[f, hd_]
+            for d in range(num_d):
+                for hd_ in range(heads):
+                    a_sum[d, hd_] += _F32(1e-16)
+            msg = np.zeros((num_d, hc), dtype=np.float32)
+            for f in range(num_f):
+                for hd_ in range(heads):
+                    a = alpha[f, hd_] / a_sum[host[f], hd_]
+                    for c in range(C):
+                        msg[host[f], hd_ * C + c] += x_s[f, hd_ * C + c] * a
+            if heads > 1:
+                mean = np.zeros((num_d, C), dtype=np.float32)
+                for d in range(num_d):
+                    for c in range(C):
+                        acc = _F32(0.0)
+                        for hd_ in range(heads):
+                            acc += msg[d, hd_ * C + c]
+                        mean[d, c] = acc / _F32(heads)
+                msg = mean
+            gi_d = _affine(msg, device_ih[0][m], device_ih[1][m],
+                           np.empty((num_d, 3 * H), dtype=np.float32))
+            new_d = np.empty_like(h_d)
+            for d in range(num_d):
+                _gates_row(gi_d[d], y_d[d, hc:], h_d[d], new_d[d])
+            h_d = new_d
+            if num_l > 0:
+                m_l = np.zeros((num_l, H), dtype=np.float32)
+                if num_e > 0:
+                    sent = _affine(h_f, link_W[0][m], link_W[1][m],
+                                   np.empty((num_f, H), dtype=np.float32))
+                    for e in range(num_e):
+                        for k in range(H):
+                            m_l[send_l[e], k] += sent[send_f[e], k]
+                    for lk in range(num_l):
+                        for k in range(H):
+                            m_l[lk, k] /= per_link[lk]
+                h_l = _gru(m_l, h_l, link_cell[0][m], link_cell[1][m], link_cell[2][m],
+                           link_cell[3][m])
+            pooled = np.zeros((num_s, 2 * H), dtype=np.float32)
+            seen = np.zeros(num_s, dtype=np.bool_)
+            for p in range(num_p):
+                sv = path_service[p]
+                for k in range(H):
+                    pooled[sv, k] += h_p[p, k]
+                    if not seen[sv] or h_p[p, k] > pooled[sv, H + k]:
+                        pooled[sv, H + k] = h_p[p, k]
+                seen[sv] = True
+            joined = _affine(pooled, join[0][m], join[1][m],
+                             np.empty((num_s, H), dtype=np.float32))
+            h_s = _gru(joined, h_s, service_cell[0][m], service_cell[1][m], service_cell[2][m],
+                       service_cell[3][m])
+        # the heads (chainnet.nn.PerformanceHeads)
+        cat = np.empty((num_s, 2 * H), dtype=np.float32)
+        for s_ in range(num_s):
+            for k in range(H):
+                cat[s_, k] = h_s[s_, k]
+                cat[s_, H + k] = joined[s_, k]
+        ds = _mlp(cat, service_mlp[0][m], service_mlp[1][m], service_mlp[2][m],
+                  service_mlp[3][m])
+        dd = _mlp(h_d, device_mlp[0][m], device_mlp[1][m], device_mlp[2][m], device_mlp[3][m])
+        for s_ in range(num_s):
+            lt = _F32(0.0)
+            lr = _F32(0.0)
+            base = _F32(1.0)
+            if use_priors:
+                pt = min(max(sp[s_, 0], eps), _F32(1.0) - eps)
+                pr = min(max(sp[s_, 1], eps), _F32(1.0) - eps)
+                lt = np.log(pt / (_F32(1.0) - pt))
+                lr = np.log(pr / (_F32(1.0) - pr))
+                excess = max(sp[s_, 2] - _F32(1.0), eps)
+                base = excess + np.log(-np.expm1(-excess))
+            tput[m, s_] = _sigmoid(lt + ds[s_, 0])
+            respt[m, s_] = _sigmoid(lr + ds[s_, 1])
+            x = base + ds[s_, 2]
+            p95[m, s_] = _F32(1.0) + (x if x > _F32(20.0) else np.log1p(np.exp(x)))
+        for d in range(num_d):
+            lu = _F32(0.0)
+            lp = _F32(0.0)
+            if use_priors:
+                pu = min(max(dp[d, 0], eps), _F32(1.0) - eps)
+                pp = min(max(dp[d, 1], eps), _F32(1.0) - eps)
+                lu = np.log(pu / (_F32(1.0) - pu))
+                lp = np.log(pp / (_F32(1.0) - pp))
+            util[m, d] = _sigmoid(lu + dd[d, 0])
+            drop[m, d] = _sigmoid(lp + dd[d, 1])
