@@ -192,6 +192,44 @@ class AnalyticSurrogate:
         """
         return pd.DataFrame(self._run(scenarios)[0], columns=list(PREDICT_COLUMNS))
 
+    def predict_arrays(self, arrays: ScenarioArrays,
+                       service_names: Sequence[str]) -> pd.DataFrame:
+        """:meth:`predict` of scenarios given as flat arrays (no Scenario objects).
+
+        The entry point of placement searches driven by this predictor (as
+        :meth:`chainnet.Surrogate.predict_arrays` is for the learned one): the arrays are
+        flattened by :func:`chainnet.analytic_paths.compile_arrays`, which gives the
+        :func:`~chainnet.analytic_paths.compile_scenarios` arrays bit for bit, so the table
+        equals :meth:`predict` on the equivalent scenarios.
+
+        Args:
+            arrays: Flat arrays of ``arrays.num_graphs`` scenarios
+                (:func:`chainnet.builder.scenarios_to_arrays`,
+                :func:`chainnet.builder.tile_arrays`).
+            service_names: Name of each service row of ``arrays`` (length ``S``).
+
+        Returns:
+            The table of :meth:`predict`: one row per (scenario, service).
+
+        Raises:
+            ValueError: If ``arrays`` is not a :class:`~chainnet.structure.ScenarioArrays`
+                or ``service_names`` does not name each of its services.
+        """
+        if not isinstance(arrays, ScenarioArrays):
+            raise ValueError(
+                f"arrays must be chainnet.structure.ScenarioArrays, got "
+                f"{type(arrays).__name__}; use predict for Scenario objects"
+            )
+        if len(service_names) != arrays.service_rate.shape[0]:
+            raise ValueError(
+                f"service_names must name each of the {arrays.service_rate.shape[0]} services "
+                f"of arrays, got {len(service_names)} names"
+            )
+        if arrays.service_rate.shape[0] == 0:
+            return pd.DataFrame({c: [] for c in PREDICT_COLUMNS}, columns=list(PREDICT_COLUMNS))
+        cs = compile_arrays(arrays, service_names=list(service_names))
+        return pd.DataFrame(self._solve(cs)[0], columns=list(PREDICT_COLUMNS))
+
     def loss_ratios(self, scenarios: Sequence[Scenario] | Scenario) -> np.ndarray:
         """The ``loss_ratio`` column of :meth:`predict` alone, as a float64 array.
 

@@ -6,7 +6,22 @@ import numpy as np
 
 from placement.candidates import CandidateSpace
 
-__all__ = ["neighbours", "random_neighbour"]
+__all__ = ["neighbours", "random_neighbour", "unique_rows"]
+
+
+def unique_rows(a: np.ndarray) -> np.ndarray:
+    """``np.unique(a, axis=0)`` of a 2-D integer array: its distinct rows, in lexicographic order.
+
+    A lexicographic sort (:func:`numpy.lexsort`, first column first) and a comparison of
+    neighbours, several times faster than :func:`numpy.unique`'s structured view.
+    """
+    if a.shape[0] < 2:
+        return a.copy()
+    a = a[np.lexsort(a.T[::-1])]
+    keep = np.empty(a.shape[0], dtype=bool)
+    keep[0] = True
+    np.any(a[1:] != a[:-1], axis=1, out=keep[1:])
+    return a[keep]
 
 
 def neighbours(
@@ -47,7 +62,7 @@ def neighbours(
     swaps[rows, ju] = x[iu]
     allc = np.concatenate([moves, *groups, swaps], axis=0)
     allc = allc[np.any(allc != x[None, :], axis=1)]
-    allc = np.unique(allc, axis=0)
+    allc = unique_rows(allc)
     if max_size is not None and allc.shape[0] > max_size:
         allc = allc[rng.choice(allc.shape[0], size=max_size, replace=False)]
     return allc

@@ -111,3 +111,17 @@ def test_loss_ratios_arrays_equals_loss_ratios(varied):
                                   an.loss_ratios(one))
     with pytest.raises(ValueError, match="loss_ratios for Scenario"):
         an.loss_ratios_arrays(varied)  # type: ignore[arg-type]
+
+
+def test_predict_arrays_equals_predict(varied):
+    import pandas as pd
+
+    an = AnalyticSurrogate()
+    names = [svc.name for sc in varied for svc in sc.services]
+    got = an.predict_arrays(scenarios_to_arrays(varied), names)
+    pd.testing.assert_frame_equal(got, an.predict(varied), check_exact=True)
+    with pytest.raises(ValueError, match="name each of the"):
+        an.predict_arrays(scenarios_to_arrays(varied), names[:-1])
+    with pytest.raises(ValueError, match="use predict for Scenario"):
+        an.predict_arrays(varied, names)  # type: ignore[arg-type]
+

@@ -244,3 +244,35 @@ def test_time_budget_holds_with_a_slow_predictor():
         _space(), Slow(), OBJ, rng=np.random.default_rng(0)
     )
     assert res.stats.wall_time < 0.6
+
+
+def test_a_search_driven_by_the_analytic_model_reads_flat_arrays(monkeypatch):
+    """AnalyticSurrogate.predict_arrays: the scenario path's values, no Scenario per candidate."""
+    from chainnet import AnalyticSurrogate
+
+    space = _space(speeds=(1e9, 1.5e9, 3e9))
+    runs = {}
+    built: list[int] = []
+    original = CandidateSpace.to_scenario
+    monkeypatch.setattr(CandidateSpace, "to_scenario",
+                        lambda self, a: built.append(1) or original(self, a))
+    for on in (True, False):
+        monkeypatch.setattr(Evaluator, "array_path", on)
+        built.clear()
+        runs[on] = (LocalSearch(max_evaluations=300).search(
+            space, AnalyticSurrogate(), OBJ, rng=np.random.default_rng(0)), len(built))
+    (fast, built_fast), (ref, built_ref) = runs[True], runs[False]
+    np.testing.assert_array_equal(fast.assignments, ref.assignments)
+    np.testing.assert_array_equal(fast.values, ref.values)
+    assert built_ref >= ref.stats.evaluations and built_fast <= 1  # one template at most
+
+
+def test_unique_rows_equals_numpy_unique():
+    from placement.search.moves import unique_rows
+
+    rng = np.random.default_rng(0)
+    for shape in [(0, 4), (1, 4), (2, 3), (50, 1), (300, 7), (500, 12)]:
+        a = rng.integers(0, 4, size=shape)
+        np.testing.assert_array_equal(unique_rows(a), np.unique(a, axis=0))
+    a = np.repeat(rng.integers(0, 13, size=(40, 9)), 3, axis=0)
+    np.testing.assert_array_equal(unique_rows(a), np.unique(a, axis=0))
