@@ -126,6 +126,7 @@ from chainnet.queueing import (
     mgck_correction,
     mxg1k_chains,
 )
+from chainnet.queueing.batched import _arrival_pmf_kernel, _chains_kernel
 from chainnet.structure import GraphStructure, ScenarioArrays
 from datagen.world import Scenario
 
@@ -470,8 +471,25 @@ class AnalyticSurrogate:
         Per-device relaxation: a device's step is halved when its update changes sign (an
         oscillation, typical of flows that revisit a device) and grows back otherwise. A
         scenario leaves the iteration as soon as its own losses have converged, so a batch
-        costs about the sum, not the maximum, of its scenarios' iteration counts.
+        costs about the sum, not the maximum, of its scenarios' iteration counts. Without
+        batch arrivals (``b_max == 1``) the iteration runs in one compiled kernel
+        (:func:`_single_fixed_point`: the same steps; sums along each path rather than across
+        the batch, so losses agree to about 1e-15).
         """
+        n_dev = cs.dev_K.size
+        n_scn = int(cs.dev_scn.max()) + 1 if n_dev else 0
+        if cs.b_max == 1 and n_dev:  # no batch arrivals: the whole iteration compiled
+            v_scn = np.where(cs.v_is_dev, cs.dev_scn[np.where(cs.v_is_dev, cs.v_station, 0)],
+                             -1)
+            return _single_fixed_point(
+                cs.v_is_dev & ~cs.v_cont, cs.v_station, cs.v_path, v_scn, cs.path_rate,
+                cs.v_run_mean, cs.v_run_scv, cs.dev_c.astype(np.float64),
+                cs.dev_K.astype(np.int64), cs.dev_scn, n_scn, self.max_iter, self.tol,
+            )[:, None]
+        return self._fixed_point_numpy(cs)
+
+    def _fixed_point_numpy(self, cs: Compiled) -> np.ndarray:
+        """:meth:`_fixed_point` in numpy, batch arrivals included (any ``b_max``)."""
         n_dev = cs.dev_K.size
         n_scn = int(cs.dev_scn.max()) + 1 if n_dev else 0
         shape = (n_dev, cs.b_max)
@@ -729,3 +747,160 @@ def _gamma_quantile(level: np.ndarray, mean: np.ndarray, var: np.ndarray) -> np.
         out[ok] = gammaincinv(shape, level[ok]) * scale  # = scipy.stats.gamma.ppf
     out[~np.isfinite(var) | ~np.isfinite(mean)] = np.inf
     return out
+
+
+@numba.njit(cache=True)
+def _mmck(log_a: float, c: float, K: int) -> float:  # pragma: no cover - compiled
+    """M/M/c/K loss probability at offered load ``exp(log_a)`` (as ``mmck_batch``, one row)."""
+    logw = np.empty(K + 1)
+    logw[0] = 0.0
+    top = 0.0
+    for n in range(1, K + 1):
+        logw[n] = logw[n - 1] + (log_a - np.log(min(float(n), c)))
+        top = max(top, logw[n])
+    total = 0.0
+    for n in range(K + 1):
+        logw[n] = np.exp(logw[n] - top)
+        total += logw[n]
+    return logw[K] / total
+
+
+@numba.njit(cache=True)
+def _single_fixed_point(entry: np.ndarray, v_station: np.ndarray, v_path: np.ndarray,
+                        v_scn: np.ndarray, path_rate: np.ndarray, run_mean: np.ndarray,
+                        run_scv: np.ndarray, c: np.ndarray, K: np.ndarray, dev_scn: np.ndarray,
+                        n_scn: int, max_iter: int, tol: float
+                        ) -> np.ndarray:  # pragma: no cover - compiled
+    """:meth:`AnalyticSurrogate._fixed_point` without batch arrivals: the device losses.
+
+    Each iteration thins every path's flow by the losses of its upstream device entries,
+    solves each device as M/G/1/K with the mixture of its entries' arrival pmfs (the
+    M/M/c/K correction of :func:`chainnet.queueing.mgck_correction` for ``c > 1``), and
+    relaxes each device's loss; converged scenarios stop moving.
+    """
+    n_dev = K.size
+    V = v_path.size
+    loss = np.zeros(n_dev)
+    omega = np.ones(n_dev)
+    prev = np.zeros(n_dev)
+    active = np.ones(n_scn, dtype=np.bool_)
+    kmax = 1
+    for d in range(n_dev):
+        kmax = max(kmax, K[d])
+    n_a = max(kmax - 1, 1)
+    n_entry = 0
+    for v in range(V):
+        if entry[v]:
+            n_entry += 1
+    ve = np.empty(n_entry, dtype=np.int64)
+    idx = np.empty(n_entry, dtype=np.int64)
+    j = 0
+    for v in range(V):
+        if entry[v]:
+            ve[j] = v_station[v]
+            idx[j] = v
+            j += 1
+    fe = np.zeros(n_entry)
+    row = np.zeros(n_dev, dtype=np.int64)
+    ad = np.empty(n_dev, dtype=np.int64)
+    ae = np.empty(n_entry, dtype=np.int64)
+    lam_v = np.empty(n_entry)
+    mean_v = np.empty(n_entry)
+    scv_v = np.empty(n_entry)
+    for _ in range(max_iter):
+        any_active = False
+        for s in range(n_scn):
+            any_active = any_active or active[s]
+        if not any_active:
+            break
+        # flows: a visit's path rate thinned by the entries before it on its path
+        j = 0
+        acc = 0.0
+        for v in range(V):
+            if v == 0 or v_path[v] != v_path[v - 1]:
+                acc = 0.0
+            if entry[v]:
+                if active[v_scn[v]]:
+                    fe[j] = path_rate[v_path[v]] * np.exp(acc)
+                acc += np.log1p(-loss[v_station[v]])
+                j += 1
+        # the active devices and entries, in order: only they are solved again
+        n_ad = 0
+        for d in range(n_dev):
+            if active[dev_scn[d]]:
+                row[d] = n_ad
+                ad[n_ad] = d
+                n_ad += 1
+        lam = np.zeros(n_dev)
+        s1 = np.zeros(n_dev)
+        n_ae = 0
+        for j in range(n_entry):
+            d = ve[j]
+            if active[dev_scn[d]]:
+                lam[d] += fe[j]
+                s1[d] += fe[j] * run_mean[idx[j]]
+                ae[n_ae] = j
+                n_ae += 1
+        for i in range(n_ae):
+            j = ae[i]
+            d = ve[j]
+            lam_v[i] = lam[d]
+            mean_v[i] = run_mean[idx[j]] / c[d]
+            scv_v[i] = run_scv[idx[j]]
+        pmf = _arrival_pmf_kernel(lam_v[:n_ae], mean_v[:n_ae], scv_v[:n_ae], n_a)
+        a = np.zeros((n_ad, n_a))
+        for i in range(n_ae):
+            j = ae[i]
+            d = ve[j]
+            if lam[d] > 0:
+                w = fe[j] / lam[d]
+                r = row[d]
+                for k in range(n_a):
+                    a[r, k] += w * pmf[i, k]
+        rho1 = np.empty(n_ad)
+        k_sub = np.empty(n_ad, dtype=np.int64)
+        for r in range(n_ad):
+            d = ad[r]
+            if lam[d] == 0:
+                a[r, 0] = 1.0
+            rho1[r] = s1[d] / c[d]
+            k_sub[r] = K[d]
+        solved, _, _, _ = _chains_kernel(a, rho1, k_sub)
+        new = np.zeros(n_dev)
+        for r in range(n_ad):
+            d = ad[r]
+            new[d] = solved[r]
+            if c[d] > 1 and lam[d] > 0 and s1[d] > 0:
+                log_a = np.log(lam[d] * (s1[d] / lam[d]))
+                m_loss = _mmck(log_a, c[d], K[d])
+                f_loss = _mmck(log_a - np.log(c[d]), 1.0, K[d])
+                out = m_loss * new[d] / f_loss if f_loss > 0 else m_loss
+                if K[d] == c[d]:
+                    out = m_loss
+                new[d] = min(max(out, 0.0), 1.0)
+            elif c[d] > 1:
+                new[d] = 0.0
+        # relaxation, per device; a scenario stops once its largest step is below tol
+        worst = np.zeros(n_scn)
+        step = np.zeros(n_dev)
+        for d in range(n_dev):
+            s = dev_scn[d]
+            if not active[s]:
+                continue
+            step[d] = min(new[d], _MAX_LOSS) - loss[d]
+            if step[d] * prev[d] < 0:
+                omega[d] = max(omega[d] * 0.5, 0.05)
+            else:
+                omega[d] = min(omega[d] * 1.5, 1.0)
+            worst[s] = max(worst[s], abs(step[d]))
+        for d in range(n_dev):
+            s = dev_scn[d]
+            if not active[s]:
+                continue
+            if worst[s] >= tol:
+                loss[d] += omega[d] * step[d]
+            prev[d] = step[d]
+        for s in range(n_scn):
+            if active[s] and worst[s] < tol:
+                active[s] = False
+    return loss

@@ -364,3 +364,33 @@ def test_branches_starting_on_one_device_arrive_as_one_batch(branches, lam, K, s
     # every visit the simulator counts: the lost ones are those of partly admitted batches too
     kept = sum(got.throughput[n] * (branches if n == "s" else 1) for n in got.index)
     assert dev.throughput >= kept - 1e-9
+
+
+def test_compiled_fixed_point_matches_the_numpy_iteration():
+    """Without batch arrivals the fixed point runs compiled: the same losses to rounding.
+
+    Batches mix scenarios that converge after different numbers of iterations, multi-server
+    devices (the M/M/c/K correction, K = c included), re-entries and links.
+    """
+    from chainnet.analytic_paths import compile_scenarios
+    from tests.chainnet.conftest import sample_scenarios
+
+    an = AnalyticSurrogate()
+    devs = (Device("a", speed=1e9, capacity=5, servers=2), Device("b", speed=2e9, capacity=3,
+                                                                  servers=3),
+            Device("c", speed=5e8, capacity=4))
+    frags = tuple(Fragment(f"f{i}", 2e8) for i in range(4))
+    crafted = [Scenario(devs, (Service("s", frags, arrival_rate=r),),
+                        Placement({"s": ("a", "a", "b", "c")})) for r in (0.5, 5.0, 40.0)]
+    batches = [crafted, sample_scenarios("chainnet_like", 40, seed=5),
+               sample_scenarios("large", 3, seed=6)] + [[sc] for sc in crafted]
+    compared = 0
+    for scenarios in batches:
+        cs = compile_scenarios(scenarios)
+        if cs.b_max != 1:
+            continue
+        compared += 1
+        np.testing.assert_allclose(an._fixed_point(cs), an._fixed_point_numpy(cs), rtol=0,
+                                   atol=1e-12)
+    assert compared == len(batches)
+    assert any(d.servers > 1 for d in devs)
