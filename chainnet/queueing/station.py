@@ -27,6 +27,7 @@ import math
 from collections.abc import Sequence
 from typing import Literal, NamedTuple
 
+import numba
 import numpy as np
 from scipy.special import gammaln, xlogy
 
@@ -528,22 +529,53 @@ def _all_at_least(x: np.ndarray, low: float) -> bool:
 
 
 def _mgs_core(r: np.ndarray, s2: np.ndarray, k: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """MacGregor Smith's form for validated arrays; also returns where the limit was used."""
-    with np.errstate(all="ignore"):
-        x = np.sqrt(r) * (s2 - 1.0)
+    """MacGregor Smith's form for validated arrays; also returns where the limit was used.
+
+    One compiled pass over the elements (:func:`_mgs_kernel`); the arrays broadcast.
+    """
+    shape = r.shape
+    if not (r.ndim == 1 and r.shape == s2.shape == k.shape and r.dtype == s2.dtype == k.dtype
+            == np.float64 and r.flags.c_contiguous and s2.flags.c_contiguous
+            and k.flags.c_contiguous):
+        shape = np.broadcast_shapes(np.shape(r), np.shape(s2), np.shape(k))
+        r, s2, k = (np.ascontiguousarray(x, dtype=np.float64).reshape(-1)
+                    for x in np.broadcast_arrays(r, s2, k))
+    out = np.empty(r.size)
+    bad = np.empty(r.size, dtype=np.bool_)
+    _mgs_kernel(r, s2, k, out, bad)
+    return out.reshape(shape), bad.reshape(shape)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _mgs_kernel(r: np.ndarray, s2: np.ndarray, k: np.ndarray, out: np.ndarray,
+                bad: np.ndarray) -> None:  # pragma: no cover - compiled
+    """:func:`_mgs_core`, element by element.
+
+    The stable forms below and above rho = 1, the limit at rho = 1, then the domain guard
+    (module constants), the K = 1 Erlang loss last.
+    """
+    for i in range(r.size):
+        ri, si, ki = r[i], s2[i], k[i]
+        x = np.sqrt(ri) * (si - 1.0)
         den = 2.0 + x
-        b = 2.0 * (1.0 + x + k) / den
-        log_r = np.log(r)
-        below = (1.0 - r) * np.exp((b - 1.0) * log_r) / -np.expm1(b * log_r)
-        above = -np.expm1(-log_r) / -np.expm1(-b * log_r)
-        limit = (1.0 + s2) / (2.0 * (s2 + k))
-        out = np.where(r < 1.0, below, above)
-        out = np.where(np.abs(r - 1.0) < _RHO_ONE_TOL, limit, out)
-        out = np.where(r == 0.0, 0.0, out)
-        bad = (den <= _MGS_DEN_MIN) | ~np.isfinite(out) | (out < 0.0) | (out > 1.0)
-        out = np.where(bad, np.maximum(0.0, 1.0 - 1.0 / r), out)
-        out = np.where(k == 1.0, r / (1.0 + r), out)
-    return out, bad
+        b = 2.0 * (1.0 + x + ki) / den
+        log_r = np.log(ri)
+        if ri < 1.0:
+            o = (1.0 - ri) * np.exp((b - 1.0) * log_r) / -np.expm1(b * log_r)
+        else:
+            o = -np.expm1(-log_r) / -np.expm1(-b * log_r)
+        if abs(ri - 1.0) < _RHO_ONE_TOL:
+            o = (1.0 + si) / (2.0 * (si + ki))
+        if ri == 0.0:
+            o = 0.0
+        is_bad = den <= _MGS_DEN_MIN or not np.isfinite(o) or o < 0.0 or o > 1.0
+        if is_bad:
+            limit = 1.0 - 1.0 / ri
+            o = 0.0 if limit < 0.0 else limit
+        if ki == 1.0:
+            o = ri / (1.0 + ri)
+        out[i] = o
+        bad[i] = is_bad
 
 
 def gg1k_loss_two_moment(

@@ -300,3 +300,37 @@ def test_arrival_pmf_is_bit_identical_to_scipy_stats(kind: str, opts: dict) -> N
         shape = {"exponential": 1.0, "erlang": 3.0, "gamma": 1.0 / 0.37}[kind]
         ref = stats.nbinom.pmf(k, shape, 1.0 / (1.0 + lam * m / shape))
     np.testing.assert_array_equal(a, ref)
+
+
+def test_mgs_kernel_matches_the_vectorised_formula():
+    """The compiled MacGregor Smith form equals the numpy formula it replaced, to rounding."""
+    from chainnet.queueing.station import _MGS_DEN_MIN, _RHO_ONE_TOL, _mgs_core
+
+    def reference(r, s2, k):
+        with np.errstate(all="ignore"):
+            x = np.sqrt(r) * (s2 - 1.0)
+            den = 2.0 + x
+            b = 2.0 * (1.0 + x + k) / den
+            log_r = np.log(r)
+            below = (1.0 - r) * np.exp((b - 1.0) * log_r) / -np.expm1(b * log_r)
+            above = -np.expm1(-log_r) / -np.expm1(-b * log_r)
+            out = np.where(r < 1.0, below, above)
+            out = np.where(np.abs(r - 1.0) < _RHO_ONE_TOL, (1.0 + s2) / (2.0 * (s2 + k)), out)
+            out = np.where(r == 0.0, 0.0, out)
+            bad = (den <= _MGS_DEN_MIN) | ~np.isfinite(out) | (out < 0.0) | (out > 1.0)
+            out = np.where(bad, np.maximum(0.0, 1.0 - 1.0 / r), out)
+            return np.where(k == 1.0, r / (1.0 + r), out), bad
+
+    rng = np.random.default_rng(0)
+    r = np.concatenate([rng.uniform(0, 3, 5000), rng.uniform(0, 80, 5000),
+                        [0.0, 1.0, 1.0 + 1e-13, 1e-300, 50.0]])
+    s2 = np.concatenate([rng.uniform(0, 4, 10000), [0.0, 1.0, 0.5, 2.0, 0.0]])
+    k = np.concatenate([rng.integers(1, 60, 10000).astype(float), [1.0, 5.0, 3.0, 2.0, 2.0]])
+    want, want_bad = reference(r, s2, k)
+    got, got_bad = _mgs_core(r, s2, k)
+    np.testing.assert_array_equal(got_bad, want_bad)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+    # broadcasting and scalars keep their shapes
+    grid, _ = _mgs_core(np.array([[0.5], [2.0]]), np.array([1.0]), np.array([3.0, 4.0]))
+    assert grid.shape == (2, 2)
+    assert isinstance(mg1k_loss_mgs(0.5, 1.0, 5), float)
