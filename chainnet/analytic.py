@@ -313,7 +313,8 @@ class AnalyticSurrogate:
         seg_start = segment_starts(cs.v_path)
         loss = self._fixed_point(cs)
         flow = self._flows(cs, loss, seg_start)
-        st = self._devices(cs, flow)
+        # the losses alone (the same values) when nothing else is read and no batch arrives
+        st = self._devices(cs, flow, losses_only=loss_only and cs.b_max == 1)
         loss = st["loss"]
         # a request survives its batch iff the batch's last member gets in: the other members
         # add nothing to the survival (their own flows are thinned in _flows)

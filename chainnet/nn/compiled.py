@@ -17,6 +17,7 @@ The weights are copied once per :class:`StackedChainNet` into float32 numpy arra
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numba
@@ -24,7 +25,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from chainnet.typing import NodeType, TensorDict
+from chainnet.typing import NodeType
 
 if TYPE_CHECKING:
     from chainnet.nn.stacked import GraphTensors, StackedChainNet
@@ -103,14 +104,17 @@ class CompiledWeights(NamedTuple):
         )
 
 
-def compiled_forward(s: StackedChainNet, g: GraphTensors, z: dict[NodeType, Tensor] | None
-                     ) -> TensorDict:
+def compiled_forward(s: StackedChainNet, g: GraphTensors,
+                     z: Mapping[NodeType, Tensor | np.ndarray] | None,
+                     as_numpy: bool = False) -> Any:
     """:meth:`StackedChainNet.__call__` in one compiled kernel (small inputs; CPU, float32).
 
     Args:
         s: The stacked members (their :class:`CompiledWeights` are built on first use).
         g: The graphs.
-        z: ``asinh`` of the raw features per node type, if already computed.
+        z: ``asinh`` of the raw features per node type (tensors or float32 arrays), if
+            already computed.
+        as_numpy: Return numpy arrays rather than tensors (default: ``False``).
 
     Returns:
         The same ``[M, S]`` service and ``[M, D]`` device heads, float32.
@@ -118,9 +122,12 @@ def compiled_forward(s: StackedChainNet, g: GraphTensors, z: dict[NodeType, Tens
     w: CompiledWeights | None = s._compiled_weights
     if w is None:
         w = s._compiled_weights = CompiledWeights.of(s)
-    zs = z if z is not None else {nt: torch.asinh(x) for nt, x in g.x.items()}
-    feats = tuple(np.ascontiguousarray(zs[nt].detach().to(torch.float32).numpy())
-                  for nt in _NODE_TYPES)
+    zs: Mapping[NodeType, Tensor | np.ndarray] = (
+        z if z is not None else {nt: torch.asinh(x) for nt, x in g.x.items()})
+    feats = tuple(np.ascontiguousarray(v if isinstance(v, np.ndarray)
+                                       else v.detach().to(torch.float32).numpy(),
+                                       dtype=np.float32)
+                  for v in (zs[nt] for nt in _NODE_TYPES))
     M = s.num_members
     num_s, num_d = feats[0].shape[0], feats[2].shape[0]
     tput = np.empty((M, num_s), dtype=np.float32)
@@ -139,7 +146,7 @@ def compiled_forward(s: StackedChainNet, g: GraphTensors, z: dict[NodeType, Tens
     )
     out: dict[str, Any] = {"tput_ratio": tput, "respt_ratio": respt, "p95_ratio": p95,
                            "utilization": util, "drop_prob": drop}
-    return {k: torch.from_numpy(v) for k, v in out.items()}
+    return out if as_numpy else {k: torch.from_numpy(v) for k, v in out.items()}
 
 
 # -- the kernel ------------------------------------------------------------------------------

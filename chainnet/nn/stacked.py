@@ -321,8 +321,7 @@ class StackedChainNet:
             z: ``asinh`` of the raw features per node type, if already computed (default:
                 ``None``).
         """
-        if 0 < sum(x.size(0) for x in g.x.values()) <= self.compiled_max_rows and all(
-                x.device.type == "cpu" and x.dtype == torch.float32 for x in g.x.values()):
+        if self.runs_compiled(g):
             from chainnet.nn.compiled import compiled_forward
 
             return compiled_forward(self, g, z)
@@ -422,6 +421,31 @@ class StackedChainNet:
             "drop_prob": torch.sigmoid(d_logit[:, 1] + dd[..., 1]),
         }
 
+    def runs_compiled(self, g: GraphTensors) -> bool:
+        """Whether :meth:`__call__` runs ``g`` through the compiled kernel.
+
+        At most :attr:`compiled_max_rows` node rows (and at least one), float32, on the CPU.
+        """
+        return 0 < sum(x.size(0) for x in g.x.values()) <= self.compiled_max_rows and all(
+            x.device.type == "cpu" and x.dtype == torch.float32 for x in g.x.values())
+
+    def range_bounds(self, margin: float) -> dict[NodeType, tuple[Tensor, Tensor]]:
+        """Per node type, the ``(lo, hi)`` bounds ``[F]`` of ``asinh`` features in range.
+
+        A feature is out of range for a member below ``lo_m - margin std_m`` or above
+        ``hi_m + margin std_m`` of its normaliser; OR-ed over the members that predict, the
+        bounds are the largest ``lo`` and the smallest ``hi`` (cached per margin).
+        """
+        bounds = self._bounds.get(margin)
+        if bounds is None:
+            on = self.predictive
+            norm = {k: v[on] for k, v in self.norm.items()}
+            bounds = self._bounds[margin] = {
+                nt: ((norm[f"{nt}_lo"] - margin * norm[f"{nt}_std"]).amax(dim=0).view(-1),
+                     (norm[f"{nt}_hi"] + margin * norm[f"{nt}_std"]).amin(dim=0).view(-1))
+                for nt in _NODE_TYPES}
+        return bounds
+
     def out_of_range(self, g: GraphTensors, z: dict[NodeType, Tensor], margin: float) -> Tensor:
         """Per service: is a feature of it, its fragments, their hosts or links out of range?
 
@@ -436,14 +460,7 @@ class StackedChainNet:
         Returns:
             Bool ``[S]``.
         """
-        bounds = self._bounds.get(margin)
-        if bounds is None:  # any member flags z < lo_m - margin std_m <=> z < max_m(...)
-            on = self.predictive
-            norm = {k: v[on] for k, v in self.norm.items()}
-            bounds = self._bounds[margin] = {
-                nt: ((norm[f"{nt}_lo"] - margin * norm[f"{nt}_std"]).amax(dim=0),
-                     (norm[f"{nt}_hi"] + margin * norm[f"{nt}_std"]).amin(dim=0))
-                for nt in _NODE_TYPES}
+        bounds = self.range_bounds(margin)
         flag = {}
         for nt in _NODE_TYPES:
             lo, hi = bounds[nt]

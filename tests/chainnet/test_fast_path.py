@@ -240,3 +240,32 @@ def test_compiled_kernel_runs_only_small_inputs(mixed, monkeypatch):
     assert calls == [1]
     stacked(build_tensors(mixed))  # many rows: the batched products
     assert calls == [1]
+
+
+@pytest.mark.parametrize("weights", [None, (0.7, 0.3, 0.0)])
+def test_single_scenarios_on_the_compiled_path_match_the_batched_path(mixed, weights):
+    """Batch 1 (compiled kernel, numpy uncertainty) = the same scenarios in one large batch
+    (stacked products, tensor uncertainty): predictions, uncertainty and range flags, with
+    weighted members, a critic and out-of-range scenarios (served by the priors)."""
+    import dataclasses
+
+    torch.manual_seed(2)
+    members = []
+    for _ in range(3):
+        m = ChainNet(hidden_channels=8, num_iterations=2)
+        m.normalizer.fit(build_batch(mixed))
+        for p in m.parameters():
+            torch.nn.init.normal_(p, std=0.3)
+        members.append(m)
+    sur = Surrogate(Ensemble.from_models(members, weights), prior_weight=0.5)
+    hot = dataclasses.replace(mixed[1], services=tuple(
+        dataclasses.replace(s, arrival_rate=s.arrival_rate * 1e4) for s in mixed[1].services))
+    scenarios = [*mixed, hot]
+    engine = sur._engine()
+    assert engine.runs_compiled(build_tensors([hot]))
+    assert not engine.runs_compiled(build_tensors(scenarios))
+    one = sur.predict(scenarios, batch_size=1)
+    batched = sur.predict(scenarios, batch_size=1000)
+    assert one["out_of_range"].any()  # the hot scenario leaves the training range
+    _assert_close(one, batched)
+    np.testing.assert_array_equal(one["uncertain"], batched["uncertain"])

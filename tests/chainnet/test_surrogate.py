@@ -320,3 +320,20 @@ def test_an_out_of_range_service_gets_the_analytic_prior(scenarios):
     pd.testing.assert_frame_equal(df[~oor], raw[~oor])
     with pytest.raises(ValueError, match="out_of_range must be"):
         Surrogate(model, out_of_range="nope")
+
+
+def test_prediction_table_equals_the_dict_constructor():
+    from chainnet.surrogate import PREDICTION_COLUMNS, UNCERTAINTY_COLUMNS, _table
+
+    columns = PREDICTION_COLUMNS + UNCERTAINTY_COLUMNS
+    n = 4
+    cols = {c: np.linspace(0.0, 1.0, n) for c in columns}
+    cols["scenario"] = np.arange(n)
+    cols["service"] = np.array(["a", "b", "c", "d"], dtype=object)
+    cols["out_of_range"] = np.array([True, False, False, True])
+    cols["uncertain"] = np.array([True, True, False, True])
+    want = pd.DataFrame({c: cols[c] for c in columns})
+    got = _table(cols, columns)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    pd.testing.assert_frame_equal(_table({c: v[:0] for c, v in cols.items()}, columns),
+                                  want.iloc[:0].reset_index(drop=True), check_exact=True)
