@@ -128,22 +128,31 @@ def ratios_to_metrics(out: Mapping[str, Tensor], data: HeteroData) -> dict[str, 
     return _metrics(out, data[SERVICE].arrival_rate, data[SERVICE].time_scale)
 
 
-def _metrics(out: Mapping[str, Tensor], rate: Tensor, scale: Tensor) -> dict[str, np.ndarray]:
-    """:func:`ratios_to_metrics` with the arrival rates (1/s) and time scales (s) ``[S]``."""
-    tput = out["tput_ratio"].detach().to("cpu", torch.float64)
-    respt = out["respt_ratio"].detach().to("cpu", torch.float64)
-    p95 = out["p95_ratio"].detach().to("cpu", torch.float64)
-    rate = rate.to("cpu", torch.float64)
-    scale = scale.to("cpu", torch.float64)
-    latency = scale / respt.clamp_min(1e-12)
+def _metrics(out: Mapping[str, Tensor | np.ndarray], rate: Tensor | np.ndarray,
+             scale: Tensor | np.ndarray) -> dict[str, np.ndarray]:
+    """:func:`ratios_to_metrics` with the arrival rates (1/s) and time scales (s) ``[S]``.
+
+    Tensors or numpy arrays; the arithmetic is float64 numpy either way.
+    """
+    tput, respt, p95, rate, scale = (
+        _float64(v) for v in (out["tput_ratio"], out["respt_ratio"], out["p95_ratio"], rate,
+                              scale))
+    latency = scale / np.maximum(respt, 1e-12)
     return {
-        "throughput": (tput * rate).numpy(),
-        "loss_ratio": (1.0 - tput).numpy(),
-        "latency_mean": latency.numpy(),
-        "latency_p95": (p95 * latency).numpy(),
-        "tput_ratio": tput.numpy(),
-        "respt_ratio": respt.numpy(),
+        "throughput": tput * rate,
+        "loss_ratio": 1.0 - tput,
+        "latency_mean": latency,
+        "latency_p95": p95 * latency,
+        "tput_ratio": tput,
+        "respt_ratio": respt,
     }
+
+
+def _float64(v: Tensor | np.ndarray) -> np.ndarray:
+    """A float64 numpy copy (or view) of a tensor or an array."""
+    if isinstance(v, Tensor):
+        v = v.detach().cpu().numpy()
+    return np.asarray(v, dtype=np.float64)
 
 
 _TABLE_LAYOUT: dict[tuple[str, ...], tuple[pd.Index, Any]] = {}
@@ -461,46 +470,24 @@ class Surrogate:
 
     @torch.no_grad()
     def _predict_stacked(self, engine: StackedChainNet, g: GraphTensors
-                         ) -> tuple[TensorDict, dict[str, Tensor]]:
-        """:meth:`predict_with_uncertainty` on the stacked fast path."""
-        z = {nt: torch.asinh(x) for nt, x in g.x.items()}
-        outs = engine(g, z)
-        out = engine.combine(outs)
-        if isinstance(self.model, Ensemble):
-            loss = 1.0 - outs["tput_ratio"]
-            spread = loss.max(dim=0).values - loss.min(dim=0).values
-        else:
-            spread = torch.zeros_like(out["tput_ratio"])
-        prior = g.service_prior
-        gap = ((1.0 - out["tput_ratio"]) - (1.0 - prior[:, 0].to(spread.dtype))).abs()
-        unc = spread + self.prior_weight * gap
-        oor = engine.out_of_range(g, z, self.range_margin)
-        if self.out_of_range == "prior" and bool(oor.any()):
-            prior = prior.to(out["tput_ratio"].dtype)
-            for j, head in enumerate(PRIORS[SERVICE]):
-                out[head] = torch.where(oor, prior[:, j], out[head])
-        return out, {"uncertainty": unc, "out_of_range": oor}
+                         ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """The metrics and uncertainty of ``g`` on the stacked fast path (numpy arrays).
 
-    def _predict_compiled(self, engine: StackedChainNet, g: GraphTensors
-                          ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        """:meth:`_predict_stacked` and the metrics of a small input, in numpy.
-
-        The input runs through the compiled kernel (:meth:`StackedChainNet.runs_compiled`);
-        the ensemble mean, the uncertainty terms, the range check and the conversion to
-        metrics are the same operations as on the stacked path, on numpy arrays (a few
-        microseconds each, where a tensor operation costs several).
+        Small inputs run through the compiled kernel (:meth:`StackedChainNet.runs_compiled`),
+        larger ones through the batched products; the ensemble mean, the uncertainty terms,
+        the range check and the conversion to metrics then take a few numpy operations
+        (microseconds each, where a tensor operation costs several).
         """
-        from chainnet.nn.compiled import compiled_forward
+        if engine.runs_compiled(g):
+            from chainnet.nn.compiled import compiled_forward
 
-        z = {nt: np.arcsinh(x.numpy()) for nt, x in g.x.items()}
-        outs = compiled_forward(engine, g, z, as_numpy=True)
-        on, kept = engine.predictive, engine._mean_weights
-        heads = ("tput_ratio", "respt_ratio", "p95_ratio")
-        if kept is None:
-            out = {k: outs[k][on].mean(axis=0) for k in heads}
+            z = {nt: np.arcsinh(x.numpy()) for nt, x in g.x.items()}
+            outs = compiled_forward(engine, g, z, as_numpy=True)
         else:
-            w = np.asarray(kept, dtype=np.float32).reshape(-1, 1)
-            out = {k: (outs[k][on] * w).sum(axis=0) for k in heads}
+            zt = {nt: torch.asinh(x) for nt, x in g.x.items()}
+            outs = {k: v.numpy() for k, v in engine(g, zt).items()}
+            z = {nt: v.numpy() for nt, v in zt.items()}
+        out = engine.combine({k: outs[k] for k in PRIORS[SERVICE]})
         if isinstance(self.model, Ensemble):
             loss = np.float32(1.0) - outs["tput_ratio"]
             spread = loss.max(axis=0) - loss.min(axis=0)
@@ -509,29 +496,12 @@ class Surrogate:
         prior = g.service_prior.numpy()
         gap = np.abs((np.float32(1.0) - out["tput_ratio"]) - (np.float32(1.0) - prior[:, 0]))
         unc = spread + np.float32(self.prior_weight) * gap
-        flag = {}
-        for nt, (lo, hi) in engine.range_bounds(self.range_margin).items():
-            flag[nt] = ((z[nt] < lo.numpy()) | (z[nt] > hi.numpy())).any(axis=-1)
-        frag = flag["fragment"] | flag["device"][g.host.numpy()]
-        if g.send_fragment.numel() > 0:
-            np.logical_or.at(frag, g.send_fragment.numpy(), flag["link"][g.send_link.numpy()])
-        hit = np.bincount(g.fragment_service.numpy(), weights=frag,
-                          minlength=prior.shape[0]) > 0
-        oor = flag["service"] | hit
+        oor = engine.out_of_range(g, z, self.range_margin).numpy()
         if self.out_of_range == "prior" and oor.any():
             for j, head in enumerate(PRIORS[SERVICE]):
                 out[head] = np.where(oor, prior[:, j], out[head])
-        tput, respt, p95 = (out[k].astype(np.float64) for k in heads)
-        latency = g.time_scale.numpy() / np.maximum(respt, 1e-12)
-        metrics = {
-            "throughput": tput * g.arrival_rate.numpy(),
-            "loss_ratio": 1.0 - tput,
-            "latency_mean": latency,
-            "latency_p95": p95 * latency,
-            "tput_ratio": tput,
-            "respt_ratio": respt,
-        }
-        return metrics, {"uncertainty": unc, "out_of_range": oor}
+        return _metrics(out, g.arrival_rate, g.time_scale), {"uncertainty": unc,
+                                                             "out_of_range": oor}
 
     def _chunk_metrics(self, chunk: Sequence[Scenario] | None, arrays: ScenarioArrays | None,
                        start: int, analytic: bool = True, critics: bool = True
@@ -553,12 +523,7 @@ class Surrogate:
         if engine is not None and g is not None:
             if self.model.training:
                 self.model.eval()
-            if engine.runs_compiled(g):
-                metrics, unc = self._predict_compiled(engine, g)
-            else:
-                out, unc_t = self._predict_stacked(engine, g)
-                metrics = _metrics(out, g.arrival_rate, g.time_scale)
-                unc = {k: v.detach().cpu().numpy() for k, v in unc_t.items()}
+            metrics, unc = self._predict_stacked(engine, g)
             metrics["scenario"] = g.service_graph.numpy() + start
         else:
             if chunk is None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -211,20 +211,24 @@ class StackedChainNet:
             return None
         return cls(members, getattr(model, "weights", None))
 
-    def combine(self, outs: TensorDict) -> TensorDict:
+    def combine(self, outs: Mapping[str, Any]) -> dict[str, Any]:
         """The ensemble's prediction from stacked member heads: ``[M, N]`` -> ``[N]``.
 
         The mean over the members that predict (all but the critics), plain when their
-        weights are equal (:func:`chainnet.models.mean_members`), else weighted.
+        weights are equal (:func:`chainnet.models.mean_members`), else weighted. Tensors or
+        numpy arrays (the same operations on either).
         """
         on, kept = self.predictive, self._mean_weights
         if len(on) < self.num_members:
             outs = {k: v[on] for k, v in outs.items()}
         if kept is None:
-            return {k: v.mean(dim=0) for k, v in outs.items()}
+            return {k: v.mean(axis=0) for k, v in outs.items()}
         first = next(iter(outs.values()))
-        w = torch.tensor(kept, dtype=first.dtype, device=first.device).view(-1, 1)
-        return {k: (v * w).sum(dim=0) for k, v in outs.items()}
+        if isinstance(first, np.ndarray):
+            w: Any = np.asarray(kept, dtype=first.dtype).reshape(-1, 1)
+        else:
+            w = torch.tensor(kept, dtype=first.dtype, device=first.device).view(-1, 1)
+        return {k: (v * w).sum(axis=0) for k, v in outs.items()}
 
     # -- building blocks -----------------------------------------------------------------------
 
@@ -446,31 +450,32 @@ class StackedChainNet:
                 for nt in _NODE_TYPES}
         return bounds
 
-    def out_of_range(self, g: GraphTensors, z: dict[NodeType, Tensor], margin: float) -> Tensor:
+    def out_of_range(self, g: GraphTensors, z: Mapping[NodeType, Tensor | np.ndarray],
+                     margin: float) -> Tensor:
         """Per service: is a feature of it, its fragments, their hosts or links out of range?
 
         The same flags as :func:`chainnet.surrogate.service_out_of_range` OR-ed over the
-        normalisers of the members that predict (critics excluded).
+        normalisers of the members that predict (critics excluded), computed in numpy.
 
         Args:
             g: The graphs.
-            z: ``asinh`` of the raw features per node type.
+            z: ``asinh`` of the raw features per node type (tensors or arrays).
             margin: Widening of the training range, in standard deviations.
 
         Returns:
-            Bool ``[S]``.
+            Bool ``[S]`` (a tensor sharing its memory with a numpy array).
         """
-        bounds = self.range_bounds(margin)
-        flag = {}
-        for nt in _NODE_TYPES:
-            lo, hi = bounds[nt]
-            flag[nt] = ((z[nt] < lo) | (z[nt] > hi)).any(dim=-1)
-        frag = flag["fragment"] | flag["device"].index_select(0, g.host)
+        flag: dict[NodeType, np.ndarray] = {}
+        for nt, (lo, hi) in self.range_bounds(margin).items():
+            zt = z[nt]
+            zn = zt if isinstance(zt, np.ndarray) else zt.detach().cpu().numpy()
+            flag[nt] = np.asarray(((zn < lo.numpy()) | (zn > hi.numpy())).any(axis=-1))
+        frag = flag["fragment"] | flag["device"][g.host.numpy()]
         if g.send_fragment.numel() > 0:
-            frag = frag.index_add_(0, g.send_fragment, flag["link"].index_select(0, g.send_link))
-        hit = frag.new_zeros(g.service_prior.size(0), dtype=torch.long).index_add_(
-            0, g.fragment_service, frag.long())
-        return flag["service"] | (hit > 0)
+            np.logical_or.at(frag, g.send_fragment.numpy(), flag["link"][g.send_link.numpy()])
+        hit = np.bincount(g.fragment_service.numpy(), weights=frag,
+                          minlength=g.service_prior.size(0)) > 0
+        return torch.from_numpy(flag["service"] | hit)
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}(members={self.num_members}, "
