@@ -236,7 +236,9 @@ class AnalyticSurrogate:
 
         Skips the latencies and the table (about half the time of :meth:`predict` for one
         scenario); :meth:`loss_ratios_arrays` does the same from flat arrays (what
-        :class:`chainnet.Surrogate` uses for its ``uncertainty``).
+        :class:`chainnet.Surrogate` uses for its ``uncertainty``). Without batch arrivals
+        the last evaluation of the device losses comes from the compiled fixed point rather
+        than from numpy, so the two agree to about 1e-15, not bit for bit.
 
         Args:
             scenarios: The scenarios (a single :class:`~datagen.world.Scenario` is accepted).
@@ -311,11 +313,13 @@ class AnalyticSurrogate:
         n_paths = cs.path_svc.size
         dv = cs.v_is_dev
         seg_start = segment_starts(cs.v_path)
-        loss = self._fixed_point(cs)
-        flow = self._flows(cs, loss, seg_start)
-        # the losses alone (the same values) when nothing else is read and no batch arrives
-        st = self._devices(cs, flow, losses_only=loss_only and cs.b_max == 1)
-        loss = st["loss"]
+        loss, at_flows = self._fixed_point(cs, evaluate=loss_only)
+        if at_flows is None:
+            flow = self._flows(cs, loss, seg_start)
+            st = self._devices(cs, flow)
+            loss = st["loss"]
+        else:  # the device losses at the fixed point's flows, from the compiled kernel
+            loss = at_flows
         # a request survives its batch iff the batch's last member gets in: the other members
         # add nothing to the survival (their own flows are thinned in _flows)
         dst = np.where(dv, cs.v_station, 0)
@@ -466,7 +470,8 @@ class AnalyticSurrogate:
         np.maximum.at(floor, uniq // cs.n_links, wait + delay + sent + after)
         return floor
 
-    def _fixed_point(self, cs: Compiled) -> np.ndarray:
+    def _fixed_point(self, cs: Compiled, evaluate: bool = False
+                     ) -> tuple[np.ndarray, np.ndarray | None]:
         """Iterate device losses and visit flows to a fixed point; return the device losses.
 
         Per-device relaxation: a device's step is halved when its update changes sign (an
@@ -476,18 +481,25 @@ class AnalyticSurrogate:
         batch arrivals (``b_max == 1``) the iteration runs in one compiled kernel
         (:func:`_single_fixed_point`: the same steps; sums along each path rather than across
         the batch, so losses agree to about 1e-15).
+
+        Returns:
+            The relaxed losses ``(devices, b_max)``, and with ``evaluate`` on the compiled
+            kernel the losses evaluated once more at their flows (``(devices, 1)``, what
+            :meth:`_devices` gives there), else ``None``.
         """
         n_dev = cs.dev_K.size
         n_scn = int(cs.dev_scn.max()) + 1 if n_dev else 0
         if cs.b_max == 1 and n_dev:  # no batch arrivals: the whole iteration compiled
             v_scn = np.where(cs.v_is_dev, cs.dev_scn[np.where(cs.v_is_dev, cs.v_station, 0)],
                              -1)
-            return _single_fixed_point(
+            loss, at_flows = _single_fixed_point(
                 cs.v_is_dev & ~cs.v_cont, cs.v_station, cs.v_path, v_scn, cs.path_rate,
                 cs.v_run_mean, cs.v_run_scv, cs.dev_c.astype(np.float64),
                 cs.dev_K.astype(np.int64), cs.dev_scn, n_scn, self.max_iter, self.tol,
-            )[:, None]
-        return self._fixed_point_numpy(cs)
+                evaluate,
+            )
+            return loss[:, None], (at_flows[:, None] if evaluate else None)
+        return self._fixed_point_numpy(cs), None
 
     def _fixed_point_numpy(self, cs: Compiled) -> np.ndarray:
         """:meth:`_fixed_point` in numpy, batch arrivals included (any ``b_max``)."""
@@ -767,20 +779,111 @@ def _mmck(log_a: float, c: float, K: int) -> float:  # pragma: no cover - compil
 
 
 @numba.njit(cache=True)
-def _single_fixed_point(entry: np.ndarray, v_station: np.ndarray, v_path: np.ndarray,
-                        v_scn: np.ndarray, path_rate: np.ndarray, run_mean: np.ndarray,
-                        run_scv: np.ndarray, c: np.ndarray, K: np.ndarray, dev_scn: np.ndarray,
-                        n_scn: int, max_iter: int, tol: float
-                        ) -> np.ndarray:  # pragma: no cover - compiled
-    """:meth:`AnalyticSurrogate._fixed_point` without batch arrivals: the device losses.
+def _evaluate_devices(loss: np.ndarray, active: np.ndarray, entry: np.ndarray,
+                      v_station: np.ndarray, v_path: np.ndarray, v_scn: np.ndarray,
+                      path_rate: np.ndarray, run_mean: np.ndarray, run_scv: np.ndarray,
+                      c: np.ndarray, K: np.ndarray, dev_scn: np.ndarray, ve: np.ndarray,
+                      idx: np.ndarray, n_a: int) -> np.ndarray:  # pragma: no cover - compiled
+    """One step of :func:`_single_fixed_point`: the device losses at the flows of ``loss``.
 
-    Each iteration thins every path's flow by the losses of its upstream device entries,
-    solves each device as M/G/1/K with the mixture of its entries' arrival pmfs (the
-    M/M/c/K correction of :func:`chainnet.queueing.mgck_correction` for ``c > 1``), and
-    relaxes each device's loss; converged scenarios stop moving.
+    Every path's flow is thinned by the losses of its upstream device entries; each device
+    of an ``active`` scenario is solved as M/G/1/K with the mixture of its entries' arrival
+    pmfs (the M/M/c/K correction of :func:`chainnet.queueing.mgck_correction` for
+    ``c > 1``); the other devices get 0.
     """
     n_dev = K.size
     V = v_path.size
+    n_entry = ve.size
+    fe = np.zeros(n_entry)
+    row = np.zeros(n_dev, dtype=np.int64)
+    ad = np.empty(n_dev, dtype=np.int64)
+    ae = np.empty(n_entry, dtype=np.int64)
+    lam_v = np.empty(n_entry)
+    mean_v = np.empty(n_entry)
+    scv_v = np.empty(n_entry)
+    # flows: a visit's path rate thinned by the entries before it on its path
+    j = 0
+    acc = 0.0
+    for v in range(V):
+        if v == 0 or v_path[v] != v_path[v - 1]:
+            acc = 0.0
+        if entry[v]:
+            if active[v_scn[v]]:
+                fe[j] = path_rate[v_path[v]] * np.exp(acc)
+            acc += np.log1p(-loss[v_station[v]])
+            j += 1
+    # the active devices and entries, in order: only they are solved again
+    n_ad = 0
+    for d in range(n_dev):
+        if active[dev_scn[d]]:
+            row[d] = n_ad
+            ad[n_ad] = d
+            n_ad += 1
+    lam = np.zeros(n_dev)
+    s1 = np.zeros(n_dev)
+    n_ae = 0
+    for j in range(n_entry):
+        d = ve[j]
+        if active[dev_scn[d]]:
+            lam[d] += fe[j]
+            s1[d] += fe[j] * run_mean[idx[j]]
+            ae[n_ae] = j
+            n_ae += 1
+    for i in range(n_ae):
+        j = ae[i]
+        d = ve[j]
+        lam_v[i] = lam[d]
+        mean_v[i] = run_mean[idx[j]] / c[d]
+        scv_v[i] = run_scv[idx[j]]
+    pmf = _arrival_pmf_kernel(lam_v[:n_ae], mean_v[:n_ae], scv_v[:n_ae], n_a)
+    a = np.zeros((n_ad, n_a))
+    for i in range(n_ae):
+        j = ae[i]
+        d = ve[j]
+        if lam[d] > 0:
+            w = fe[j] / lam[d]
+            r = row[d]
+            for k in range(n_a):
+                a[r, k] += w * pmf[i, k]
+    rho1 = np.empty(n_ad)
+    k_sub = np.empty(n_ad, dtype=np.int64)
+    for r in range(n_ad):
+        d = ad[r]
+        if lam[d] == 0:
+            a[r, 0] = 1.0
+        rho1[r] = s1[d] / c[d]
+        k_sub[r] = K[d]
+    solved, _, _, _ = _chains_kernel(a, rho1, k_sub)
+    new = np.zeros(n_dev)
+    for r in range(n_ad):
+        d = ad[r]
+        new[d] = solved[r]
+        if c[d] > 1 and lam[d] > 0 and s1[d] > 0:
+            log_a = np.log(lam[d] * (s1[d] / lam[d]))
+            m_loss = _mmck(log_a, c[d], K[d])
+            f_loss = _mmck(log_a - np.log(c[d]), 1.0, K[d])
+            out = m_loss * new[d] / f_loss if f_loss > 0 else m_loss
+            if K[d] == c[d]:
+                out = m_loss
+            new[d] = min(max(out, 0.0), 1.0)
+        elif c[d] > 1:
+            new[d] = 0.0
+    return new
+
+
+@numba.njit(cache=True)
+def _single_fixed_point(entry: np.ndarray, v_station: np.ndarray, v_path: np.ndarray,
+                        v_scn: np.ndarray, path_rate: np.ndarray, run_mean: np.ndarray,
+                        run_scv: np.ndarray, c: np.ndarray, K: np.ndarray, dev_scn: np.ndarray,
+                        n_scn: int, max_iter: int, tol: float, evaluate: bool
+                        ) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """:meth:`AnalyticSurrogate._fixed_point` without batch arrivals.
+
+    Returns the relaxed device losses and, with ``evaluate``, the losses evaluated once more
+    at their flows (what :meth:`AnalyticSurrogate._solve` reads; else an empty array).
+    Each step is :func:`_evaluate_devices`; converged scenarios stop moving.
+    """
+    n_dev = K.size
     loss = np.zeros(n_dev)
     omega = np.ones(n_dev)
     prev = np.zeros(n_dev)
@@ -790,97 +893,25 @@ def _single_fixed_point(entry: np.ndarray, v_station: np.ndarray, v_path: np.nda
         kmax = max(kmax, K[d])
     n_a = max(kmax - 1, 1)
     n_entry = 0
-    for v in range(V):
+    for v in range(v_path.size):
         if entry[v]:
             n_entry += 1
     ve = np.empty(n_entry, dtype=np.int64)
     idx = np.empty(n_entry, dtype=np.int64)
     j = 0
-    for v in range(V):
+    for v in range(v_path.size):
         if entry[v]:
             ve[j] = v_station[v]
             idx[j] = v
             j += 1
-    fe = np.zeros(n_entry)
-    row = np.zeros(n_dev, dtype=np.int64)
-    ad = np.empty(n_dev, dtype=np.int64)
-    ae = np.empty(n_entry, dtype=np.int64)
-    lam_v = np.empty(n_entry)
-    mean_v = np.empty(n_entry)
-    scv_v = np.empty(n_entry)
     for _ in range(max_iter):
         any_active = False
         for s in range(n_scn):
             any_active = any_active or active[s]
         if not any_active:
             break
-        # flows: a visit's path rate thinned by the entries before it on its path
-        j = 0
-        acc = 0.0
-        for v in range(V):
-            if v == 0 or v_path[v] != v_path[v - 1]:
-                acc = 0.0
-            if entry[v]:
-                if active[v_scn[v]]:
-                    fe[j] = path_rate[v_path[v]] * np.exp(acc)
-                acc += np.log1p(-loss[v_station[v]])
-                j += 1
-        # the active devices and entries, in order: only they are solved again
-        n_ad = 0
-        for d in range(n_dev):
-            if active[dev_scn[d]]:
-                row[d] = n_ad
-                ad[n_ad] = d
-                n_ad += 1
-        lam = np.zeros(n_dev)
-        s1 = np.zeros(n_dev)
-        n_ae = 0
-        for j in range(n_entry):
-            d = ve[j]
-            if active[dev_scn[d]]:
-                lam[d] += fe[j]
-                s1[d] += fe[j] * run_mean[idx[j]]
-                ae[n_ae] = j
-                n_ae += 1
-        for i in range(n_ae):
-            j = ae[i]
-            d = ve[j]
-            lam_v[i] = lam[d]
-            mean_v[i] = run_mean[idx[j]] / c[d]
-            scv_v[i] = run_scv[idx[j]]
-        pmf = _arrival_pmf_kernel(lam_v[:n_ae], mean_v[:n_ae], scv_v[:n_ae], n_a)
-        a = np.zeros((n_ad, n_a))
-        for i in range(n_ae):
-            j = ae[i]
-            d = ve[j]
-            if lam[d] > 0:
-                w = fe[j] / lam[d]
-                r = row[d]
-                for k in range(n_a):
-                    a[r, k] += w * pmf[i, k]
-        rho1 = np.empty(n_ad)
-        k_sub = np.empty(n_ad, dtype=np.int64)
-        for r in range(n_ad):
-            d = ad[r]
-            if lam[d] == 0:
-                a[r, 0] = 1.0
-            rho1[r] = s1[d] / c[d]
-            k_sub[r] = K[d]
-        solved, _, _, _ = _chains_kernel(a, rho1, k_sub)
-        new = np.zeros(n_dev)
-        for r in range(n_ad):
-            d = ad[r]
-            new[d] = solved[r]
-            if c[d] > 1 and lam[d] > 0 and s1[d] > 0:
-                log_a = np.log(lam[d] * (s1[d] / lam[d]))
-                m_loss = _mmck(log_a, c[d], K[d])
-                f_loss = _mmck(log_a - np.log(c[d]), 1.0, K[d])
-                out = m_loss * new[d] / f_loss if f_loss > 0 else m_loss
-                if K[d] == c[d]:
-                    out = m_loss
-                new[d] = min(max(out, 0.0), 1.0)
-            elif c[d] > 1:
-                new[d] = 0.0
+        new = _evaluate_devices(loss, active, entry, v_station, v_path, v_scn, path_rate,
+                                run_mean, run_scv, c, K, dev_scn, ve, idx, n_a)
         # relaxation, per device; a scenario stops once its largest step is below tol
         worst = np.zeros(n_scn)
         step = np.zeros(n_dev)
@@ -904,4 +935,9 @@ def _single_fixed_point(entry: np.ndarray, v_station: np.ndarray, v_path: np.nda
         for s in range(n_scn):
             if active[s] and worst[s] < tol:
                 active[s] = False
-    return loss
+    if not evaluate:
+        return loss, np.zeros(0)
+    active[:] = True
+    final = _evaluate_devices(loss, active, entry, v_station, v_path, v_scn, path_rate,
+                              run_mean, run_scv, c, K, dev_scn, ve, idx, n_a)
+    return loss, final
