@@ -207,6 +207,7 @@ _EXP_P = tuple(np.float32(c) for c in (1.9875691500e-4, 1.3981999507e-3, 8.33345
                                        4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1))
 _EXP_LO = np.float32(-87.0)
 _EXP_HI = np.float32(88.0)
+_P_EPS = np.float32(1e-4)  # the clip of chainnet.nn.heads
 
 
 @numba.njit(cache=True)
@@ -266,6 +267,33 @@ def _sigmoid(v: np.float32) -> np.float32:
 
 
 @numba.njit(cache=True)
+def _prior_logit(p: np.float32, use_priors: bool) -> np.float32:
+    """The logit of an analytic prior clipped to ``[1e-4, 1 - 1e-4]`` (0 without priors)."""
+    if not use_priors:
+        return _F32(0.0)
+    q = min(max(p, _P_EPS), _F32(1.0) - _P_EPS)
+    return np.log(q / (_F32(1.0) - q))
+
+
+@numba.njit(cache=True)
+def _scatter_mean(src: np.ndarray, take: np.ndarray, put: np.ndarray,
+                  counts: np.ndarray) -> np.ndarray:
+    """PyG's ``scatter(reduce="mean")`` of the edges ``take[e] -> put[e]``.
+
+    Rows ``src[take[e]]`` are summed into row ``put[e]`` edge by edge, then divided by
+    ``counts`` (one per output row, at least 1).
+    """
+    out = np.zeros((counts.shape[0], src.shape[1]), dtype=np.float32)
+    for e in range(take.shape[0]):
+        for k in range(src.shape[1]):
+            out[put[e], k] += src[take[e], k]
+    for r in range(counts.shape[0]):
+        for k in range(src.shape[1]):
+            out[r, k] /= counts[r]
+    return out
+
+
+@numba.njit(cache=True)
 def _gru(x: np.ndarray, h: np.ndarray, w_ih: np.ndarray, b_ih: np.ndarray, w_hh: np.ndarray,
          b_hh: np.ndarray) -> np.ndarray:
     """:class:`torch.nn.GRUCell` on ``x [N, I]``, ``h [N, H]``: the new ``[N, H]`` states."""
@@ -308,7 +336,6 @@ def _forward(
     num_p = path_service.shape[0]
     num_e = send_f.shape[0]
     M = tput.shape[0]
-    eps = _F32(1e-4)
     # edge counts (the means of the link messages), the last packed row of each path
     per_frag = np.zeros(num_f, dtype=np.float32)
     per_link = np.zeros(num_l, dtype=np.float32)
@@ -354,13 +381,7 @@ def _forward(
                         both[row + p, k] = h_p[p, k]
                 row += size
             if num_e > 0:
-                link_msg = np.zeros((num_f, H), dtype=np.float32)
-                for e in range(num_e):
-                    for k in range(H):
-                        link_msg[send_f[e], k] += h_l[send_l[e], k]
-                for f in range(num_f):
-                    for k in range(H):
-                        link_msg[f, k] /= per_frag[f]
+                link_msg = _scatter_mean(h_l, send_l, send_f, per_frag)
                 extra = _affine(link_msg, l2f[m], np.zeros(0, dtype=np.float32),
                                 np.empty((num_f, H), dtype=np.float32))
                 for f in range(num_f):
@@ -420,12 +441,7 @@ def _forward(
                 if num_e > 0:
                     sent = _affine(h_f, link_W[0][m], link_W[1][m],
                                    np.empty((num_f, H), dtype=np.float32))
-                    for e in range(num_e):
-                        for k in range(H):
-                            m_l[send_l[e], k] += sent[send_f[e], k]
-                    for lk in range(num_l):
-                        for k in range(H):
-                            m_l[lk, k] /= per_link[lk]
+                    m_l = _scatter_mean(sent, send_f, send_l, per_link)
                 h_l = _gru(m_l, h_l, link_cell[0][m], link_cell[1][m], link_cell[2][m],
                            link_cell[3][m])
             pooled = np.zeros((num_s, 2 * H), dtype=np.float32)
@@ -451,27 +467,16 @@ def _forward(
                   service_mlp[3][m])
         dd = _mlp(h_d, device_mlp[0][m], device_mlp[1][m], device_mlp[2][m], device_mlp[3][m])
         for s_ in range(num_s):
-            lt = _F32(0.0)
-            lr = _F32(0.0)
+            lt = _prior_logit(sp[s_, 0], use_priors)
+            lr = _prior_logit(sp[s_, 1], use_priors)
             base = _F32(1.0)
             if use_priors:
-                pt = min(max(sp[s_, 0], eps), _F32(1.0) - eps)
-                pr = min(max(sp[s_, 1], eps), _F32(1.0) - eps)
-                lt = np.log(pt / (_F32(1.0) - pt))
-                lr = np.log(pr / (_F32(1.0) - pr))
-                excess = max(sp[s_, 2] - _F32(1.0), eps)
+                excess = max(sp[s_, 2] - _F32(1.0), _P_EPS)
                 base = excess + np.log(-np.expm1(-excess))
             tput[m, s_] = _sigmoid(lt + ds[s_, 0])
             respt[m, s_] = _sigmoid(lr + ds[s_, 1])
             x = base + ds[s_, 2]
             p95[m, s_] = _F32(1.0) + (x if x > _F32(20.0) else np.log1p(np.exp(x)))
         for d in range(num_d):
-            lu = _F32(0.0)
-            lp = _F32(0.0)
-            if use_priors:
-                pu = min(max(dp[d, 0], eps), _F32(1.0) - eps)
-                pp = min(max(dp[d, 1], eps), _F32(1.0) - eps)
-                lu = np.log(pu / (_F32(1.0) - pu))
-                lp = np.log(pp / (_F32(1.0) - pp))
-            util[m, d] = _sigmoid(lu + dd[d, 0])
-            drop[m, d] = _sigmoid(lp + dd[d, 1])
+            util[m, d] = _sigmoid(_prior_logit(dp[d, 0], use_priors) + dd[d, 0])
+            drop[m, d] = _sigmoid(_prior_logit(dp[d, 1], use_priors) + dd[d, 1])
