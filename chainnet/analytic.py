@@ -126,7 +126,7 @@ from chainnet.queueing import (
     mgck_correction,
     mxg1k_chains,
 )
-from chainnet.queueing.batched import _arrival_pmf_kernel, _chains_kernel
+from chainnet.queueing.batched import _arrival_pmf_kernel, _chains_kernel, mgck_one
 from chainnet.structure import GraphStructure, ScenarioArrays
 from datagen.world import Scenario
 
@@ -763,22 +763,6 @@ def _gamma_quantile(level: np.ndarray, mean: np.ndarray, var: np.ndarray) -> np.
 
 
 @numba.njit(cache=True)
-def _mmck(log_a: float, c: float, K: int) -> float:  # pragma: no cover - compiled
-    """M/M/c/K loss probability at offered load ``exp(log_a)`` (as ``mmck_batch``, one row)."""
-    logw = np.empty(K + 1)
-    logw[0] = 0.0
-    top = 0.0
-    for n in range(1, K + 1):
-        logw[n] = logw[n - 1] + (log_a - np.log(min(float(n), c)))
-        top = max(top, logw[n])
-    total = 0.0
-    for n in range(K + 1):
-        logw[n] = np.exp(logw[n] - top)
-        total += logw[n]
-    return logw[K] / total
-
-
-@numba.njit(cache=True)
 def _evaluate_devices(loss: np.ndarray, active: np.ndarray, entry: np.ndarray,
                       v_station: np.ndarray, v_path: np.ndarray, v_scn: np.ndarray,
                       path_rate: np.ndarray, run_mean: np.ndarray, run_scv: np.ndarray,
@@ -836,15 +820,15 @@ def _evaluate_devices(loss: np.ndarray, active: np.ndarray, entry: np.ndarray,
         mean_v[i] = run_mean[idx[j]] / c[d]
         scv_v[i] = run_scv[idx[j]]
     pmf = _arrival_pmf_kernel(lam_v[:n_ae], mean_v[:n_ae], scv_v[:n_ae], n_a)
-    a = np.zeros((n_ad, n_a))
+    rows = np.empty(n_ae, dtype=np.int64)
+    w = np.zeros(n_ae)
     for i in range(n_ae):
         j = ae[i]
         d = ve[j]
+        rows[i] = row[d]
         if lam[d] > 0:
-            w = fe[j] / lam[d]
-            r = row[d]
-            for k in range(n_a):
-                a[r, k] += w * pmf[i, k]
+            w[i] = fe[j] / lam[d]
+    a = _mix_kernel(rows, w, pmf, n_ad)
     rho1 = np.empty(n_ad)
     k_sub = np.empty(n_ad, dtype=np.int64)
     for r in range(n_ad):
@@ -858,16 +842,9 @@ def _evaluate_devices(loss: np.ndarray, active: np.ndarray, entry: np.ndarray,
     for r in range(n_ad):
         d = ad[r]
         new[d] = solved[r]
-        if c[d] > 1 and lam[d] > 0 and s1[d] > 0:
-            log_a = np.log(lam[d] * (s1[d] / lam[d]))
-            m_loss = _mmck(log_a, c[d], K[d])
-            f_loss = _mmck(log_a - np.log(c[d]), 1.0, K[d])
-            out = m_loss * new[d] / f_loss if f_loss > 0 else m_loss
-            if K[d] == c[d]:
-                out = m_loss
-            new[d] = min(max(out, 0.0), 1.0)
-        elif c[d] > 1:
-            new[d] = 0.0
+        if c[d] > 1:  # the mean number does not matter here: its input is a placeholder
+            run = s1[d] / lam[d] if lam[d] > 0 else 0.0
+            new[d] = mgck_one(lam[d], run, c[d], K[d], solved[r], 0.0)[0]
     return new
 
 

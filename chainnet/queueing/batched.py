@@ -12,7 +12,8 @@ are in ``shared/specs/analytical.md`` section 4.
   :math:`a_k`).
 - :func:`mg1k_chains`: exact M/G/1/K departure chains, by the level-crossing recursion.
 - :func:`mmck_batch`: M/M/c/K loss and mean number present.
-- :func:`mgck_correction`: M/M/c/K corrected by the M/G/1/K : M/M/1/K ratios.
+- :func:`mgck_correction`: M/M/c/K corrected by the M/G/1/K : M/M/1/K ratios
+  (:func:`mmck_one` and :func:`mgck_one`: one station, compiled, for other kernels).
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ __all__ = [
     "mg1_wait",
     "mg1k_chains",
     "mgck_correction",
+    "mgck_one",
     "mm1k_wait_ratio",
     "mmck_batch",
+    "mmck_one",
     "WAIT_CAP",
 ]
 
@@ -244,15 +247,42 @@ def mmck_batch(
     Shapes:
         log_a, c, K: ``(G,)``; outputs ``(G,)``.
     """
-    kmax = int(K.max())
-    n = np.arange(1, kmax + 1)[None, :]
-    steps = log_a[:, None] - np.log(np.minimum(n, c[:, None]))
-    logw = np.concatenate([np.zeros((log_a.size, 1)), np.cumsum(steps, axis=1)], axis=1)
-    logw = np.where(np.arange(kmax + 1)[None, :] <= K[:, None], logw, -np.inf)
-    w = np.exp(logw - logw.max(axis=1, keepdims=True))
-    p = w / w.sum(axis=1, keepdims=True)
-    loss = p[np.arange(K.size), K]
-    return loss, (p * np.arange(kmax + 1)[None, :]).sum(axis=1)
+    log_a, c = (np.ascontiguousarray(x, dtype=np.float64) for x in (log_a, c))
+    K = np.ascontiguousarray(K, dtype=np.int64)
+    loss = np.empty(log_a.size)
+    mean_number = np.empty(log_a.size)
+    _mmck_kernel(log_a, c, K, loss, mean_number)
+    return loss, mean_number
+
+
+@numba.njit(cache=True)
+def _mmck_kernel(log_a: np.ndarray, c: np.ndarray, K: np.ndarray, loss: np.ndarray,
+                 mean_number: np.ndarray) -> None:  # pragma: no cover - compiled
+    for g in range(log_a.size):
+        loss[g], mean_number[g] = mmck_one(log_a[g], c[g], K[g])
+
+
+@numba.njit(cache=True)
+def mmck_one(log_a: float, c: float, K: int) -> tuple[float, float]:  # pragma: no cover
+    r"""M/M/c/K ``(loss, mean_number)`` of one station at offered load ``exp(log_a)``.
+
+    The stationary law from log-space products :math:`w_n = \prod_{i \le n} a / \min(i,
+    c)`, scaled by the largest term before it is normalised (no overflow).
+    """
+    logw = np.empty(K + 1)
+    logw[0] = 0.0
+    top = 0.0
+    for n in range(1, K + 1):
+        logw[n] = logw[n - 1] + (log_a - np.log(min(float(n), c)))
+        top = max(top, logw[n])
+    total = 0.0
+    for n in range(K + 1):
+        logw[n] = np.exp(logw[n] - top)
+        total += logw[n]
+    number = 0.0
+    for n in range(K + 1):
+        number += n * (logw[n] / total)
+    return logw[K] / total, number
 
 
 def mgck_correction(
@@ -269,25 +299,45 @@ def mgck_correction(
         L = L^{M/M/c/K}\,\frac{L^{G}_{1}}{L^{M}_{1}},\qquad
         L_q = L_q^{M/M/c/K}\,\frac{L^{G}_{q,1}}{L^{M}_{q,1}},\qquad N = X E[S] + L_q,
 
-    where the index 1 marks the single server of rate ``c / E[S]`` with the same ``K``.
+    where the index 1 marks the single server of rate ``c / E[S]`` with the same ``K``
+    (station by station, :func:`mgck_one`).
     """
-    out_loss = np.zeros(lam.size)
-    out_N = np.zeros(lam.size)
-    ok = (lam > 0) & (mean > 0)
-    if not np.any(ok):
-        return out_loss, out_N
-    lam, mean, c, K, g_loss, g_N = (x[ok] for x in (lam, mean, c, K, g_loss, g_N))
-    log_a = np.log(lam * mean)
-    m_loss, m_N = mmck_batch(log_a, c, K)
-    f_loss, f_N = mmck_batch(log_a - np.log(c), np.ones_like(c), K)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        loss = np.where(f_loss > 0, m_loss * g_loss / f_loss, m_loss)
-        # K = c is a pure loss system: Erlang's loss is insensitive to the service law
-        loss = np.clip(np.where(K == c, m_loss, loss), 0.0, 1.0)
-        f_lq = f_N - lam * (1.0 - f_loss) * mean / c
-        g_lq = g_N - lam * (1.0 - g_loss) * mean / c
-        m_lq = m_N - lam * (1.0 - m_loss) * mean
-        lq = np.where(f_lq > 1e-300, m_lq * g_lq / f_lq, m_lq)
-    out_loss[ok] = loss
-    out_N[ok] = lam * (1.0 - loss) * mean + np.maximum(lq, 0.0)
+    lam, mean, c, g_loss, g_N = (np.ascontiguousarray(x, dtype=np.float64)
+                                 for x in (lam, mean, c, g_loss, g_N))
+    out_loss = np.empty(lam.size)
+    out_N = np.empty(lam.size)
+    _mgck_kernel(lam, mean, c, np.ascontiguousarray(K, dtype=np.int64), g_loss, g_N,
+                 out_loss, out_N)
     return out_loss, out_N
+
+
+@numba.njit(cache=True)
+def _mgck_kernel(lam: np.ndarray, mean: np.ndarray, c: np.ndarray, K: np.ndarray,
+                 g_loss: np.ndarray, g_N: np.ndarray, out_loss: np.ndarray,
+                 out_N: np.ndarray) -> None:  # pragma: no cover - compiled
+    for g in range(lam.size):
+        out_loss[g], out_N[g] = mgck_one(lam[g], mean[g], c[g], K[g], g_loss[g], g_N[g])
+
+
+@numba.njit(cache=True, error_model="numpy")
+def mgck_one(lam: float, mean: float, c: float, K: int, g_loss: float,
+             g_N: float) -> tuple[float, float]:  # pragma: no cover - compiled
+    """:func:`mgck_correction` of one station: ``(loss, mean_number)``; 0 and 0 when idle.
+
+    ``g_loss`` and ``g_N`` are the M/G/1/K loss and mean number of a ``c``-times-faster
+    single server.
+    """
+    if not (lam > 0 and mean > 0):
+        return 0.0, 0.0
+    log_a = np.log(lam * mean)
+    m_loss, m_N = mmck_one(log_a, c, K)
+    f_loss, f_N = mmck_one(log_a - np.log(c), 1.0, K)
+    loss = m_loss * g_loss / f_loss if f_loss > 0 else m_loss
+    if K == c:  # a pure loss system: Erlang's loss is insensitive to the service law
+        loss = m_loss
+    loss = np.minimum(np.maximum(loss, 0.0), 1.0)
+    f_lq = f_N - lam * (1.0 - f_loss) * mean / c
+    g_lq = g_N - lam * (1.0 - g_loss) * mean / c
+    m_lq = m_N - lam * (1.0 - m_loss) * mean
+    lq = m_lq * g_lq / f_lq if f_lq > 1e-300 else m_lq
+    return loss, lam * (1.0 - loss) * mean + np.maximum(lq, 0.0)
