@@ -232,32 +232,35 @@ def _exp_(x: np.ndarray, bits: np.ndarray) -> None:
 
 
 @numba.njit(cache=True)
-def _gates_row(gi: np.ndarray, gh: np.ndarray, h: np.ndarray, out: np.ndarray) -> None:
-    """ATen's GRUCell gate math for one row (``gi``, ``gh``: ``[3H]`` with biases).
+def _gates(gi: np.ndarray, gh: np.ndarray, h: np.ndarray, out: np.ndarray) -> None:
+    """ATen's GRUCell gate math for ``N`` rows (``gi``, ``gh``: ``[N, 3H]`` with biases).
 
-    ``r, z = sigmoid(.)`` and ``n = tanh(.)`` from the vectorised :func:`_exp_`, ``tanh``
-    as ``sign(a) (1 - e^{-2|a|}) / (1 + e^{-2|a|})``.
+    ``r, z = sigmoid(.)`` and ``n = tanh(.)`` from the vectorised :func:`_exp_` over the
+    whole block, ``tanh`` as ``sign(a) (1 - e^{-2|a|}) / (1 + e^{-2|a|})``; ``out`` may be
+    ``h``.
     """
-    H = h.shape[0]
-    e = np.empty(2 * H, dtype=np.float32)
-    bits = np.empty(2 * H, dtype=np.int32)
-    for k in range(2 * H):
-        e[k] = -(gi[k] + gh[k])
-    _exp_(e, bits)
-    for k in range(2 * H):
-        e[k] = _F32(1.0) / (_F32(1.0) + e[k])  # r (k < H), then z
-    a = np.empty(H, dtype=np.float32)
-    for k in range(H):
-        a[k] = gh[2 * H + k] * e[k] + gi[2 * H + k]
-    t = np.empty(H, dtype=np.float32)
-    for k in range(H):
-        t[k] = _F32(-2.0) * abs(a[k])
-    _exp_(t, bits)
-    for k in range(H):
-        n = (_F32(1.0) - t[k]) / (_F32(1.0) + t[k])
-        if a[k] < 0:
-            n = -n
-        out[k] = (h[k] - n) * e[H + k] + n
+    N, H = h.shape
+    e = np.empty((N, 2 * H), dtype=np.float32)
+    bits = np.empty(N * 2 * H, dtype=np.int32)
+    for r in range(N):
+        for k in range(2 * H):
+            e[r, k] = -(gi[r, k] + gh[r, k])
+    _exp_(e.reshape(-1), bits)
+    a = np.empty((N, H), dtype=np.float32)
+    t = np.empty((N, H), dtype=np.float32)
+    for r in range(N):
+        for k in range(2 * H):
+            e[r, k] = _F32(1.0) / (_F32(1.0) + e[r, k])  # r (k < H), then z
+        for k in range(H):
+            a[r, k] = gh[r, 2 * H + k] * e[r, k] + gi[r, 2 * H + k]
+            t[r, k] = _F32(-2.0) * abs(a[r, k])
+    _exp_(t.reshape(-1), bits)
+    for r in range(N):
+        for k in range(H):
+            n = (_F32(1.0) - t[r, k]) / (_F32(1.0) + t[r, k])
+            if a[r, k] < 0:
+                n = -n
+            out[r, k] = (h[r, k] - n) * e[r, H + k] + n
 
 
 @numba.njit(cache=True)
@@ -300,8 +303,7 @@ def _gru(x: np.ndarray, h: np.ndarray, w_ih: np.ndarray, b_ih: np.ndarray, w_hh:
     gi = _affine(x, w_ih, b_ih, np.empty((x.shape[0], w_ih.shape[1]), dtype=np.float32))
     gh = _affine(h, w_hh, b_hh, np.empty((h.shape[0], w_hh.shape[1]), dtype=np.float32))
     out = np.empty_like(h)
-    for r in range(h.shape[0]):
-        _gates_row(gi[r], gh[r], h[r], out[r])
+    _gates(gi, gh, h, out)
     return out
 
 
@@ -375,8 +377,8 @@ def _forward(
             for t in range(batch_sizes.shape[0]):
                 size = batch_sizes[t]
                 gh = _affine(h_p[:size], w_hh, b_hh, np.empty((size, 3 * H), dtype=np.float32))
+                _gates(gi[row:row + size], gh, h_p[:size], h_p[:size])
                 for p in range(size):
-                    _gates_row(gi[row + p], gh[p], h_p[p], h_p[p])
                     for k in range(H):
                         both[row + p, k] = h_p[p, k]
                 row += size
@@ -433,8 +435,7 @@ def _forward(
             gi_d = _affine(msg, device_ih[0][m], device_ih[1][m],
                            np.empty((num_d, 3 * H), dtype=np.float32))
             new_d = np.empty_like(h_d)
-            for d in range(num_d):
-                _gates_row(gi_d[d], y_d[d, hc:], h_d[d], new_d[d])
+            _gates(gi_d, y_d[:, hc:], h_d, new_d)
             h_d = new_d
             if num_l > 0:
                 m_l = np.zeros((num_l, H), dtype=np.float32)
