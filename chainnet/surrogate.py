@@ -482,10 +482,10 @@ class Surrogate:
             from chainnet.nn.compiled import compiled_forward
 
             z = {nt: np.arcsinh(x.numpy()) for nt, x in g.x.items()}
-            outs = compiled_forward(engine, g, z, as_numpy=True)
+            outs = compiled_forward(engine, g, z, as_numpy=True, services_only=True)
         else:
             zt = {nt: torch.asinh(x) for nt, x in g.x.items()}
-            outs = {k: v.numpy() for k, v in engine(g, zt).items()}
+            outs = {k: v.numpy() for k, v in engine(g, zt, services_only=True).items()}
             z = {nt: v.numpy() for nt, v in zt.items()}
         out = engine.combine({k: outs[k] for k in PRIORS[SERVICE]})
         if isinstance(self.model, Ensemble):

@@ -106,7 +106,7 @@ class CompiledWeights(NamedTuple):
 
 def compiled_forward(s: StackedChainNet, g: GraphTensors,
                      z: Mapping[NodeType, Tensor | np.ndarray] | None,
-                     as_numpy: bool = False) -> Any:
+                     as_numpy: bool = False, services_only: bool = False) -> Any:
     """:meth:`StackedChainNet.__call__` in one compiled kernel (small inputs; CPU, float32).
 
     Args:
@@ -115,9 +115,12 @@ def compiled_forward(s: StackedChainNet, g: GraphTensors,
         z: ``asinh`` of the raw features per node type (tensors or float32 arrays), if
             already computed.
         as_numpy: Return numpy arrays rather than tensors (default: ``False``).
+        services_only: The service heads only, the work only the device heads read skipped
+            (default: ``False``; see :meth:`StackedChainNet.__call__`).
 
     Returns:
-        The same ``[M, S]`` service and ``[M, D]`` device heads, float32.
+        The same ``[M, S]`` service and (unless ``services_only``) ``[M, D]`` device heads,
+        float32.
     """
     w: CompiledWeights | None = s._compiled_weights
     if w is None:
@@ -133,8 +136,9 @@ def compiled_forward(s: StackedChainNet, g: GraphTensors,
     tput = np.empty((M, num_s), dtype=np.float32)
     respt = np.empty((M, num_s), dtype=np.float32)
     p95 = np.empty((M, num_s), dtype=np.float32)
-    util = np.empty((M, num_d), dtype=np.float32)
-    drop = np.empty((M, num_d), dtype=np.float32)
+    num_dev_out = 0 if services_only else num_d
+    util = np.empty((M, num_dev_out), dtype=np.float32)
+    drop = np.empty((M, num_dev_out), dtype=np.float32)
     _forward(
         feats, g.host.numpy(), g.path_service.numpy(), g.batch_sizes.numpy(),
         g.send_fragment.numpy(), g.send_link.numpy(),
@@ -143,9 +147,12 @@ def compiled_forward(s: StackedChainNet, g: GraphTensors,
         s.use_priors, w.norm, w.encoders, w.path_cell, w.fragment_cell, w.link_to_fragment,
         w.att_s, w.att_a, w.device_reads, w.device_ih, w.link_W, w.link_cell, w.join,
         w.service_cell, w.service_mlp, w.device_mlp, tput, respt, p95, util, drop,
+        services_only,
     )
-    out: dict[str, Any] = {"tput_ratio": tput, "respt_ratio": respt, "p95_ratio": p95,
-                           "utilization": util, "drop_prob": drop}
+    out: dict[str, Any] = {"tput_ratio": tput, "respt_ratio": respt, "p95_ratio": p95}
+    if not services_only:
+        out["utilization"] = util
+        out["drop_prob"] = drop
     return out if as_numpy else {k: torch.from_numpy(v) for k, v in out.items()}
 
 
@@ -328,9 +335,14 @@ def _forward(
     link_W: tuple[np.ndarray, ...], link_cell: tuple[np.ndarray, ...],
     join: tuple[np.ndarray, ...], service_cell: tuple[np.ndarray, ...],
     service_mlp: tuple[np.ndarray, ...], device_mlp: tuple[np.ndarray, ...], tput: np.ndarray,
-    respt: np.ndarray, p95: np.ndarray, util: np.ndarray, drop: np.ndarray,
+    respt: np.ndarray, p95: np.ndarray, util: np.ndarray, drop: np.ndarray, services_only: bool,
 ) -> None:
-    """The whole pass, member by member; writes the five heads ``[M, S]`` / ``[M, D]``."""
+    """The whole pass, member by member; writes the five heads ``[M, S]`` / ``[M, D]``.
+
+    With ``services_only``, the service heads only (``util`` and ``drop`` are not written),
+    and the last iteration skips what only the device heads read. The link update of the
+    last iteration is skipped always (no head reads it).
+    """
     H = C
     hc = heads * C
     zs, zf, zd, zl = feats
@@ -358,9 +370,8 @@ def _forward(
             h_l = _encode(zl, norm[6][m], norm[7][m], enc[12][m], enc[13][m], enc[14][m],
                           enc[15][m])
         joined = np.zeros((num_s, H), dtype=np.float32)
-        for _ in range(iterations):
-            y_d = _affine(h_d, device_reads[0][m], device_reads[1][m],
-                          np.empty((num_d, hc + 3 * H), dtype=np.float32))
+        for it in range(iterations):
+            last_it = it == iterations - 1
             both = np.empty((num_f, 2 * H), dtype=np.float32)
             for f in range(num_f):
                 for k in range(H):
@@ -382,69 +393,72 @@ def _forward(
                     for k in range(H):
                         both[row + p, k] = h_p[p, k]
                 row += size
-            if num_e > 0:
-                link_msg = _scatter_mean(h_l, send_l, send_f, per_frag)
-                extra = _affine(link_msg, l2f[m], np.zeros(0, dtype=np.float32),
-                                np.empty((num_f, H), dtype=np.float32))
-                for f in range(num_f):
-                    for k in range(H):
-                        both[f, H + k] += extra[f, k]
-            h_f = _gru(both, h_f, fragment_cell[0][m], fragment_cell[1][m],
-                       fragment_cell[2][m], fragment_cell[3][m])
-            # device attention: fragments -> their host
-            x_s = _affine(h_f, att_s[0][m], att_s[1][m], np.empty((num_f, hc), dtype=np.float32))
-            alpha = np.zeros((num_f, heads), dtype=np.float32)
-            a_m = att_a[m]
-            for f in range(num_f):
-                for hd_ in range(heads):
-                    acc = _F32(0.0)
-                    for c in range(C):
-                        k = hd_ * C + c
-                        v = y_d[host[f], k] + x_s[f, k]
-                        if v < 0.0:
-                            v = v * slope
-                        acc += v * a_m[hd_, c]
-                    alpha[f, hd_] = acc
-            a_max = np.full((num_d, heads), -np.inf, dtype=np.float32)
-            for f in range(num_f):
-                for hd_ in range(heads):
-                    a_max[host[f], hd_] = max(a_max[host[f], hd_], alpha[f, hd_])
-            a_sum = np.zeros((num_d, heads), dtype=np.float32)
-            for f in range(num_f):
-                for hd_ in range(heads):
-                    alpha[f, hd_] = np.exp(alpha[f, hd_] - a_max[host[f], hd_])
-                    a_sum[host[f], hd_] += alpha[f, hd_]
-            for d in range(num_d):
-                for hd_ in range(heads):
-                    a_sum[d, hd_] += _F32(1e-16)
-            msg = np.zeros((num_d, hc), dtype=np.float32)
-            for f in range(num_f):
-                for hd_ in range(heads):
-                    a = alpha[f, hd_] / a_sum[host[f], hd_]
-                    for c in range(C):
-                        msg[host[f], hd_ * C + c] += x_s[f, hd_ * C + c] * a
-            if heads > 1:
-                mean = np.zeros((num_d, C), dtype=np.float32)
-                for d in range(num_d):
-                    for c in range(C):
-                        acc = _F32(0.0)
-                        for hd_ in range(heads):
-                            acc += msg[d, hd_ * C + c]
-                        mean[d, c] = acc / _F32(heads)
-                msg = mean
-            gi_d = _affine(msg, device_ih[0][m], device_ih[1][m],
-                           np.empty((num_d, 3 * H), dtype=np.float32))
-            new_d = np.empty_like(h_d)
-            _gates(gi_d, y_d[:, hc:], h_d, new_d)
-            h_d = new_d
-            if num_l > 0:
-                m_l = np.zeros((num_l, H), dtype=np.float32)
+            if not (services_only and last_it):
+                y_d = _affine(h_d, device_reads[0][m], device_reads[1][m],
+                              np.empty((num_d, hc + 3 * H), dtype=np.float32))
                 if num_e > 0:
-                    sent = _affine(h_f, link_W[0][m], link_W[1][m],
-                                   np.empty((num_f, H), dtype=np.float32))
-                    m_l = _scatter_mean(sent, send_f, send_l, per_link)
-                h_l = _gru(m_l, h_l, link_cell[0][m], link_cell[1][m], link_cell[2][m],
-                           link_cell[3][m])
+                    link_msg = _scatter_mean(h_l, send_l, send_f, per_frag)
+                    extra = _affine(link_msg, l2f[m], np.zeros(0, dtype=np.float32),
+                                    np.empty((num_f, H), dtype=np.float32))
+                    for f in range(num_f):
+                        for k in range(H):
+                            both[f, H + k] += extra[f, k]
+                h_f = _gru(both, h_f, fragment_cell[0][m], fragment_cell[1][m],
+                           fragment_cell[2][m], fragment_cell[3][m])
+                # device attention: fragments -> their host
+                x_s = _affine(h_f, att_s[0][m], att_s[1][m], np.empty((num_f, hc), dtype=np.float32))
+                alpha = np.zeros((num_f, heads), dtype=np.float32)
+                a_m = att_a[m]
+                for f in range(num_f):
+                    for hd_ in range(heads):
+                        acc = _F32(0.0)
+                        for c in range(C):
+                            k = hd_ * C + c
+                            v = y_d[host[f], k] + x_s[f, k]
+                            if v < 0.0:
+                                v = v * slope
+                            acc += v * a_m[hd_, c]
+                        alpha[f, hd_] = acc
+                a_max = np.full((num_d, heads), -np.inf, dtype=np.float32)
+                for f in range(num_f):
+                    for hd_ in range(heads):
+                        a_max[host[f], hd_] = max(a_max[host[f], hd_], alpha[f, hd_])
+                a_sum = np.zeros((num_d, heads), dtype=np.float32)
+                for f in range(num_f):
+                    for hd_ in range(heads):
+                        alpha[f, hd_] = np.exp(alpha[f, hd_] - a_max[host[f], hd_])
+                        a_sum[host[f], hd_] += alpha[f, hd_]
+                for d in range(num_d):
+                    for hd_ in range(heads):
+                        a_sum[d, hd_] += _F32(1e-16)
+                msg = np.zeros((num_d, hc), dtype=np.float32)
+                for f in range(num_f):
+                    for hd_ in range(heads):
+                        a = alpha[f, hd_] / a_sum[host[f], hd_]
+                        for c in range(C):
+                            msg[host[f], hd_ * C + c] += x_s[f, hd_ * C + c] * a
+                if heads > 1:
+                    mean = np.zeros((num_d, C), dtype=np.float32)
+                    for d in range(num_d):
+                        for c in range(C):
+                            acc = _F32(0.0)
+                            for hd_ in range(heads):
+                                acc += msg[d, hd_ * C + c]
+                            mean[d, c] = acc / _F32(heads)
+                    msg = mean
+                gi_d = _affine(msg, device_ih[0][m], device_ih[1][m],
+                               np.empty((num_d, 3 * H), dtype=np.float32))
+                new_d = np.empty_like(h_d)
+                _gates(gi_d, y_d[:, hc:], h_d, new_d)
+                h_d = new_d
+                if num_l > 0 and not last_it:
+                    m_l = np.zeros((num_l, H), dtype=np.float32)
+                    if num_e > 0:
+                        sent = _affine(h_f, link_W[0][m], link_W[1][m],
+                                       np.empty((num_f, H), dtype=np.float32))
+                        m_l = _scatter_mean(sent, send_f, send_l, per_link)
+                    h_l = _gru(m_l, h_l, link_cell[0][m], link_cell[1][m], link_cell[2][m],
+                               link_cell[3][m])
             pooled = np.zeros((num_s, 2 * H), dtype=np.float32)
             seen = np.zeros(num_s, dtype=np.bool_)
             for p in range(num_p):
@@ -466,7 +480,6 @@ def _forward(
                 cat[s_, H + k] = joined[s_, k]
         ds = _mlp(cat, service_mlp[0][m], service_mlp[1][m], service_mlp[2][m],
                   service_mlp[3][m])
-        dd = _mlp(h_d, device_mlp[0][m], device_mlp[1][m], device_mlp[2][m], device_mlp[3][m])
         for s_ in range(num_s):
             lt = _prior_logit(sp[s_, 0], use_priors)
             lr = _prior_logit(sp[s_, 1], use_priors)
@@ -478,6 +491,9 @@ def _forward(
             respt[m, s_] = _sigmoid(lr + ds[s_, 1])
             x = base + ds[s_, 2]
             p95[m, s_] = _F32(1.0) + (x if x > _F32(20.0) else np.log1p(np.exp(x)))
+        if services_only:
+            continue
+        dd = _mlp(h_d, device_mlp[0][m], device_mlp[1][m], device_mlp[2][m], device_mlp[3][m])
         for d in range(num_d):
             util[m, d] = _sigmoid(_prior_logit(dp[d, 0], use_priors) + dd[d, 0])
             drop[m, d] = _sigmoid(_prior_logit(dp[d, 1], use_priors) + dd[d, 1])

@@ -308,7 +308,8 @@ class StackedChainNet:
             out[nt] = self._mlp(xn, self.enc[nt])
         return out
 
-    def __call__(self, g: GraphTensors, z: dict[NodeType, Tensor] | None = None) -> TensorDict:
+    def __call__(self, g: GraphTensors, z: dict[NodeType, Tensor] | None = None,
+                 services_only: bool = False) -> TensorDict:
         r"""Every member's bounded predictions, stacked: ``[M, S]`` and ``[M, D]`` heads.
 
         Both products of the device states (the attention's :math:`\mathbf W_d` and the
@@ -320,15 +321,22 @@ class StackedChainNet:
         kernel instead (:func:`chainnet.nn.compiled.compiled_forward`; float32 rounding apart,
         the same outputs).
 
+        With ``services_only``, only the service heads are returned, and the work that only
+        the device heads read is skipped: the last iteration's fragment cell, device
+        attention, device cell and link update, and the device readout (the link update of
+        the last iteration is skipped always: no head reads it). The service heads are the
+        same, bit for bit.
+
         Args:
             g: The graphs.
             z: ``asinh`` of the raw features per node type, if already computed (default:
                 ``None``).
+            services_only: Return the service heads only (default: ``False``).
         """
         if self.runs_compiled(g):
             from chainnet.nn.compiled import compiled_forward
 
-            return compiled_forward(self, g, z)
+            return compiled_forward(self, g, z, services_only=services_only)
         h = self.encode(g.x, z)
         h_s, h_f, h_d, h_l = h["service"], h["fragment"], h["device"], h["link"]
         M, num_s = h_s.size(0), h_s.size(1)
@@ -345,22 +353,12 @@ class StackedChainNet:
         host_rows = _Index.of(host, num_d, M, H)
         path_rows = _Index.of(path_service, num_s, M, H)
         last_rows = _Index.of(last_row, num_f, M, H)
-        send_f, send_l = g.send_fragment, g.send_link
-        with_links = send_f.numel() > 0
-        if with_links:  # the means of torch_geometric's scatter(reduce="mean")
-            ones = h_f.new_ones(send_f.size(0))
-            per_frag = h_f.new_zeros(num_f).scatter_add_(0, send_f, ones).clamp_(min=1)
-            per_link = h_f.new_zeros(num_l).scatter_add_(0, send_l, ones).clamp_(min=1)
-            per_frag, per_link = per_frag.view(1, -1, 1), per_link.view(1, -1, 1)
-            send_f_rows = _Index.of(send_f, num_f, M, H)
-            send_l_rows = _Index.of(send_l, num_l, M, H)
-        w_dev, b_dev = self.device_reads
+        links = _LinkPlan.of(g, num_f, num_l, M, H, h_f)
         w_ih, b_ih = self.path_cell[0], self.path_cell[1]
         ws = self._ws
         joined = h_s.new_zeros(M, num_s, H)
-        for _ in range(self.num_iterations):
-            # W_d x_i, then the device cell's hidden gates
-            y_d = torch.baddbmm(b_dev, h_d, w_dev, out=ws.get("y_d", (M, num_d, hc + 3 * H), h_d))
+        for it in range(self.num_iterations):
+            last_it = it == self.num_iterations - 1
             # [h_f | h_host]: the path GRU's input; its output then replaces h_f, which makes
             # [o_f | h_host], the fragment cell's input
             both = torch.cat([h_f, _gather(h_d, host_rows)], dim=-1,
@@ -368,62 +366,89 @@ class StackedChainNet:
             gi = torch.baddbmm(b_ih, both, w_ih, out=ws.get("fragment_gi", (M, num_f, 3 * H), h_f))
             h_p = self._path_gru(gi, _gather(h_s, path_rows), batch_sizes, both[..., :H],
                                  last_rows)
-            if with_links:
-                link_msg = _scatter_sum(_gather(h_l, send_l_rows), send_f_rows)
-                both[..., H:].add_(torch.bmm(link_msg.div_(per_frag), self.link_to_fragment))
-            h_f = self._gru_cell(both, h_f, self.fragment_cell, "fragment")
-            # device attention (chainnet.nn.DeviceAttention), fragments j -> host i
-            att_s_w, att_s_b = self.att_s
-            assert att_s_w is not None
-            x_s = ws.get("x_s", (M, num_f, hc), h_f)
-            x_s = torch.bmm(h_f, att_s_w, out=x_s) if att_s_b is None else torch.baddbmm(
-                att_s_b, h_f, att_s_w, out=x_s)
-            e = _gather(y_d[..., :hc], host_rows, ws.get("e", (M * num_f, hc), h_f))
-            e = F.leaky_relu_(e.add_(x_s), self.negative_slope)
-            alpha = e.view(M, num_f, heads, C).mul_(self.att_a).sum(dim=-1)
-            a_max = _scatter_max(alpha, host_rows)
-            ex = alpha.sub_(_gather(a_max, host_rows)).exp_()
-            a_sum = _scatter_sum(ex, host_rows).add_(1e-16)
-            alpha = ex.div_(_gather(a_sum, host_rows))
-            msg = _scatter_sum(x_s.view(M, num_f, heads, C).mul_(alpha.unsqueeze(-1)).view(
-                M, num_f, hc), host_rows, ws.get("msg", (M * num_d, hc), h_d))
-            msg = msg if heads == 1 else msg.view(M, num_d, heads, C).mean(dim=2)
-            w_ih_d, b_ih_d = self.device_cell[0], self.device_cell[1]
-            gi_d = torch.baddbmm(b_ih_d, msg, w_ih_d, out=ws.get("device_gi", (M, num_d, 3 * H),
-                                                                 h_d))
-            h_d = self._gates(gi_d, y_d[..., hc:], h_d)
-            if num_l > 0:
-                m_l = h_l.new_zeros(M, num_l, H)
-                if with_links:
-                    m_l = _scatter_sum(_gather(self._linear(h_f, self.link_W), send_f_rows),
-                                       send_l_rows).div_(per_link)
-                h_l = self._gru_cell(m_l, h_l, self.link_cell, "link")
+            if not (services_only and last_it):
+                h_f, h_d, h_l = self._update_fragments_devices_links(
+                    both, h_f, h_d, h_l, host_rows, links, last_it)
             total = _scatter_sum(h_p, path_rows)
             worst = _scatter_max(h_p, path_rows)
             joined = self._linear(torch.cat([total, worst], dim=-1), self.join)
             h_s = self._gru_cell(joined, h_s, self.service_cell, "service")
-        return self._readout(torch.cat([h_s, joined], dim=-1), h_d, g)
+        return self._readout(torch.cat([h_s, joined], dim=-1), h_d, g, services_only)
 
-    def _readout(self, h_service: Tensor, h_device: Tensor, g: GraphTensors) -> TensorDict:
+    def _update_fragments_devices_links(
+        self, both: Tensor, h_f: Tensor, h_d: Tensor, h_l: Tensor, host_rows: _Index,
+        links: _LinkPlan | None, last_it: bool,
+    ) -> tuple[Tensor, Tensor, Tensor]:
+        """One iteration's fragment cell, device attention and cell, and link update.
+
+        ``both`` holds ``[o_f | h_host]`` (the path GRU's outputs and the host states); the
+        link messages are added to its host half. The link update of the last iteration is
+        skipped (``last_it``): no head reads it.
+        """
+        M, num_f, num_d, num_l = h_f.size(0), h_f.size(1), h_d.size(1), h_l.size(1)
+        heads, C, H = self.heads, self.hidden_channels, self.hidden_channels
+        hc = heads * C
+        ws = self._ws
+        w_dev, b_dev = self.device_reads
+        # W_d x_i, then the device cell's hidden gates
+        y_d = torch.baddbmm(b_dev, h_d, w_dev, out=ws.get("y_d", (M, num_d, hc + 3 * H), h_d))
+        if links is not None:
+            link_msg = _scatter_sum(_gather(h_l, links.link_rows), links.fragment_rows)
+            both[..., H:].add_(torch.bmm(link_msg.div_(links.per_fragment),
+                                         self.link_to_fragment))
+        h_f = self._gru_cell(both, h_f, self.fragment_cell, "fragment")
+        # device attention (chainnet.nn.DeviceAttention), fragments j -> host i
+        att_s_w, att_s_b = self.att_s
+        assert att_s_w is not None
+        x_s = ws.get("x_s", (M, num_f, hc), h_f)
+        x_s = torch.bmm(h_f, att_s_w, out=x_s) if att_s_b is None else torch.baddbmm(
+            att_s_b, h_f, att_s_w, out=x_s)
+        e = _gather(y_d[..., :hc], host_rows, ws.get("e", (M * num_f, hc), h_f))
+        e = F.leaky_relu_(e.add_(x_s), self.negative_slope)
+        alpha = e.view(M, num_f, heads, C).mul_(self.att_a).sum(dim=-1)
+        a_max = _scatter_max(alpha, host_rows)
+        ex = alpha.sub_(_gather(a_max, host_rows)).exp_()
+        a_sum = _scatter_sum(ex, host_rows).add_(1e-16)
+        alpha = ex.div_(_gather(a_sum, host_rows))
+        msg = _scatter_sum(x_s.view(M, num_f, heads, C).mul_(alpha.unsqueeze(-1)).view(
+            M, num_f, hc), host_rows, ws.get("msg", (M * num_d, hc), h_d))
+        msg = msg if heads == 1 else msg.view(M, num_d, heads, C).mean(dim=2)
+        w_ih_d, b_ih_d = self.device_cell[0], self.device_cell[1]
+        gi_d = torch.baddbmm(b_ih_d, msg, w_ih_d, out=ws.get("device_gi", (M, num_d, 3 * H),
+                                                             h_d))
+        h_d = self._gates(gi_d, y_d[..., hc:], h_d)
+        if num_l > 0 and not last_it:
+            m_l = h_l.new_zeros(M, num_l, H)
+            if links is not None:
+                m_l = _scatter_sum(_gather(self._linear(h_f, self.link_W), links.fragment_rows),
+                                   links.link_rows).div_(links.per_link)
+            h_l = self._gru_cell(m_l, h_l, self.link_cell, "link")
+        return h_f, h_d, h_l
+
+    def _readout(self, h_service: Tensor, h_device: Tensor, g: GraphTensors,
+                 services_only: bool = False) -> TensorDict:
         # chainnet.nn.PerformanceHeads, members stacked
         ds = self._mlp(h_service, self.service_mlp)
-        dd = self._mlp(h_device, self.device_mlp)
         sp, dp = g.service_prior, g.device_prior
         if self.use_priors:
             s_logit = torch.logit(sp[:, :2].clamp(_P_EPS, 1.0 - _P_EPS))
-            d_logit = torch.logit(dp.clamp(_P_EPS, 1.0 - _P_EPS))
             excess = (sp[:, 2] - 1.0).clamp_min(_P_EPS)
             p95_base = excess + torch.log(-torch.expm1(-excess))
         else:
-            s_logit, d_logit = torch.zeros_like(sp[:, :2]), torch.zeros_like(dp)
+            s_logit = torch.zeros_like(sp[:, :2])
             p95_base = torch.ones_like(ds[..., 2])
-        return {
+        out = {
             "tput_ratio": torch.sigmoid(s_logit[:, 0] + ds[..., 0]),
             "respt_ratio": torch.sigmoid(s_logit[:, 1] + ds[..., 1]),
             "p95_ratio": 1.0 + F.softplus(p95_base + ds[..., 2]),
-            "utilization": torch.sigmoid(d_logit[:, 0] + dd[..., 0]),
-            "drop_prob": torch.sigmoid(d_logit[:, 1] + dd[..., 1]),
         }
+        if not services_only:
+            dd = self._mlp(h_device, self.device_mlp)
+            d_logit = (torch.logit(dp.clamp(_P_EPS, 1.0 - _P_EPS)) if self.use_priors
+                       else torch.zeros_like(dp))
+            out["utilization"] = torch.sigmoid(d_logit[:, 0] + dd[..., 0])
+            out["drop_prob"] = torch.sigmoid(d_logit[:, 1] + dd[..., 1])
+        return out
 
     def runs_compiled(self, g: GraphTensors) -> bool:
         """Whether :meth:`__call__` runs ``g`` through the compiled kernel.
@@ -520,6 +545,35 @@ class _GRUWeights:
     def __init__(self, gru: nn.GRU) -> None:
         self.weight_ih, self.bias_ih = gru.weight_ih_l0, gru.bias_ih_l0
         self.weight_hh, self.bias_hh = gru.weight_hh_l0, gru.bias_hh_l0
+
+
+class _LinkPlan(NamedTuple):
+    """Where the link messages go, for the means of torch_geometric's ``scatter(reduce="mean")``.
+
+    Attributes:
+        fragment_rows: The sending fragment of each (fragment, link) edge.
+        link_rows: The link of each edge.
+        per_fragment: Edges per fragment, at least 1, ``[1, F, 1]``.
+        per_link: Edges per link, at least 1, ``[1, L, 1]``.
+    """
+
+    fragment_rows: _Index
+    link_rows: _Index
+    per_fragment: Tensor
+    per_link: Tensor
+
+    @classmethod
+    def of(cls, g: GraphTensors, num_f: int, num_l: int, M: int, H: int, like: Tensor
+           ) -> _LinkPlan | None:
+        """The plan of ``g``'s (fragment, link) edges, ``None`` without any."""
+        send_f, send_l = g.send_fragment, g.send_link
+        if send_f.numel() == 0:
+            return None
+        ones = like.new_ones(send_f.size(0))
+        per_frag = like.new_zeros(num_f).scatter_add_(0, send_f, ones).clamp_(min=1)
+        per_link = like.new_zeros(num_l).scatter_add_(0, send_l, ones).clamp_(min=1)
+        return cls(_Index.of(send_f, num_f, M, H), _Index.of(send_l, num_l, M, H),
+                   per_frag.view(1, -1, 1), per_link.view(1, -1, 1))
 
 
 class _Index(NamedTuple):

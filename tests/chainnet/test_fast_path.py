@@ -228,13 +228,36 @@ def test_compiled_kernel_matches_the_stacked_pass_on_small_inputs(mixed, heads, 
     assert with_links > 0  # the edge scenarios send over links
 
 
+@pytest.mark.parametrize("compiled_rows", [0, 10**6], ids=["batched", "compiled"])
+def test_services_only_skips_device_work_with_the_same_service_heads(mixed, compiled_rows):
+    """The surrogate's mode: the service heads bit for bit, no device heads."""
+    torch.manual_seed(2)
+    members = []
+    for _ in range(2):
+        m = ChainNet(hidden_channels=8, num_iterations=3)
+        m.normalizer.fit(build_batch(mixed))
+        for p in m.parameters():
+            torch.nn.init.normal_(p, std=0.3)
+        members.append(m)
+    stacked = StackedChainNet(members)
+    stacked.compiled_max_rows = compiled_rows
+    for group in ([sc] for sc in mixed) if compiled_rows else [mixed]:
+        g = build_tensors(group)
+        assert g is not None
+        full = stacked(g)
+        lean = stacked(g, services_only=True)
+        assert set(lean) == {"tput_ratio", "respt_ratio", "p95_ratio"}
+        for k, v in lean.items():
+            torch.testing.assert_close(v, full[k], rtol=0, atol=0)
+
+
 def test_compiled_kernel_runs_only_small_inputs(mixed, monkeypatch):
     import chainnet.nn.compiled as compiled
 
     stacked = StackedChainNet([ChainNet(hidden_channels=8, num_iterations=1)])
     calls = []
     monkeypatch.setattr(compiled, "compiled_forward",
-                        lambda s, g, z: calls.append(1) or {})  # noqa: ARG005
+                        lambda s, g, z, **kw: calls.append(1) or {})  # noqa: ARG005
     small = build_tensors(mixed[:1])
     assert sum(x.size(0) for x in small.x.values()) <= stacked.compiled_max_rows
     stacked(small)
