@@ -406,7 +406,8 @@ def _forward(
                 h_f = _gru(both, h_f, fragment_cell[0][m], fragment_cell[1][m],
                            fragment_cell[2][m], fragment_cell[3][m])
                 # device attention: fragments -> their host
-                x_s = _affine(h_f, att_s[0][m], att_s[1][m], np.empty((num_f, hc), dtype=np.float32))
+                x_s = _affine(h_f, att_s[0][m], att_s[1][m],
+                              np.empty((num_f, hc), dtype=np.float32))
                 alpha = np.zeros((num_f, heads), dtype=np.float32)
                 a_m = att_a[m]
                 for f in range(num_f):

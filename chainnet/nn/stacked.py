@@ -342,8 +342,7 @@ class StackedChainNet:
         M, num_s = h_s.size(0), h_s.size(1)
         num_f, num_d, num_l = h_f.size(1), h_d.size(1), h_l.size(1)
         host, path_service = g.host, g.path_service
-        heads, C, H = self.heads, self.hidden_channels, self.hidden_channels
-        hc = heads * C
+        H = self.hidden_channels
         batch_sizes = g.batch_sizes.tolist()
         # packed row of each path's last step: rank p runs len_p = #{t: batch_sizes[t] > p}
         ranks = torch.arange(path_service.size(0))
