@@ -196,17 +196,24 @@ def test_critics_leave_the_predictions_and_can_be_skipped(ensemble, mixed):
                                atol=1e-6)
 
 
-@pytest.mark.parametrize("heads,use_priors", [(1, True), (2, False)])
-def test_compiled_kernel_matches_the_stacked_pass_on_small_inputs(mixed, heads, use_priors):
-    """Single scenarios (links, forks and joins, several paths) through both passes."""
-    torch.manual_seed(1)
+def _random_members(scenarios: list, n: int, seed: int, **kwargs: object) -> list[ChainNet]:
+    """``n`` small ChainNets with N(0, 0.3) weights (non-zero heads), normalisers fitted."""
+    torch.manual_seed(seed)
     members = []
-    for _ in range(3):
-        m = ChainNet(hidden_channels=8, num_iterations=3, heads=heads, use_priors=use_priors)
-        m.normalizer.fit(build_batch(mixed))
+    for _ in range(n):
+        m = ChainNet(hidden_channels=8, **kwargs)  # type: ignore[arg-type]
+        m.normalizer.fit(build_batch(scenarios))
         for p in m.parameters():
             torch.nn.init.normal_(p, std=0.3)
         members.append(m)
+    return members
+
+
+@pytest.mark.parametrize("heads,use_priors", [(1, True), (2, False)])
+def test_compiled_kernel_matches_the_stacked_pass_on_small_inputs(mixed, heads, use_priors):
+    """Single scenarios (links, forks and joins, several paths) through both passes."""
+    members = _random_members(mixed, 3, seed=1, num_iterations=3, heads=heads,
+                              use_priors=use_priors)
     stacked = StackedChainNet(members)
     assert stacked.compiled_max_rows > 0
     with_links = 0
@@ -231,14 +238,7 @@ def test_compiled_kernel_matches_the_stacked_pass_on_small_inputs(mixed, heads, 
 @pytest.mark.parametrize("compiled_rows", [0, 10**6], ids=["batched", "compiled"])
 def test_services_only_skips_device_work_with_the_same_service_heads(mixed, compiled_rows):
     """The surrogate's mode: the service heads bit for bit, no device heads."""
-    torch.manual_seed(2)
-    members = []
-    for _ in range(2):
-        m = ChainNet(hidden_channels=8, num_iterations=3)
-        m.normalizer.fit(build_batch(mixed))
-        for p in m.parameters():
-            torch.nn.init.normal_(p, std=0.3)
-        members.append(m)
+    members = _random_members(mixed, 2, seed=2, num_iterations=3)
     stacked = StackedChainNet(members)
     stacked.compiled_max_rows = compiled_rows
     for group in ([sc] for sc in mixed) if compiled_rows else [mixed]:
@@ -273,14 +273,7 @@ def test_single_scenarios_on_the_compiled_path_match_the_batched_path(mixed, wei
     weighted members, a critic and out-of-range scenarios (served by the priors)."""
     import dataclasses
 
-    torch.manual_seed(2)
-    members = []
-    for _ in range(3):
-        m = ChainNet(hidden_channels=8, num_iterations=2)
-        m.normalizer.fit(build_batch(mixed))
-        for p in m.parameters():
-            torch.nn.init.normal_(p, std=0.3)
-        members.append(m)
+    members = _random_members(mixed, 3, seed=2, num_iterations=2)
     sur = Surrogate(Ensemble.from_models(members, weights), prior_weight=0.5)
     hot = dataclasses.replace(mixed[1], services=tuple(
         dataclasses.replace(s, arrival_rate=s.arrival_rate * 1e4) for s in mixed[1].services))
