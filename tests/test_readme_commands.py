@@ -56,6 +56,8 @@ TESTED = {
     "python -m training calibrate --model PATH --data.val DIR [--recall 0.9]": "test_calibrate",
     "python -m scripts.active_learning --model PATH --out DIR --requests N --seed S":
         "test_active_learning",
+    "python -m scripts.hard_examples --model PATH --data DIR --out DIR_HARD":
+        "test_hard_examples",
     "python -m scripts.pretrain_policy --steps N --seed S --out FILE.json":
         "test_pretrain_policy",
     "python -m scripts.report --out reports/NAME [--quick] [--seed S] [--chainnet DIR] "
@@ -411,6 +413,17 @@ def test_active_learning(clone: Path) -> None:
     proc, _ = run(argv, clone)
     ok(proc)
     assert '"problems": 1' in proc.stdout
+
+
+def test_hard_examples(clone: Path, dataset: Path) -> None:
+    argv = command("python -m scripts.hard_examples --model PATH --data DIR --out DIR_HARD",
+                   {"PATH": DEFAULT_CKPT, "DIR": str(dataset), "DIR_HARD": "hard"},
+                   extra=("--threshold", "0.0"))
+    proc, _ = run(argv, clone)
+    ok(proc)
+    from datagen.dataset import load_dataset
+
+    assert len(load_dataset(clone / "hard")) > 0
 
 
 def test_pretrain_policy(clone: Path) -> None:
