@@ -124,7 +124,7 @@ FIFTEENTH_OPTIONS := --trainer.max_epochs 4 --model.lr_scheduler.init_args.T_max
 SIXTEENTH_OPTIONS := --trainer.max_epochs 3 --model.lr_scheduler.init_args.T_max 3 --model.optimizer.init_args.lr 0.0001 --model.p95_weight 2.0
 # seventeenth stage (2026-12-08, tenth session): hard-example mining. The training scenarios
 # that the sixteenth-stage ensemble still predicts with a loss-ratio error above 0.05 (6,937 of
-# the placer folders' 255,000; `python -m scripts.hard_examples`, labels unchanged) count four
+# the placer folders' 205,009; `python -m scripts.hard_examples`, labels unchanged) count four
 # more times in three more epochs. A second round from the seventeenth stage was no better on
 # validation, so one round is the recipe.
 # (the mined scenarios are numbered in the order of HARD_SOURCES, which is the order the
